@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dm-vdirt: top-level Makefile.
+#
+#   make                 build the module for the running kernel (KDIR) and the tool
+#   make modules         build the module for both test kernels (build/SERIES/module)
+#   make guest           build the test guest images (build/SERIES/initramfs.cpio)
+#   make check           install what is needed, build everything, run the host unit
+#                        tests and the guest tests on both kernels
+#   make check KERNELS=6.1 TESTS=tests/12-tamper.sh   narrow it down
+#   make demo            the README's demo in a VM
+#   make lint            sparse on both kernels (and checkpatch when available)
+#   make clean
+
+KERNELS ?= 6.1 6.12
+TESTS ?=
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+TOOLS_SRC := $(wildcard tests/tools/*.c)
+TOOLS_BIN := $(patsubst tests/tools/%.c,build/tests-bin/%,$(TOOLS_SRC))
+
+.PHONY: all module modules userspace guest tools check check-host check-guest demo lint clean deps
+
+all: module userspace
+
+# On a real host: build against the running kernel's headers.
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+deps:
+	@scripts/deps
+
+modules:
+	@for k in $(KERNELS); do scripts/build-module $$k || exit 1; done
+
+userspace:
+	@if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace; fi
+
+tools: $(TOOLS_BIN)
+
+build/tests-bin/%: tests/tools/%.c
+	@mkdir -p build/tests-bin
+	gcc -static -O2 -Wall -Werror -pthread -o $@ $<
+
+guest: modules userspace tools
+	@for k in $(KERNELS); do scripts/mkguest $$k >/dev/null || exit 1; done
+
+check: deps
+	@$(MAKE) -s guest KERNELS="$(KERNELS)"
+	@tests/run --kernels "$(KERNELS)" $(TESTS)
+
+demo: deps
+	@$(MAKE) -s guest KERNELS=6.12
+	@scripts/demo
+
+lint: deps
+	@for k in $(KERNELS); do echo "sparse: $$k"; scripts/build-module $$k C=2 || exit 1; done
+	@scripts/checkpatch-all
+
+clean:
+	rm -rf build/*/module build/*/guest-root build/*/initramfs.cpio build/tests-bin build/logs
+	rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers
+	@if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace clean; fi

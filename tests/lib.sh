@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers for dm-vdirt in-guest tests (sourced, busybox sh / POSIX).
+#
+# A test file:
+#   #!/bin/sh
+#   # vm: --disk 256M --disk 32M          (vm-run options for this test)
+#   . "${0%/*}/lib.sh"
+#   ktap_plan 3
+#   cleanup() { dmsetup remove -f t 2>/dev/null; }   # optional, runs at EXIT
+#   check "creates the device" dmsetup create t --table "..."
+#   ...
+#   ktap_done
+#
+# Output is KTAP/TAP: "TAP version 13", "1..N", "ok N - desc" / "not ok N - desc".
+# Exit status: 0 all passed, 1 a failure, 4 the whole test skipped.
+
+KTAP_N=0
+KTAP_FAILED=0
+KTAP_PLANNED=
+
+ktap_plan() {
+	KTAP_PLANNED=$1
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+# diag MSG... : a diagnostic line, ignored by the counter.
+diag() {
+	echo "# $*"
+}
+
+ok() {
+	KTAP_N=$((KTAP_N + 1))
+	echo "ok $KTAP_N - $*"
+}
+
+not_ok() {
+	KTAP_N=$((KTAP_N + 1))
+	KTAP_FAILED=$((KTAP_FAILED + 1))
+	echo "not ok $KTAP_N - $1"
+	shift
+	[ $# -gt 0 ] && diag "$*"
+	return 0
+}
+
+# skip DESC REASON: a test point not run because a feature is missing.
+skip() {
+	KTAP_N=$((KTAP_N + 1))
+	echo "ok $KTAP_N - $1 # SKIP $2"
+}
+
+# skip_all REASON: the whole file cannot run here (exit 4).
+skip_all() {
+	echo "TAP version 13"
+	echo "1..0 # SKIP $*"
+	exit 4
+}
+
+# check DESC CMD...: ok if CMD exits 0; its output is shown as diagnostics on failure.
+check() {
+	_desc=$1
+	shift
+	if _out=$("$@" 2>&1); then
+		ok "$_desc"
+	else
+		not_ok "$_desc" "'$*' exited $?"
+		printf '%s\n' "$_out" | sed 's/^/#   /' | head -n 20
+	fi
+}
+
+# check_fail DESC CMD...: ok if CMD fails.
+check_fail() {
+	_desc=$1
+	shift
+	if _out=$("$@" 2>&1); then
+		not_ok "$_desc" "'$*' succeeded but should have failed"
+		printf '%s\n' "$_out" | sed 's/^/#   /' | head -n 20
+	else
+		ok "$_desc"
+	fi
+}
+
+# check_eq DESC EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected '$2', got '$3'"
+	fi
+}
+
+# status_field DEV KEY: prints the value of KEY=VALUE in `dmsetup status DEV`.
+status_field() {
+	dmsetup status "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# sectors DEV: size of a block device in 512-byte sectors.
+sectors() {
+	blockdev --getsz "$1"
+}
+
+# drop_caches: make the next read come from the device.
+drop_caches() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
+# A cleanup() defined by the test runs at exit, whatever happens.
+_ktap_exit() {
+	_rc=$?
+	if command -v cleanup >/dev/null 2>&1; then
+		cleanup >/dev/null 2>&1 || true
+	fi
+	exit $_rc
+}
+trap _ktap_exit EXIT
+trap 'exit 130' INT TERM
+
+# ktap_done: exit with the right status; a plan/count mismatch is a failure.
+ktap_done() {
+	if [ -n "$KTAP_PLANNED" ] && [ "$KTAP_N" -ne "$KTAP_PLANNED" ]; then
+		diag "planned $KTAP_PLANNED tests but ran $KTAP_N"
+		exit 1
+	fi
+	[ "$KTAP_FAILED" -eq 0 ] || exit 1
+	exit 0
+}
+
+# devno DEV: "major:minor" of a block device, as dmsetup table prints it.
+devno() {
+	printf '%d:%d\n' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"
+}
