@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dm-vdirt: the only place where kernel version differences are handled.
+ * VDIRT_HAVE_* macros come from the compile probes in compat/ run by Kbuild.
+ */
+#ifndef DM_VDIRT_COMPAT_H
+#define DM_VDIRT_COMPAT_H
+
+#include <linux/blkdev.h>
+
+/* 6.5 replaced fmode_t with blk_mode_t for opening block devices */
+#ifdef VDIRT_HAVE_BLK_MODE_T
+typedef blk_mode_t vdirt_mode_t;
+#else
+typedef fmode_t vdirt_mode_t;
+#endif
+
+/* <linux/crc32c.h> was folded into <linux/crc32.h> after 6.12 */
+#ifdef VDIRT_HAVE_CRC32C_H
+#include <linux/crc32c.h>
+#else
+#include <linux/crc32.h>
+#endif
+
+#endif /* DM_VDIRT_COMPAT_H */

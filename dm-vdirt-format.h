@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dm-vdirt on-disk metadata format.
+ *
+ * This header is shared by the kernel module and userspace tools: it only
+ * uses <linux/types.h> types outside the kernel.  Every multi-byte field is
+ * little-endian.  The layout is documented byte by byte in
+ * Documentation/dm-vdirt.rst; keep both in sync.
+ */
+#ifndef DM_VDIRT_FORMAT_H
+#define DM_VDIRT_FORMAT_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/build_bug.h>
+#else
+#include <linux/types.h>
+#ifndef __packed
+#define __packed __attribute__((packed))
+#endif
+#endif
+
+/* "VDIRTMD1" read as a little-endian 64-bit number */
+#define VDIRT_SB_MAGIC			0x31444d5452494456ULL
+#define VDIRT_FORMAT_VERSION		1
+
+/* metadata block size: every region starts on a 4 KiB block */
+#define VDIRT_META_BLOCK_SIZE		4096U
+#define VDIRT_META_BLOCK_SHIFT		12
+/* superblock copies A (block 0) and B (block 1); copy in use = seq & 1 */
+#define VDIRT_SB_COPIES			2U
+/* bytes of a superblock covered by its checksum */
+#define VDIRT_SB_SIZE			512U
+
+#define VDIRT_MAX_DIGEST_SIZE		64U
+#define VDIRT_HASH_NAME_LEN		64U
+#define VDIRT_MIN_CLUSTER_SIZE		512U
+#define VDIRT_MAX_CLUSTER_SIZE		65536U
+
+/* per-cluster entry header size; digests follow it */
+#define VDIRT_ENTRY_HDR_SIZE		16U
+#define VDIRT_MIN_ENTRY_SIZE		32U
+
+/* mismatch record log */
+#define VDIRT_RECORD_SIZE		256U
+#define VDIRT_RECORDS_PER_BLOCK		(VDIRT_META_BLOCK_SIZE / VDIRT_RECORD_SIZE)
+#define VDIRT_LOG_BLOCKS		256U
+#define VDIRT_LOG_CAPACITY		(VDIRT_LOG_BLOCKS * VDIRT_RECORDS_PER_BLOCK)
+
+/* write-intent bitmap (issue "crash consistency"): one bit per region */
+#define VDIRT_INTENT_REGION_CLUSTERS	1024U
+#define VDIRT_INTENT_BITS_PER_BLOCK	(VDIRT_META_BLOCK_SIZE * 8U)
+
+/* event log, reserved */
+#define VDIRT_EVENT_BLOCKS		16U
+
+/* superblock flags */
+#define VDIRT_SB_F_CLEAN		(1U << 0)	/* cleanly closed */
+#define VDIRT_SB_F_BASELINE		(1U << 1)	/* a baseline was captured */
+
+/* feature masks: none defined in version 1, unknown incompat bits refuse */
+#define VDIRT_FEATURE_COMPAT_SUPP	0U
+#define VDIRT_FEATURE_INCOMPAT_SUPP	0U
+#define VDIRT_FEATURE_RO_COMPAT_SUPP	0U
+
+/* per-cluster entry flags */
+#define VDIRT_E_CURRENT		(1U << 0)	/* current digest valid */
+#define VDIRT_E_BASELINE	(1U << 1)	/* baseline digest valid */
+#define VDIRT_E_WRITTEN		(1U << 2)	/* written since the baseline */
+#define VDIRT_E_MISMATCH	(1U << 3)	/* read mismatch recorded */
+#define VDIRT_E_DRIFT		(1U << 4)	/* write drift recorded */
+
+/* mismatch record kinds and ops */
+#define VDIRT_KIND_READ_MISMATCH	1
+#define VDIRT_KIND_WRITE_DRIFT		2
+#define VDIRT_OP_READ			1
+#define VDIRT_OP_WRITE			2
+#define VDIRT_OP_SCAN			3
+
+/*
+ * Superblock, at the start of metadata blocks 0 (copy A) and 1 (copy B).
+ * csum is crc32c (seed ~0, final value not inverted, as the kernel's
+ * crc32c()) over the first VDIRT_SB_SIZE bytes with csum itself set to 0.
+ * The rest of the 4 KiB block is zero.
+ */
+struct vdirt_disk_sb {
+	__le64 magic;			/*   0: VDIRT_SB_MAGIC */
+	__le32 version;			/*   8: VDIRT_FORMAT_VERSION */
+	__le32 csum;			/*  12: crc32c, see above */
+	__le64 seq;			/*  16: commit sequence number */
+	__u8   uuid[16];		/*  24: random, set at format time */
+	__le64 data_sectors;		/*  40: data size, 512-byte sectors */
+	__le64 nr_clusters;		/*  48: data_sectors / cluster sectors */
+	__le32 cluster_size;		/*  56: bytes */
+	__le32 digest_size;		/*  60: bytes, 1..64 */
+	char   hash_name[VDIRT_HASH_NAME_LEN];	/* 64: NUL padded */
+	__le32 meta_block_size;		/* 128: VDIRT_META_BLOCK_SIZE */
+	__le32 entry_size;		/* 132: bytes per cluster entry */
+	__le32 feature_compat;		/* 136 */
+	__le32 feature_incompat;	/* 140 */
+	__le32 feature_ro_compat;	/* 144 */
+	__le32 flags;			/* 148: VDIRT_SB_F_* */
+	__le64 entries_start;		/* 152: block number */
+	__le64 entries_blocks;		/* 160 */
+	__le64 intent_start;		/* 168: write-intent bitmap */
+	__le64 intent_blocks;		/* 176 */
+	__le32 intent_region_clusters;	/* 184: clusters per intent bit */
+	__le32 record_size;		/* 188: VDIRT_RECORD_SIZE */
+	__le64 log_start;		/* 192: mismatch record ring */
+	__le64 log_blocks;		/* 200 */
+	__le64 log_capacity;		/* 208: records in the ring */
+	__le64 log_head;		/* 216: number of the next record */
+	__le64 log_tail;		/* 224: first record not cleared */
+	__le64 event_start;		/* 232: event log, reserved */
+	__le64 event_blocks;		/* 240 */
+	__le64 total_blocks;		/* 248: metadata size in blocks */
+	__le64 epoch;			/* 256: incremented on every activation */
+	__le64 measured;		/* 264: clusters with a current digest */
+	__le64 baselined;		/* 272: clusters with a baseline digest */
+	__le64 read_mismatches;		/* 280: read mismatch records */
+	__le64 write_drift;		/* 288: write drift records */
+	__le64 tofu;			/* 296: clusters measured on first read */
+	__le64 format_time_ns;		/* 304: wall clock at format */
+	__le64 commit_time_ns;		/* 312: wall clock at this commit */
+	__u8   merkle_root[64];		/* 320: reserved, zero */
+	__u8   reserved[128];		/* 384: zero */
+} __packed;				/* 512 */
+
+/*
+ * Per-cluster entry, entry_size bytes, entry_size a power of two so an
+ * entry never straddles a metadata block:
+ *   entry_size = max(32, roundup_pow_of_two(16 + 2 * digest_size))
+ * followed by current[digest_size] then baseline[digest_size], zero padded.
+ */
+struct vdirt_disk_entry {
+	__u8   flags;			/*  0: VDIRT_E_* */
+	__u8   reserved0;		/*  1 */
+	__le16 reserved1;		/*  2 */
+	__le32 write_epoch;		/*  4: sb epoch of the last write */
+	__le64 write_time_ns;		/*  8: wall clock of the last write */
+	__u8   digests[];		/* 16: current, then baseline */
+} __packed;
+
+/* mismatch record, VDIRT_RECORD_SIZE bytes, 16 per metadata block */
+struct vdirt_disk_record {
+	__le64 seq;			/*   0: record number */
+	__le64 cluster;			/*   8 */
+	__le64 time_ns;			/*  16: wall clock, ns since epoch */
+	__u8   kind;			/*  24: VDIRT_KIND_* */
+	__u8   op;			/*  25: VDIRT_OP_* */
+	__u8   digest_size;		/*  26 */
+	__u8   reserved0;		/*  27 */
+	__le32 csum;			/*  28: crc32c of the record, csum = 0 */
+	__u8   expected[VDIRT_MAX_DIGEST_SIZE];	/*  32 */
+	__u8   actual[VDIRT_MAX_DIGEST_SIZE];	/*  96 */
+	__u8   reserved[96];		/* 160: zero */
+} __packed;				/* 256 */
+
+/* computed metadata geometry (native endian, not on disk) */
+struct vdirt_layout {
+	__u64 nr_clusters;
+	__u32 entry_size;
+	__u32 entries_per_block;
+	__u64 entries_start;
+	__u64 entries_blocks;
+	__u64 intent_start;
+	__u64 intent_blocks;
+	__u64 log_start;
+	__u64 log_blocks;
+	__u64 event_start;
+	__u64 event_blocks;
+	__u64 total_blocks;
+};
+
+static inline __u32 vdirt_entry_size(__u32 digest_size)
+{
+	__u32 need = VDIRT_ENTRY_HDR_SIZE + 2 * digest_size;
+	__u32 size = VDIRT_MIN_ENTRY_SIZE;
+
+	while (size < need)
+		size <<= 1;
+	return size;
+}
+
+/*
+ * Compute the metadata layout for a data device of data_sectors 512-byte
+ * sectors.  Pure function, usable from userspace.  Returns 0, or -1 when
+ * a parameter is out of range.
+ *
+ *   C       = data_sectors * 512 / cluster_size
+ *   E       = vdirt_entry_size(digest_size), EPB = 4096 / E
+ *   blocks  = 2                                 (superblock A and B)
+ *           + ceil(C / EPB)                     (cluster entries)
+ *           + max(1, ceil(ceil(C / 1024) / 32768)) (write-intent bitmap)
+ *           + 256                               (mismatch record ring)
+ *           + 16                                (event log)
+ *   bytes   = blocks * 4096
+ */
+static inline int vdirt_compute_layout(__u64 data_sectors, __u32 cluster_size,
+				       __u32 digest_size,
+				       struct vdirt_layout *l)
+{
+	__u64 regions;
+	__u32 cs_sectors;
+
+	if (cluster_size < VDIRT_MIN_CLUSTER_SIZE ||
+	    cluster_size > VDIRT_MAX_CLUSTER_SIZE ||
+	    (cluster_size & (cluster_size - 1)) ||
+	    !digest_size || digest_size > VDIRT_MAX_DIGEST_SIZE)
+		return -1;
+	cs_sectors = cluster_size >> 9;
+	l->nr_clusters = (data_sectors + cs_sectors - 1) / cs_sectors;
+	l->entry_size = vdirt_entry_size(digest_size);
+	l->entries_per_block = VDIRT_META_BLOCK_SIZE / l->entry_size;
+	l->entries_start = VDIRT_SB_COPIES;
+	l->entries_blocks = (l->nr_clusters + l->entries_per_block - 1) /
+			    l->entries_per_block;
+	regions = (l->nr_clusters + VDIRT_INTENT_REGION_CLUSTERS - 1) /
+		  VDIRT_INTENT_REGION_CLUSTERS;
+	l->intent_start = l->entries_start + l->entries_blocks;
+	l->intent_blocks = (regions + VDIRT_INTENT_BITS_PER_BLOCK - 1) /
+			   VDIRT_INTENT_BITS_PER_BLOCK;
+	if (!l->intent_blocks)
+		l->intent_blocks = 1;
+	l->log_start = l->intent_start + l->intent_blocks;
+	l->log_blocks = VDIRT_LOG_BLOCKS;
+	l->event_start = l->log_start + l->log_blocks;
+	l->event_blocks = VDIRT_EVENT_BLOCKS;
+	l->total_blocks = l->event_start + l->event_blocks;
+	return 0;
+}
+
+/* required metadata device size in bytes, 0 for invalid parameters */
+static inline __u64 vdirt_meta_size(__u64 data_sectors, __u32 cluster_size,
+				    __u32 digest_size)
+{
+	struct vdirt_layout l;
+
+	if (vdirt_compute_layout(data_sectors, cluster_size, digest_size, &l))
+		return 0;
+	return l.total_blocks * VDIRT_META_BLOCK_SIZE;
+}
+
+#ifdef __KERNEL__
+static inline void vdirt_format_build_checks(void)
+{
+	BUILD_BUG_ON(sizeof(struct vdirt_disk_sb) != VDIRT_SB_SIZE);
+	BUILD_BUG_ON(sizeof(struct vdirt_disk_entry) != VDIRT_ENTRY_HDR_SIZE);
+	BUILD_BUG_ON(sizeof(struct vdirt_disk_record) != VDIRT_RECORD_SIZE);
+}
+#endif
+
+#endif /* DM_VDIRT_FORMAT_H */

@@ -1,0 +1,813 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-vdirt metadata: superblock A/B, per-cluster entries, mismatch record
+ * ring, commits.  All metadata goes through one dm-bufio client with
+ * 4 KiB blocks.
+ */
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+
+#include "dm-vdirt.h"
+
+/* bufio buffers reserved for forward progress */
+#define VDIRT_BUFIO_RESERVED	16
+
+static u32 vdirt_sb_csum(const struct vdirt_disk_sb *sb)
+{
+	struct vdirt_disk_sb tmp;
+
+	memcpy(&tmp, sb, sizeof(tmp));
+	tmp.csum = 0;
+	return crc32c(~0U, &tmp, sizeof(tmp));
+}
+
+static u32 vdirt_record_csum(const struct vdirt_disk_record *rec)
+{
+	struct vdirt_disk_record tmp;
+
+	memcpy(&tmp, rec, sizeof(tmp));
+	tmp.csum = 0;
+	return crc32c(~0U, &tmp, sizeof(tmp));
+}
+
+/*
+ * The one superblock validator: structural checks of a copy, independent
+ * of the table.  Returns 0 or -EINVAL with *why set.
+ */
+static int vdirt_sb_validate(const struct vdirt_disk_sb *sb, u64 meta_blocks,
+			     const char **why)
+{
+	struct vdirt_layout l;
+	u32 ds = le32_to_cpu(sb->digest_size);
+
+	if (le64_to_cpu(sb->magic) != VDIRT_SB_MAGIC) {
+		*why = "bad magic";
+		return -EINVAL;
+	}
+	if (le32_to_cpu(sb->csum) != vdirt_sb_csum(sb)) {
+		*why = "bad checksum";
+		return -EINVAL;
+	}
+	if (le32_to_cpu(sb->version) != VDIRT_FORMAT_VERSION) {
+		*why = "unsupported format version";
+		return -EINVAL;
+	}
+	if (le32_to_cpu(sb->feature_incompat) & ~VDIRT_FEATURE_INCOMPAT_SUPP) {
+		*why = "unknown incompatible features";
+		return -EINVAL;
+	}
+	if (le32_to_cpu(sb->meta_block_size) != VDIRT_META_BLOCK_SIZE ||
+	    le32_to_cpu(sb->record_size) != VDIRT_RECORD_SIZE ||
+	    le32_to_cpu(sb->intent_region_clusters) !=
+			VDIRT_INTENT_REGION_CLUSTERS ||
+	    !memchr(sb->hash_name, 0, sizeof(sb->hash_name)) ||
+	    vdirt_compute_layout(le64_to_cpu(sb->data_sectors),
+				 le32_to_cpu(sb->cluster_size), ds, &l) ||
+	    le32_to_cpu(sb->entry_size) != l.entry_size ||
+	    le64_to_cpu(sb->nr_clusters) != l.nr_clusters ||
+	    le64_to_cpu(sb->entries_start) != l.entries_start ||
+	    le64_to_cpu(sb->entries_blocks) != l.entries_blocks ||
+	    le64_to_cpu(sb->intent_start) != l.intent_start ||
+	    le64_to_cpu(sb->intent_blocks) != l.intent_blocks ||
+	    le64_to_cpu(sb->log_start) != l.log_start ||
+	    le64_to_cpu(sb->log_blocks) != l.log_blocks ||
+	    le64_to_cpu(sb->log_capacity) != VDIRT_LOG_CAPACITY ||
+	    le64_to_cpu(sb->event_start) != l.event_start ||
+	    le64_to_cpu(sb->event_blocks) != l.event_blocks ||
+	    le64_to_cpu(sb->total_blocks) != l.total_blocks ||
+	    le64_to_cpu(sb->log_tail) > le64_to_cpu(sb->log_head)) {
+		*why = "inconsistent layout";
+		return -EINVAL;
+	}
+	if (l.total_blocks > meta_blocks) {
+		*why = "layout larger than the device";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* fill a superblock image from memory; caller holds commit_lock */
+static void vdirt_sb_fill(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
+			  u64 seq)
+{
+	const struct vdirt_layout *l = &vd->layout;
+
+	memset(sb, 0, VDIRT_META_BLOCK_SIZE);
+	sb->magic = cpu_to_le64(VDIRT_SB_MAGIC);
+	sb->version = cpu_to_le32(VDIRT_FORMAT_VERSION);
+	sb->seq = cpu_to_le64(seq);
+	memcpy(sb->uuid, vd->uuid, sizeof(sb->uuid));
+	sb->data_sectors = cpu_to_le64(vd->ti->len);
+	sb->nr_clusters = cpu_to_le64(l->nr_clusters);
+	sb->cluster_size = cpu_to_le32(vd->cluster_size);
+	sb->digest_size = cpu_to_le32(vd->digest_size);
+	strscpy(sb->hash_name, vd->hash_name, sizeof(sb->hash_name));
+	sb->meta_block_size = cpu_to_le32(VDIRT_META_BLOCK_SIZE);
+	sb->entry_size = cpu_to_le32(l->entry_size);
+	sb->flags = cpu_to_le32(vd->sb_flags);
+	sb->entries_start = cpu_to_le64(l->entries_start);
+	sb->entries_blocks = cpu_to_le64(l->entries_blocks);
+	sb->intent_start = cpu_to_le64(l->intent_start);
+	sb->intent_blocks = cpu_to_le64(l->intent_blocks);
+	sb->intent_region_clusters = cpu_to_le32(VDIRT_INTENT_REGION_CLUSTERS);
+	sb->record_size = cpu_to_le32(VDIRT_RECORD_SIZE);
+	sb->log_start = cpu_to_le64(l->log_start);
+	sb->log_blocks = cpu_to_le64(l->log_blocks);
+	sb->log_capacity = cpu_to_le64(VDIRT_LOG_CAPACITY);
+	mutex_lock(&vd->log_lock);
+	sb->log_head = cpu_to_le64(vd->log_head);
+	sb->log_tail = cpu_to_le64(vd->log_tail);
+	mutex_unlock(&vd->log_lock);
+	sb->event_start = cpu_to_le64(l->event_start);
+	sb->event_blocks = cpu_to_le64(l->event_blocks);
+	sb->total_blocks = cpu_to_le64(l->total_blocks);
+	sb->epoch = cpu_to_le64(vd->epoch);
+	sb->measured = cpu_to_le64(atomic64_read(&vd->cnt.measured));
+	sb->baselined = cpu_to_le64(atomic64_read(&vd->cnt.baselined));
+	sb->read_mismatches =
+		cpu_to_le64(atomic64_read(&vd->cnt.read_mismatches));
+	sb->write_drift = cpu_to_le64(atomic64_read(&vd->cnt.write_drift));
+	sb->tofu = cpu_to_le64(atomic64_read(&vd->cnt.tofu));
+	sb->format_time_ns = cpu_to_le64(vd->format_time_ns);
+	sb->commit_time_ns = cpu_to_le64(ktime_get_real_ns());
+	sb->csum = cpu_to_le32(vdirt_sb_csum(sb));
+}
+
+/* write the next superblock copy (seq + 1) and flush; commit_lock held */
+static int vdirt_write_sb(struct vdirt_dev *vd)
+{
+	u64 seq = vd->sb_seq + 1;
+	struct dm_buffer *b;
+	void *p;
+	int r;
+
+	p = dm_bufio_new(vd->bufio, seq & 1, &b);
+	if (IS_ERR(p))
+		return PTR_ERR(p);
+	vdirt_sb_fill(vd, p, seq);
+	dm_bufio_mark_buffer_dirty(b);
+	dm_bufio_release(b);
+	r = dm_bufio_write_dirty_buffers(vd->bufio);
+	if (!r)
+		vd->sb_seq = seq;
+	return r;
+}
+
+static void vdirt_sb_load(struct vdirt_dev *vd, const struct vdirt_disk_sb *sb)
+{
+	vd->sb_seq = le64_to_cpu(sb->seq);
+	vd->epoch = le64_to_cpu(sb->epoch);
+	vd->sb_flags = le32_to_cpu(sb->flags);
+	memcpy(vd->uuid, sb->uuid, sizeof(vd->uuid));
+	vd->format_time_ns = le64_to_cpu(sb->format_time_ns);
+	mutex_lock(&vd->log_lock);
+	vd->log_head = le64_to_cpu(sb->log_head);
+	vd->log_tail = le64_to_cpu(sb->log_tail);
+	mutex_unlock(&vd->log_lock);
+	atomic64_set(&vd->cnt.measured, le64_to_cpu(sb->measured));
+	atomic64_set(&vd->cnt.baselined, le64_to_cpu(sb->baselined));
+	atomic64_set(&vd->cnt.read_mismatches,
+		     le64_to_cpu(sb->read_mismatches));
+	atomic64_set(&vd->cnt.write_drift, le64_to_cpu(sb->write_drift));
+	atomic64_set(&vd->cnt.tofu, le64_to_cpu(sb->tofu));
+}
+
+/* zero count blocks from start through bufio (small regions only) */
+static int vdirt_zero_blocks(struct vdirt_dev *vd, u64 start, u64 count)
+{
+	struct dm_buffer *b;
+	void *p;
+	u64 i;
+
+	for (i = 0; i < count; i++) {
+		p = dm_bufio_new(vd->bufio, start + i, &b);
+		if (IS_ERR(p))
+			return PTR_ERR(p);
+		memset(p, 0, VDIRT_META_BLOCK_SIZE);
+		dm_bufio_mark_buffer_dirty(b);
+		dm_bufio_release(b);
+	}
+	return 0;
+}
+
+static int vdirt_format(struct vdirt_dev *vd)
+{
+	const struct vdirt_layout *l = &vd->layout;
+	struct block_device *bdev = vd->meta_dev->bdev;
+	int r;
+
+	DMINFO("%u:%u: formatting zeroed metadata device %s (%llu blocks)",
+	       MAJOR(vd->devt), MINOR(vd->devt), vd->meta_dev->name,
+	       (unsigned long long)l->total_blocks);
+	generate_random_uuid(vd->uuid);
+	vd->format_time_ns = ktime_get_real_ns();
+	vd->sb_seq = 0;
+	vd->epoch = 0;
+	vd->sb_flags = VDIRT_SB_F_CLEAN;
+	vd->log_head = 0;
+	vd->log_tail = 0;
+
+	/*
+	 * The entries must read as zero.  The device was checked to start with
+	 * zeroes; offload the zeroing of the rest where the device can.
+	 */
+	r = blkdev_issue_zeroout(bdev,
+				 l->entries_start << (VDIRT_META_BLOCK_SHIFT - 9),
+				 l->entries_blocks << (VDIRT_META_BLOCK_SHIFT - 9),
+				 GFP_KERNEL, BLKDEV_ZERO_NOFALLBACK);
+	if (r && r != -EOPNOTSUPP)
+		return r;
+
+	r = vdirt_zero_blocks(vd, l->intent_start, l->intent_blocks);
+	if (!r)
+		r = vdirt_zero_blocks(vd, l->log_start, l->log_blocks);
+	if (!r)
+		r = vdirt_zero_blocks(vd, l->event_start, l->event_blocks);
+	if (r)
+		return r;
+
+	mutex_lock(&vd->commit_lock);
+	r = vdirt_write_sb(vd);		/* copy B, seq 1 */
+	if (!r)
+		r = vdirt_write_sb(vd);	/* copy A, seq 2 */
+	mutex_unlock(&vd->commit_lock);
+	return r;
+}
+
+static bool vdirt_block_is_zero(const void *p)
+{
+	return !memchr_inv(p, 0, VDIRT_META_BLOCK_SIZE);
+}
+
+/*
+ * Read both superblock copies and choose the newest valid one.
+ * Returns 1 if both copies are all zero (unformatted), 0 with *sb filled,
+ * or -errno with *why set.
+ */
+static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
+			      const char **why)
+{
+	u64 meta_blocks = bdev_nr_bytes(vd->meta_dev->bdev) >>
+			  VDIRT_META_BLOCK_SHIFT;
+	struct vdirt_disk_sb *copy;
+	const char *reason[2] = { NULL, NULL };
+	bool zero[2], valid[2];
+	struct dm_buffer *b;
+	int i, best = -1;
+	void *p;
+
+	copy = kmalloc_array(2, sizeof(*copy), GFP_KERNEL);
+	if (!copy) {
+		*why = "cannot allocate memory";
+		return -ENOMEM;
+	}
+	for (i = 0; i < 2; i++) {
+		p = dm_bufio_read(vd->bufio, i, &b);
+		if (IS_ERR(p)) {
+			kfree(copy);
+			*why = "cannot read metadata superblock";
+			return PTR_ERR(p);
+		}
+		zero[i] = vdirt_block_is_zero(p);
+		memcpy(&copy[i], p, sizeof(copy[i]));
+		dm_bufio_release(b);
+		valid[i] = !zero[i] &&
+			   !vdirt_sb_validate(&copy[i], meta_blocks, &reason[i]);
+		if (zero[i])
+			reason[i] = "all zero";
+	}
+	if (zero[0] && zero[1]) {
+		kfree(copy);
+		return 1;
+	}
+	if (valid[0] && valid[1])
+		best = le64_to_cpu(copy[1].seq) > le64_to_cpu(copy[0].seq);
+	else if (valid[0] || valid[1])
+		best = valid[1];
+	if (best < 0) {
+		/* report copy A's reason; B's if A is merely zero */
+		*why = zero[0] ? reason[1] : reason[0];
+		kfree(copy);
+		return -EINVAL;
+	}
+	if (!valid[!best])
+		DMWARN("%s: superblock copy %c invalid (%s), using copy %c",
+		       vd->meta_dev->name, best ? 'A' : 'B', reason[!best],
+		       best ? 'B' : 'A');
+	memcpy(sb, &copy[best], sizeof(*sb));
+	kfree(copy);
+	return 0;
+}
+
+/* does the chosen superblock describe this table? */
+static char *vdirt_sb_match(struct vdirt_dev *vd,
+				  const struct vdirt_disk_sb *sb)
+{
+	if (le64_to_cpu(sb->data_sectors) != vd->ti->len)
+		return vdirt_ctr_errorf("metadata belongs to another data geometry: %llu data sectors on disk, %llu in table",
+					(unsigned long long)le64_to_cpu(sb->data_sectors),
+					(unsigned long long)vd->ti->len);
+	if (le32_to_cpu(sb->cluster_size) != vd->cluster_size)
+		return vdirt_ctr_errorf("metadata cluster size %u differs from table cluster size %u",
+					le32_to_cpu(sb->cluster_size),
+					vd->cluster_size);
+	if (strncmp(sb->hash_name, vd->hash_name, sizeof(sb->hash_name)) ||
+	    le32_to_cpu(sb->digest_size) != vd->digest_size)
+		return vdirt_ctr_errorf("metadata hash %.63s (%u bytes) differs from table hash %s (%u bytes)",
+					sb->hash_name,
+					le32_to_cpu(sb->digest_size),
+					vd->hash_name, vd->digest_size);
+	return NULL;
+}
+
+int vdirt_meta_open(struct vdirt_dev *vd, char **error)
+{
+	u64 need = vd->layout.total_blocks * VDIRT_META_BLOCK_SIZE;
+	u64 have = bdev_nr_bytes(vd->meta_dev->bdev);
+	struct vdirt_disk_sb *sb;
+	const char *why = NULL;
+	char *msg;
+	int r;
+
+	if (have < need) {
+		*error = vdirt_ctr_errorf("metadata device too small: %llu bytes needed, %llu bytes available",
+					  (unsigned long long)need,
+					  (unsigned long long)have);
+		return -ENOSPC;
+	}
+	vd->bufio = dm_bufio_client_create(vd->meta_dev->bdev,
+					   VDIRT_META_BLOCK_SIZE,
+					   VDIRT_BUFIO_RESERVED, 0, NULL, NULL,
+					   0);
+	if (IS_ERR(vd->bufio)) {
+		r = PTR_ERR(vd->bufio);
+		vd->bufio = NULL;
+		*error = "cannot create metadata cache";
+		return r;
+	}
+
+	sb = kmalloc(sizeof(*sb), GFP_KERNEL);
+	if (!sb) {
+		*error = "cannot allocate memory";
+		return -ENOMEM;
+	}
+	r = vdirt_sb_read_best(vd, sb, &why);
+	if (r == 1) {
+		r = vdirt_format(vd);
+		if (r)
+			*error = "cannot format metadata device";
+		goto out;
+	}
+	if (r) {
+		if (r == -EINVAL && !strcmp(why, "bad magic"))
+			*error = "metadata device is not a dm-vdirt device (bad magic) and not zeroed";
+		else
+			*error = vdirt_ctr_errorf("metadata superblock invalid: %s",
+						  why);
+		goto out;
+	}
+	msg = vdirt_sb_match(vd, sb);
+	if (msg) {
+		*error = msg;
+		r = -EINVAL;
+		goto out;
+	}
+	vdirt_sb_load(vd, sb);
+out:
+	kfree(sb);
+	return r;
+}
+
+/*
+ * Called from preresume: another table may have used the metadata since
+ * our constructor read it, so drop the cache and load the newest state,
+ * then mark the metadata in use (not clean) with a new epoch.
+ */
+int vdirt_meta_reload(struct vdirt_dev *vd)
+{
+	struct vdirt_disk_sb *sb;
+	const char *why = NULL;
+	int r;
+
+	r = dm_bufio_write_dirty_buffers(vd->bufio);
+	if (r)
+		return r;
+	dm_bufio_forget_buffers(vd->bufio, 0, vd->layout.total_blocks);
+	sb = kmalloc(sizeof(*sb), GFP_KERNEL);
+	if (!sb)
+		return -ENOMEM;
+	r = vdirt_sb_read_best(vd, sb, &why);
+	if (r || vdirt_sb_match(vd, sb)) {
+		DMERR("%s: metadata changed while inactive: %s",
+		      vd->meta_dev->name, why ? why : "geometry differs");
+		kfree(sb);
+		return -EINVAL;
+	}
+	mutex_lock(&vd->commit_lock);
+	vdirt_sb_load(vd, sb);
+	kfree(sb);
+	if (!(vd->sb_flags & VDIRT_SB_F_CLEAN) && !vd->was_unclean) {
+		vd->was_unclean = true;
+		DMWARN("%u:%u: metadata was not closed cleanly; clusters written just before the crash may be reported on read",
+		       MAJOR(vd->devt), MINOR(vd->devt));
+	}
+	vd->epoch++;
+	vd->sb_flags &= ~VDIRT_SB_F_CLEAN;
+	r = vdirt_write_sb(vd);
+	mutex_unlock(&vd->commit_lock);
+	return r;
+}
+
+void vdirt_meta_close(struct vdirt_dev *vd)
+{
+	if (vd->bufio)
+		dm_bufio_client_destroy(vd->bufio);
+	vd->bufio = NULL;
+}
+
+static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
+{
+	int ticket, r = 0;
+
+	if (READ_ONCE(vd->state) != VDIRT_STATE_OK)
+		return READ_ONCE(vd->state) == VDIRT_STATE_FAILED ? -EIO : 0;
+
+	ticket = atomic_inc_return(&vd->commit_req);
+	mutex_lock(&vd->commit_lock);
+	if (!set_clean && vd->commit_done - ticket >= 0)
+		goto out;		/* a commit started after us covered it */
+	ticket = atomic_read(&vd->commit_req);
+	if (!atomic_xchg(&vd->meta_dirty, 0) && !set_clean) {
+		vd->commit_done = ticket;
+		goto out;
+	}
+	r = dm_bufio_write_dirty_buffers(vd->bufio);
+	if (!r) {
+		if (set_clean) {
+			if (clean)
+				vd->sb_flags |= VDIRT_SB_F_CLEAN;
+			else
+				vd->sb_flags &= ~VDIRT_SB_F_CLEAN;
+		}
+		r = vdirt_write_sb(vd);
+	}
+	if (r) {
+		atomic_set(&vd->meta_dirty, 1);
+		vdirt_set_error(vd, "metadata commit", r);
+	} else {
+		vd->commit_done = ticket;
+	}
+out:
+	mutex_unlock(&vd->commit_lock);
+	return r;
+}
+
+/*
+ * Commit: write every dirty metadata block, flush, then write the next
+ * superblock copy and flush.  Concurrent callers share one commit.
+ */
+int vdirt_commit(struct vdirt_dev *vd)
+{
+	return __vdirt_commit(vd, false, false);
+}
+
+int vdirt_commit_clean(struct vdirt_dev *vd, bool clean)
+{
+	return __vdirt_commit(vd, true, clean);
+}
+
+/* keep the bufio cache near cache_mb: drop clean, unused entry blocks */
+void vdirt_cache_trim(struct vdirt_dev *vd)
+{
+	if (atomic_read(&vd->cache_loads) <= vd->cache_blocks)
+		return;
+	atomic_set(&vd->cache_loads, 0);
+	dm_bufio_forget_buffers(vd->bufio, vd->layout.entries_start,
+				vd->layout.entries_blocks);
+}
+
+struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
+					 struct dm_buffer **bp)
+{
+	u32 epb = vd->layout.entries_per_block;
+	sector_t blk = vd->layout.entries_start + div_u64(cluster, epb);
+	u32 off = (u32)(cluster & (epb - 1)) * vd->layout.entry_size;
+	u8 *p;
+
+	p = dm_bufio_get(vd->bufio, blk, bp);
+	if (!p) {
+		p = dm_bufio_read(vd->bufio, blk, bp);
+		if (!IS_ERR(p))
+			atomic_inc(&vd->cache_loads);
+	}
+	if (IS_ERR(p)) {
+		vdirt_set_error(vd, "metadata read", PTR_ERR(p));
+		return ERR_CAST(p);
+	}
+	return (struct vdirt_disk_entry *)(p + off);
+}
+
+void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b, bool dirty)
+{
+	if (dirty) {
+		dm_bufio_mark_buffer_dirty(b);
+		atomic_set(&vd->meta_dirty, 1);
+	}
+	dm_bufio_release(b);
+}
+
+static const struct vdirt_event_ops __rcu *vdirt_event_ops;
+
+void vdirt_set_event_ops(const struct vdirt_event_ops *ops)
+{
+	rcu_assign_pointer(vdirt_event_ops, ops);
+	synchronize_rcu();
+}
+
+int vdirt_log_append(struct vdirt_dev *vd, u64 cluster, u8 kind, u8 op,
+		     const u8 *expected, const u8 *actual)
+{
+	const struct vdirt_event_ops *ops;
+	struct vdirt_disk_record *rec;
+	struct vdirt_record mem;
+	struct dm_buffer *b;
+	u64 seq, idx;
+	u8 *p;
+
+	memset(&mem, 0, sizeof(mem));
+	mem.cluster = cluster;
+	mem.kind = kind;
+	mem.op = op;
+	mem.digest_size = vd->digest_size;
+	mem.time_ns = ktime_get_real_ns();
+	memcpy(mem.expected, expected, vd->digest_size);
+	memcpy(mem.actual, actual, vd->digest_size);
+
+	mutex_lock(&vd->log_lock);
+	seq = vd->log_head;
+	idx = seq % VDIRT_LOG_CAPACITY;
+	p = dm_bufio_read(vd->bufio,
+			  vd->layout.log_start + idx / VDIRT_RECORDS_PER_BLOCK,
+			  &b);
+	if (IS_ERR(p)) {
+		mutex_unlock(&vd->log_lock);
+		vdirt_set_error(vd, "mismatch log read", PTR_ERR(p));
+		return PTR_ERR(p);
+	}
+	rec = (struct vdirt_disk_record *)
+		(p + (idx % VDIRT_RECORDS_PER_BLOCK) * VDIRT_RECORD_SIZE);
+	memset(rec, 0, sizeof(*rec));
+	rec->seq = cpu_to_le64(seq);
+	rec->cluster = cpu_to_le64(cluster);
+	rec->time_ns = cpu_to_le64(mem.time_ns);
+	rec->kind = kind;
+	rec->op = op;
+	rec->digest_size = vd->digest_size;
+	memcpy(rec->expected, expected, vd->digest_size);
+	memcpy(rec->actual, actual, vd->digest_size);
+	rec->csum = cpu_to_le32(vdirt_record_csum(rec));
+	dm_bufio_mark_buffer_dirty(b);
+	dm_bufio_release(b);
+	vd->log_head = seq + 1;
+	if (kind == VDIRT_KIND_READ_MISMATCH)
+		atomic64_inc(&vd->cnt.read_mismatches);
+	else
+		atomic64_inc(&vd->cnt.write_drift);
+	atomic_set(&vd->meta_dirty, 1);
+	mutex_unlock(&vd->log_lock);
+	mem.seq = seq;
+
+	/* records are durable soon: commit now rather than in a second */
+	mod_delayed_work(vd->wq, &vd->commit_work, 0);
+
+	rcu_read_lock();
+	ops = rcu_dereference(vdirt_event_ops);
+	if (ops && ops->mismatch)
+		ops->mismatch(vd, &mem);
+	rcu_read_unlock();
+	return 0;
+}
+
+int vdirt_record_read(struct vdirt_dev *vd, u64 seq, struct vdirt_record *out)
+{
+	const struct vdirt_disk_record *rec;
+	struct dm_buffer *b;
+	u64 first, idx;
+	u8 *p;
+	int r = 0;
+
+	mutex_lock(&vd->log_lock);
+	first = vd->log_tail;
+	if (vd->log_head > VDIRT_LOG_CAPACITY &&
+	    first < vd->log_head - VDIRT_LOG_CAPACITY)
+		first = vd->log_head - VDIRT_LOG_CAPACITY;
+	if (seq < first || seq >= vd->log_head) {
+		r = -ENOENT;
+		goto out;
+	}
+	idx = seq % VDIRT_LOG_CAPACITY;
+	p = dm_bufio_read(vd->bufio,
+			  vd->layout.log_start + idx / VDIRT_RECORDS_PER_BLOCK,
+			  &b);
+	if (IS_ERR(p)) {
+		r = PTR_ERR(p);
+		goto out;
+	}
+	rec = (const struct vdirt_disk_record *)
+		(p + (idx % VDIRT_RECORDS_PER_BLOCK) * VDIRT_RECORD_SIZE);
+	if (le64_to_cpu(rec->seq) != seq ||
+	    le32_to_cpu(rec->csum) != vdirt_record_csum(rec) ||
+	    rec->digest_size != vd->digest_size) {
+		r = -EILSEQ;
+	} else {
+		memset(out, 0, sizeof(*out));
+		out->seq = seq;
+		out->cluster = le64_to_cpu(rec->cluster);
+		out->time_ns = le64_to_cpu(rec->time_ns);
+		out->kind = rec->kind;
+		out->op = rec->op;
+		out->digest_size = rec->digest_size;
+		memcpy(out->expected, rec->expected, rec->digest_size);
+		memcpy(out->actual, rec->actual, rec->digest_size);
+	}
+	dm_bufio_release(b);
+out:
+	mutex_unlock(&vd->log_lock);
+	return r;
+}
+
+/*
+ * Walk every cluster entry, one lock region at a time with the region's
+ * range lock held; fn returns true when it changed the entry.
+ */
+static int vdirt_walk(struct vdirt_dev *vd,
+		      bool (*fn)(struct vdirt_dev *vd,
+				 struct vdirt_disk_entry *e, void *arg),
+		      void *arg)
+{
+	struct vdirt_range range;
+	struct dm_buffer *b;
+	struct vdirt_disk_entry *e;
+	u64 c, last;
+
+	for (c = 0; c < vd->nr_clusters; c = last + 1) {
+		last = min(c + vd->region_clusters, vd->nr_clusters) - 1;
+		vdirt_range_lock_sync(vd, c, last, &range);
+		for (; c <= last; c++) {
+			e = vdirt_entry_get(vd, c, &b);
+			if (IS_ERR(e)) {
+				vdirt_range_unlock(vd, &range);
+				return PTR_ERR(e);
+			}
+			vdirt_entry_put(vd, b, fn(vd, e, arg));
+		}
+		c = last;
+		vdirt_range_unlock(vd, &range);
+		cond_resched();
+	}
+	return 0;
+}
+
+static bool vdirt_capture_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
+			     void *arg)
+{
+	u64 *count = arg;
+	u8 old = e->flags;
+
+	if (e->flags & VDIRT_E_CURRENT) {
+		memcpy(vdirt_entry_baseline(vd, e), vdirt_entry_current(e),
+		       vd->digest_size);
+		e->flags |= VDIRT_E_BASELINE;
+		(*count)++;
+	} else {
+		e->flags &= ~VDIRT_E_BASELINE;
+		memset(vdirt_entry_baseline(vd, e), 0, vd->digest_size);
+	}
+	e->flags &= ~(VDIRT_E_WRITTEN | VDIRT_E_DRIFT);
+	return old != e->flags || (e->flags & VDIRT_E_BASELINE);
+}
+
+int vdirt_baseline_capture(struct vdirt_dev *vd)
+{
+	u64 count = 0;
+	int r;
+
+	r = vdirt_walk(vd, vdirt_capture_fn, &count);
+	if (r)
+		return r;
+	atomic64_set(&vd->cnt.baselined, count);
+	mutex_lock(&vd->commit_lock);
+	vd->sb_flags |= VDIRT_SB_F_BASELINE;
+	mutex_unlock(&vd->commit_lock);
+	atomic_set(&vd->meta_dirty, 1);
+	return vdirt_commit(vd);
+}
+
+static bool vdirt_bclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
+			    void *arg)
+{
+	if (!(e->flags & (VDIRT_E_BASELINE | VDIRT_E_WRITTEN | VDIRT_E_DRIFT)))
+		return false;
+	e->flags &= ~(VDIRT_E_BASELINE | VDIRT_E_WRITTEN | VDIRT_E_DRIFT);
+	memset(vdirt_entry_baseline(vd, e), 0, vd->digest_size);
+	return true;
+}
+
+int vdirt_baseline_clear(struct vdirt_dev *vd)
+{
+	int r;
+
+	r = vdirt_walk(vd, vdirt_bclear_fn, NULL);
+	if (r)
+		return r;
+	atomic64_set(&vd->cnt.baselined, 0);
+	mutex_lock(&vd->commit_lock);
+	vd->sb_flags &= ~VDIRT_SB_F_BASELINE;
+	mutex_unlock(&vd->commit_lock);
+	atomic_set(&vd->meta_dirty, 1);
+	return vdirt_commit(vd);
+}
+
+static bool vdirt_mclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
+			    void *arg)
+{
+	if (!(e->flags & (VDIRT_E_MISMATCH | VDIRT_E_DRIFT)))
+		return false;
+	e->flags &= ~(VDIRT_E_MISMATCH | VDIRT_E_DRIFT);
+	return true;
+}
+
+int vdirt_clear_mismatches(struct vdirt_dev *vd)
+{
+	int r;
+
+	r = vdirt_walk(vd, vdirt_mclear_fn, NULL);
+	if (r)
+		return r;
+	mutex_lock(&vd->log_lock);
+	vd->log_tail = vd->log_head;
+	atomic64_set(&vd->cnt.read_mismatches, 0);
+	atomic64_set(&vd->cnt.write_drift, 0);
+	mutex_unlock(&vd->log_lock);
+	atomic_set(&vd->meta_dirty, 1);
+	return vdirt_commit(vd);
+}
+
+static int vdirt_digest_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
+			     bool *valid, bool baseline)
+{
+	struct vdirt_disk_entry *e;
+	struct dm_buffer *b;
+	u8 flag = baseline ? VDIRT_E_BASELINE : VDIRT_E_CURRENT;
+
+	if (cluster >= vd->nr_clusters)
+		return -ERANGE;
+	e = vdirt_entry_get(vd, cluster, &b);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	*valid = e->flags & flag;
+	memcpy(digest, baseline ? vdirt_entry_baseline(vd, e) :
+	       vdirt_entry_current(e), vd->digest_size);
+	vdirt_entry_put(vd, b, false);
+	return 0;
+}
+
+int vdirt_current_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
+		       bool *valid)
+{
+	return vdirt_digest_read(vd, cluster, digest, valid, false);
+}
+
+int vdirt_baseline_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
+			bool *valid)
+{
+	return vdirt_digest_read(vd, cluster, digest, valid, true);
+}
+
+int vdirt_baseline_write(struct vdirt_dev *vd, u64 cluster, const u8 *digest)
+{
+	struct vdirt_disk_entry *e;
+	struct vdirt_range range;
+	struct dm_buffer *b;
+
+	if (cluster >= vd->nr_clusters)
+		return -ERANGE;
+	vdirt_range_lock_sync(vd, cluster, cluster, &range);
+	e = vdirt_entry_get(vd, cluster, &b);
+	if (IS_ERR(e)) {
+		vdirt_range_unlock(vd, &range);
+		return PTR_ERR(e);
+	}
+	if (!(e->flags & VDIRT_E_BASELINE))
+		atomic64_inc(&vd->cnt.baselined);
+	memcpy(vdirt_entry_baseline(vd, e), digest, vd->digest_size);
+	e->flags |= VDIRT_E_BASELINE;
+	e->flags &= ~(VDIRT_E_WRITTEN | VDIRT_E_DRIFT);
+	vdirt_entry_put(vd, b, true);
+	vdirt_range_unlock(vd, &range);
+	return 0;
+}

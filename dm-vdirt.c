@@ -1,0 +1,1587 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-vdirt: a device-mapper target that hashes every cluster written or
+ * read, keeps the digests on a metadata device, compares reads with the
+ * last write and with a baseline, and records every mismatch.
+ *
+ * See Documentation/dm-vdirt.rst.
+ */
+#include <linux/blkdev.h>
+#include <linux/highmem.h>
+#include <linux/kernel.h>
+#include <linux/log2.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+
+#include "dm-vdirt.h"
+
+#define VDIRT_VERSION_MAJOR	1
+#define VDIRT_VERSION_MINOR	0
+#define VDIRT_VERSION_PATCH	0
+
+#define VDIRT_DEFAULT_CACHE_MB	32U
+#define VDIRT_MAX_CACHE_MB	65536U
+#define VDIRT_BIOSET_SIZE	64
+/* request flags carried from a guest write to our copy */
+#define VDIRT_PASS_FLAGS	(REQ_FUA | REQ_SYNC | REQ_META | REQ_PRIO | \
+				 REQ_IDLE)
+
+enum {
+	VIO_NONE = 0,		/* passed through, nothing to do */
+	VIO_READ,		/* verify after the read */
+	VIO_WRITE_COPY,		/* cluster aligned write, copied and hashed */
+	VIO_WRITE_PASS,		/* unaligned write, re-read and hashed */
+	VIO_DISCARD,
+	VIO_ZEROES,
+	VIO_FLUSH,		/* empty flush: commit metadata */
+};
+
+enum {
+	VSTAGE_MAP = 0,
+	VSTAGE_SUBMIT,		/* waiting for the range lock, then submit */
+	VSTAGE_COPY,		/* waiting for the worker to copy */
+	VSTAGE_INFLIGHT,	/* data I/O in flight */
+	VSTAGE_POST,		/* data I/O done, worker measures */
+	VSTAGE_DONE,		/* completed by us */
+};
+
+DEFINE_MUTEX(vdirt_devices_lock);
+LIST_HEAD(vdirt_devices);
+
+/* serialises constructors so vdirt_ctr_err stays theirs until printed */
+static DEFINE_MUTEX(vdirt_ctr_lock);
+static char vdirt_ctr_err[224];	/* vdirt_ctr_lock */
+
+/* a formatted ti->error that also goes to the kernel log */
+char *vdirt_ctr_errorf(const char *fmt, ...)
+{
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(vdirt_ctr_err, sizeof(vdirt_ctr_err), fmt, args);
+	va_end(args);
+	DMERR("%s", vdirt_ctr_err);
+	return vdirt_ctr_err;
+}
+
+int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
+	       u8 *out)
+{
+	SHASH_DESC_ON_STACK(desc, vd->tfm);
+
+	desc->tfm = vd->tfm;
+	return crypto_shash_digest(desc, data, len, out);
+}
+
+/* metadata I/O or hashing failed: apply the failure policy */
+void vdirt_set_error(struct vdirt_dev *vd, const char *what, int err)
+{
+	atomic64_inc(&vd->cnt.meta_errors);
+	if (vd->opt_fail_open) {
+		if (cmpxchg(&vd->state, VDIRT_STATE_OK,
+			    VDIRT_STATE_DEGRADED) == VDIRT_STATE_OK)
+			DMERR("%u:%u: %s failed (error %d): fail_open, measuring stopped, state=degraded",
+			      MAJOR(vd->devt), MINOR(vd->devt), what, err);
+	} else {
+		if (xchg(&vd->state, VDIRT_STATE_FAILED) != VDIRT_STATE_FAILED)
+			DMERR("%u:%u: %s failed (error %d): failing I/O, state=failed",
+			      MAJOR(vd->devt), MINOR(vd->devt), what, err);
+	}
+}
+
+/* ---- range locks: per-bucket lists of in-flight cluster ranges ---- */
+
+static struct vdirt_bucket *vdirt_bucket_of(struct vdirt_dev *vd, u64 first)
+{
+	return &vd->buckets[(first >> vd->region_shift) % VDIRT_LOCK_BUCKETS];
+}
+
+static bool vdirt_overlap(const struct vdirt_range *a,
+			  const struct vdirt_range *b)
+{
+	return a->first <= b->last && b->first <= a->last;
+}
+
+static bool vdirt_overlaps_list(const struct vdirt_range *r,
+				struct list_head *head)
+{
+	struct vdirt_range *o;
+
+	list_for_each_entry(o, head, node)
+		if (vdirt_overlap(r, o))
+			return true;
+	return false;
+}
+
+/* take the range or queue it; r->grant() runs later if queued */
+static bool vdirt_range_trylock(struct vdirt_dev *vd, struct vdirt_range *r)
+{
+	struct vdirt_bucket *b = vdirt_bucket_of(vd, r->first);
+	unsigned long flags;
+	bool ok;
+
+	spin_lock_irqsave(&b->lock, flags);
+	ok = !vdirt_overlaps_list(r, &b->inflight) &&
+	     !vdirt_overlaps_list(r, &b->waiters);
+	list_add_tail(&r->node, ok ? &b->inflight : &b->waiters);
+	spin_unlock_irqrestore(&b->lock, flags);
+	return ok;
+}
+
+void vdirt_range_unlock(struct vdirt_dev *vd, struct vdirt_range *r)
+{
+	struct vdirt_bucket *b = vdirt_bucket_of(vd, r->first);
+	struct vdirt_range *w, *tmp, *e;
+	unsigned long flags;
+	bool blocked;
+
+	spin_lock_irqsave(&b->lock, flags);
+	list_del(&r->node);
+	list_for_each_entry_safe(w, tmp, &b->waiters, node) {
+		if (vdirt_overlaps_list(w, &b->inflight))
+			continue;
+		blocked = false;
+		list_for_each_entry(e, &b->waiters, node) {
+			if (e == w)
+				break;
+			if (vdirt_overlap(e, w)) {
+				blocked = true;
+				break;
+			}
+		}
+		if (blocked)
+			continue;
+		list_move_tail(&w->node, &b->inflight);
+		w->grant(w);
+	}
+	spin_unlock_irqrestore(&b->lock, flags);
+}
+
+static void vdirt_sync_grant(struct vdirt_range *r)
+{
+	complete(r->private);
+}
+
+/* process context: wait for the range */
+void vdirt_range_lock_sync(struct vdirt_dev *vd, u64 first, u64 last,
+			   struct vdirt_range *r)
+{
+	DECLARE_COMPLETION_ONSTACK(done);
+
+	r->first = first;
+	r->last = last;
+	r->grant = vdirt_sync_grant;
+	r->private = &done;
+	if (!vdirt_range_trylock(vd, r))
+		wait_for_completion(&done);
+}
+
+/* ---- our own data bios with pages from the page mempool ---- */
+
+static void vdirt_free_page_bio(struct vdirt_dev *vd, struct bio *bio)
+{
+	unsigned short i;
+
+	for (i = 0; i < bio->bi_vcnt; i++)
+		mempool_free(bio->bi_io_vec[i].bv_page, vd->page_pool);
+	bio_put(bio);
+}
+
+static struct bio *vdirt_try_page_bio(struct vdirt_dev *vd, unsigned int size,
+				      blk_opf_t opf, gfp_t gfp)
+{
+	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE), len;
+	struct page *page;
+	struct bio *bio;
+
+	bio = bio_alloc_bioset(vd->data_dev->bdev, nr, opf, GFP_NOIO, &vd->bs);
+	while (size) {
+		page = mempool_alloc(vd->page_pool, gfp);
+		if (!page) {
+			vdirt_free_page_bio(vd, bio);
+			return NULL;
+		}
+		len = min_t(unsigned int, size, PAGE_SIZE);
+		__bio_add_page(bio, page, len, 0);
+		size -= len;
+	}
+	return bio;
+}
+
+/*
+ * Allocate a bio with size bytes of pages.  Like dm-crypt: try without
+ * waiting, then one allocator at a time may wait on the mempool, so two
+ * half-served allocators cannot deadlock each other.
+ */
+static struct bio *vdirt_alloc_page_bio(struct vdirt_dev *vd,
+					unsigned int size, blk_opf_t opf)
+{
+	struct bio *bio;
+
+	bio = vdirt_try_page_bio(vd, size, opf, GFP_NOWAIT | __GFP_NOWARN);
+	if (bio)
+		return bio;
+	mutex_lock(&vd->page_alloc_lock);
+	bio = vdirt_try_page_bio(vd, size, opf, GFP_NOIO);
+	mutex_unlock(&vd->page_alloc_lock);
+	return bio;
+}
+
+/* hash one cluster stored at byte offset off of a page bio */
+static int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
+			       unsigned int off, u8 *out)
+{
+	SHASH_DESC_ON_STACK(desc, vd->tfm);
+	unsigned int rem = vd->cluster_size, poff, len;
+	struct page *page;
+	void *p;
+	int r;
+
+	desc->tfm = vd->tfm;
+	if (offset_in_page(off) + rem <= PAGE_SIZE) {
+		page = bio->bi_io_vec[off >> PAGE_SHIFT].bv_page;
+		p = kmap_local_page(page);
+		r = crypto_shash_digest(desc, p + offset_in_page(off), rem, out);
+		kunmap_local(p);
+		return r;
+	}
+	r = crypto_shash_init(desc);
+	while (!r && rem) {
+		poff = offset_in_page(off);
+		len = min_t(unsigned int, rem, PAGE_SIZE - poff);
+		page = bio->bi_io_vec[off >> PAGE_SHIFT].bv_page;
+		p = kmap_local_page(page);
+		r = crypto_shash_update(desc, p + poff, len);
+		kunmap_local(p);
+		off += len;
+		rem -= len;
+	}
+	if (!r)
+		r = crypto_shash_final(desc, out);
+	return r;
+}
+
+/* read clusters [first, last] from the data device into a page bio */
+static struct bio *vdirt_read_clusters(struct vdirt_dev *vd, u64 first,
+				       u64 last, int *err)
+{
+	struct bio *bio;
+
+	bio = vdirt_alloc_page_bio(vd, (last - first + 1) << vd->cluster_shift,
+				   REQ_OP_READ);
+	bio->bi_iter.bi_sector = first << vd->cluster_sectors_shift;
+	*err = submit_bio_wait(bio);
+	if (*err) {
+		vdirt_free_page_bio(vd, bio);
+		return NULL;
+	}
+	return bio;
+}
+
+/* ---- per-cluster measurement logic ---- */
+
+static sector_t vdirt_cluster_sector(struct vdirt_dev *vd, u64 cluster)
+{
+	return vd->ti->begin + (cluster << vd->cluster_sectors_shift);
+}
+
+/*
+ * A write reached the data device: store its digest (NULL: the content is
+ * unknown, e.g. discarded) and check for drift from the baseline.
+ */
+static int vdirt_update_cluster(struct vdirt_dev *vd, u64 cluster,
+				const u8 *digest, u64 now)
+{
+	u8 base[VDIRT_MAX_DIGEST_SIZE];
+	struct vdirt_disk_entry *e;
+	struct dm_buffer *b;
+	bool was, drift = false;
+
+	e = vdirt_entry_get(vd, cluster, &b);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	was = e->flags & VDIRT_E_CURRENT;
+	if (digest) {
+		memcpy(vdirt_entry_current(e), digest, vd->digest_size);
+		e->flags |= VDIRT_E_CURRENT | VDIRT_E_WRITTEN;
+		e->flags &= ~VDIRT_E_MISMATCH;
+		if (!was)
+			atomic64_inc(&vd->cnt.measured);
+		if ((e->flags & VDIRT_E_BASELINE) &&
+		    !(e->flags & VDIRT_E_DRIFT) &&
+		    memcmp(vdirt_entry_baseline(vd, e), digest,
+			   vd->digest_size)) {
+			e->flags |= VDIRT_E_DRIFT;
+			memcpy(base, vdirt_entry_baseline(vd, e),
+			       vd->digest_size);
+			drift = true;
+		}
+	} else {
+		memset(vdirt_entry_current(e), 0, vd->digest_size);
+		e->flags &= ~(VDIRT_E_CURRENT | VDIRT_E_MISMATCH);
+		e->flags |= VDIRT_E_WRITTEN;
+		if (was)
+			atomic64_dec(&vd->cnt.measured);
+	}
+	e->write_epoch = cpu_to_le32((u32)vd->epoch);
+	e->write_time_ns = cpu_to_le64(now);
+	vdirt_entry_put(vd, b, true);
+
+	if (drift) {
+		DMERR_LIMIT("%u:%u: write drift at cluster %llu (sector %llu)",
+			    MAJOR(vd->devt), MINOR(vd->devt),
+			    (unsigned long long)cluster,
+			    (unsigned long long)vdirt_cluster_sector(vd, cluster));
+		return vdirt_log_append(vd, cluster, VDIRT_KIND_WRITE_DRIFT,
+					VDIRT_OP_WRITE, base, digest);
+	}
+	return 0;
+}
+
+/*
+ * Compare the digest of data read from the data device with the expected
+ * one.  Returns 0 (match or measured on first use), 1 (mismatch) or -errno.
+ */
+static int vdirt_check_cluster(struct vdirt_dev *vd, u64 cluster,
+			       const u8 *digest, u8 op)
+{
+	u8 expected[VDIRT_MAX_DIGEST_SIZE];
+	struct vdirt_disk_entry *e;
+	struct dm_buffer *b;
+	const u8 *exp;
+	bool first;
+
+	e = vdirt_entry_get(vd, cluster, &b);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	if ((e->flags & VDIRT_E_BASELINE) && !(e->flags & VDIRT_E_WRITTEN)) {
+		exp = vdirt_entry_baseline(vd, e);
+	} else if (e->flags & VDIRT_E_CURRENT) {
+		exp = vdirt_entry_current(e);
+	} else {
+		/* trust on first use */
+		memcpy(vdirt_entry_current(e), digest, vd->digest_size);
+		e->flags |= VDIRT_E_CURRENT;
+		vdirt_entry_put(vd, b, true);
+		atomic64_inc(&vd->cnt.measured);
+		atomic64_inc(&vd->cnt.tofu);
+		return 0;
+	}
+	atomic64_inc(&vd->cnt.reads_verified);
+	if (!memcmp(exp, digest, vd->digest_size)) {
+		vdirt_entry_put(vd, b, false);
+		return 0;
+	}
+	first = !(e->flags & VDIRT_E_MISMATCH);
+	if (first) {
+		e->flags |= VDIRT_E_MISMATCH;
+		memcpy(expected, exp, vd->digest_size);
+	}
+	vdirt_entry_put(vd, b, first);
+
+	DMERR_LIMIT("%u:%u: read mismatch at cluster %llu (sector %llu)",
+		    MAJOR(vd->devt), MINOR(vd->devt),
+		    (unsigned long long)cluster,
+		    (unsigned long long)vdirt_cluster_sector(vd, cluster));
+	if (first) {
+		int r = vdirt_log_append(vd, cluster,
+					 VDIRT_KIND_READ_MISMATCH, op,
+					 expected, digest);
+		if (r)
+			return r;
+	}
+	return 1;
+}
+
+/* re-read clusters [first, last] and store their digests */
+static int vdirt_remeasure(struct vdirt_dev *vd, u64 first, u64 last, u64 now)
+{
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	struct bio *bio;
+	int r, err;
+	u64 c;
+
+	bio = vdirt_read_clusters(vd, first, last, &err);
+	for (c = first; c <= last; c++) {
+		if (bio) {
+			r = vdirt_hash_page_bio(vd, bio,
+						(c - first) << vd->cluster_shift,
+						digest);
+			if (r) {
+				vdirt_set_error(vd, "hash", r);
+				break;
+			}
+		}
+		/* content unknown after a failed re-read: unmeasured */
+		r = vdirt_update_cluster(vd, c, bio ? digest : NULL, now);
+		if (r)
+			break;
+	}
+	if (bio)
+		vdirt_free_page_bio(vd, bio);
+	return err;
+}
+
+/* ---- bio processing ---- */
+
+static struct bio *vdirt_io_bio(struct vdirt_io *io)
+{
+	return dm_bio_from_per_bio_data(io, sizeof(*io));
+}
+
+static void vdirt_io_complete(struct vdirt_io *io)
+{
+	struct bio *bio = vdirt_io_bio(io);
+
+	if (io->locked) {
+		io->locked = false;
+		vdirt_range_unlock(io->vd, &io->range);
+	}
+	if (!io->status && READ_ONCE(io->vd->state) == VDIRT_STATE_FAILED)
+		io->status = BLK_STS_IOERR;
+	io->stage = VSTAGE_DONE;
+	bio->bi_status = io->status;
+	bio_endio(bio);
+}
+
+static bool vdirt_measuring(struct vdirt_dev *vd)
+{
+	return READ_ONCE(vd->state) == VDIRT_STATE_OK;
+}
+
+static void vdirt_zero_bio_data(struct vdirt_io *io)
+{
+	struct bio *bio = vdirt_io_bio(io);
+	struct bvec_iter iter;
+	struct bio_vec bv;
+
+	__bio_for_each_segment(bv, bio, iter, io->iter)
+		memzero_bvec(&bv);
+}
+
+/* verify the clusters of a completed read, hashing the guest's pages */
+static int vdirt_verify_read_aligned(struct vdirt_io *io, bool *mismatch)
+{
+	struct vdirt_dev *vd = io->vd;
+	struct bio *bio = vdirt_io_bio(io);
+	SHASH_DESC_ON_STACK(desc, vd->tfm);
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	unsigned int done = 0, pos, len;
+	u64 c = io->range.first;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	void *p;
+	int r;
+
+	desc->tfm = vd->tfm;
+	r = crypto_shash_init(desc);
+	if (r)
+		goto hash_err;
+	__bio_for_each_segment(bv, bio, iter, io->iter) {
+		for (pos = 0; pos < bv.bv_len; pos += len) {
+			len = min(bv.bv_len - pos, vd->cluster_size - done);
+			p = bvec_kmap_local(&bv);
+			r = crypto_shash_update(desc, p + pos, len);
+			kunmap_local(p);
+			if (r)
+				goto hash_err;
+			done += len;
+			if (done < vd->cluster_size)
+				continue;
+			r = crypto_shash_final(desc, digest);
+			if (r)
+				goto hash_err;
+			r = vdirt_check_cluster(vd, c, digest, VDIRT_OP_READ);
+			if (r < 0)
+				return r;
+			if (r)
+				*mismatch = true;
+			c++;
+			done = 0;
+			r = crypto_shash_init(desc);
+			if (r)
+				goto hash_err;
+		}
+	}
+	return 0;
+hash_err:
+	vdirt_set_error(vd, "hash", r);
+	return r;
+}
+
+/* verify a read of part of a cluster: read and hash the whole clusters */
+static int vdirt_verify_read_unaligned(struct vdirt_io *io, bool *mismatch)
+{
+	struct vdirt_dev *vd = io->vd;
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	struct bio *bio;
+	int r, err;
+	u64 c;
+
+	bio = vdirt_read_clusters(vd, io->range.first, io->range.last, &err);
+	if (!bio)
+		return err;
+	for (c = io->range.first; c <= io->range.last; c++) {
+		r = vdirt_hash_page_bio(vd, bio,
+					(c - io->range.first) <<
+					vd->cluster_shift, digest);
+		if (r) {
+			vdirt_set_error(vd, "hash", r);
+			break;
+		}
+		r = vdirt_check_cluster(vd, c, digest, VDIRT_OP_READ);
+		if (r < 0)
+			break;
+		if (r)
+			*mismatch = true;
+		r = 0;
+	}
+	vdirt_free_page_bio(vd, bio);
+	return r;
+}
+
+static bool vdirt_iter_aligned(struct vdirt_dev *vd, struct bvec_iter *iter)
+{
+	u32 mask = vd->cluster_size - 1;
+
+	return !((iter->bi_sector << SECTOR_SHIFT) & mask) &&
+	       !(iter->bi_size & mask);
+}
+
+static void vdirt_post_read(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	bool mismatch = false;
+	int r;
+
+	if (io->status || !vdirt_measuring(vd))
+		goto out;
+	if (vdirt_iter_aligned(vd, &io->iter))
+		r = vdirt_verify_read_aligned(io, &mismatch);
+	else
+		r = vdirt_verify_read_unaligned(io, &mismatch);
+	if (r && !vd->opt_fail_open)
+		io->status = BLK_STS_IOERR;
+	if (mismatch && READ_ONCE(vd->enforce)) {
+		vdirt_zero_bio_data(io);
+		io->status = BLK_STS_IOERR;
+	}
+out:
+	vdirt_io_complete(io);
+}
+
+static bool vdirt_needs_commit(struct bio *bio)
+{
+	return bio->bi_opf & (REQ_FUA | REQ_PREFLUSH);
+}
+
+static void vdirt_finish_write(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+
+	if (!io->status && vdirt_needs_commit(vdirt_io_bio(io)) &&
+	    vdirt_commit(vd) && !vd->opt_fail_open)
+		io->status = BLK_STS_IOERR;
+	vdirt_io_complete(io);
+}
+
+/* our copy of a cluster-aligned write completed */
+static void vdirt_post_write_copy(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	struct bio *clone = io->clone;
+	u64 c, now = ktime_get_real_ns();
+	int r = 0;
+
+	io->clone = NULL;
+	if (!vdirt_measuring(vd)) {
+		vdirt_free_page_bio(vd, clone);
+		goto out;
+	}
+	if (io->status) {
+		/* the data on disk is unknown: measure what is there */
+		vdirt_free_page_bio(vd, clone);
+		vdirt_remeasure(vd, io->range.first, io->range.last, now);
+		goto out;
+	}
+	for (c = io->range.first; c <= io->range.last; c++) {
+		r = vdirt_hash_page_bio(vd, clone,
+					(c - io->range.first) <<
+					vd->cluster_shift, digest);
+		if (r) {
+			vdirt_set_error(vd, "hash", r);
+			break;
+		}
+		r = vdirt_update_cluster(vd, c, digest, now);
+		if (r)
+			break;
+	}
+	vdirt_free_page_bio(vd, clone);
+	if (r && !vd->opt_fail_open)
+		io->status = BLK_STS_IOERR;
+out:
+	vdirt_finish_write(io);
+}
+
+/* unaligned write, discard or write-zeroes completed on the data device */
+static void vdirt_post_write_pass(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	u64 start = io->iter.bi_sector;
+	u64 end = start + (io->iter.bi_size >> SECTOR_SHIFT);
+	u64 c, cs, ce, now = ktime_get_real_ns();
+	int r = 0;
+
+	if (!vdirt_measuring(vd))
+		goto out;
+	if (io->status || io->kind == VIO_WRITE_PASS) {
+		r = vdirt_remeasure(vd, io->range.first, io->range.last, now);
+		if (r && !io->status)
+			io->status = errno_to_blk_status(r);
+		goto out;
+	}
+	for (c = io->range.first; c <= io->range.last && !r; c++) {
+		cs = c << vd->cluster_sectors_shift;
+		ce = cs + (1U << vd->cluster_sectors_shift);
+		if (cs < start || ce > end)
+			r = vdirt_remeasure(vd, c, c, now);
+		else if (io->kind == VIO_DISCARD)
+			r = vdirt_update_cluster(vd, c, NULL, now);
+		else
+			r = vdirt_update_cluster(vd, c, vd->zero_digest, now);
+	}
+	if (r && !vd->opt_fail_open)
+		io->status = BLK_STS_IOERR;
+out:
+	vdirt_finish_write(io);
+}
+
+static void vdirt_post_flush(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+
+	if (!io->status && vdirt_commit(vd) && !vd->opt_fail_open)
+		io->status = BLK_STS_IOERR;
+	vdirt_io_complete(io);
+}
+
+static void vdirt_clone_endio(struct bio *clone)
+{
+	struct vdirt_io *io = clone->bi_private;
+
+	io->status = clone->bi_status;
+	io->stage = VSTAGE_POST;
+	queue_work(io->vd->wq, &io->work);
+}
+
+/* copy a cluster-aligned write into our pages and write the copy */
+static void vdirt_write_copy(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	struct bio *bio = vdirt_io_bio(io);
+	unsigned int off = 0, pos, len, doff;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	struct bio *clone;
+	void *src, *dst;
+
+	clone = vdirt_alloc_page_bio(vd, bio->bi_iter.bi_size,
+				     REQ_OP_WRITE |
+				     (bio->bi_opf & VDIRT_PASS_FLAGS));
+	bio_for_each_segment(bv, bio, iter) {
+		for (pos = 0; pos < bv.bv_len; pos += len) {
+			doff = offset_in_page(off);
+			len = min_t(unsigned int, bv.bv_len - pos,
+				    PAGE_SIZE - doff);
+			src = bvec_kmap_local(&bv);
+			dst = kmap_local_page(clone->bi_io_vec[off >>
+						PAGE_SHIFT].bv_page);
+			memcpy(dst + doff, src + pos, len);
+			kunmap_local(dst);
+			kunmap_local(src);
+			off += len;
+		}
+	}
+	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector;
+	clone->bi_ioprio = bio->bi_ioprio;
+	clone->bi_end_io = vdirt_clone_endio;
+	clone->bi_private = io;
+	io->clone = clone;
+	io->stage = VSTAGE_INFLIGHT;
+	submit_bio_noacct(clone);
+}
+
+static void vdirt_post(struct vdirt_io *io)
+{
+	switch (io->kind) {
+	case VIO_READ:
+		vdirt_post_read(io);
+		break;
+	case VIO_WRITE_COPY:
+		vdirt_post_write_copy(io);
+		break;
+	case VIO_FLUSH:
+		vdirt_post_flush(io);
+		break;
+	default:
+		vdirt_post_write_pass(io);
+		break;
+	}
+}
+
+static void vdirt_io_work(struct work_struct *work)
+{
+	struct vdirt_io *io = container_of(work, struct vdirt_io, work);
+
+	switch (io->stage) {
+	case VSTAGE_SUBMIT:
+		io->stage = VSTAGE_INFLIGHT;
+		submit_bio_noacct(vdirt_io_bio(io));
+		break;
+	case VSTAGE_COPY:
+		vdirt_write_copy(io);
+		break;
+	case VSTAGE_POST:
+		vdirt_post(io);
+		break;
+	default:
+		WARN_ON_ONCE(1);
+	}
+}
+
+/* a bio waiting for its range got it: continue in the worker */
+static void vdirt_io_grant(struct vdirt_range *r)
+{
+	struct vdirt_io *io = container_of(r, struct vdirt_io, range);
+
+	queue_work(io->vd->wq, &io->work);
+}
+
+static int vdirt_map(struct dm_target *ti, struct bio *bio)
+{
+	struct vdirt_dev *vd = ti->private;
+	struct vdirt_io *io = dm_per_bio_data(bio, sizeof(*io));
+	int state = READ_ONCE(vd->state);
+	sector_t sector, region_end, region_sectors;
+	bool pass = true;
+
+	io->vd = vd;
+	io->kind = VIO_NONE;
+	io->stage = VSTAGE_MAP;
+	io->locked = false;
+	io->clone = NULL;
+	io->status = BLK_STS_OK;
+
+	if (unlikely(state == VDIRT_STATE_FAILED))
+		return DM_MAPIO_KILL;
+	bio_set_dev(bio, vd->data_dev->bdev);
+	if (unlikely(!bio_sectors(bio))) {
+		if ((bio->bi_opf & REQ_PREFLUSH) && state == VDIRT_STATE_OK) {
+			io->kind = VIO_FLUSH;
+			INIT_WORK(&io->work, vdirt_io_work);
+		}
+		return DM_MAPIO_REMAPPED;
+	}
+	sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
+	bio->bi_iter.bi_sector = sector;
+	if (unlikely(state != VDIRT_STATE_OK))
+		return DM_MAPIO_REMAPPED;
+
+	/* discards and write-zeroes may cross a lock region: split them */
+	region_sectors = (sector_t)vd->region_clusters <<
+			 vd->cluster_sectors_shift;
+	region_end = (sector | (region_sectors - 1)) + 1;
+	if (unlikely(bio_end_sector(bio) > region_end) &&
+	    !(bio->bi_opf & REQ_PREFLUSH))
+		dm_accept_partial_bio(bio, region_end - sector);
+
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		if (vd->opt_no_read_verify)
+			return DM_MAPIO_REMAPPED;
+		io->kind = VIO_READ;
+		break;
+	case REQ_OP_WRITE:
+		if (vdirt_iter_aligned(vd, &bio->bi_iter)) {
+			io->kind = VIO_WRITE_COPY;
+			pass = false;
+		} else {
+			io->kind = VIO_WRITE_PASS;
+		}
+		break;
+	case REQ_OP_DISCARD:
+		io->kind = VIO_DISCARD;
+		break;
+	case REQ_OP_WRITE_ZEROES:
+		io->kind = VIO_ZEROES;
+		break;
+	default:
+		return DM_MAPIO_KILL;
+	}
+	if (!vdirt_iter_aligned(vd, &bio->bi_iter) &&
+	    (io->kind == VIO_READ || io->kind == VIO_WRITE_PASS))
+		atomic64_inc(&vd->cnt.unaligned);
+
+	io->iter = bio->bi_iter;
+	INIT_WORK(&io->work, vdirt_io_work);
+	io->range.first = sector >> vd->cluster_sectors_shift;
+	io->range.last = (bio_end_sector(bio) - 1) >> vd->cluster_sectors_shift;
+	io->range.grant = vdirt_io_grant;
+	io->range.private = NULL;
+	io->stage = pass ? VSTAGE_SUBMIT : VSTAGE_COPY;
+	io->locked = true;
+	if (!vdirt_range_trylock(vd, &io->range))
+		return DM_MAPIO_SUBMITTED;	/* granted later */
+	if (pass) {
+		io->stage = VSTAGE_INFLIGHT;
+		return DM_MAPIO_REMAPPED;
+	}
+	queue_work(vd->wq, &io->work);
+	return DM_MAPIO_SUBMITTED;
+}
+
+static int vdirt_end_io(struct dm_target *ti, struct bio *bio,
+			blk_status_t *error)
+{
+	struct vdirt_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	if (io->kind == VIO_NONE || io->stage == VSTAGE_DONE)
+		return DM_ENDIO_DONE;
+	/* data I/O done: measure or verify in process context */
+	io->status = *error;
+	io->stage = VSTAGE_POST;
+	queue_work(io->vd->wq, &io->work);
+	return DM_ENDIO_INCOMPLETE;
+}
+
+/* ---- background scan ---- */
+
+static void vdirt_scan_work(struct work_struct *work)
+{
+	struct vdirt_dev *vd = container_of(work, struct vdirt_dev, scan_work);
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	struct vdirt_range range;
+	u64 pos = 0, last, c;
+	struct bio *bio;
+	int r = 0, err;
+
+	while (pos < vd->nr_clusters && !READ_ONCE(vd->scan_stop) &&
+	       vdirt_measuring(vd)) {
+		last = min(pos + vd->region_clusters, vd->nr_clusters) - 1;
+		vdirt_range_lock_sync(vd, pos, last, &range);
+		bio = vdirt_read_clusters(vd, pos, last, &err);
+		if (!bio) {
+			DMERR_LIMIT("%u:%u: scan: read error %d at cluster %llu",
+				    MAJOR(vd->devt), MINOR(vd->devt), err,
+				    (unsigned long long)pos);
+		}
+		for (c = pos; bio && c <= last; c++) {
+			r = vdirt_hash_page_bio(vd, bio,
+						(c - pos) << vd->cluster_shift,
+						digest);
+			if (r) {
+				vdirt_set_error(vd, "hash", r);
+				break;
+			}
+			r = vdirt_check_cluster(vd, c, digest, VDIRT_OP_SCAN);
+			if (r < 0)
+				break;
+		}
+		if (bio)
+			vdirt_free_page_bio(vd, bio);
+		vdirt_range_unlock(vd, &range);
+		if (r < 0)
+			break;
+		pos = last + 1;
+		WRITE_ONCE(vd->scan_pos, pos);
+		cond_resched();
+	}
+	DMINFO("%u:%u: scan %s at cluster %llu of %llu",
+	       MAJOR(vd->devt), MINOR(vd->devt),
+	       pos >= vd->nr_clusters ? "finished" : "stopped",
+	       (unsigned long long)pos, (unsigned long long)vd->nr_clusters);
+	WRITE_ONCE(vd->scan_running, false);
+}
+
+int vdirt_scan_start(struct vdirt_dev *vd)
+{
+	int r = 0;
+
+	mutex_lock(&vd->scan_lock);
+	if (READ_ONCE(vd->scan_running)) {
+		r = -EBUSY;
+	} else {
+		WRITE_ONCE(vd->scan_stop, false);
+		WRITE_ONCE(vd->scan_pos, 0);
+		WRITE_ONCE(vd->scan_running, true);
+		queue_work(vd->wq, &vd->scan_work);
+	}
+	mutex_unlock(&vd->scan_lock);
+	return r;
+}
+
+void vdirt_scan_stop(struct vdirt_dev *vd)
+{
+	mutex_lock(&vd->scan_lock);
+	WRITE_ONCE(vd->scan_stop, true);
+	flush_work(&vd->scan_work);
+	mutex_unlock(&vd->scan_lock);
+}
+
+/* ---- periodic commit ---- */
+
+static void vdirt_commit_work(struct work_struct *work)
+{
+	struct vdirt_dev *vd = container_of(to_delayed_work(work),
+					    struct vdirt_dev, commit_work);
+
+	if (!READ_ONCE(vd->periodic))
+		return;
+	vdirt_commit(vd);
+	vdirt_cache_trim(vd);
+	if (READ_ONCE(vd->periodic))
+		queue_delayed_work(vd->wq, &vd->commit_work, HZ);
+}
+
+/* ---- API for netlink ---- */
+
+int vdirt_for_each_device(int (*fn)(struct vdirt_dev *vd, void *arg),
+			  void *arg)
+{
+	struct vdirt_dev *vd;
+	int r = 0;
+
+	mutex_lock(&vdirt_devices_lock);
+	list_for_each_entry(vd, &vdirt_devices, list) {
+		r = fn(vd, arg);
+		if (r)
+			break;
+	}
+	mutex_unlock(&vdirt_devices_lock);
+	return r;
+}
+
+struct vdirt_dev *vdirt_find_by_devt(dev_t devt)
+{
+	struct vdirt_dev *vd;
+
+	lockdep_assert_held(&vdirt_devices_lock);
+	list_for_each_entry(vd, &vdirt_devices, list)
+		if (vd->devt == devt)
+			return vd;
+	return NULL;
+}
+
+struct vdirt_dev *vdirt_find_by_name(const char *name)
+{
+	char dm_name[DM_NAME_LEN];
+	struct vdirt_dev *vd;
+
+	lockdep_assert_held(&vdirt_devices_lock);
+	list_for_each_entry(vd, &vdirt_devices, list) {
+		if (dm_copy_name_and_uuid(dm_table_get_md(vd->ti->table),
+					  dm_name, NULL))
+			continue;
+		if (!strcmp(dm_name, name))
+			return vd;
+	}
+	return NULL;
+}
+
+void vdirt_get_info(struct vdirt_dev *vd, struct vdirt_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->devt = vd->devt;
+	info->data_sectors = vd->ti->len;
+	info->nr_clusters = vd->nr_clusters;
+	info->cluster_size = vd->cluster_size;
+	info->digest_size = vd->digest_size;
+	info->hash_name = vd->hash_name;
+	info->state = READ_ONCE(vd->state);
+	info->enforce = READ_ONCE(vd->enforce);
+	info->read_verify = !vd->opt_no_read_verify;
+	info->fail_open = vd->opt_fail_open;
+	info->measured = atomic64_read(&vd->cnt.measured);
+	info->baselined = atomic64_read(&vd->cnt.baselined);
+	info->reads_verified = atomic64_read(&vd->cnt.reads_verified);
+	info->read_mismatches = atomic64_read(&vd->cnt.read_mismatches);
+	info->write_drift = atomic64_read(&vd->cnt.write_drift);
+	info->unaligned = atomic64_read(&vd->cnt.unaligned);
+	info->meta_errors = atomic64_read(&vd->cnt.meta_errors);
+	info->tofu = atomic64_read(&vd->cnt.tofu);
+	info->scan_running = READ_ONCE(vd->scan_running);
+	info->scan_pos = READ_ONCE(vd->scan_pos);
+	mutex_lock(&vd->log_lock);
+	info->log_head = vd->log_head;
+	info->log_first = vd->log_tail;
+	if (vd->log_head > VDIRT_LOG_CAPACITY &&
+	    info->log_first < vd->log_head - VDIRT_LOG_CAPACITY)
+		info->log_first = vd->log_head - VDIRT_LOG_CAPACITY;
+	mutex_unlock(&vd->log_lock);
+}
+
+int __weak vdirt_netlink_init(void)
+{
+	return 0;
+}
+
+void __weak vdirt_netlink_exit(void)
+{
+}
+
+/* ---- constructor / destructor ---- */
+
+static void vdirt_cleanup(struct vdirt_dev *vd)
+{
+	mutex_lock(&vdirt_devices_lock);
+	list_del_init(&vd->list);
+	mutex_unlock(&vdirt_devices_lock);
+
+	if (vd->wq) {
+		WRITE_ONCE(vd->scan_stop, true);
+		flush_work(&vd->scan_work);
+		WRITE_ONCE(vd->periodic, false);
+		cancel_delayed_work_sync(&vd->commit_work);
+		destroy_workqueue(vd->wq);
+	}
+	vdirt_meta_close(vd);
+	mempool_destroy(vd->page_pool);
+	bioset_exit(&vd->bs);
+	if (vd->tfm)
+		crypto_free_shash(vd->tfm);
+	if (vd->meta_dev)
+		dm_put_device(vd->ti, vd->meta_dev);
+	if (vd->data_dev)
+		dm_put_device(vd->ti, vd->data_dev);
+	kfree(vd);
+}
+
+static int vdirt_parse_opts(struct vdirt_dev *vd, struct dm_arg_set *as,
+			    char **error)
+{
+	static const struct dm_arg _args[] = {
+		{0, 4, "Invalid number of optional arguments"},
+	};
+	unsigned int argc, n;
+	const char *arg;
+	int r;
+
+	if (!as->argc)
+		return 0;
+	r = dm_read_arg_group(_args, as, &argc, error);
+	if (r)
+		return r;
+	while (argc--) {
+		arg = dm_shift_arg(as);
+		if (!strcmp(arg, "mode:audit")) {
+			vd->opt_mode_given = true;
+			vd->opt_enforce = false;
+		} else if (!strcmp(arg, "mode:enforce")) {
+			vd->opt_mode_given = true;
+			vd->opt_enforce = true;
+		} else if (!strcmp(arg, "no_read_verify")) {
+			vd->opt_no_read_verify = true;
+		} else if (!strcmp(arg, "fail_open")) {
+			vd->opt_fail_open = true;
+		} else if (!strncmp(arg, "cache_mb:", 9)) {
+			if (kstrtouint(arg + 9, 10, &n) || !n ||
+			    n > VDIRT_MAX_CACHE_MB) {
+				*error = "Invalid cache_mb value (1..65536)";
+				return -EINVAL;
+			}
+			vd->opt_cache_given = true;
+			vd->cache_mb = n;
+		} else if (!strncmp(arg, "mode:", 5)) {
+			*error = "Invalid mode (mode:audit or mode:enforce)";
+			return -EINVAL;
+		} else {
+			*error = vdirt_ctr_errorf("Unknown optional argument %.64s",
+						  arg);
+			return -EINVAL;
+		}
+	}
+	if (as->argc) {
+		*error = "Too many arguments";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int vdirt_setup_hash(struct vdirt_dev *vd, const char *name,
+			    char **error)
+{
+	u8 *zero;
+	int r;
+
+	if (strlen(name) >= VDIRT_HASH_NAME_LEN) {
+		*error = "Hash algorithm name too long";
+		return -EINVAL;
+	}
+	strscpy(vd->hash_name, name, sizeof(vd->hash_name));
+	vd->tfm = crypto_alloc_shash(name, 0, 0);
+	if (IS_ERR(vd->tfm)) {
+		r = PTR_ERR(vd->tfm);
+		vd->tfm = NULL;
+		*error = vdirt_ctr_errorf("Unknown hash algorithm %s (error %d)",
+					  name, r);
+		return r == -ENOENT ? -EINVAL : r;
+	}
+	if (crypto_shash_get_flags(vd->tfm) & CRYPTO_TFM_NEED_KEY) {
+		*error = "Hash algorithm needs a key";
+		return -EINVAL;
+	}
+	vd->digest_size = crypto_shash_digestsize(vd->tfm);
+	if (!vd->digest_size || vd->digest_size > VDIRT_MAX_DIGEST_SIZE) {
+		*error = "Hash digest larger than 64 bytes";
+		return -EINVAL;
+	}
+	zero = kzalloc(vd->cluster_size, GFP_KERNEL);
+	if (!zero) {
+		*error = "Cannot allocate memory";
+		return -ENOMEM;
+	}
+	r = vdirt_hash(vd, zero, vd->cluster_size, vd->zero_digest);
+	kfree(zero);
+	if (r)
+		*error = "Cannot hash with this algorithm";
+	return r;
+}
+
+/*
+ * <data_dev> <meta_dev> <cluster_size> <hash_alg> [<#opt_args> <opt_arg>...]
+ */
+static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
+			    char **argv)
+{
+	struct vdirt_dev *vd;
+	struct dm_arg_set as;
+	vdirt_mode_t mode;
+	unsigned int cs, i;
+	u32 region_bytes;
+	int r;
+
+	if (argc < 4) {
+		ti->error = "Not enough arguments: <data_dev> <meta_dev> <cluster_size> <hash_alg> [<#opt_args> <opt_arg>...]";
+		return -EINVAL;
+	}
+	vd = kzalloc(sizeof(*vd), GFP_KERNEL);
+	if (!vd) {
+		ti->error = "Cannot allocate context";
+		return -ENOMEM;
+	}
+	ti->private = vd;
+	vd->ti = ti;
+	INIT_LIST_HEAD(&vd->list);
+	mutex_init(&vd->page_alloc_lock);
+	mutex_init(&vd->commit_lock);
+	mutex_init(&vd->log_lock);
+	mutex_init(&vd->scan_lock);
+	INIT_DELAYED_WORK(&vd->commit_work, vdirt_commit_work);
+	INIT_WORK(&vd->scan_work, vdirt_scan_work);
+	for (i = 0; i < VDIRT_LOCK_BUCKETS; i++) {
+		spin_lock_init(&vd->buckets[i].lock);
+		INIT_LIST_HEAD(&vd->buckets[i].inflight);
+		INIT_LIST_HEAD(&vd->buckets[i].waiters);
+	}
+	vd->cache_mb = VDIRT_DEFAULT_CACHE_MB;
+	vd->devt = disk_devt(dm_disk(dm_table_get_md(ti->table)));
+
+	mode = dm_table_get_mode(ti->table);
+	r = dm_get_device(ti, argv[0], mode, &vd->data_dev);
+	if (r) {
+		ti->error = "Data device lookup failed";
+		goto bad;
+	}
+	r = dm_get_device(ti, argv[1], mode, &vd->meta_dev);
+	if (r) {
+		ti->error = "Metadata device lookup failed";
+		goto bad;
+	}
+	if (vd->data_dev->bdev == vd->meta_dev->bdev) {
+		ti->error = "Data and metadata device are the same";
+		r = -EINVAL;
+		goto bad;
+	}
+
+	r = -EINVAL;
+	if (kstrtouint(argv[2], 10, &cs)) {
+		ti->error = "Invalid cluster size (not a number)";
+		goto bad;
+	}
+	if (!is_power_of_2(cs)) {
+		ti->error = "Cluster size is not a power of two";
+		goto bad;
+	}
+	if (cs < VDIRT_MIN_CLUSTER_SIZE || cs > VDIRT_MAX_CLUSTER_SIZE) {
+		ti->error = "Cluster size out of range (512..65536)";
+		goto bad;
+	}
+	if (cs % bdev_logical_block_size(vd->data_dev->bdev)) {
+		ti->error = "Cluster size is not a multiple of the data device logical block size";
+		goto bad;
+	}
+	vd->cluster_size = cs;
+	vd->cluster_shift = ilog2(cs);
+	vd->cluster_sectors_shift = vd->cluster_shift - SECTOR_SHIFT;
+	if (ti->len & ((1U << vd->cluster_sectors_shift) - 1)) {
+		ti->error = "Table length is not a multiple of the cluster size";
+		goto bad;
+	}
+	if (bdev_nr_sectors(vd->data_dev->bdev) < ti->len) {
+		ti->error = vdirt_ctr_errorf("Data device smaller than the table length (%llu < %llu sectors)",
+					     (unsigned long long)bdev_nr_sectors(vd->data_dev->bdev),
+					     (unsigned long long)ti->len);
+		goto bad;
+	}
+	vd->nr_clusters = ti->len >> vd->cluster_sectors_shift;
+
+	r = vdirt_setup_hash(vd, argv[3], &ti->error);
+	if (r)
+		goto bad;
+
+	as.argc = argc - 4;
+	as.argv = argv + 4;
+	r = vdirt_parse_opts(vd, &as, &ti->error);
+	if (r)
+		goto bad;
+	vd->enforce = vd->opt_enforce;
+	vd->cache_blocks = vd->cache_mb << (20 - VDIRT_META_BLOCK_SHIFT);
+
+	region_bytes = max(cs, min(VDIRT_REGION_MAX_BYTES,
+				   VDIRT_REGION_MAX_CLUSTERS * cs));
+	vd->region_clusters = region_bytes / cs;
+	vd->region_shift = ilog2(vd->region_clusters);
+	if (vdirt_compute_layout(ti->len, cs, vd->digest_size, &vd->layout)) {
+		ti->error = "Invalid metadata geometry";
+		r = -EINVAL;
+		goto bad;
+	}
+	r = dm_set_target_max_io_len(ti, (sector_t)vd->region_clusters <<
+				     vd->cluster_sectors_shift);
+	if (r) {
+		ti->error = "Cannot set max I/O length";
+		goto bad;
+	}
+
+	r = -ENOMEM;
+	vd->wq = alloc_workqueue("kvdirtd/%u:%u", WQ_MEM_RECLAIM | WQ_UNBOUND,
+				 0, MAJOR(vd->devt), MINOR(vd->devt));
+	if (!vd->wq) {
+		ti->error = "Cannot allocate workqueue";
+		goto bad;
+	}
+	r = bioset_init(&vd->bs, VDIRT_BIOSET_SIZE, 0, BIOSET_NEED_BVECS);
+	if (r) {
+		ti->error = "Cannot allocate bio set";
+		goto bad;
+	}
+	vd->page_pool = mempool_create_page_pool(BIO_MAX_VECS, 0);
+	if (!vd->page_pool) {
+		r = -ENOMEM;
+		ti->error = "Cannot allocate page pool";
+		goto bad;
+	}
+
+	r = vdirt_meta_open(vd, &ti->error);
+	if (r)
+		goto bad;
+
+	ti->per_io_data_size = sizeof(struct vdirt_io);
+	ti->num_flush_bios = 1;
+	ti->flush_supported = true;
+	ti->num_discard_bios = 1;
+	ti->num_write_zeroes_bios = 1;
+
+	mutex_lock(&vdirt_devices_lock);
+	list_add_tail(&vd->list, &vdirt_devices);
+	mutex_unlock(&vdirt_devices_lock);
+	return 0;
+bad:
+	vdirt_cleanup(vd);
+	ti->private = NULL;
+	return r;
+}
+
+static int vdirt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	int r;
+
+	mutex_lock(&vdirt_ctr_lock);
+	r = vdirt_ctr_locked(ti, argc, argv);
+	mutex_unlock(&vdirt_ctr_lock);
+	return r;
+}
+
+static void vdirt_dtr(struct dm_target *ti)
+{
+	vdirt_cleanup(ti->private);
+}
+
+static void vdirt_presuspend(struct dm_target *ti)
+{
+	vdirt_scan_stop(ti->private);
+}
+
+static void vdirt_postsuspend(struct dm_target *ti)
+{
+	struct vdirt_dev *vd = ti->private;
+
+	WRITE_ONCE(vd->periodic, false);
+	cancel_delayed_work_sync(&vd->commit_work);
+	flush_workqueue(vd->wq);
+	vdirt_commit_clean(vd, true);
+}
+
+static int vdirt_preresume(struct dm_target *ti)
+{
+	struct vdirt_dev *vd = ti->private;
+	int r;
+
+	if (!vdirt_measuring(vd))
+		return 0;
+	r = vdirt_meta_reload(vd);
+	if (r)
+		vdirt_set_error(vd, "metadata reload", r);
+	return 0;
+}
+
+static void vdirt_resume(struct dm_target *ti)
+{
+	struct vdirt_dev *vd = ti->private;
+
+	WRITE_ONCE(vd->periodic, true);
+	queue_delayed_work(vd->wq, &vd->commit_work, HZ);
+}
+
+static const char *vdirt_state_name(int state)
+{
+	switch (state) {
+	case VDIRT_STATE_OK:
+		return "ok";
+	case VDIRT_STATE_DEGRADED:
+		return "degraded";
+	default:
+		return "failed";
+	}
+}
+
+static void vdirt_status(struct dm_target *ti, status_type_t type,
+			 unsigned int status_flags, char *result,
+			 unsigned int maxlen)
+{
+	struct vdirt_dev *vd = ti->private;
+	unsigned int sz = 0, nopt;
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		DMEMIT("state=%s mode=%s clusters=%llu measured=%lld baselined=%lld reads_verified=%lld read_mismatches=%lld write_drift=%lld unaligned=%lld meta_errors=%lld",
+		       vdirt_state_name(READ_ONCE(vd->state)),
+		       READ_ONCE(vd->enforce) ? "enforce" : "audit",
+		       (unsigned long long)vd->nr_clusters,
+		       (long long)atomic64_read(&vd->cnt.measured),
+		       (long long)atomic64_read(&vd->cnt.baselined),
+		       (long long)atomic64_read(&vd->cnt.reads_verified),
+		       (long long)atomic64_read(&vd->cnt.read_mismatches),
+		       (long long)atomic64_read(&vd->cnt.write_drift),
+		       (long long)atomic64_read(&vd->cnt.unaligned),
+		       (long long)atomic64_read(&vd->cnt.meta_errors));
+		if (READ_ONCE(vd->scan_running))
+			DMEMIT(" scan=%llu/%llu",
+			       (unsigned long long)READ_ONCE(vd->scan_pos),
+			       (unsigned long long)vd->nr_clusters);
+		else
+			DMEMIT(" scan=-");
+		DMEMIT(" tofu=%lld recovering=-",
+		       (long long)atomic64_read(&vd->cnt.tofu));
+		break;
+	case STATUSTYPE_TABLE:
+		DMEMIT("%s %s %u %s", vd->data_dev->name, vd->meta_dev->name,
+		       vd->cluster_size, vd->hash_name);
+		nopt = vd->opt_mode_given + vd->opt_no_read_verify +
+		       vd->opt_fail_open + vd->opt_cache_given;
+		if (!nopt)
+			break;
+		DMEMIT(" %u", nopt);
+		if (vd->opt_mode_given)
+			DMEMIT(" mode:%s", vd->opt_enforce ? "enforce" : "audit");
+		if (vd->opt_no_read_verify)
+			DMEMIT(" no_read_verify");
+		if (vd->opt_fail_open)
+			DMEMIT(" fail_open");
+		if (vd->opt_cache_given)
+			DMEMIT(" cache_mb:%u", vd->cache_mb);
+		break;
+	case STATUSTYPE_IMA:
+		DMEMIT("target_name=%s,target_version=%u.%u.%u",
+		       ti->type->name, ti->type->version[0],
+		       ti->type->version[1], ti->type->version[2]);
+		DMEMIT(",data_device=%s,meta_device=%s,cluster_size=%u,hash_alg=%s",
+		       vd->data_dev->name, vd->meta_dev->name,
+		       vd->cluster_size, vd->hash_name);
+		DMEMIT(",mode=%s,read_verify=%c,fail_open=%c,state=%s;",
+		       READ_ONCE(vd->enforce) ? "enforce" : "audit",
+		       vd->opt_no_read_verify ? 'n' : 'y',
+		       vd->opt_fail_open ? 'y' : 'n',
+		       vdirt_state_name(READ_ONCE(vd->state)));
+		break;
+	}
+}
+
+static const char *vdirt_kind_name(u8 kind)
+{
+	return kind == VDIRT_KIND_READ_MISMATCH ? "read_mismatch" :
+	       kind == VDIRT_KIND_WRITE_DRIFT ? "write_drift" : "unknown";
+}
+
+static const char *vdirt_op_name(u8 op)
+{
+	return op == VDIRT_OP_READ ? "read" : op == VDIRT_OP_WRITE ? "write" :
+	       op == VDIRT_OP_SCAN ? "scan" : "unknown";
+}
+
+/* report [<first> [<count>]]: one line per stored mismatch record */
+static int vdirt_report(struct vdirt_dev *vd, unsigned int argc, char **argv,
+			char *result, unsigned int maxlen)
+{
+	struct vdirt_record *rec;
+	struct vdirt_info info;
+	u64 first = 0, count = U64_MAX, seq, n = 0;
+	unsigned int sz = 0;
+
+	if ((argc > 1 && kstrtoull(argv[1], 10, &first)) ||
+	    (argc > 2 && kstrtoull(argv[2], 10, &count)) || argc > 3) {
+		DMWARN("%u:%u: report [<first> [<count>]]: invalid arguments",
+		       MAJOR(vd->devt), MINOR(vd->devt));
+		return -EINVAL;
+	}
+	rec = kmalloc(sizeof(*rec), GFP_KERNEL);
+	if (!rec)
+		return -ENOMEM;
+	vdirt_get_info(vd, &info);
+	if (first > info.log_head - info.log_first)
+		first = info.log_head - info.log_first;
+	result[0] = '\0';
+	for (seq = info.log_first + first; seq < info.log_head && n < count;
+	     seq++) {
+		if (vdirt_record_read(vd, seq, rec))
+			continue;
+		DMEMIT("cluster=%llu kind=%s op=%s expected=%*phN actual=%*phN time=%llu\n",
+		       (unsigned long long)rec->cluster,
+		       vdirt_kind_name(rec->kind), vdirt_op_name(rec->op),
+		       rec->digest_size, rec->expected,
+		       rec->digest_size, rec->actual,
+		       (unsigned long long)rec->time_ns);
+		n++;
+		if (sz + 1 >= maxlen)
+			break;	/* full: dm-ioctl flags it, dmsetup retries */
+	}
+	kfree(rec);
+	return 1;
+}
+
+static int vdirt_message(struct dm_target *ti, unsigned int argc, char **argv,
+			 char *result, unsigned int maxlen)
+{
+	struct vdirt_dev *vd = ti->private;
+	const char *cmd = argc ? argv[0] : "";
+
+	if (!strcasecmp(cmd, "report"))
+		return vdirt_report(vd, argc, argv, result, maxlen);
+	if (argc == 2 && !strcasecmp(cmd, "mode")) {
+		if (!strcasecmp(argv[1], "audit")) {
+			WRITE_ONCE(vd->enforce, false);
+			return 0;
+		}
+		if (!strcasecmp(argv[1], "enforce")) {
+			WRITE_ONCE(vd->enforce, true);
+			return 0;
+		}
+		DMWARN("%u:%u: mode must be audit or enforce",
+		       MAJOR(vd->devt), MINOR(vd->devt));
+		return -EINVAL;
+	}
+	if (argc == 1) {
+		if (!strcasecmp(cmd, "scan_stop")) {
+			vdirt_scan_stop(vd);
+			return 0;
+		}
+		if (!vdirt_measuring(vd) &&
+		    (!strcasecmp(cmd, "baseline_capture") ||
+		     !strcasecmp(cmd, "baseline_clear") ||
+		     !strcasecmp(cmd, "scan") ||
+		     !strcasecmp(cmd, "clear_mismatches"))) {
+			DMWARN("%u:%u: %s refused: state=%s", MAJOR(vd->devt),
+			       MINOR(vd->devt), cmd,
+			       vdirt_state_name(READ_ONCE(vd->state)));
+			return -EIO;
+		}
+		if (!strcasecmp(cmd, "baseline_capture"))
+			return vdirt_baseline_capture(vd);
+		if (!strcasecmp(cmd, "baseline_clear"))
+			return vdirt_baseline_clear(vd);
+		if (!strcasecmp(cmd, "scan"))
+			return vdirt_scan_start(vd);
+		if (!strcasecmp(cmd, "clear_mismatches"))
+			return vdirt_clear_mismatches(vd);
+	}
+	DMWARN("%u:%u: unrecognised message %s (%u arguments)",
+	       MAJOR(vd->devt), MINOR(vd->devt), cmd, argc);
+	return -EINVAL;
+}
+
+static int vdirt_iterate_devices(struct dm_target *ti,
+				 iterate_devices_callout_fn fn, void *data)
+{
+	struct vdirt_dev *vd = ti->private;
+
+	return fn(ti, vd->data_dev, 0, ti->len, data);
+}
+
+static struct target_type vdirt_target = {
+	.name = "vdirt",
+	.version = {VDIRT_VERSION_MAJOR, VDIRT_VERSION_MINOR,
+		    VDIRT_VERSION_PATCH},
+	.module = THIS_MODULE,
+	.ctr = vdirt_ctr,
+	.dtr = vdirt_dtr,
+	.map = vdirt_map,
+	.end_io = vdirt_end_io,
+	.presuspend = vdirt_presuspend,
+	.postsuspend = vdirt_postsuspend,
+	.preresume = vdirt_preresume,
+	.resume = vdirt_resume,
+	.status = vdirt_status,
+	.message = vdirt_message,
+	.iterate_devices = vdirt_iterate_devices,
+};
+
+static int __init dm_vdirt_init(void)
+{
+	int r;
+
+	vdirt_format_build_checks();
+	r = dm_register_target(&vdirt_target);
+	if (r)
+		return r;
+	r = vdirt_netlink_init();
+	if (r)
+		dm_unregister_target(&vdirt_target);
+	return r;
+}
+
+static void __exit dm_vdirt_exit(void)
+{
+	vdirt_netlink_exit();
+	dm_unregister_target(&vdirt_target);
+}
+
+module_init(dm_vdirt_init);
+module_exit(dm_vdirt_exit);
+
+MODULE_DESCRIPTION(DM_NAME " target measuring every cluster read and written (vDIRT)");
+MODULE_AUTHOR("dm-vdirt developers");
+MODULE_LICENSE("GPL");
+MODULE_ALIAS("dm-vdirt");

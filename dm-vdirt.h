@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dm-vdirt: internal interfaces shared by dm-vdirt.c (target),
+ * dm-vdirt-meta.c (metadata) and dm-vdirt-netlink.c (generic netlink).
+ */
+#ifndef DM_VDIRT_H
+#define DM_VDIRT_H
+
+#include <linux/atomic.h>
+#include <linux/bio.h>
+#include <linux/completion.h>
+#include <linux/device-mapper.h>
+#include <linux/dm-bufio.h>
+#include <linux/list.h>
+#include <linux/mempool.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <crypto/hash.h>
+
+#include "dm-vdirt-compat.h"
+#include "dm-vdirt-format.h"
+
+#define DM_MSG_PREFIX "vdirt"
+
+#define VDIRT_LOCK_BUCKETS	256
+/* a lock region is at most 64 clusters and at most 256 KiB (or 1 cluster) */
+#define VDIRT_REGION_MAX_CLUSTERS	64U
+#define VDIRT_REGION_MAX_BYTES		(256U << 10)
+
+enum vdirt_state {
+	VDIRT_STATE_OK = 0,
+	VDIRT_STATE_DEGRADED,	/* fail_open after an error: not measuring */
+	VDIRT_STATE_FAILED,	/* fail-closed after an error: I/O fails */
+};
+
+/* a locked range of clusters [first, last] inside one lock region */
+struct vdirt_range {
+	struct list_head node;	/* in a bucket's inflight or waiters list */
+	u64 first;
+	u64 last;
+	void (*grant)(struct vdirt_range *r);	/* called when a waiter wins */
+	void *private;			/* for grant() */
+};
+
+struct vdirt_bucket {
+	spinlock_t lock;		/* protects both lists below */
+	struct list_head inflight;	/* granted ranges */
+	struct list_head waiters;	/* ranges waiting, FIFO */
+} ____cacheline_aligned_in_smp;
+
+/* in-memory copy of the mismatch record (netlink dumps these) */
+struct vdirt_record {
+	u64 seq;
+	u64 cluster;
+	u64 time_ns;
+	u8 kind;		/* VDIRT_KIND_* */
+	u8 op;			/* VDIRT_OP_* */
+	u8 digest_size;
+	u8 expected[VDIRT_MAX_DIGEST_SIZE];
+	u8 actual[VDIRT_MAX_DIGEST_SIZE];
+};
+
+struct vdirt_counters {
+	atomic64_t measured;		/* clusters with a current digest */
+	atomic64_t baselined;		/* clusters with a baseline digest */
+	atomic64_t reads_verified;	/* clusters verified on read */
+	atomic64_t read_mismatches;	/* read mismatch records */
+	atomic64_t write_drift;		/* write drift records */
+	atomic64_t unaligned;		/* partial-cluster bios */
+	atomic64_t meta_errors;		/* metadata I/O or hash errors */
+	atomic64_t tofu;		/* clusters measured on first read */
+};
+
+/* one dm-vdirt target instance */
+struct vdirt_dev {
+	struct dm_target *ti;
+	struct dm_dev *data_dev;
+	struct dm_dev *meta_dev;
+	struct list_head list;		/* in vdirt_devices, vdirt_devices_lock */
+	dev_t devt;			/* the dm device, for log lines */
+
+	/* geometry, constant after ctr */
+	u32 cluster_size;
+	u32 cluster_shift;		/* log2(cluster_size) */
+	u32 cluster_sectors_shift;	/* log2(cluster_size / 512) */
+	u32 region_clusters;		/* clusters per lock region */
+	u32 region_shift;		/* log2(region_clusters) */
+	u64 nr_clusters;
+	u32 digest_size;
+	char hash_name[VDIRT_HASH_NAME_LEN];
+	struct crypto_shash *tfm;	/* shared; descriptors on stack */
+	u8 zero_digest[VDIRT_MAX_DIGEST_SIZE];
+	struct vdirt_layout layout;
+
+	/* options as given to the constructor (for STATUSTYPE_TABLE) */
+	bool opt_mode_given;
+	bool opt_enforce;
+	bool opt_no_read_verify;
+	bool opt_fail_open;
+	bool opt_cache_given;
+	unsigned int cache_mb;
+
+	bool enforce;			/* lockless: READ_ONCE/WRITE_ONCE */
+	int state;			/* lockless: enum vdirt_state, cmpxchg */
+
+	struct workqueue_struct *wq;	/* WQ_MEM_RECLAIM | WQ_UNBOUND */
+	struct bio_set bs;		/* our own data bios */
+	mempool_t *page_pool;		/* pages for copies and re-reads */
+	struct mutex page_alloc_lock;	/* one blocking page allocator */
+
+	struct vdirt_bucket buckets[VDIRT_LOCK_BUCKETS];
+
+	/* metadata */
+	struct dm_bufio_client *bufio;
+	struct mutex commit_lock;	/* serialises commits, protects sb */
+	atomic_t commit_req;		/* commit tickets handed out */
+	int commit_done;		/* last ticket covered, commit_lock */
+	atomic_t meta_dirty;		/* entries changed since last commit */
+	atomic_t cache_loads;		/* bufio misses since last trim */
+	unsigned int cache_blocks;	/* cache_mb in metadata blocks */
+	struct delayed_work commit_work; /* periodic commit */
+	bool periodic;			/* lockless: commit_work may re-arm */
+
+	/* superblock fields mirrored in memory; commit_lock */
+	u64 sb_seq;
+	u64 epoch;
+	u32 sb_flags;
+	u8 uuid[16];
+	u64 format_time_ns;
+	bool was_unclean;
+
+	struct mutex log_lock;		/* protects log_head/log_tail + ring */
+	u64 log_head;
+	u64 log_tail;
+
+	struct vdirt_counters cnt;
+
+	/* background scan */
+	struct mutex scan_lock;		/* serialises scan start/stop */
+	struct work_struct scan_work;
+	bool scan_running;		/* lockless: set by message, cleared by work */
+	bool scan_stop;			/* lockless: request to stop */
+	u64 scan_pos;			/* lockless: clusters done, for status */
+
+};
+
+/* per-bio data (ti->per_io_data_size) */
+struct vdirt_io {
+	struct vdirt_dev *vd;
+	struct vdirt_range range;
+	struct bvec_iter iter;		/* the bio's iterator before submission */
+	struct work_struct work;
+	struct bio *clone;		/* our copy of a write */
+	blk_status_t status;
+	u8 kind;			/* VIO_* in dm-vdirt.c */
+	u8 stage;			/* VSTAGE_* in dm-vdirt.c */
+	bool locked;
+};
+
+/* dm-vdirt.c */
+char *vdirt_ctr_errorf(const char *fmt, ...) __printf(1, 2);
+int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
+	       u8 *out);
+void vdirt_set_error(struct vdirt_dev *vd, const char *what, int err);
+void vdirt_range_lock_sync(struct vdirt_dev *vd, u64 first, u64 last,
+			   struct vdirt_range *r);
+void vdirt_range_unlock(struct vdirt_dev *vd, struct vdirt_range *r);
+static inline u64 vdirt_region_first(struct vdirt_dev *vd, u64 cluster)
+{
+	return cluster & ~((u64)vd->region_clusters - 1);
+}
+
+/* dm-vdirt-meta.c: metadata */
+int vdirt_meta_open(struct vdirt_dev *vd, char **error);
+int vdirt_meta_reload(struct vdirt_dev *vd);
+void vdirt_meta_close(struct vdirt_dev *vd);
+int vdirt_commit(struct vdirt_dev *vd);
+int vdirt_commit_clean(struct vdirt_dev *vd, bool clean);
+void vdirt_cache_trim(struct vdirt_dev *vd);
+struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
+					 struct dm_buffer **bp);
+void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b, bool dirty);
+static inline u8 *vdirt_entry_current(struct vdirt_disk_entry *e)
+{
+	return e->digests;
+}
+
+static inline u8 *vdirt_entry_baseline(struct vdirt_dev *vd,
+				       struct vdirt_disk_entry *e)
+{
+	return e->digests + vd->digest_size;
+}
+
+int vdirt_log_append(struct vdirt_dev *vd, u64 cluster, u8 kind, u8 op,
+		     const u8 *expected, const u8 *actual);
+
+/*
+ * ---- API for dm-vdirt-netlink.c (and messages) ----
+ *
+ * Device iteration: every live target is on vdirt_devices.  Hold
+ * vdirt_devices_lock while using a struct vdirt_dev found there; the
+ * destructor takes it too before freeing, so a device cannot go away
+ * under a holder.  Functions below may sleep (metadata I/O).
+ */
+extern struct mutex vdirt_devices_lock;	/* protects vdirt_devices */
+extern struct list_head vdirt_devices;	/* of struct vdirt_dev.list */
+
+/* call fn for each device until it returns non-zero; takes the lock */
+int vdirt_for_each_device(int (*fn)(struct vdirt_dev *vd, void *arg),
+			  void *arg);
+/* find by dm device number or dm name; caller holds vdirt_devices_lock */
+struct vdirt_dev *vdirt_find_by_devt(dev_t devt);
+struct vdirt_dev *vdirt_find_by_name(const char *name);
+
+struct vdirt_info {
+	dev_t devt;
+	u64 data_sectors;
+	u64 nr_clusters;
+	u32 cluster_size;
+	u32 digest_size;
+	const char *hash_name;
+	int state;			/* enum vdirt_state */
+	bool enforce;
+	bool read_verify;
+	bool fail_open;
+	u64 measured, baselined, reads_verified, read_mismatches;
+	u64 write_drift, unaligned, meta_errors, tofu;
+	bool scan_running;
+	u64 scan_pos;
+	u64 log_first;			/* first record number still stored */
+	u64 log_head;			/* next record number */
+};
+void vdirt_get_info(struct vdirt_dev *vd, struct vdirt_info *info);
+
+/*
+ * Per-cluster digests.  *valid tells whether the digest exists.  Writing
+ * a baseline entry is serialised with I/O through the range lock and
+ * committed with the next metadata commit (call vdirt_commit() to make it
+ * durable).  digest must hold vd->digest_size bytes.
+ */
+int vdirt_current_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
+		       bool *valid);
+int vdirt_baseline_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
+			bool *valid);
+int vdirt_baseline_write(struct vdirt_dev *vd, u64 cluster,
+			 const u8 *digest);
+int vdirt_baseline_capture(struct vdirt_dev *vd);
+int vdirt_baseline_clear(struct vdirt_dev *vd);
+int vdirt_clear_mismatches(struct vdirt_dev *vd);
+int vdirt_scan_start(struct vdirt_dev *vd);
+void vdirt_scan_stop(struct vdirt_dev *vd);
+
+/*
+ * Mismatch records: numbers [log_first, log_head) of vdirt_get_info()
+ * are readable; vdirt_record_read() returns -ENOENT for others.
+ */
+int vdirt_record_read(struct vdirt_dev *vd, u64 seq, struct vdirt_record *rec);
+
+/*
+ * Event hook: called after a record is stored, from process context,
+ * without locks held.  One hook (the netlink family); NULL to remove.
+ */
+struct vdirt_event_ops {
+	void (*mismatch)(struct vdirt_dev *vd, const struct vdirt_record *rec);
+};
+void vdirt_set_event_ops(const struct vdirt_event_ops *ops);
+
+/* module init hooks, weak no-ops until dm-vdirt-netlink.c exists */
+int vdirt_netlink_init(void);
+void vdirt_netlink_exit(void);
+
+#endif /* DM_VDIRT_H */
