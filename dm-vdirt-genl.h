@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * dm-vdirt generic netlink interface (UAPI-style, shared by the module's
+ * dm-vdirt-netlink.c and userspace/vdirtctl).
+ *
+ * Family VDIRT_GENL_NAME, version VDIRT_GENL_VERSION.  Every command needs
+ * CAP_SYS_ADMIN (as dmsetup does), and so does joining the "events"
+ * multicast group.  Attributes are validated strictly against one policy:
+ * an unknown attribute, a wrong length or a wrong type is -EINVAL with an
+ * extack message.
+ *
+ * A device is addressed by VDIRT_A_DEV_NAME (the dm name) or by
+ * VDIRT_A_DEV_MAJOR + VDIRT_A_DEV_MINOR; if both are given the number wins.
+ *
+ * Commands (R: request attributes, A: answer attributes):
+ *
+ * VDIRT_CMD_DEV_GET        doit (one device, R: device) or NLM_F_DUMP (all).
+ *     A: DEV_NAME DEV_MAJOR DEV_MINOR DATA_SECTORS NR_CLUSTERS CLUSTER_SIZE
+ *        DIGEST_SIZE HASH_NAME STATE MODE READ_VERIFY FAIL_OPEN MEASURED
+ *        BASELINED READS_VERIFIED READ_MISMATCHES WRITE_DRIFT UNALIGNED
+ *        META_ERRORS TOFU SCAN_RUNNING SCAN_POS LOG_FIRST LOG_HEAD
+ *        EVENT_SEQ EVENTS_DROPPED
+ * VDIRT_CMD_BASELINE_BEGIN R: device, CLUSTER_SIZE, DIGEST_SIZE, HASH_NAME,
+ *        NR_CLUSTERS (all must match the device).  A: LOAD_ID.
+ *        Starts a staged load owned by the sending socket; -EBUSY if
+ *        another load is open on the device.  Closing the socket aborts.
+ * VDIRT_CMD_BASELINE_CHUNK R: device, LOAD_ID, FIRST_CLUSTER, DIGESTS
+ *        (n * digest_size bytes, n >= 1, at most VDIRT_CHUNK_MAX bytes).
+ * VDIRT_CMD_BASELINE_COMMIT R: device, LOAD_ID.  Refused (-ENODATA) unless
+ *        every cluster was loaded; then replaces the baseline of every
+ *        cluster and commits the metadata.  Until then the old baseline
+ *        stays in force, and an abandoned load changes nothing.
+ * VDIRT_CMD_BASELINE_ABORT  R: device, LOAD_ID.
+ * VDIRT_CMD_BASELINE_CAPTURE R: device.  Current measurements -> baseline.
+ * VDIRT_CMD_BASELINE_CLEAR   R: device.
+ * VDIRT_CMD_SCAN_START       R: device.  VDIRT_CMD_SCAN_STOP R: device.
+ * VDIRT_CMD_MISMATCH_GET     NLM_F_DUMP, R: device, optional REC_SEQ (first
+ *        record number wanted).  One message per record:
+ *        A: DEV_NAME DEV_MAJOR DEV_MINOR REC_SEQ CLUSTER KIND OP TIME
+ *           EXPECTED ACTUAL
+ * VDIRT_CMD_MISMATCH_CLEAR   R: device.
+ * VDIRT_CMD_HASH_GET         NLM_F_DUMP, R: device, optional FIRST_CLUSTER,
+ *        COUNT.  One message per run of up to VDIRT_HASH_BATCH clusters:
+ *        A: FIRST_CLUSTER COUNT VALID (one byte per cluster, VDIRT_HV_*)
+ *           DIGESTS (current, COUNT * digest_size, zero when invalid)
+ *           BASELINE_DIGESTS (likewise)
+ * VDIRT_CMD_EVENT            notification on group "events":
+ *        A: DEV_NAME DEV_MAJOR DEV_MINOR EVENT_SEQ REC_SEQ CLUSTER KIND OP
+ *           TIME EXPECTED ACTUAL EVENTS_DROPPED
+ *        EVENT_SEQ is the record number (REC_SEQ), per device: a listener
+ *        that sees a gap dumps VDIRT_CMD_MISMATCH_GET from the first
+ *        missing number.  Events beyond the rate limit are dropped and
+ *        counted (EVENTS_DROPPED); the records are always stored.
+ */
+#ifndef DM_VDIRT_GENL_H
+#define DM_VDIRT_GENL_H
+
+#define VDIRT_GENL_NAME		"vdirt"
+#define VDIRT_GENL_VERSION	1
+#define VDIRT_GENL_MCGRP_EVENTS	"events"
+
+/* largest DIGESTS attribute in a BASELINE_CHUNK */
+#define VDIRT_CHUNK_MAX		(32U * 1024U)
+/* clusters per HASH_GET dump message */
+#define VDIRT_HASH_BATCH	256U
+/* dm names: DM_NAME_LEN (128) including the NUL */
+#define VDIRT_DEV_NAME_MAX	128U
+
+enum vdirt_genl_cmd {
+	VDIRT_CMD_UNSPEC,
+	VDIRT_CMD_DEV_GET,
+	VDIRT_CMD_BASELINE_BEGIN,
+	VDIRT_CMD_BASELINE_CHUNK,
+	VDIRT_CMD_BASELINE_COMMIT,
+	VDIRT_CMD_BASELINE_ABORT,
+	VDIRT_CMD_BASELINE_CAPTURE,
+	VDIRT_CMD_BASELINE_CLEAR,
+	VDIRT_CMD_SCAN_START,
+	VDIRT_CMD_SCAN_STOP,
+	VDIRT_CMD_MISMATCH_GET,
+	VDIRT_CMD_MISMATCH_CLEAR,
+	VDIRT_CMD_HASH_GET,
+	VDIRT_CMD_EVENT,
+
+	__VDIRT_CMD_MAX,
+	VDIRT_CMD_MAX = __VDIRT_CMD_MAX - 1
+};
+
+enum vdirt_genl_attr {
+	VDIRT_A_UNSPEC,
+	VDIRT_A_PAD,			/* padding for 64-bit attributes */
+	VDIRT_A_DEV_NAME,		/* string, < VDIRT_DEV_NAME_MAX */
+	VDIRT_A_DEV_MAJOR,		/* u32 */
+	VDIRT_A_DEV_MINOR,		/* u32 */
+	VDIRT_A_DATA_SECTORS,		/* u64 */
+	VDIRT_A_NR_CLUSTERS,		/* u64 */
+	VDIRT_A_CLUSTER_SIZE,		/* u32, bytes */
+	VDIRT_A_DIGEST_SIZE,		/* u32, bytes */
+	VDIRT_A_HASH_NAME,		/* string, < 64 */
+	VDIRT_A_STATE,			/* u8, VDIRT_GENL_STATE_* */
+	VDIRT_A_MODE,			/* u8, VDIRT_GENL_MODE_* */
+	VDIRT_A_READ_VERIFY,		/* u8, 0 or 1 */
+	VDIRT_A_FAIL_OPEN,		/* u8, 0 or 1 */
+	VDIRT_A_MEASURED,		/* u64 */
+	VDIRT_A_BASELINED,		/* u64 */
+	VDIRT_A_READS_VERIFIED,		/* u64 */
+	VDIRT_A_READ_MISMATCHES,	/* u64 */
+	VDIRT_A_WRITE_DRIFT,		/* u64 */
+	VDIRT_A_UNALIGNED,		/* u64 */
+	VDIRT_A_META_ERRORS,		/* u64 */
+	VDIRT_A_TOFU,			/* u64 */
+	VDIRT_A_SCAN_RUNNING,		/* u8 */
+	VDIRT_A_SCAN_POS,		/* u64, clusters done */
+	VDIRT_A_LOG_FIRST,		/* u64, first stored record number */
+	VDIRT_A_LOG_HEAD,		/* u64, next record number */
+	VDIRT_A_EVENT_SEQ,		/* u64 */
+	VDIRT_A_EVENTS_DROPPED,		/* u64 */
+	VDIRT_A_LOAD_ID,		/* u32 */
+	VDIRT_A_FIRST_CLUSTER,		/* u64 */
+	VDIRT_A_COUNT,			/* u64 */
+	VDIRT_A_DIGESTS,		/* binary */
+	VDIRT_A_BASELINE_DIGESTS,	/* binary */
+	VDIRT_A_VALID,			/* binary, one byte per cluster */
+	VDIRT_A_REC_SEQ,		/* u64, mismatch record number */
+	VDIRT_A_CLUSTER,		/* u64 */
+	VDIRT_A_KIND,			/* u8, VDIRT_KIND_* of dm-vdirt-format.h */
+	VDIRT_A_OP,			/* u8, VDIRT_OP_* of dm-vdirt-format.h */
+	VDIRT_A_TIME,			/* u64, ns since the epoch (wall clock) */
+	VDIRT_A_EXPECTED,		/* binary, digest_size bytes */
+	VDIRT_A_ACTUAL,			/* binary, digest_size bytes */
+
+	__VDIRT_A_MAX,
+	VDIRT_A_MAX = __VDIRT_A_MAX - 1
+};
+
+/* VDIRT_A_STATE */
+#define VDIRT_GENL_STATE_OK		0
+#define VDIRT_GENL_STATE_DEGRADED	1
+#define VDIRT_GENL_STATE_FAILED		2
+
+/* VDIRT_A_MODE */
+#define VDIRT_GENL_MODE_AUDIT		0
+#define VDIRT_GENL_MODE_ENFORCE		1
+
+/* VDIRT_A_VALID bits */
+#define VDIRT_HV_CURRENT		(1U << 0)
+#define VDIRT_HV_BASELINE		(1U << 1)
+
+#endif /* DM_VDIRT_GENL_H */

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vdirtctl: device-mapper through libdevmapper, with udev cookies */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libdevmapper.h>
+
+#include "dm.h"
+#include "util.h"
+
+/* libdevmapper's log levels (syslog numbering, lvm2's log.h) */
+#define VDM_LOG_STDERR 128
+#define VDM_LOG_ONCE 256
+#define VDM_LOG_ERR 3
+#define VDM_LOG_NOTICE 5
+
+static void dm_log(int level, const char *file, int line, int dm_errno,
+		   const char *f, ...) __attribute__((format(printf, 5, 6)));
+
+static void dm_log(int level, const char *file, int line, int dm_errno,
+		   const char *f, ...)
+{
+	va_list ap;
+
+	(void)file; (void)line; (void)dm_errno;
+	level &= ~(VDM_LOG_STDERR | VDM_LOG_ONCE);
+	if (level > VDM_LOG_ERR && !opt_debug)
+		return;
+	if (level > VDM_LOG_NOTICE && opt_debug < 2)
+		return;
+	fputs(level <= VDM_LOG_ERR ? "vdirtctl: device-mapper: " : "# device-mapper: ", stderr);
+	va_start(ap, f);
+	vfprintf(stderr, f, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void vdm_init(void)
+{
+	dm_log_with_errno_init(dm_log);
+}
+
+static int dm_errno(struct dm_task *dmt)
+{
+	int e = dm_task_get_errno(dmt);
+
+	return e ? -e : -EIO;
+}
+
+int vdm_create(const char *name, uint64_t len, const char *params)
+{
+	struct dm_task *dmt;
+	uint32_t cookie = 0;
+	int r = 0;
+
+	dbg("dm create %s: 0 %llu vdirt %s", name, (unsigned long long)len, params);
+	dmt = dm_task_create(DM_DEVICE_CREATE);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, name) ||
+	    !dm_task_add_target(dmt, 0, len, "vdirt", params) ||
+	    !dm_task_set_cookie(dmt, &cookie, 0)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (!dm_task_run(dmt))
+		r = dm_errno(dmt);
+	dm_udev_wait(cookie);
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int vdm_remove(const char *name)
+{
+	struct dm_task *dmt;
+	uint32_t cookie = 0;
+	int r = 0;
+
+	dbg("dm remove %s", name);
+	dmt = dm_task_create(DM_DEVICE_REMOVE);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, name) || !dm_task_retry_remove(dmt) ||
+	    !dm_task_set_cookie(dmt, &cookie, 0)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (!dm_task_run(dmt))
+		r = dm_errno(dmt);
+	dm_udev_wait(cookie);
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+/* first target of name with its params, for table or status */
+static int get_target(const char *name, int type, struct dm_info *info,
+		      uint64_t *start, uint64_t *len, char **ttype, char **params)
+{
+	struct dm_task *dmt;
+	char *tt = NULL, *p = NULL;
+	int r = 0;
+
+	dmt = dm_task_create(type);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_set_name(dmt, name) || !dm_task_no_flush(dmt)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (!dm_task_run(dmt)) {
+		r = dm_errno(dmt);
+		goto out;
+	}
+	if (!dm_task_get_info(dmt, info) || !info->exists) {
+		r = -ENODEV;
+		goto out;
+	}
+	dm_get_next_target(dmt, NULL, start, len, &tt, &p);
+	if (!tt) {
+		r = -EINVAL;	/* no table loaded */
+		goto out;
+	}
+	*ttype = strdup(tt);
+	*params = strdup(p ? p : "");
+	if (!*ttype || !*params) {
+		free(*ttype);
+		free(*params);
+		r = -ENOMEM;
+	}
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int vdm_get(const char *name, struct vdm_dev *d)
+{
+	struct dm_info info;
+	char *tt = NULL;
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	r = get_target(name, DM_DEVICE_TABLE, &info, &d->start, &d->len, &tt, &d->table);
+	if (r)
+		return r;
+	if (strcmp(tt, "vdirt")) {
+		free(tt);
+		vdm_put(d);
+		return -EINVAL;
+	}
+	free(tt);
+	tt = NULL;
+	d->major = info.major;
+	d->minor = info.minor;
+	d->suspended = info.suspended;
+	r = get_target(name, DM_DEVICE_STATUS, &info, &d->start, &d->len, &tt, &d->status);
+	free(tt);
+	if (r)
+		vdm_put(d);
+	return r;
+}
+
+void vdm_put(struct vdm_dev *d)
+{
+	free(d->table);
+	free(d->status);
+	d->table = d->status = NULL;
+}
+
+int vdm_list(int (*fn)(struct vdm_dev *d, void *arg), void *arg)
+{
+	struct dm_task *dmt;
+	struct dm_names *n;
+	unsigned int next = 0;
+	int r = 0;
+
+	dmt = dm_task_create(DM_DEVICE_LIST);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_run(dmt)) {
+		r = dm_errno(dmt);
+		goto out;
+	}
+	n = dm_task_get_names(dmt);
+	if (!n || !n->dev)
+		goto out;
+	do {
+		struct vdm_dev d;
+
+		n = (struct dm_names *)((char *)n + next);
+		if (!vdm_get(n->name, &d)) {
+			r = fn(&d, arg);
+			vdm_put(&d);
+			if (r)
+				break;
+		}
+		next = n->next;
+	} while (next);
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int status_get(const char *s, const char *key, char *out, size_t outlen)
+{
+	size_t kl = strlen(key);
+
+	while (s && *s) {
+		while (*s == ' ')
+			s++;
+		if (!strncmp(s, key, kl) && s[kl] == '=') {
+			const char *v = s + kl + 1;
+			size_t n = strcspn(v, " ");
+
+			if (n >= outlen)
+				n = outlen - 1;
+			memcpy(out, v, n);
+			out[n] = 0;
+			return 0;
+		}
+		s = strchr(s, ' ');
+	}
+	return -ENOENT;
+}

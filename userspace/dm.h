@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef VDIRTCTL_DM_H
+#define VDIRTCTL_DM_H
+
+#include <stdint.h>
+
+struct vdm_dev {
+	char name[128];
+	uint32_t major, minor;
+	uint64_t start, len;	/* the vdirt target (first one) */
+	char *table;		/* target params, malloc'd */
+	char *status;		/* target INFO status, malloc'd */
+	int suspended;
+};
+
+void vdm_init(void);
+int vdm_create(const char *name, uint64_t len, const char *params);
+int vdm_remove(const char *name);
+/* fills d for a device whose (first) target is vdirt; -ENODEV if none, -EINVAL if not vdirt */
+int vdm_get(const char *name, struct vdm_dev *d);
+void vdm_put(struct vdm_dev *d);
+/* calls fn for every dm device with a vdirt target */
+int vdm_list(int (*fn)(struct vdm_dev *d, void *arg), void *arg);
+/* value of key in a "k=v k=v" status line into out; 0 or -ENOENT */
+int status_get(const char *status, const char *key, char *out, size_t outlen);
+
+#endif

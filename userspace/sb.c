@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vdirtctl: the metadata superblock of dm-vdirt-format.h */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <endian.h>
+
+#include "hash.h"
+#include "sb.h"
+
+_Static_assert(sizeof(struct vdirt_disk_sb) == VDIRT_SB_SIZE, "superblock size");
+
+/* crc32c(~0, ...) without final inversion over 512 bytes, csum field as 0 */
+uint32_t vsb_csum(const uint8_t *p)
+{
+	uint8_t tmp[VDIRT_SB_SIZE];
+
+	memcpy(tmp, p, sizeof(tmp));
+	memset(tmp + offsetof(struct vdirt_disk_sb, csum), 0, 4);
+	return vh_crc32c(~0U, tmp, sizeof(tmp));
+}
+
+static int one(const uint8_t *p, struct vsb *sb, char *msg, size_t msglen)
+{
+	struct vdirt_disk_sb d;
+
+	memcpy(&d, p, sizeof(d));
+	if (le64toh(d.magic) != VDIRT_SB_MAGIC) {
+		snprintf(msg, msglen, "bad magic");
+		return -EBADMSG;
+	}
+	if (le32toh(d.csum) != vsb_csum(p)) {
+		snprintf(msg, msglen, "bad superblock checksum");
+		return -EBADMSG;
+	}
+	sb->version = le32toh(d.version);
+	if (sb->version != VDIRT_FORMAT_VERSION) {
+		snprintf(msg, msglen, "unknown format version %u", sb->version);
+		return -EPROTONOSUPPORT;
+	}
+	sb->seq = le64toh(d.seq);
+	memcpy(sb->uuid, d.uuid, 16);
+	sb->data_sectors = le64toh(d.data_sectors);
+	sb->nr_clusters = le64toh(d.nr_clusters);
+	sb->cluster_size = le32toh(d.cluster_size);
+	sb->digest_size = le32toh(d.digest_size);
+	memcpy(sb->hash_name, d.hash_name, sizeof(sb->hash_name));
+	sb->hash_name[sizeof(sb->hash_name) - 1] = 0;
+	sb->flags = le32toh(d.flags);
+	sb->total_blocks = le64toh(d.total_blocks);
+	return 0;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return 0;
+	return 1;
+}
+
+int vsb_parse(const uint8_t *buf, struct vsb *sb, char *msg, size_t msglen)
+{
+	struct vsb a, b;
+	char ma[64], mb[64];
+	int ra, rb;
+
+	if (all_zero(buf, 2 * VDIRT_META_BLOCK_SIZE))
+		return 0;
+	ra = one(buf, &a, ma, sizeof(ma));
+	rb = one(buf + VDIRT_META_BLOCK_SIZE, &b, mb, sizeof(mb));
+	a.copy = 0;
+	b.copy = 1;
+	if (ra && rb) {
+		snprintf(msg, msglen, "not a dm-vdirt superblock (copy A: %s, copy B: %s)",
+			 ma, mb);
+		return ra == -EPROTONOSUPPORT ? ra : rb;
+	}
+	if (!ra && (rb || a.seq >= b.seq))
+		*sb = a;
+	else
+		*sb = b;
+	return 1;
+}
+
+int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
+	      uint32_t cluster_size, const char *hash, uint32_t digest_size,
+	      const uint8_t uuid[16], uint64_t now)
+{
+	struct vdirt_layout l;
+	struct vdirt_disk_sb d;
+
+	if (vdirt_compute_layout(data_sectors, cluster_size, digest_size, &l))
+		return -EINVAL;
+	if (strlen(hash) >= VDIRT_HASH_NAME_LEN)
+		return -EINVAL;
+	memset(&d, 0, sizeof(d));
+	d.magic = htole64(VDIRT_SB_MAGIC);
+	d.version = htole32(VDIRT_FORMAT_VERSION);
+	d.seq = htole64(0);
+	memcpy(d.uuid, uuid, 16);
+	d.data_sectors = htole64(data_sectors);
+	d.nr_clusters = htole64(l.nr_clusters);
+	d.cluster_size = htole32(cluster_size);
+	d.digest_size = htole32(digest_size);
+	memcpy(d.hash_name, hash, strlen(hash));
+	d.meta_block_size = htole32(VDIRT_META_BLOCK_SIZE);
+	d.entry_size = htole32(l.entry_size);
+	d.flags = htole32(VDIRT_SB_F_CLEAN);
+	d.entries_start = htole64(l.entries_start);
+	d.entries_blocks = htole64(l.entries_blocks);
+	d.intent_start = htole64(l.intent_start);
+	d.intent_blocks = htole64(l.intent_blocks);
+	d.intent_region_clusters = htole32(VDIRT_INTENT_REGION_CLUSTERS);
+	d.record_size = htole32(VDIRT_RECORD_SIZE);
+	d.log_start = htole64(l.log_start);
+	d.log_blocks = htole64(l.log_blocks);
+	d.log_capacity = htole64(VDIRT_LOG_CAPACITY);
+	d.event_start = htole64(l.event_start);
+	d.event_blocks = htole64(l.event_blocks);
+	d.total_blocks = htole64(l.total_blocks);
+	d.format_time_ns = htole64(now);
+	d.commit_time_ns = htole64(now);
+	memset(blk, 0, VDIRT_META_BLOCK_SIZE);
+	memcpy(blk, &d, sizeof(d));
+	d.csum = htole32(vsb_csum(blk));
+	memcpy(blk, &d, sizeof(d));
+	return 0;
+}

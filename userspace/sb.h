@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef VDIRTCTL_SB_H
+#define VDIRTCTL_SB_H
+
+#include <stdint.h>
+#include "../dm-vdirt-format.h"
+
+/* superblock in native form (the fields vdirtctl uses) */
+struct vsb {
+	int copy;		/* 0 (A) or 1 (B) */
+	uint32_t version;
+	uint64_t seq;
+	uint8_t uuid[16];
+	uint64_t data_sectors;
+	uint64_t nr_clusters;
+	uint32_t cluster_size;
+	uint32_t digest_size;
+	char hash_name[VDIRT_HASH_NAME_LEN];
+	uint32_t flags;
+	uint64_t total_blocks;
+};
+
+/* buf: the first 2 metadata blocks. 1 formatted (sb filled), 0 all zero, <0 unknown/corrupt */
+int vsb_parse(const uint8_t *buf, struct vsb *sb, char *msg, size_t msglen);
+/* fill a superblock block for a fresh device: seq 0 in copy A */
+int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
+	      uint32_t cluster_size, const char *hash, uint32_t digest_size,
+	      const uint8_t uuid[16], uint64_t now);
+uint32_t vsb_csum(const uint8_t *sb512);
+
+#endif
