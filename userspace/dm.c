@@ -205,24 +205,3 @@ out:
 	return r;
 }
 
-int status_get(const char *s, const char *key, char *out, size_t outlen)
-{
-	size_t kl = strlen(key);
-
-	while (s && *s) {
-		while (*s == ' ')
-			s++;
-		if (!strncmp(s, key, kl) && s[kl] == '=') {
-			const char *v = s + kl + 1;
-			size_t n = strcspn(v, " ");
-
-			if (n >= outlen)
-				n = outlen - 1;
-			memcpy(out, v, n);
-			out[n] = 0;
-			return 0;
-		}
-		s = strchr(s, ' ');
-	}
-	return -ENOENT;
-}

@@ -21,7 +21,5 @@ int vdm_get(const char *name, struct vdm_dev *d);
 void vdm_put(struct vdm_dev *d);
 /* calls fn for every dm device with a vdirt target */
 int vdm_list(int (*fn)(struct vdm_dev *d, void *arg), void *arg);
-/* value of key in a "k=v k=v" status line into out; 0 or -ENOENT */
-int status_get(const char *status, const char *key, char *out, size_t outlen);
 
 #endif

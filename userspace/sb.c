@@ -86,7 +86,7 @@ int vsb_parse(const uint8_t *buf, struct vsb *sb, char *msg, size_t msglen)
 
 int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	      uint32_t cluster_size, const char *hash, uint32_t digest_size,
-	      const uint8_t uuid[16], uint64_t now)
+	      const uint8_t uuid[16], uint64_t now, uint64_t seq)
 {
 	struct vdirt_layout l;
 	struct vdirt_disk_sb d;
@@ -98,7 +98,7 @@ int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	memset(&d, 0, sizeof(d));
 	d.magic = htole64(VDIRT_SB_MAGIC);
 	d.version = htole32(VDIRT_FORMAT_VERSION);
-	d.seq = htole64(0);
+	d.seq = htole64(seq);
 	memcpy(d.uuid, uuid, 16);
 	d.data_sectors = htole64(data_sectors);
 	d.nr_clusters = htole64(l.nr_clusters);

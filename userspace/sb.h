@@ -22,10 +22,10 @@ struct vsb {
 
 /* buf: the first 2 metadata blocks. 1 formatted (sb filled), 0 all zero, <0 unknown/corrupt */
 int vsb_parse(const uint8_t *buf, struct vsb *sb, char *msg, size_t msglen);
-/* fill a superblock block for a fresh device: seq 0 in copy A */
+/* fill a superblock block for a fresh device; seq & 1 tells the copy (A 0, B 1) */
 int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	      uint32_t cluster_size, const char *hash, uint32_t digest_size,
-	      const uint8_t uuid[16], uint64_t now);
+	      const uint8_t uuid[16], uint64_t now, uint64_t seq);
 uint32_t vsb_csum(const uint8_t *sb512);
 
 #endif

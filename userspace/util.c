@@ -189,3 +189,25 @@ uint64_t now_ns(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
+
+int status_get(const char *s, const char *key, char *out, size_t outlen)
+{
+	size_t kl = strlen(key);
+
+	while (s && *s) {
+		while (*s == ' ')
+			s++;
+		if (!strncmp(s, key, kl) && s[kl] == '=') {
+			const char *v = s + kl + 1;
+			size_t n = strcspn(v, " ");
+
+			if (n >= outlen)
+				n = outlen - 1;
+			memcpy(out, v, n);
+			out[n] = 0;
+			return 0;
+		}
+		s = strchr(s, ' ');
+	}
+	return -ENOENT;
+}

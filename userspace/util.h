@@ -39,5 +39,7 @@ int unhex(uint8_t *out, size_t n, const char *s);
 /* print s as a JSON string (with quotes) */
 void json_str(FILE *f, const char *s);
 uint64_t now_ns(void);
+/* value of key in a "k=v k=v" status line into out; 0 or -ENOENT */
+int status_get(const char *status, const char *key, char *out, size_t outlen);
 
 #endif

@@ -303,10 +303,20 @@ static int cmd_format(int argc, char **argv)
 		r = -errno;
 		goto out;
 	}
-	r = vsb_build(buf, dsize / 512, cs, alg->name, alg->digest_size, uuid, now_ns());
-	if (r)
-		goto out;
-	r = write_full(mfd, buf, VDIRT_META_BLOCK_SIZE, 0);
+	/* as the kernel formats: copy B with seq 1, then copy A with seq 2 */
+	{
+		uint64_t t = now_ns();
+
+		r = vsb_build(buf, dsize / 512, cs, alg->name, alg->digest_size, uuid, t, 1);
+		if (!r)
+			r = vsb_build(buf + VDIRT_META_BLOCK_SIZE, dsize / 512, cs, alg->name,
+				      alg->digest_size, uuid, t, 2);
+		if (r)
+			goto out;
+	}
+	r = write_full(mfd, buf + VDIRT_META_BLOCK_SIZE, VDIRT_META_BLOCK_SIZE, 0);
+	if (!r)
+		r = write_full(mfd, buf, VDIRT_META_BLOCK_SIZE, VDIRT_META_BLOCK_SIZE);
 	if (!r && fsync(mfd))
 		r = -errno;
 	if (r) {
