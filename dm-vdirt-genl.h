@@ -51,6 +51,10 @@
  *        that sees a gap dumps VDIRT_CMD_MISMATCH_GET from the first
  *        missing number.  Events beyond the rate limit are dropped and
  *        counted (EVENTS_DROPPED); the records are always stored.
+ * VDIRT_CMD_EVENTS_SUBSCRIBE  no attributes.  On kernels whose multicast
+ *        groups cannot be restricted to CAP_SYS_ADMIN, events are not
+ *        multicast but unicast to the sockets that sent this command;
+ *        elsewhere it fails with -EOPNOTSUPP (join the group instead).
  */
 #ifndef DM_VDIRT_GENL_H
 #define DM_VDIRT_GENL_H
@@ -81,6 +85,7 @@ enum vdirt_genl_cmd {
 	VDIRT_CMD_MISMATCH_CLEAR,
 	VDIRT_CMD_HASH_GET,
 	VDIRT_CMD_EVENT,
+	VDIRT_CMD_EVENTS_SUBSCRIBE,
 
 	__VDIRT_CMD_MAX,
 	VDIRT_CMD_MAX = __VDIRT_CMD_MAX - 1

@@ -1,0 +1,1089 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-vdirt: the "vdirt" generic netlink family (dm-vdirt-genl.h).
+ *
+ * Every command and the "events" group need CAP_SYS_ADMIN, as dmsetup does.
+ * One strict policy; every op is >= resv_start_op so unknown attributes,
+ * wrong lengths and a non-zero reserved header field are -EINVAL with an
+ * extack message.
+ *
+ * Baseline loads are staged in vmalloc memory owned by the sending socket
+ * (closing it aborts the load) and applied only by COMMIT, after every
+ * cluster arrived: an interrupted load leaves the old baseline in force.
+ *
+ * Events are built in the record hook (atomic context: under RCU), rate
+ * limited per device (excess events are dropped and counted, the records
+ * are stored anyway), and multicast to the "events" group, which is
+ * restricted to CAP_SYS_ADMIN with GENL_MCAST_CAP_SYS_ADMIN.  A kernel
+ * without that flag cannot restrict the group: then nothing is sent on it
+ * and events are unicast to sockets that registered with EVENTS_SUBSCRIBE
+ * (itself CAP_SYS_ADMIN only).
+ */
+#include <linux/capability.h>
+#include <linux/kdev_t.h>
+#include <linux/module.h>
+#include <linux/netlink.h>
+#include <linux/notifier.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/vmalloc.h>
+#include <net/genetlink.h>
+#include <net/netlink.h>
+#include <net/sock.h>
+
+#include "dm-vdirt.h"
+#include "dm-vdirt-genl.h"
+
+/*
+ * genlmsg_multicast_allns() lost its gfp_t argument in 6.10 (backported to
+ * some stable series).  Kbuild's probe compat/genlmsg_multicast_allns_gfp.c
+ * defines VDIRT_HAVE_GENLMSG_MULTICAST_ALLNS_GFP on kernels with the old
+ * five-argument form.
+ */
+#ifdef VDIRT_HAVE_GENLMSG_MULTICAST_ALLNS_GFP
+#define vdirt_multicast_allns(fam, skb, grp) \
+	genlmsg_multicast_allns(fam, skb, 0, grp, GFP_ATOMIC)
+#else
+#define vdirt_multicast_allns(fam, skb, grp) \
+	genlmsg_multicast_allns(fam, skb, 0, grp)
+#endif
+
+#if defined(GENL_MCAST_CAP_SYS_ADMIN) && !defined(VDIRT_NL_FORCE_UNICAST)
+#define VDIRT_MCAST_RESTRICTED	1
+#else
+#define VDIRT_MCAST_RESTRICTED	0
+#endif
+
+/* staged baselines larger than this are refused (use capture instead) */
+#define VDIRT_LOAD_MAX_BYTES	(256UL << 20)
+#define VDIRT_LOAD_MAX		16
+/* events per device per second before dropping */
+#define VDIRT_EVENT_RATE	2000
+#define VDIRT_EVSTATE_SLOTS	64
+#define VDIRT_SUBSCRIBERS_MAX	16
+
+static struct genl_family vdirt_genl_family;
+
+enum { VDIRT_MCGRP_EVENTS };
+
+/* ---- policy ---- */
+
+static struct netlink_range_validation vdirt_cs_range = {	/* const on 6.12, not 6.1 */
+	.min = VDIRT_MIN_CLUSTER_SIZE,
+	.max = VDIRT_MAX_CLUSTER_SIZE,
+};
+
+static const struct nla_policy vdirt_nl_policy[VDIRT_A_MAX + 1] = {
+	[VDIRT_A_DEV_NAME] = { .type = NLA_NUL_STRING,
+			       .len = VDIRT_DEV_NAME_MAX - 1 },
+	[VDIRT_A_DEV_MAJOR] = { .type = NLA_U32 },
+	[VDIRT_A_DEV_MINOR] = { .type = NLA_U32 },
+	[VDIRT_A_NR_CLUSTERS] = { .type = NLA_U64 },
+	[VDIRT_A_CLUSTER_SIZE] = NLA_POLICY_FULL_RANGE(NLA_U32, &vdirt_cs_range),
+	[VDIRT_A_DIGEST_SIZE] = NLA_POLICY_RANGE(NLA_U32, 1,
+						 VDIRT_MAX_DIGEST_SIZE),
+	[VDIRT_A_HASH_NAME] = { .type = NLA_NUL_STRING,
+				.len = VDIRT_HASH_NAME_LEN - 1 },
+	[VDIRT_A_LOAD_ID] = { .type = NLA_U32 },
+	[VDIRT_A_FIRST_CLUSTER] = { .type = NLA_U64 },
+	[VDIRT_A_COUNT] = { .type = NLA_U64 },
+	[VDIRT_A_DIGESTS] = { .type = NLA_BINARY, .len = VDIRT_CHUNK_MAX },
+	[VDIRT_A_REC_SEQ] = { .type = NLA_U64 },
+	/* everything else is output only: NLA_UNSPEC, refused by strict parsing */
+};
+
+static bool vdirt_nl_allowed(struct sk_buff *skb, struct netlink_ext_ack *extack)
+{
+	if (netlink_capable(skb, CAP_SYS_ADMIN))
+		return true;
+	NL_SET_ERR_MSG(extack, "vdirt: CAP_SYS_ADMIN required");
+	return false;
+}
+
+/*
+ * The device named by the request; vdirt_devices_lock held.  Returns the
+ * device or an ERR_PTR with extack set.
+ */
+static struct vdirt_dev *vdirt_nl_dev(struct nlattr **a,
+				      struct netlink_ext_ack *extack)
+{
+	struct vdirt_dev *vd;
+
+	if (a[VDIRT_A_DEV_MAJOR] || a[VDIRT_A_DEV_MINOR]) {
+		u32 ma, mi;
+
+		if (!a[VDIRT_A_DEV_MAJOR] || !a[VDIRT_A_DEV_MINOR]) {
+			NL_SET_ERR_MSG(extack, "vdirt: major and minor go together");
+			return ERR_PTR(-EINVAL);
+		}
+		ma = nla_get_u32(a[VDIRT_A_DEV_MAJOR]);
+		mi = nla_get_u32(a[VDIRT_A_DEV_MINOR]);
+		vd = NULL;
+		if (ma < (1U << (32 - MINORBITS)) && mi <= MINORMASK)
+			vd = vdirt_find_by_devt(MKDEV(ma, mi));
+	} else if (a[VDIRT_A_DEV_NAME]) {
+		vd = vdirt_find_by_name(nla_data(a[VDIRT_A_DEV_NAME]));
+	} else {
+		NL_SET_ERR_MSG(extack, "vdirt: no device given (name or major:minor)");
+		return ERR_PTR(-EINVAL);
+	}
+	if (!vd) {
+		NL_SET_ERR_MSG(extack, "vdirt: no such vdirt device");
+		return ERR_PTR(-ENODEV);
+	}
+	return vd;
+}
+
+static int vdirt_nl_put_name(struct sk_buff *skb, struct vdirt_dev *vd)
+{
+	char name[DM_NAME_LEN];
+
+	if (dm_copy_name_and_uuid(dm_table_get_md(vd->ti->table), name, NULL))
+		name[0] = 0;
+	if (nla_put_string(skb, VDIRT_A_DEV_NAME, name) ||
+	    nla_put_u32(skb, VDIRT_A_DEV_MAJOR, MAJOR(vd->devt)) ||
+	    nla_put_u32(skb, VDIRT_A_DEV_MINOR, MINOR(vd->devt)))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* ---- per-device event state: rate limit, drop counter ---- */
+
+struct vdirt_evstate {
+	dev_t devt;		/* 0: free */
+	u64 last_seq;
+	u64 sent;
+	u64 dropped;
+	unsigned long window;	/* jiffies of the current second */
+	u32 in_window;
+};
+
+static DEFINE_SPINLOCK(vdirt_ev_lock);
+static struct vdirt_evstate vdirt_ev[VDIRT_EVSTATE_SLOTS];
+
+/* vdirt_ev_lock held; never fails (reuses the least active slot) */
+static struct vdirt_evstate *vdirt_ev_slot(dev_t devt, bool create)
+{
+	struct vdirt_evstate *free = NULL, *old = &vdirt_ev[0];
+	int i;
+
+	for (i = 0; i < VDIRT_EVSTATE_SLOTS; i++) {
+		struct vdirt_evstate *e = &vdirt_ev[i];
+
+		if (e->devt == devt && devt)
+			return e;
+		if (!e->devt && !free)
+			free = e;
+		if (time_before(e->window, old->window))
+			old = e;
+	}
+	if (!create)
+		return NULL;
+	if (!free)
+		free = old;
+	memset(free, 0, sizeof(*free));
+	free->devt = devt;
+	free->window = jiffies;
+	return free;
+}
+
+static void vdirt_ev_get(dev_t devt, u64 *last_seq, u64 *dropped)
+{
+	struct vdirt_evstate *e;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vdirt_ev_lock, flags);
+	e = vdirt_ev_slot(devt, false);
+	*last_seq = e ? e->last_seq : 0;
+	*dropped = e ? e->dropped : 0;
+	spin_unlock_irqrestore(&vdirt_ev_lock, flags);
+}
+
+/* ---- unicast fallback subscribers (kernels that cannot restrict the group) ---- */
+
+static DEFINE_SPINLOCK(vdirt_sub_lock);
+static u32 vdirt_subs[VDIRT_SUBSCRIBERS_MAX];	/* portids, 0 = free */
+
+static void vdirt_sub_drop(u32 portid)
+{
+	unsigned long flags;
+	int i;
+
+	spin_lock_irqsave(&vdirt_sub_lock, flags);
+	for (i = 0; i < VDIRT_SUBSCRIBERS_MAX; i++)
+		if (vdirt_subs[i] == portid)
+			vdirt_subs[i] = 0;
+	spin_unlock_irqrestore(&vdirt_sub_lock, flags);
+}
+
+/* ---- device attributes ---- */
+
+static int vdirt_nl_fill_dev(struct sk_buff *skb, struct vdirt_dev *vd,
+			     u32 portid, u32 seq, int flags)
+{
+	struct vdirt_info in;
+	u64 ev_seq, dropped;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &vdirt_genl_family, flags,
+			  VDIRT_CMD_DEV_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	vdirt_get_info(vd, &in);
+	vdirt_ev_get(vd->devt, &ev_seq, &dropped);
+	if (vdirt_nl_put_name(skb, vd) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_DATA_SECTORS, in.data_sectors, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_NR_CLUSTERS, in.nr_clusters, VDIRT_A_PAD) ||
+	    nla_put_u32(skb, VDIRT_A_CLUSTER_SIZE, in.cluster_size) ||
+	    nla_put_u32(skb, VDIRT_A_DIGEST_SIZE, in.digest_size) ||
+	    nla_put_string(skb, VDIRT_A_HASH_NAME, in.hash_name) ||
+	    nla_put_u8(skb, VDIRT_A_STATE, in.state) ||
+	    nla_put_u8(skb, VDIRT_A_MODE, in.enforce ? VDIRT_GENL_MODE_ENFORCE :
+					  VDIRT_GENL_MODE_AUDIT) ||
+	    nla_put_u8(skb, VDIRT_A_READ_VERIFY, in.read_verify) ||
+	    nla_put_u8(skb, VDIRT_A_FAIL_OPEN, in.fail_open) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_MEASURED, in.measured, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_BASELINED, in.baselined, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_READS_VERIFIED, in.reads_verified, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_READ_MISMATCHES, in.read_mismatches, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_WRITE_DRIFT, in.write_drift, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_UNALIGNED, in.unaligned, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_META_ERRORS, in.meta_errors, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_TOFU, in.tofu, VDIRT_A_PAD) ||
+	    nla_put_u8(skb, VDIRT_A_SCAN_RUNNING, in.scan_running) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_SCAN_POS, in.scan_pos, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_LOG_FIRST, in.log_first, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_LOG_HEAD, in.log_head, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_EVENT_SEQ, ev_seq, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_EVENTS_DROPPED, dropped, VDIRT_A_PAD)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int vdirt_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vdirt_dev *vd;
+	struct sk_buff *msg;
+	int r;
+
+	if (!vdirt_nl_allowed(skb, info->extack))
+		return -EPERM;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&vdirt_devices_lock);
+	vd = vdirt_nl_dev(info->attrs, info->extack);
+	if (IS_ERR(vd))
+		r = PTR_ERR(vd);
+	else
+		r = vdirt_nl_fill_dev(msg, vd, info->snd_portid, info->snd_seq, 0);
+	mutex_unlock(&vdirt_devices_lock);
+	if (r) {
+		nlmsg_free(msg);
+		return r;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+/* dumps: the permission check and request parsing happen in ->start */
+static int vdirt_nl_dump_start_common(struct netlink_callback *cb,
+				      struct nlattr **tb)
+{
+	if (!vdirt_nl_allowed(cb->skb, cb->extack))
+		return -EPERM;
+	return nlmsg_parse(cb->nlh, GENL_HDRLEN, tb, VDIRT_A_MAX,
+			   vdirt_nl_policy, cb->extack);
+}
+
+static int vdirt_nl_dev_dump_start(struct netlink_callback *cb)
+{
+	struct nlattr *tb[VDIRT_A_MAX + 1];
+
+	cb->args[0] = 0;
+	return vdirt_nl_dump_start_common(cb, tb);
+}
+
+static int vdirt_nl_dev_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct vdirt_dev *vd;
+	long i = 0;
+
+	mutex_lock(&vdirt_devices_lock);
+	list_for_each_entry(vd, &vdirt_devices, list) {
+		if (i++ < cb->args[0])
+			continue;
+		if (vdirt_nl_fill_dev(skb, vd, NETLINK_CB(cb->skb).portid,
+				      cb->nlh->nlmsg_seq, NLM_F_MULTI))
+			break;
+		cb->args[0] = i;
+	}
+	mutex_unlock(&vdirt_devices_lock);
+	return skb->len;
+}
+
+/* ---- simple commands ---- */
+
+static int vdirt_nl_simple(struct sk_buff *skb, struct genl_info *info,
+			   int (*fn)(struct vdirt_dev *vd), const char *what)
+{
+	struct vdirt_dev *vd;
+	int r;
+
+	if (!vdirt_nl_allowed(skb, info->extack))
+		return -EPERM;
+	mutex_lock(&vdirt_devices_lock);
+	vd = vdirt_nl_dev(info->attrs, info->extack);
+	if (IS_ERR(vd)) {
+		r = PTR_ERR(vd);
+	} else {
+		r = fn(vd);
+		/* what is a string literal, as NL_SET_ERR_MSG() would store */
+		if (r && info->extack && !info->extack->_msg)
+			info->extack->_msg = what;
+	}
+	mutex_unlock(&vdirt_devices_lock);
+	return r;
+}
+
+static int vdirt_nl_scan_stop_fn(struct vdirt_dev *vd)
+{
+	vdirt_scan_stop(vd);
+	return 0;
+}
+
+static int vdirt_nl_capture(struct sk_buff *skb, struct genl_info *info)
+{
+	return vdirt_nl_simple(skb, info, vdirt_baseline_capture,
+			       "vdirt: baseline capture failed");
+}
+
+static int vdirt_nl_clear(struct sk_buff *skb, struct genl_info *info)
+{
+	return vdirt_nl_simple(skb, info, vdirt_baseline_clear,
+			       "vdirt: baseline clear failed");
+}
+
+static int vdirt_nl_scan_start(struct sk_buff *skb, struct genl_info *info)
+{
+	return vdirt_nl_simple(skb, info, vdirt_scan_start,
+			       "vdirt: cannot start a scan");
+}
+
+static int vdirt_nl_scan_stop(struct sk_buff *skb, struct genl_info *info)
+{
+	return vdirt_nl_simple(skb, info, vdirt_nl_scan_stop_fn,
+			       "vdirt: cannot stop the scan");
+}
+
+static int vdirt_nl_mismatch_clear(struct sk_buff *skb, struct genl_info *info)
+{
+	return vdirt_nl_simple(skb, info, vdirt_clear_mismatches,
+			       "vdirt: cannot clear mismatches");
+}
+
+/* ---- staged baseline loads ---- */
+
+struct vdirt_load {
+	struct list_head node;
+	dev_t devt;
+	u32 id;
+	u32 portid;
+	u64 nr_clusters;
+	u32 digest_size;
+	u64 loaded;		/* clusters received at least once */
+	u8 *digests;		/* nr_clusters * digest_size */
+	unsigned long *have;	/* bitmap of received clusters */
+};
+
+static DEFINE_MUTEX(vdirt_loads_lock);
+static LIST_HEAD(vdirt_loads);
+static unsigned int vdirt_nloads;
+static u32 vdirt_load_next_id = 1;
+
+static void vdirt_load_free(struct vdirt_load *l)
+{
+	list_del(&l->node);
+	vdirt_nloads--;
+	vfree(l->digests);
+	vfree(l->have);
+	kfree(l);
+}
+
+/* vdirt_loads_lock held */
+static struct vdirt_load *vdirt_load_find(dev_t devt)
+{
+	struct vdirt_load *l;
+
+	list_for_each_entry(l, &vdirt_loads, node)
+		if (l->devt == devt)
+			return l;
+	return NULL;
+}
+
+/* vdirt_loads_lock held: the caller's load on vd named by LOAD_ID */
+static struct vdirt_load *vdirt_load_get(struct vdirt_dev *vd,
+					 struct genl_info *info)
+{
+	struct vdirt_load *l;
+
+	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_LOAD_ID))
+		return ERR_PTR(-EINVAL);
+	l = vdirt_load_find(vd->devt);
+	if (!l || l->id != nla_get_u32(info->attrs[VDIRT_A_LOAD_ID]) ||
+	    l->portid != info->snd_portid) {
+		NL_SET_ERR_MSG(info->extack,
+			       "vdirt: no such baseline load on this device for this socket");
+		return ERR_PTR(-ENOENT);
+	}
+	return l;
+}
+
+static int vdirt_nl_load_begin(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct vdirt_load *l = NULL;
+	struct vdirt_dev *vd;
+	struct sk_buff *msg;
+	u64 bytes;
+	void *hdr;
+	int r;
+
+	if (!vdirt_nl_allowed(skb, extack))
+		return -EPERM;
+	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_CLUSTER_SIZE) ||
+	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_DIGEST_SIZE) ||
+	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_HASH_NAME) ||
+	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_NR_CLUSTERS))
+		return -EINVAL;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&vdirt_devices_lock);
+	mutex_lock(&vdirt_loads_lock);
+	vd = vdirt_nl_dev(info->attrs, extack);
+	if (IS_ERR(vd)) {
+		r = PTR_ERR(vd);
+		goto out;
+	}
+	r = -EINVAL;
+	if (nla_get_u32(info->attrs[VDIRT_A_CLUSTER_SIZE]) != vd->cluster_size) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[VDIRT_A_CLUSTER_SIZE],
+				    "vdirt: cluster size differs from the device's");
+		goto out;
+	}
+	if (nla_get_u32(info->attrs[VDIRT_A_DIGEST_SIZE]) != vd->digest_size ||
+	    strcmp(nla_data(info->attrs[VDIRT_A_HASH_NAME]), vd->hash_name)) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[VDIRT_A_HASH_NAME],
+				    "vdirt: hash differs from the device's");
+		goto out;
+	}
+	if (nla_get_u64(info->attrs[VDIRT_A_NR_CLUSTERS]) != vd->nr_clusters) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[VDIRT_A_NR_CLUSTERS],
+				    "vdirt: cluster count differs from the device's");
+		goto out;
+	}
+	if (vdirt_load_find(vd->devt)) {
+		NL_SET_ERR_MSG(extack, "vdirt: another baseline load is open on this device");
+		r = -EBUSY;
+		goto out;
+	}
+	bytes = vd->nr_clusters * vd->digest_size;
+	if (bytes > VDIRT_LOAD_MAX_BYTES || vdirt_nloads >= VDIRT_LOAD_MAX) {
+		NL_SET_ERR_MSG(extack,
+			       "vdirt: baseline too large to stage (or too many loads); use capture");
+		r = -EFBIG;
+		goto out;
+	}
+	r = -ENOMEM;
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	if (!l)
+		goto out;
+	l->digests = vmalloc(bytes);
+	l->have = vzalloc(BITS_TO_LONGS(vd->nr_clusters) * sizeof(long));
+	if (!l->digests || !l->have) {
+		vfree(l->digests);
+		vfree(l->have);
+		kfree(l);
+		goto out;
+	}
+	l->devt = vd->devt;
+	l->portid = info->snd_portid;
+	l->nr_clusters = vd->nr_clusters;
+	l->digest_size = vd->digest_size;
+	l->id = vdirt_load_next_id++;
+	if (!vdirt_load_next_id)
+		vdirt_load_next_id = 1;
+	list_add(&l->node, &vdirt_loads);
+	vdirt_nloads++;
+
+	hdr = genlmsg_put(msg, info->snd_portid, info->snd_seq,
+			  &vdirt_genl_family, 0, VDIRT_CMD_BASELINE_BEGIN);
+	if (!hdr || nla_put_u32(msg, VDIRT_A_LOAD_ID, l->id)) {
+		vdirt_load_free(l);
+		r = -EMSGSIZE;
+		goto out;
+	}
+	genlmsg_end(msg, hdr);
+	r = 0;
+out:
+	mutex_unlock(&vdirt_loads_lock);
+	mutex_unlock(&vdirt_devices_lock);
+	if (r) {
+		nlmsg_free(msg);
+		return r;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int vdirt_nl_load_chunk(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct vdirt_load *l;
+	struct vdirt_dev *vd;
+	struct nlattr *d;
+	u64 first, n, c;
+	int r = 0;
+
+	if (!vdirt_nl_allowed(skb, extack))
+		return -EPERM;
+	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_FIRST_CLUSTER) ||
+	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_DIGESTS))
+		return -EINVAL;
+	d = info->attrs[VDIRT_A_DIGESTS];
+	first = nla_get_u64(info->attrs[VDIRT_A_FIRST_CLUSTER]);
+	mutex_lock(&vdirt_devices_lock);
+	mutex_lock(&vdirt_loads_lock);
+	vd = vdirt_nl_dev(info->attrs, extack);
+	if (IS_ERR(vd)) {
+		r = PTR_ERR(vd);
+		goto out;
+	}
+	l = vdirt_load_get(vd, info);
+	if (IS_ERR(l)) {
+		r = PTR_ERR(l);
+		goto out;
+	}
+	if (!nla_len(d) || nla_len(d) % l->digest_size) {
+		NL_SET_ERR_MSG_ATTR(extack, d, "vdirt: not a whole number of digests");
+		r = -EINVAL;
+		goto out;
+	}
+	n = nla_len(d) / l->digest_size;
+	if (first >= l->nr_clusters || n > l->nr_clusters - first) {
+		NL_SET_ERR_MSG_ATTR(extack, info->attrs[VDIRT_A_FIRST_CLUSTER],
+				    "vdirt: cluster range beyond the device");
+		r = -ERANGE;
+		goto out;
+	}
+	memcpy(l->digests + first * l->digest_size, nla_data(d), nla_len(d));
+	for (c = first; c < first + n; c++)
+		if (!__test_and_set_bit(c, l->have))
+			l->loaded++;
+out:
+	mutex_unlock(&vdirt_loads_lock);
+	mutex_unlock(&vdirt_devices_lock);
+	return r;
+}
+
+static int vdirt_nl_load_commit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct netlink_ext_ack *extack = info->extack;
+	struct vdirt_load *l;
+	struct vdirt_dev *vd;
+	u64 c;
+	int r;
+
+	if (!vdirt_nl_allowed(skb, extack))
+		return -EPERM;
+	mutex_lock(&vdirt_devices_lock);
+	mutex_lock(&vdirt_loads_lock);
+	vd = vdirt_nl_dev(info->attrs, extack);
+	if (IS_ERR(vd)) {
+		r = PTR_ERR(vd);
+		goto out;
+	}
+	l = vdirt_load_get(vd, info);
+	if (IS_ERR(l)) {
+		r = PTR_ERR(l);
+		goto out;
+	}
+	if (l->loaded != l->nr_clusters) {
+		NL_SET_ERR_MSG(extack, "vdirt: baseline incomplete, not committed");
+		r = -ENODATA;
+		goto out;
+	}
+	if (l->nr_clusters != vd->nr_clusters || l->digest_size != vd->digest_size) {
+		NL_SET_ERR_MSG(extack, "vdirt: device geometry changed during the load");
+		vdirt_load_free(l);
+		r = -ESTALE;
+		goto out;
+	}
+	r = 0;
+	for (c = 0; c < l->nr_clusters && !r; c++) {
+		r = vdirt_baseline_write(vd, c, l->digests + c * l->digest_size);
+		if (!(c & 1023))
+			cond_resched();
+	}
+	if (!r)
+		r = vdirt_commit(vd);
+	if (r)
+		NL_SET_ERR_MSG(extack, "vdirt: writing the baseline failed");
+	vdirt_load_free(l);
+out:
+	mutex_unlock(&vdirt_loads_lock);
+	mutex_unlock(&vdirt_devices_lock);
+	return r;
+}
+
+static int vdirt_nl_load_abort(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vdirt_load *l;
+	struct vdirt_dev *vd;
+	int r = 0;
+
+	if (!vdirt_nl_allowed(skb, info->extack))
+		return -EPERM;
+	mutex_lock(&vdirt_devices_lock);
+	mutex_lock(&vdirt_loads_lock);
+	vd = vdirt_nl_dev(info->attrs, info->extack);
+	if (IS_ERR(vd)) {
+		r = PTR_ERR(vd);
+		goto out;
+	}
+	l = vdirt_load_get(vd, info);
+	if (IS_ERR(l))
+		r = PTR_ERR(l);
+	else
+		vdirt_load_free(l);
+out:
+	mutex_unlock(&vdirt_loads_lock);
+	mutex_unlock(&vdirt_devices_lock);
+	return r;
+}
+
+/* a socket went away: its loads are aborted, its subscription ends */
+static int vdirt_nl_notify(struct notifier_block *nb, unsigned long event,
+			   void *ptr)
+{
+	struct netlink_notify *n = ptr;
+	struct vdirt_load *l, *tmp;
+
+	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC)
+		return NOTIFY_DONE;
+	vdirt_sub_drop(n->portid);
+	mutex_lock(&vdirt_loads_lock);
+	list_for_each_entry_safe(l, tmp, &vdirt_loads, node)
+		if (l->portid == n->portid)
+			vdirt_load_free(l);
+	mutex_unlock(&vdirt_loads_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vdirt_nl_notifier = {
+	.notifier_call = vdirt_nl_notify,
+};
+
+/* ---- mismatch dump ---- */
+
+/* args[0] devt, args[1] next record number */
+static int vdirt_nl_mm_dump_start(struct netlink_callback *cb)
+{
+	struct nlattr *tb[VDIRT_A_MAX + 1];
+	struct vdirt_dev *vd;
+	int r;
+
+	r = vdirt_nl_dump_start_common(cb, tb);
+	if (r)
+		return r;
+	mutex_lock(&vdirt_devices_lock);
+	vd = vdirt_nl_dev(tb, cb->extack);
+	if (IS_ERR(vd)) {
+		r = PTR_ERR(vd);
+	} else {
+		cb->args[0] = vd->devt;
+		cb->args[1] = tb[VDIRT_A_REC_SEQ] ? nla_get_u64(tb[VDIRT_A_REC_SEQ]) : 0;
+	}
+	mutex_unlock(&vdirt_devices_lock);
+	return r;
+}
+
+static int vdirt_nl_put_record(struct sk_buff *skb, struct vdirt_dev *vd,
+			       const struct vdirt_record *rec, u32 portid,
+			       u32 seq, int flags, u8 cmd, u64 dropped)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &vdirt_genl_family, flags, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (vdirt_nl_put_name(skb, vd) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_REC_SEQ, rec->seq, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_CLUSTER, rec->cluster, VDIRT_A_PAD) ||
+	    nla_put_u8(skb, VDIRT_A_KIND, rec->kind) ||
+	    nla_put_u8(skb, VDIRT_A_OP, rec->op) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_TIME, rec->time_ns, VDIRT_A_PAD) ||
+	    nla_put(skb, VDIRT_A_EXPECTED, rec->digest_size, rec->expected) ||
+	    nla_put(skb, VDIRT_A_ACTUAL, rec->digest_size, rec->actual) ||
+	    (cmd == VDIRT_CMD_EVENT &&
+	     (nla_put_u64_64bit(skb, VDIRT_A_EVENT_SEQ, rec->seq, VDIRT_A_PAD) ||
+	      nla_put_u64_64bit(skb, VDIRT_A_EVENTS_DROPPED, dropped, VDIRT_A_PAD)))) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int vdirt_nl_mm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct vdirt_record *rec;
+	struct vdirt_info in;
+	struct vdirt_dev *vd;
+	u64 seq;
+	int r = 0;
+
+	rec = kmalloc(sizeof(*rec), GFP_KERNEL);
+	if (!rec)
+		return -ENOMEM;
+	mutex_lock(&vdirt_devices_lock);
+	vd = vdirt_find_by_devt((dev_t)cb->args[0]);
+	if (!vd) {
+		r = -ENODEV;	/* removed during the dump */
+		goto out;
+	}
+	vdirt_get_info(vd, &in);
+	seq = max_t(u64, cb->args[1], in.log_first);
+	for (; seq < in.log_head; seq++) {
+		r = vdirt_record_read(vd, seq, rec);
+		if (r == -ENOENT) {	/* cleared or overwritten meanwhile */
+			r = 0;
+			continue;
+		}
+		if (r)
+			break;
+		if (vdirt_nl_put_record(skb, vd, rec, NETLINK_CB(cb->skb).portid,
+					cb->nlh->nlmsg_seq, NLM_F_MULTI,
+					VDIRT_CMD_MISMATCH_GET, 0))
+			break;
+	}
+	cb->args[1] = seq;
+out:
+	mutex_unlock(&vdirt_devices_lock);
+	kfree(rec);
+	if (r && !skb->len)
+		return r;
+	return skb->len;
+}
+
+/* ---- hash dump ---- */
+
+/* args[0] devt, args[1] next cluster, args[2] end cluster */
+static int vdirt_nl_hash_dump_start(struct netlink_callback *cb)
+{
+	struct nlattr *tb[VDIRT_A_MAX + 1];
+	struct vdirt_dev *vd;
+	u64 first, count;
+	int r;
+
+	r = vdirt_nl_dump_start_common(cb, tb);
+	if (r)
+		return r;
+	first = tb[VDIRT_A_FIRST_CLUSTER] ? nla_get_u64(tb[VDIRT_A_FIRST_CLUSTER]) : 0;
+	count = tb[VDIRT_A_COUNT] ? nla_get_u64(tb[VDIRT_A_COUNT]) : U64_MAX;
+	mutex_lock(&vdirt_devices_lock);
+	vd = vdirt_nl_dev(tb, cb->extack);
+	if (IS_ERR(vd)) {
+		r = PTR_ERR(vd);
+	} else if (first >= vd->nr_clusters) {
+		NL_SET_ERR_MSG(cb->extack, "vdirt: first cluster beyond the device");
+		r = -ERANGE;
+	} else {
+		cb->args[0] = vd->devt;
+		cb->args[1] = first;
+		cb->args[2] = count > vd->nr_clusters - first ?
+			      vd->nr_clusters : first + count;
+	}
+	mutex_unlock(&vdirt_devices_lock);
+	return r;
+}
+
+static int vdirt_nl_hash_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	u64 first = cb->args[1], end = cb->args[2], n, i;
+	struct nlattr *av, *ac, *ab;
+	struct vdirt_dev *vd;
+	u8 *valid, *cur, *base;
+	unsigned int ds, per;
+	void *hdr;
+	int r = 0;
+
+	if (first >= end)
+		return 0;
+	mutex_lock(&vdirt_devices_lock);
+	vd = vdirt_find_by_devt((dev_t)cb->args[0]);
+	if (!vd) {
+		r = -ENODEV;
+		goto out;
+	}
+	ds = vd->digest_size;
+	/* as many clusters as fit this skb, at most VDIRT_HASH_BATCH */
+	per = skb_tailroom(skb) > 256 ?
+	      (skb_tailroom(skb) - 256) / (2 * ds + 1) : 0;
+	per = min_t(u64, min_t(u64, per, VDIRT_HASH_BATCH), end - first);
+	if (!per) {
+		r = skb->len ? 0 : -EMSGSIZE;
+		goto out;
+	}
+	n = per;
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &vdirt_genl_family, NLM_F_MULTI, VDIRT_CMD_HASH_GET);
+	if (!hdr)
+		goto out;
+	if (nla_put_u64_64bit(skb, VDIRT_A_FIRST_CLUSTER, first, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_COUNT, n, VDIRT_A_PAD))
+		goto cancel;
+	av = nla_reserve(skb, VDIRT_A_VALID, n);
+	ac = av ? nla_reserve(skb, VDIRT_A_DIGESTS, n * ds) : NULL;
+	ab = ac ? nla_reserve(skb, VDIRT_A_BASELINE_DIGESTS, n * ds) : NULL;
+	if (!ab)
+		goto cancel;
+	valid = nla_data(av);
+	cur = nla_data(ac);
+	base = nla_data(ab);
+	for (i = 0; i < n; i++) {
+		bool vc = false, vb = false;
+
+		r = vdirt_current_read(vd, first + i, cur + i * ds, &vc);
+		if (!r)
+			r = vdirt_baseline_read(vd, first + i, base + i * ds, &vb);
+		if (r)
+			goto cancel;
+		if (!vc)
+			memset(cur + i * ds, 0, ds);
+		if (!vb)
+			memset(base + i * ds, 0, ds);
+		valid[i] = (vc ? VDIRT_HV_CURRENT : 0) | (vb ? VDIRT_HV_BASELINE : 0);
+	}
+	genlmsg_end(skb, hdr);
+	cb->args[1] = first + n;
+	goto out;
+cancel:
+	genlmsg_cancel(skb, hdr);
+out:
+	mutex_unlock(&vdirt_devices_lock);
+	if (r && !skb->len)
+		return r;
+	return skb->len;
+}
+
+/* ---- events ---- */
+
+static int vdirt_nl_subscribe(struct sk_buff *skb, struct genl_info *info)
+{
+	unsigned long flags;
+	int i, r = -ENOSPC;
+
+	if (!vdirt_nl_allowed(skb, info->extack))
+		return -EPERM;
+	if (VDIRT_MCAST_RESTRICTED) {
+		NL_SET_ERR_MSG(info->extack,
+			       "vdirt: join the events group instead (it is restricted here)");
+		return -EOPNOTSUPP;
+	}
+	spin_lock_irqsave(&vdirt_sub_lock, flags);
+	for (i = 0; i < VDIRT_SUBSCRIBERS_MAX; i++)
+		if (vdirt_subs[i] == info->snd_portid) {
+			r = 0;
+			goto out;
+		}
+	for (i = 0; i < VDIRT_SUBSCRIBERS_MAX; i++)
+		if (!vdirt_subs[i]) {
+			vdirt_subs[i] = info->snd_portid;
+			r = 0;
+			break;
+		}
+out:
+	spin_unlock_irqrestore(&vdirt_sub_lock, flags);
+	if (r)
+		NL_SET_ERR_MSG(info->extack, "vdirt: too many event subscribers");
+	return r;
+}
+
+static void vdirt_nl_send_unicast(struct sk_buff *skb)
+{
+	u32 ports[VDIRT_SUBSCRIBERS_MAX];
+	unsigned long flags;
+	int i, n = 0;
+
+	spin_lock_irqsave(&vdirt_sub_lock, flags);
+	for (i = 0; i < VDIRT_SUBSCRIBERS_MAX; i++)
+		if (vdirt_subs[i])
+			ports[n++] = vdirt_subs[i];
+	spin_unlock_irqrestore(&vdirt_sub_lock, flags);
+	for (i = 0; i < n; i++) {
+		struct sk_buff *c = skb_clone(skb, GFP_ATOMIC);
+
+		if (!c)
+			break;
+		/* genlmsg_unicast never blocks: a full receiver loses it (ENOBUFS) */
+		if (genlmsg_unicast(&init_net, c, ports[i]) == -ECONNREFUSED)
+			vdirt_sub_drop(ports[i]);
+	}
+	nlmsg_free(skb);
+}
+
+static bool vdirt_nl_have_listeners(void)
+{
+	int i;
+
+	if (VDIRT_MCAST_RESTRICTED)
+		return genl_has_listeners(&vdirt_genl_family, &init_net,
+					  VDIRT_MCGRP_EVENTS);
+	for (i = 0; i < VDIRT_SUBSCRIBERS_MAX; i++)
+		if (READ_ONCE(vdirt_subs[i]))
+			return true;
+	return false;
+}
+
+/* record hook: process context but under rcu_read_lock(), must not sleep */
+static void vdirt_nl_mismatch(struct vdirt_dev *vd,
+			      const struct vdirt_record *rec)
+{
+	struct vdirt_evstate *e;
+	struct sk_buff *skb;
+	unsigned long flags;
+	bool drop = false;
+	u64 dropped;
+
+	if (!vdirt_nl_have_listeners())
+		return;
+	spin_lock_irqsave(&vdirt_ev_lock, flags);
+	e = vdirt_ev_slot(vd->devt, true);
+	if (time_after(jiffies, e->window + HZ)) {
+		e->window = jiffies;
+		e->in_window = 0;
+	}
+	if (e->in_window >= VDIRT_EVENT_RATE) {
+		e->dropped++;
+		drop = true;
+	} else {
+		e->in_window++;
+		e->sent++;
+		e->last_seq = rec->seq;
+	}
+	dropped = e->dropped;
+	spin_unlock_irqrestore(&vdirt_ev_lock, flags);
+	if (drop)
+		return;
+
+	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_ATOMIC);
+	if (!skb)
+		goto lost;
+	if (vdirt_nl_put_record(skb, vd, rec, 0, 0, 0, VDIRT_CMD_EVENT, dropped)) {
+		nlmsg_free(skb);
+		goto lost;
+	}
+	if (VDIRT_MCAST_RESTRICTED)
+		vdirt_multicast_allns(&vdirt_genl_family, skb, VDIRT_MCGRP_EVENTS);
+	else
+		vdirt_nl_send_unicast(skb);
+	return;
+lost:
+	spin_lock_irqsave(&vdirt_ev_lock, flags);
+	e = vdirt_ev_slot(vd->devt, true);
+	e->dropped++;
+	spin_unlock_irqrestore(&vdirt_ev_lock, flags);
+}
+
+static const struct vdirt_event_ops vdirt_nl_event_ops = {
+	.mismatch = vdirt_nl_mismatch,
+};
+
+/* ---- family ---- */
+
+static const struct genl_ops vdirt_nl_ops[] = {
+	{
+		.cmd = VDIRT_CMD_DEV_GET,
+		.doit = vdirt_nl_dev_get_doit,
+		.start = vdirt_nl_dev_dump_start,
+		.dumpit = vdirt_nl_dev_dumpit,
+	},
+	{ .cmd = VDIRT_CMD_BASELINE_BEGIN, .doit = vdirt_nl_load_begin },
+	{ .cmd = VDIRT_CMD_BASELINE_CHUNK, .doit = vdirt_nl_load_chunk },
+	{ .cmd = VDIRT_CMD_BASELINE_COMMIT, .doit = vdirt_nl_load_commit },
+	{ .cmd = VDIRT_CMD_BASELINE_ABORT, .doit = vdirt_nl_load_abort },
+	{ .cmd = VDIRT_CMD_BASELINE_CAPTURE, .doit = vdirt_nl_capture },
+	{ .cmd = VDIRT_CMD_BASELINE_CLEAR, .doit = vdirt_nl_clear },
+	{ .cmd = VDIRT_CMD_SCAN_START, .doit = vdirt_nl_scan_start },
+	{ .cmd = VDIRT_CMD_SCAN_STOP, .doit = vdirt_nl_scan_stop },
+	{
+		.cmd = VDIRT_CMD_MISMATCH_GET,
+		.start = vdirt_nl_mm_dump_start,
+		.dumpit = vdirt_nl_mm_dumpit,
+	},
+	{ .cmd = VDIRT_CMD_MISMATCH_CLEAR, .doit = vdirt_nl_mismatch_clear },
+	{
+		.cmd = VDIRT_CMD_HASH_GET,
+		.start = vdirt_nl_hash_dump_start,
+		.dumpit = vdirt_nl_hash_dumpit,
+	},
+	{ .cmd = VDIRT_CMD_EVENTS_SUBSCRIBE, .doit = vdirt_nl_subscribe },
+};
+
+static const struct genl_multicast_group vdirt_nl_mcgrps[] = {
+	[VDIRT_MCGRP_EVENTS] = {
+		.name = VDIRT_GENL_MCGRP_EVENTS,
+#if VDIRT_MCAST_RESTRICTED
+		.flags = GENL_MCAST_CAP_SYS_ADMIN,
+#endif
+	},
+};
+
+static struct genl_family vdirt_genl_family __ro_after_init = {
+	.name = VDIRT_GENL_NAME,
+	.version = VDIRT_GENL_VERSION,
+	.maxattr = VDIRT_A_MAX,
+	.policy = vdirt_nl_policy,
+	.netnsok = false,
+	.parallel_ops = true,
+	.resv_start_op = VDIRT_CMD_DEV_GET,	/* every op strict */
+	.ops = vdirt_nl_ops,
+	.n_ops = ARRAY_SIZE(vdirt_nl_ops),
+	.mcgrps = vdirt_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(vdirt_nl_mcgrps),
+	.module = THIS_MODULE,
+};
+
+int vdirt_netlink_init(void)
+{
+	int r;
+
+	r = netlink_register_notifier(&vdirt_nl_notifier);
+	if (r)
+		return r;
+	r = genl_register_family(&vdirt_genl_family);
+	if (r) {
+		netlink_unregister_notifier(&vdirt_nl_notifier);
+		return r;
+	}
+	vdirt_set_event_ops(&vdirt_nl_event_ops);
+	if (!VDIRT_MCAST_RESTRICTED)
+		pr_info("dm-vdirt: this kernel cannot restrict multicast groups; events are unicast to subscribed CAP_SYS_ADMIN sockets\n");
+	return 0;
+}
+
+void vdirt_netlink_exit(void)
+{
+	struct vdirt_load *l, *tmp;
+
+	vdirt_set_event_ops(NULL);	/* waits for running hooks (RCU) */
+	genl_unregister_family(&vdirt_genl_family);
+	netlink_unregister_notifier(&vdirt_nl_notifier);
+	mutex_lock(&vdirt_loads_lock);
+	list_for_each_entry_safe(l, tmp, &vdirt_loads, node)
+		vdirt_load_free(l);
+	mutex_unlock(&vdirt_loads_lock);
+}
