@@ -10,9 +10,9 @@
 
 /* 6.5 replaced fmode_t with blk_mode_t for opening block devices */
 #ifdef VDIRT_HAVE_BLK_MODE_T
-typedef blk_mode_t vdirt_mode_t;
+#define vdirt_mode_t blk_mode_t
 #else
-typedef fmode_t vdirt_mode_t;
+#define vdirt_mode_t fmode_t
 #endif
 
 /* <linux/crc32c.h> was folded into <linux/crc32.h> after 6.12 */

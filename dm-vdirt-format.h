@@ -12,11 +12,15 @@
 
 #ifdef __KERNEL__
 #include <linux/types.h>
-#include <linux/build_bug.h>
 #else
 #include <linux/types.h>
+/*
+ * The structures below have no implicit padding (every field is naturally
+ * aligned, sizes are checked at build time), so userspace gets the same
+ * layout without the packed attribute.
+ */
 #ifndef __packed
-#define __packed __attribute__((packed))
+#define __packed
 #endif
 #endif
 
@@ -241,13 +245,11 @@ static inline __u64 vdirt_meta_size(__u64 data_sectors, __u32 cluster_size,
 	return l.total_blocks * VDIRT_META_BLOCK_SIZE;
 }
 
-#ifdef __KERNEL__
-static inline void vdirt_format_build_checks(void)
-{
-	BUILD_BUG_ON(sizeof(struct vdirt_disk_sb) != VDIRT_SB_SIZE);
-	BUILD_BUG_ON(sizeof(struct vdirt_disk_entry) != VDIRT_ENTRY_HDR_SIZE);
-	BUILD_BUG_ON(sizeof(struct vdirt_disk_record) != VDIRT_RECORD_SIZE);
-}
-#endif
+_Static_assert(sizeof(struct vdirt_disk_sb) == VDIRT_SB_SIZE,
+	       "superblock size");
+_Static_assert(sizeof(struct vdirt_disk_entry) == VDIRT_ENTRY_HDR_SIZE,
+	       "entry header size");
+_Static_assert(sizeof(struct vdirt_disk_record) == VDIRT_RECORD_SIZE,
+	       "record size");
 
 #endif /* DM_VDIRT_FORMAT_H */

@@ -948,8 +948,7 @@ static void vdirt_commit_work(struct work_struct *work)
 
 /* ---- API for netlink ---- */
 
-int vdirt_for_each_device(int (*fn)(struct vdirt_dev *vd, void *arg),
-			  void *arg)
+int vdirt_devices_walk(int (*fn)(struct vdirt_dev *vd, void *arg), void *arg)
 {
 	struct vdirt_dev *vd;
 	int r = 0;
@@ -1094,12 +1093,12 @@ static int vdirt_parse_opts(struct vdirt_dev *vd, struct dm_arg_set *as,
 			}
 			vd->opt_cache_given = true;
 			vd->cache_mb = n;
-		} else if (!strncmp(arg, "mode:", 5)) {
-			*error = "Invalid mode (mode:audit or mode:enforce)";
-			return -EINVAL;
 		} else {
-			*error = vdirt_ctr_errorf("Unknown optional argument %.64s",
-						  arg);
+			if (!strncmp(arg, "mode:", 5))
+				*error = "Invalid mode (mode:audit or mode:enforce)";
+			else
+				*error = vdirt_ctr_errorf("Unknown optional argument %.64s",
+							  arg);
 			return -EINVAL;
 		}
 	}
@@ -1562,7 +1561,6 @@ static int __init dm_vdirt_init(void)
 {
 	int r;
 
-	vdirt_format_build_checks();
 	r = dm_register_target(&vdirt_target);
 	if (r)
 		return r;

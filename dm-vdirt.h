@@ -207,7 +207,7 @@ extern struct mutex vdirt_devices_lock;	/* protects vdirt_devices */
 extern struct list_head vdirt_devices;	/* of struct vdirt_dev.list */
 
 /* call fn for each device until it returns non-zero; takes the lock */
-int vdirt_for_each_device(int (*fn)(struct vdirt_dev *vd, void *arg),
+int vdirt_devices_walk(int (*fn)(struct vdirt_dev *vd, void *arg),
 			  void *arg);
 /* find by dm device number or dm name; caller holds vdirt_devices_lock */
 struct vdirt_dev *vdirt_find_by_devt(dev_t devt);
