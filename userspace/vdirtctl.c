@@ -388,6 +388,17 @@ static int cmd_open(int argc, char **argv)
 		    "[--no-read-verify] [--fail-open] [--cache-mb N]");
 		return EXIT_USAGE;
 	}
+	{
+		struct vdm_dev d;
+
+		r = vdm_get(argv[2], &d);
+		if (!r)
+			vdm_put(&d);
+		if (!r || r == -EINVAL) {
+			err("a device-mapper device named %s exists already", argv[2]);
+			return -EEXIST;
+		}
+	}
 	fd = open_dev(argv[0], O_RDONLY, &dsize);
 	if (fd < 0)
 		return fd;
@@ -1363,12 +1374,14 @@ static int cmd_scan(int argc, char **argv)
 	}
 	if (opt_json)
 		printf("{\"device\":\"%s\",\"clusters\":%" PRIu64 ",\"new_records\":%" PRIu64
-		       ",\"read_mismatches\":%" PRIu64 "}\n", argv[0], d.nr_clusters,
-		       d.log_head - d0.log_head, d.read_mismatches);
+		       ",\"records\":%" PRIu64 ",\"read_mismatches\":%" PRIu64 "}\n", argv[0],
+		       d.nr_clusters, d.log_head - d0.log_head, d.log_head - d.log_first,
+		       d.read_mismatches);
 	else if (!opt_quiet)
-		printf("%s: scan done, %" PRIu64 " new mismatch record(s)\n", argv[0],
-		       d.log_head - d0.log_head);
-	if (d.log_head != d0.log_head || d.read_mismatches != d0.read_mismatches)
+		printf("%s: scan done, %" PRIu64 " new mismatch record(s), %" PRIu64
+		       " recorded\n", argv[0], d.log_head - d0.log_head, d.log_head - d.log_first);
+	/* mismatches found by this pass, or still recorded (a cluster is recorded once) */
+	if (d.log_head != d0.log_head || d.log_head > d.log_first)
 		r = EXIT_MISMATCH;
 out:
 	vnl_close(&v);
@@ -1608,7 +1621,9 @@ static int cmd_monitor(int argc, char **argv)
 		goto out;
 	}
 	{
-		int sz = 4 << 20;
+		/* testing aid: a tiny buffer forces overruns (sequence gaps) */
+		const char *t = getenv("VDIRTCTL_TEST_RCVBUF");
+		int sz = t ? atoi(t) : 4 << 20;
 
 		setsockopt(mnl_socket_get_fd(ev.nl), SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	}
@@ -1626,7 +1641,16 @@ static int cmd_monitor(int argc, char **argv)
 		}
 	if (getenv("VDIRTCTL_TEST_MONITOR_READY"))
 		close(open(getenv("VDIRTCTL_TEST_MONITOR_READY"), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	/* kernels that cannot restrict the group unicast to subscribers */
+	nlh = vnl_msg(&m->ctl, buf, VDIRT_CMD_EVENTS_SUBSCRIBE, 0);
+	nlh->nlmsg_seq = ++ev.seq;
+	nlh->nlmsg_flags &= ~NLM_F_ACK;
+	mnl_socket_sendto(ev.nl, nlh, nlh->nlmsg_len);
 	while (!mon_done(m) && !interrupted) {
+		const char *slow = getenv("VDIRTCTL_TEST_SLOW_MS");
+
+		if (slow)	/* testing aid: a slow reader */
+			usleep(atoi(slow) * 1000);
 		r = vnl_recv_events(&ev, mon_event_cb, m);
 		if (r == 1) {
 			r = 0;
