@@ -208,7 +208,7 @@ extern struct list_head vdirt_devices;	/* of struct vdirt_dev.list */
 
 /* call fn for each device until it returns non-zero; takes the lock */
 int vdirt_devices_walk(int (*fn)(struct vdirt_dev *vd, void *arg),
-			  void *arg);
+		       void *arg);
 /* find by dm device number or dm name; caller holds vdirt_devices_lock */
 struct vdirt_dev *vdirt_find_by_devt(dev_t devt);
 struct vdirt_dev *vdirt_find_by_name(const char *name);
