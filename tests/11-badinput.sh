@@ -1,0 +1,228 @@
+#!/bin/sh
+# vm: --disk 32M --disk 8M --disk 8M --disk 8M --timeout 300
+# SPDX-License-Identifier: GPL-2.0
+# Bad input: every malformed table line is refused with a specific kernel
+# message (missing args, unknown option, bad numbers, unknown hash, cluster
+# size not a power of two / out of range / below the logical block size, data
+# device too small, same device twice, metadata device too small, holding
+# foreign data, formatted for another geometry/cluster size/hash, bad
+# superblock checksum, unknown version) and nothing is written on refusal.
+# Then the module is unloaded and loaded repeatedly with devices in between.
+. "${0%/*}/lib.sh"
+
+D=/dev/vda	# data, 32 MiB
+M=/dev/vdb	# metadata, 8 MiB
+X=/dev/vdc	# scratch metadata, 8 MiB
+I=/dev/vdd	# dm-integrity with 4 KiB logical blocks
+N=t11
+
+cleanup() {
+	for d in $N small short exact ib; do
+		dmsetup remove $d
+	done
+	grep -q '^dm_vdirt ' /proc/modules || modprobe dm_vdirt
+}
+
+# msum DEV: sha256 of a whole device, read with O_DIRECT
+msum() { dd if="$1" bs=1M iflag=direct 2>/dev/null | sha256sum | cut -c1-64; }
+kmark() { KMARK=$(dmesg | wc -l); }
+knew() { dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//'; }
+# refuse DESC TABLE [EXTRA_PATTERN]: TABLE must be refused and the kernel log
+# must say why (a vdirt line that is not dm's generic "Unknown error").
+refuse() {
+	kmark
+	if dmsetup create $N --table "$2" >/dev/null 2>&1; then
+		dmsetup remove $N >/dev/null 2>&1
+		not_ok "refused: $1" "table accepted: $2"
+		return 0
+	fi
+	dmsetup remove $N >/dev/null 2>&1
+	_m=$(knew | grep -E "vdirt: ${3:+|$3}" | grep -v 'Unknown error' | tail -n 1)
+	if [ -n "$_m" ]; then
+		ok "refused: $1"
+		diag "  $_m"
+	else
+		not_ok "refused: $1" "no specific kernel message; new log lines:"
+		knew | tail -n 4 | sed 's/^/#   /'
+	fi
+}
+# accept TABLE: create then remove
+accept() { dmsetup create $N --table "$1" && dmsetup remove $N; }
+# byte FILE OFFSET: decimal value of one byte
+byte() { od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' '; }
+# putbytes FILE OFFSET B0 B1...: write decimal byte values at OFFSET
+putbytes() {
+	_f=$1
+	_o=$2
+	shift 2
+	_s=
+	for _b in "$@"; do
+		_s="$_s$(printf '\\%03o' "$_b")"
+	done
+	printf "$_s" | dd of="$_f" bs=1 seek="$_o" conv=notrunc 2>/dev/null
+}
+# sb_fix_csum FILE BLOCK: recompute the superblock checksum of the copy at
+# 4 KiB block BLOCK of FILE (crc32c seed ~0, not inverted, over 512 bytes
+# with the csum field, bytes 12..15, zeroed).
+sb_fix_csum() {
+	_base=$(($2 * 4096))
+	putbytes "$1" $((_base + 12)) 0 0 0 0
+	_h=$(dd if="$1" bs=512 skip=$(($2 * 8)) count=1 2>/dev/null | vdigest crc32c)
+	# vdigest prints the little-endian bytes of ~crc; the field holds crc
+	putbytes "$1" $((_base + 12)) $((0x${_h%??????} ^ 255)) \
+		$((0x$(echo "$_h" | cut -c3-4) ^ 255)) $((0x$(echo "$_h" | cut -c5-6) ^ 255)) \
+		$((0x${_h#??????} ^ 255))
+}
+# has_magic FILE BLOCK: the block starts with "VDIRTMD1"
+has_magic() { [ "$(dd if="$1" bs=8 skip=$(($2 * 512)) count=1 2>/dev/null)" = VDIRTMD1 ]; }
+
+ktap_plan 58
+
+L=$(sectors $D)
+B="0 $L vdirt $D $M 4096 sha256"
+
+# --- A: syntax, on a zeroed metadata device ----------------------------------
+zd=$(msum $D)
+zm=$(msum $M)
+refuse "no arguments" "0 $L vdirt"
+refuse "only a data device" "0 $L vdirt $D"
+refuse "no cluster size" "0 $L vdirt $D $M"
+refuse "no hash algorithm" "0 $L vdirt $D $M 4096"
+refuse "unknown option" "$B 1 frobnicate"
+refuse "unknown mode" "$B 1 mode:sideways"
+refuse "option count not a number" "$B x mode:audit"
+refuse "option count larger than the options given" "$B 2 mode:audit"
+refuse "extra argument after the options" "$B 1 mode:audit extra"
+refuse "cache_mb not a number" "$B 1 cache_mb:lots"
+refuse "cache_mb empty" "$B 1 cache_mb:"
+refuse "cluster size not a number" "0 $L vdirt $D $M 4k sha256"
+refuse "negative cluster size" "0 $L vdirt $D $M -4096 sha256"
+refuse "cluster size 3072 (not a power of two)" "0 $L vdirt $D $M 3072 sha256"
+refuse "cluster size 4095 (not a power of two)" "0 $L vdirt $D $M 4095 sha256"
+refuse "cluster size 256 (below 512)" "0 $L vdirt $D $M 256 sha256"
+refuse "cluster size 0" "0 $L vdirt $D $M 0 sha256"
+refuse "cluster size 131072 (above 65536)" "0 $L vdirt $D $M 131072 sha256"
+refuse "unknown hash algorithm" "0 $L vdirt $D $M 4096 nosuchhash"
+refuse "a cipher is not a hash (aes)" "0 $L vdirt $D $M 4096 aes"
+refuse "data device smaller than the table length" "0 $((L + 8)) vdirt $D $M 4096 sha256" "too small"
+refuse "same device as data and metadata" "0 $L vdirt $D $D 4096 sha256"
+refuse "data device does not exist" "0 $L vdirt /dev/nonexistent $M 4096 sha256"
+refuse "metadata device does not exist" "0 $L vdirt $D /dev/nonexistent 4096 sha256"
+check_eq "refused tables wrote nothing to the data and metadata devices" "$zd $zm" "$(msum $D) $(msum $M)"
+
+# --- B: metadata device too small ---------------------------------------------
+# documented size: 2 + ceil(C/32) + 1 + 256 + 16 blocks of 4 KiB for sha256
+need=$(((2 + (L / 8 + 31) / 32 + 1 + 256 + 16) * 8))
+zx=$(msum $X)
+dmsetup create small --table "0 16 linear $X 0"
+dmsetup create short --table "0 $((need - 8)) linear $X 0"
+dmsetup mknodes
+refuse "metadata device of 8 KiB" "0 $L vdirt $D /dev/mapper/small 4096 sha256"
+refuse "metadata device one block short of the documented size" \
+	"0 $L vdirt $D /dev/mapper/short 4096 sha256"
+dmsetup remove small
+dmsetup remove short
+check_eq "refused small metadata devices were not written" "$zx" "$(msum $X)"
+dmsetup create exact --table "0 $need linear $X 0" && dmsetup mknodes
+check "metadata device of exactly the documented size is accepted" \
+	accept "0 $L vdirt $D /dev/mapper/exact 4096 sha256"
+dmsetup remove exact
+
+# --- C: metadata device holding foreign data -----------------------------------
+dd if=/dev/urandom of=$X bs=64k count=16 oflag=direct 2>/dev/null
+fx=$(msum $X)
+refuse "metadata device holding foreign data (no vdirt magic)" "0 $L vdirt $D $X 4096 sha256"
+check_eq "foreign metadata device was not overwritten" "$fx" "$(msum $X)"
+
+# --- D: metadata formatted for another geometry --------------------------------
+check "a zeroed metadata device is formatted and used" sh -c "dmsetup create $N --table '$B' &&
+	dmsetup mknodes $N && dd if=/dev/urandom of=/dev/mapper/$N bs=4096 count=4 oflag=direct"
+check "clean remove" dmsetup remove $N
+fm=$(msum $M)
+refuse "metadata formatted for another data size" "0 $((L / 2)) vdirt $D $M 4096 sha256"
+refuse "metadata formatted for another cluster size" "0 $L vdirt $D $M 8192 sha256"
+refuse "metadata formatted for another hash (sha1)" "0 $L vdirt $D $M 4096 sha1"
+refuse "metadata formatted for another hash of the same size (blake2b-256)" \
+	"0 $L vdirt $D $M 4096 blake2b-256"
+check_eq "refusals left the formatted metadata unchanged" "$fm" "$(msum $M)"
+check "the original table is still accepted" accept "$B"
+
+# --- E/F: superblock checksum and version --------------------------------------
+dd if=$M of=/tmp/sb.orig bs=4096 count=2 iflag=direct 2>/dev/null
+copies=
+for b in 0 1; do
+	has_magic /tmp/sb.orig $b && copies="$copies $b"
+done
+check "a superblock copy with magic VDIRTMD1 is in block 0 or 1" test -n "$copies"
+cp /tmp/sb.orig /tmp/sb.chk
+for b in $copies; do
+	sb_fix_csum /tmp/sb.chk $b
+done
+check "superblock checksum is crc32c as documented" cmp /tmp/sb.orig /tmp/sb.chk
+
+cp /tmp/sb.orig /tmp/sb.bad
+for b in $copies; do
+	o=$((b * 4096 + 12))
+	putbytes /tmp/sb.bad $o $(($(byte /tmp/sb.bad $o) ^ 255))
+done
+dd if=/tmp/sb.bad of=$M bs=4096 count=2 oflag=direct conv=notrunc 2>/dev/null
+bm=$(msum $M)
+refuse "superblock with a bad checksum (every copy)" "$B"
+check_eq "bad-checksum metadata was not overwritten" "$bm" "$(msum $M)"
+
+cp /tmp/sb.orig /tmp/sb.ver
+for b in $copies; do
+	putbytes /tmp/sb.ver $((b * 4096 + 8)) 99 0 0 0
+	sb_fix_csum /tmp/sb.ver $b
+done
+dd if=/tmp/sb.ver of=$M bs=4096 count=2 oflag=direct conv=notrunc 2>/dev/null
+vm=$(msum $M)
+refuse "superblock with unknown format version 99 (valid checksum)" "$B"
+check_eq "unknown-version metadata was not overwritten" "$vm" "$(msum $M)"
+dd if=/tmp/sb.orig of=$M bs=4096 count=2 oflag=direct conv=notrunc 2>/dev/null
+check "restored superblock is accepted again" accept "$B"
+
+# --- G: cluster size below the data device's logical block size -----------------
+blkzero zeroout $X 0 $((8 << 20))
+if dmsetup create ib --table "0 8 integrity $I 0 4 J 2 block_size:4096 internal_hash:crc32c" 2>/dev/null &&
+	dmsetup mknodes ib && [ "$(blockdev --getss /dev/mapper/ib)" = 4096 ]; then
+	zx=$(msum $X)
+	refuse "cluster size 512 below a 4096-byte logical block size" "0 8 vdirt /dev/mapper/ib $X 512 sha256"
+	refuse "cluster size 2048 below a 4096-byte logical block size" "0 8 vdirt /dev/mapper/ib $X 2048 sha256"
+	check_eq "nothing written on those refusals" "$zx" "$(msum $X)"
+	check "cluster size 4096 on that device is accepted" accept "0 8 vdirt /dev/mapper/ib $X 4096 sha256"
+else
+	for s in "cluster size 512 below a 4096-byte logical block size" \
+		"cluster size 2048 below a 4096-byte logical block size" \
+		"nothing written on those refusals" "cluster size 4096 on that device is accepted"; do
+		skip "$s" "no device with 4096-byte logical blocks (dm-integrity block_size:4096)"
+	done
+fi
+dmsetup remove ib 2>/dev/null
+
+# --- H: module unload/load with devices created and removed in between ---------
+kmark
+check "create a device" sh -c "dmsetup create $N --table '$B' && dmsetup mknodes $N"
+check_fail "rmmod refused while a vdirt device exists" rmmod dm_vdirt
+check "remove it" dmsetup remove $N
+ko=$(modinfo -n dm_vdirt 2>/dev/null)
+[ -f "$ko" ] || ko=$(find /lib/modules -name 'dm[-_]vdirt.ko*' | head -n 1)
+cycle() {
+	rmmod dm_vdirt || return 1
+	! dmsetup targets | grep -q '^vdirt ' || { echo "target still registered"; return 1; }
+	[ ! -d /sys/module/dm_vdirt ] || { echo "/sys/module/dm_vdirt still there"; return 1; }
+	insmod "$ko" || return 1
+	dmsetup targets | grep -q '^vdirt ' || { echo "target not registered"; return 1; }
+	dmsetup create $N --table "$B" && dmsetup mknodes $N || return 1
+	dd if=/dev/urandom of=/dev/mapper/$N bs=4096 count=16 oflag=direct 2>/dev/null || return 1
+	dd if=/dev/mapper/$N of=/dev/null bs=4096 count=16 iflag=direct 2>/dev/null || return 1
+	[ "$(status_field $N read_mismatches)" = 0 ] || { echo "mismatch after reload"; return 1; }
+	dmsetup remove $N
+}
+for i in 1 2 3; do
+	check "unload, load ($ko), create, write, read, remove: cycle $i" cycle
+done
+check_eq "kernel log after the cycles: no leak, BUG or WARNING" "" \
+	"$(knew | grep -Ei 'still has objects|kmemleak|leak|BUG|WARNING|Oops' | head -n 3)"
+check "module loaded at the end" grep -q '^dm_vdirt ' /proc/modules
+ktap_done
