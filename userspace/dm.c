@@ -144,6 +144,21 @@ int vdm_get(const char *name, struct vdm_dev *d)
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", name);
+	/* DM_DEVICE_INFO reports a missing device quietly */
+	{
+		struct dm_task *dmt = dm_task_create(DM_DEVICE_INFO);
+
+		if (!dmt)
+			return -ENOMEM;
+		r = 0;
+		if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt))
+			r = dm_errno(dmt);
+		else if (!dm_task_get_info(dmt, &info) || !info.exists)
+			r = -ENODEV;
+		dm_task_destroy(dmt);
+		if (r)
+			return r;
+	}
 	r = get_target(name, DM_DEVICE_TABLE, &info, &d->start, &d->len, &tt, &d->table);
 	if (r)
 		return r;
