@@ -9,7 +9,9 @@
 #                        tests and the guest tests on both kernels
 #   make check KERNELS=6.1 TESTS=tests/12-tamper.sh   narrow it down
 #   make demo            the README's demo in a VM
-#   make lint            sparse on both kernels (and checkpatch when available)
+#   make lint            sparse on both kernels and checkpatch on the kernel files
+#   make dkms-install    register, build and install the module with DKMS
+#   make install         install the tool, man page and scripts (PREFIX, DESTDIR)
 #   make clean
 
 KERNELS ?= 6.1 6.12
@@ -19,7 +21,10 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 TOOLS_SRC := $(wildcard tests/tools/*.c)
 TOOLS_BIN := $(patsubst tests/tools/%.c,build/tests-bin/%,$(TOOLS_SRC))
 
-.PHONY: all module modules userspace guest tools check check-host check-guest demo lint clean deps
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all module modules userspace guest tools check demo lint clean deps dkms-install install
 
 all: module userspace
 
@@ -56,6 +61,12 @@ demo: deps
 lint: deps
 	@for k in $(KERNELS); do echo "sparse: $$k"; scripts/build-module $$k C=2 || exit 1; done
 	@scripts/checkpatch-all
+
+dkms-install:
+	scripts/dkms-install
+
+install: userspace
+	@if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); fi
 
 clean:
 	rm -rf build/*/module build/*/guest-root build/*/initramfs.cpio build/tests-bin build/logs
