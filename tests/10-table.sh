@@ -87,14 +87,14 @@ done
 
 # no_read_verify: reads pass without verification
 recreate "$base 1 no_read_verify"
-dd if=/dev/urandom of=$T bs=4096 count=4 oflag=direct 2>/dev/null
+head -c 16384 /dev/urandom | dio write $T 0
 drop_caches
-dd if=$T of=/dev/null bs=4096 count=4 iflag=direct 2>/dev/null
+dio read $T 0 16384 /dev/null
 check_eq "no_read_verify: reads_verified stays 0" 0 "$(st reads_verified)"
 
 # messages
 check "back to the default table" recreate "$base"
-dd if=/dev/urandom of=$T bs=4096 count=8 oflag=direct 2>/dev/null
+head -c 32768 /dev/urandom | dio write $T 0
 for m in baseline_capture baseline_clear clear_mismatches report "report 0" "report 0 10"; do
 	check "message '$m' accepted" dmsetup message $N 0 $m
 done
@@ -115,7 +115,7 @@ check_eq "state still ok after the messages" ok "$(st state)"
 
 check "suspend" dmsetup suspend $N
 check "resume" dmsetup resume $N
-check "I/O after resume" dd if=$T of=/dev/null bs=4096 count=8 iflag=direct
+check "I/O after resume" dio read $T 0 32768 /dev/null
 
 # IMA (STATUSTYPE_IMA): only where the kernel measures dm critical data
 ima=/sys/kernel/security/ima/ascii_runtime_measurements

@@ -24,7 +24,7 @@ cleanup() {
 }
 
 # msum DEV: sha256 of a whole device, read with O_DIRECT
-msum() { dd if="$1" bs=1M iflag=direct 2>/dev/null | sha256sum | cut -c1-64; }
+msum() { dio read "$1" 0 $(($(sectors "$1") * 512)) | sha256sum | cut -c1-64; }
 kmark() { KMARK=$(dmesg | wc -l); }
 knew() { dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//'; }
 # refuse DESC TABLE [EXTRA_PATTERN]: TABLE must be refused and the kernel log
@@ -129,14 +129,14 @@ check "metadata device of exactly the documented size is accepted" \
 dmsetup remove exact
 
 # --- C: metadata device holding foreign data -----------------------------------
-dd if=/dev/urandom of=$X bs=64k count=16 oflag=direct 2>/dev/null
+head -c $((1 << 20)) /dev/urandom | dio write $X 0
 fx=$(msum $X)
 refuse "metadata device holding foreign data (no vdirt magic)" "0 $L vdirt $D $X 4096 sha256"
 check_eq "foreign metadata device was not overwritten" "$fx" "$(msum $X)"
 
 # --- D: metadata formatted for another geometry --------------------------------
 check "a zeroed metadata device is formatted and used" sh -c "dmsetup create $N --table '$B' &&
-	dmsetup mknodes $N && dd if=/dev/urandom of=/dev/mapper/$N bs=4096 count=4 oflag=direct"
+	dmsetup mknodes $N && head -c 16384 /dev/urandom | dio write /dev/mapper/$N 0"
 check "clean remove" dmsetup remove $N
 fm=$(msum $M)
 refuse "metadata formatted for another data size" "0 $((L / 2)) vdirt $D $M 4096 sha256"
@@ -148,7 +148,7 @@ check_eq "refusals left the formatted metadata unchanged" "$fm" "$(msum $M)"
 check "the original table is still accepted" accept "$B"
 
 # --- E/F: superblock checksum and version --------------------------------------
-dd if=$M of=/tmp/sb.orig bs=4096 count=2 iflag=direct 2>/dev/null
+dio read $M 0 8192 /tmp/sb.orig
 copies=
 for b in 0 1; do
 	has_magic /tmp/sb.orig $b && copies="$copies $b"
@@ -165,7 +165,7 @@ for b in $copies; do
 	o=$((b * 4096 + 12))
 	putbytes /tmp/sb.bad $o $(($(byte /tmp/sb.bad $o) ^ 255))
 done
-dd if=/tmp/sb.bad of=$M bs=4096 count=2 oflag=direct conv=notrunc 2>/dev/null
+dio write $M 0 /tmp/sb.bad
 bm=$(msum $M)
 refuse "superblock with a bad checksum (every copy)" "$B"
 check_eq "bad-checksum metadata was not overwritten" "$bm" "$(msum $M)"
@@ -175,11 +175,11 @@ for b in $copies; do
 	putbytes /tmp/sb.ver $((b * 4096 + 8)) 99 0 0 0
 	sb_fix_csum /tmp/sb.ver $b
 done
-dd if=/tmp/sb.ver of=$M bs=4096 count=2 oflag=direct conv=notrunc 2>/dev/null
+dio write $M 0 /tmp/sb.ver
 vm=$(msum $M)
 refuse "superblock with unknown format version 99 (valid checksum)" "$B"
 check_eq "unknown-version metadata was not overwritten" "$vm" "$(msum $M)"
-dd if=/tmp/sb.orig of=$M bs=4096 count=2 oflag=direct conv=notrunc 2>/dev/null
+dio write $M 0 /tmp/sb.orig
 check "restored superblock is accepted again" accept "$B"
 
 # --- G: cluster size below the data device's logical block size -----------------
@@ -214,8 +214,8 @@ cycle() {
 	insmod "$ko" || return 1
 	dmsetup targets | grep -q '^vdirt ' || { echo "target not registered"; return 1; }
 	dmsetup create $N --table "$B" && dmsetup mknodes $N || return 1
-	dd if=/dev/urandom of=/dev/mapper/$N bs=4096 count=16 oflag=direct 2>/dev/null || return 1
-	dd if=/dev/mapper/$N of=/dev/null bs=4096 count=16 iflag=direct 2>/dev/null || return 1
+	head -c 65536 /dev/urandom | dio write /dev/mapper/$N 0 || return 1
+	dio read /dev/mapper/$N 0 65536 /dev/null || return 1
 	[ "$(status_field $N read_mismatches)" = 0 ] || { echo "mismatch after reload"; return 1; }
 	dmsetup remove $N
 }

@@ -19,19 +19,19 @@ cleanup() {
 	dmsetup remove $N
 }
 
+# All direct I/O goes through the dio tool: busybox dd may quietly fall back
+# to buffered I/O for small blocks, and a stale dirty page of the raw data
+# device written back later would clobber data written through the target.
 # rd FIRST COUNT [OUT]: O_DIRECT read of COUNT clusters through the target
-rd() { dd if=$T of="${3:-/dev/null}" bs=$CS skip="$1" count="$2" iflag=direct 2>/dev/null; }
+rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
 # wr FILE FIRST: O_DIRECT write of FILE at cluster FIRST through the target
-wr() { dd if="$1" of=$T bs=$CS seek="$2" oflag=direct conv=notrunc 2>/dev/null; }
+wr() { dio write $T $(($2 * CS)) "$1"; }
 # tamper CLUSTER: overwrite one 512-byte sector inside CLUSTER on the data device
-tamper() {
-	dd if=/dev/urandom of=$D bs=512 seek=$(($1 * CS / 512 + 3)) count=1 \
-		oflag=direct conv=notrunc 2>/dev/null
-}
+tamper() { head -c 512 /dev/urandom | dio write $D $(($1 * CS + 3 * 512)); }
 # fcl FILE INDEX: cluster INDEX of a regular file on stdout
 fcl() { dd if="$1" bs=$CS skip="$2" count=1 2>/dev/null; }
 # dcl INDEX: cluster INDEX of the raw data device (O_DIRECT) on stdout
-dcl() { dd if=$D bs=$CS skip="$1" count=1 iflag=direct 2>/dev/null; }
+dcl() { dio read $D $(($1 * CS)) $CS; }
 report() { dmsetup message $N 0 report; }
 # rfield KEY: value of KEY=VALUE from report lines on stdin
 rfield() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
@@ -50,7 +50,7 @@ ktap_plan 38
 dd if=/dev/urandom of=/tmp/orig bs=$CS count=64 2>/dev/null
 # A cluster written on the data device before dm-vdirt ever saw it.
 dd if=/dev/urandom of=/tmp/pre bs=$CS count=1 2>/dev/null
-dd if=/tmp/pre of=$D bs=$CS seek=200 oflag=direct conv=notrunc 2>/dev/null
+dio write $D $((200 * CS)) /tmp/pre
 
 len=$(sectors $D)
 if ! dmsetup create $N --table "0 $len vdirt $D $M $CS sha256" || ! dmsetup mknodes $N; then
@@ -106,9 +106,9 @@ check_eq "status mode=enforce" enforce "$(st mode)"
 drop_caches
 check_fail "enforce: reading cluster 37 fails" rd 37 1
 check_fail "enforce: a 512-byte read inside cluster 37 fails" \
-	dd if=$T of=/dev/null bs=512 skip=$((37 * 8 + 6)) count=1 iflag=direct
+	dio read $T $((37 * CS + 6 * 512)) 512 /dev/null
 check_fail "enforce: a read spanning clusters 30..44 fails" \
-	dd if=$T of=/dev/null bs=$((15 * CS)) skip=2 count=1 iflag=direct
+	dio read $T $((30 * CS)) $((15 * CS)) /dev/null
 fcl /tmp/orig 36 >/tmp/c36
 fcl /tmp/orig 38 >/tmp/c38
 rd 36 1 /tmp/r36
@@ -123,7 +123,7 @@ check "message clear_mismatches" dmsetup message $N 0 clear_mismatches
 check_eq "clear_mismatches: report is empty, read_mismatches=0" "0 0" \
 	"$(report | grep -c 'cluster=') $(st read_mismatches)"
 fcl /tmp/orig 37 >/tmp/c37
-dd if=/tmp/c37 of=$D bs=$CS seek=37 oflag=direct conv=notrunc 2>/dev/null
+dio write $D $((37 * CS)) /tmp/c37
 drop_caches
 check "restored cluster 37 reads fine in enforce mode" rd 37 1 /tmp/r37
 check "restored cluster 37 content is the written one" cmp /tmp/c37 /tmp/r37
@@ -142,7 +142,7 @@ drop_caches
 rd 200 1
 check_eq "tamper of a tofu-measured cluster is reported" "cluster=200 kind=read_mismatch" \
 	"$(report | grep 'cluster=' | cut -d' ' -f1-2)"
-dd if=/tmp/pre of=$D bs=$CS seek=200 oflag=direct conv=notrunc 2>/dev/null
+dio write $D $((200 * CS)) /tmp/pre
 
 # a background scan finds a tampered cluster that nobody reads
 tamper 60

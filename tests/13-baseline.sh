@@ -19,8 +19,9 @@ cleanup() {
 	dmsetup remove $N
 }
 
-rd() { dd if=$T of="${3:-/dev/null}" bs=$CS skip="$1" count="$2" iflag=direct 2>/dev/null; }
-wr() { dd if="$1" of=$T bs=$CS seek="$2" oflag=direct conv=notrunc 2>/dev/null; }
+# direct I/O through the dio tool (busybox dd may fall back to buffered I/O)
+rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
+wr() { dio write $T $(($2 * CS)) "$1"; }
 fcl() { dd if="$1" bs=$CS skip="$2" count=1 2>/dev/null; }
 rnd() { dd if=/dev/urandom of="$1" bs=$CS count="${2:-1}" 2>/dev/null; }
 report() { dmsetup message $N 0 report; }
@@ -62,9 +63,9 @@ check_eq "changing cluster 5 again: still recorded once (write_drift=2, one reco
 fcl /tmp/a 12 >/tmp/a12
 wr /tmp/a12 12
 check_eq "writing cluster 12's baseline content back is not drift" 2 "$(st write_drift)"
-dd if=/tmp/a12 of=$T bs=512 skip=3 seek=$((12 * 8 + 3)) count=1 oflag=direct conv=notrunc 2>/dev/null
+dd if=/tmp/a12 bs=512 skip=3 count=1 2>/dev/null | dio write $T $((12 * CS + 3 * 512))
 check_eq "a 512-byte write of identical bytes into cluster 12 is not drift" 2 "$(st write_drift)"
-dd if=/dev/urandom of=$T bs=512 seek=$((20 * 8 + 5)) count=1 oflag=direct conv=notrunc 2>/dev/null
+head -c 512 /dev/urandom | dio write $T $((20 * CS + 5 * 512))
 check_eq "a 512-byte write changing cluster 20 is drift" "5 9 20" "$(drifted)"
 rnd /tmp/n100
 wr /tmp/n100 100
@@ -89,7 +90,7 @@ check_eq "no drift without a baseline" 1 "$(st write_drift)"
 dmsetup message $N 0 clear_mismatches
 check "baseline_capture again" dmsetup message $N 0 baseline_capture
 check_eq "baselined = measured" "$(st measured)" "$(st baselined)"
-dd if=/dev/urandom of=$D bs=512 seek=$((40 * 8 + 1)) count=1 oflag=direct conv=notrunc 2>/dev/null
+head -c 512 /dev/urandom | dio write $D $((40 * CS + 512))
 drop_caches
 rd 40 1
 check_eq "a baselined cluster changed underneath is a read mismatch against the baseline" \

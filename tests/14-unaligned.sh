@@ -59,16 +59,16 @@ run() {
 	dmsetup message $N 0 mode enforce
 	drop_caches
 	check "cluster $cs: enforce mode reads the whole region without error" \
-		dd if=$T of=/dev/null bs=64k count=$((region / 65536)) iflag=direct
+		dio read $T 0 $region /dev/null
 	check "cluster $cs: unaligned reads in enforce mode succeed" \
 		uaio -n 300 -w 0 -s "$4" -r $region -m 3 $T
 	# change one sector underneath, read a different sector of the same cluster
 	c=7
-	dd if=/dev/urandom of=$D bs=512 seek=$((c * spc)) count=1 oflag=direct conv=notrunc 2>/dev/null
+	head -c 512 /dev/urandom | dio write $D $((c * cs))
 	drop_caches
 	rs=$((c * spc + spc - 1))
 	check_fail "cluster $cs: a 512-byte read of sector $((spc - 1)) of a cluster tampered at sector 0 fails in enforce" \
-		dd if=$T of=/dev/null bs=512 skip=$rs count=1 iflag=direct
+		dio read $T $((rs * 512)) 512 /dev/null
 	check_eq "cluster $cs: ... and the mismatch names cluster $c" "cluster=$c" \
 		"$(dmsetup message $N 0 report | grep -o '^cluster=[0-9]*' | sort -u | tr '\n' ' ' | sed 's/ $//')"
 	dmsetup remove $N

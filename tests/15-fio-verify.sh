@@ -50,6 +50,6 @@ check_eq "scan: no mismatch recorded" "0 0" "$(st read_mismatches) $(dmsetup mes
 dmsetup message $N 0 mode enforce
 drop_caches
 check "enforce mode: the 64 MiB written region reads without error" \
-	dd if=$T of=/dev/null bs=1M count=64 iflag=direct
+	dio read $T 0 $((64 << 20)) /dev/null
 check_eq "state=ok" ok "$(st state)"
 ktap_done

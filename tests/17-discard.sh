@@ -18,8 +18,9 @@ cleanup() {
 }
 
 st() { status_field $N "$1"; }
-rd() { dd if=$T of="${3:-/dev/null}" bs=$CS skip="$1" count="$2" iflag=direct 2>/dev/null; }
-wr() { dd if="$1" of=$T bs=$CS seek="$2" oflag=direct conv=notrunc 2>/dev/null; }
+# direct I/O through the dio tool (busybox dd may fall back to buffered I/O)
+rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
+wr() { dio write $T $(($2 * CS)) "$1"; }
 # secs FILE FIRST COUNT: sha256 of COUNT 512-byte sectors of FILE
 secs() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -c1-64; }
 q() { cat "/sys/block/$1/queue/$2" 2>/dev/null || echo 0; }
@@ -70,7 +71,7 @@ drop_caches
 rd 30 8 /tmp/r30
 check "zeroed clusters read back as zeros" cmp /tmp/z8 /tmp/r30
 check_eq "zeroed clusters stay measured, no mismatch" "64 0" "$(st measured) $(st read_mismatches)"
-dd if=/dev/urandom of=$D bs=512 seek=$((31 * 8 + 2)) count=1 oflag=direct conv=notrunc 2>/dev/null
+head -c 512 /dev/urandom | dio write $D $((31 * CS + 2 * 512))
 drop_caches
 rd 31 1
 check_eq "tamper after write-zeroes: expected digest is sha256 of a zero cluster" \
