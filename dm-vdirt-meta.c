@@ -515,7 +515,8 @@ void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b, bool dirty)
 {
 	if (dirty) {
 		dm_bufio_mark_buffer_dirty(b);
-		atomic_set(&vd->meta_dirty, 1);
+		if (!atomic_read(&vd->meta_dirty))
+			atomic_set(&vd->meta_dirty, 1);
 	}
 	dm_bufio_release(b);
 }

@@ -587,42 +587,19 @@ static void vdirt_finish_write(struct vdirt_io *io)
 	vdirt_io_complete(io);
 }
 
-/* our copy of a cluster-aligned write completed */
+/*
+ * Our copy of a cluster-aligned write completed with an error, or it needs
+ * a commit (FUA): runs in the worker.  The digests were stored before the
+ * copy was submitted; after an error the data on disk is unknown, so the
+ * clusters are measured again from the device.
+ */
 static void vdirt_post_write_copy(struct vdirt_io *io)
 {
 	struct vdirt_dev *vd = io->vd;
-	u8 digest[VDIRT_MAX_DIGEST_SIZE];
-	struct bio *clone = io->clone;
-	u64 c, now = ktime_get_real_ns();
-	int r = 0;
 
-	io->clone = NULL;
-	if (!vdirt_measuring(vd)) {
-		vdirt_free_page_bio(vd, clone);
-		goto out;
-	}
-	if (io->status) {
-		/* the data on disk is unknown: measure what is there */
-		vdirt_free_page_bio(vd, clone);
-		vdirt_remeasure(vd, io->range.first, io->range.last, now);
-		goto out;
-	}
-	for (c = io->range.first; c <= io->range.last; c++) {
-		r = vdirt_hash_page_bio(vd, clone,
-					(c - io->range.first) <<
-					vd->cluster_shift, digest);
-		if (r) {
-			vdirt_set_error(vd, "hash", r);
-			break;
-		}
-		r = vdirt_update_cluster(vd, c, digest, now);
-		if (r)
-			break;
-	}
-	vdirt_free_page_bio(vd, clone);
-	if (r && !vd->opt_fail_open)
-		io->status = BLK_STS_IOERR;
-out:
+	if (io->status && vdirt_measuring(vd))
+		vdirt_remeasure(vd, io->range.first, io->range.last,
+				ktime_get_real_ns());
 	vdirt_finish_write(io);
 }
 
@@ -668,13 +645,44 @@ static void vdirt_post_flush(struct vdirt_io *io)
 	vdirt_io_complete(io);
 }
 
+/* any context: complete the guest's write unless more work is needed */
 static void vdirt_clone_endio(struct bio *clone)
 {
 	struct vdirt_io *io = clone->bi_private;
+	struct vdirt_dev *vd = io->vd;
 
 	io->status = clone->bi_status;
-	io->stage = VSTAGE_POST;
-	queue_work(io->vd->wq, &io->work);
+	io->clone = NULL;
+	vdirt_free_page_bio(vd, clone);
+	if (unlikely(io->status || vdirt_needs_commit(vdirt_io_bio(io)))) {
+		io->stage = VSTAGE_POST;
+		queue_work(vd->wq, &io->work);
+		return;
+	}
+	vdirt_io_complete(io);
+}
+
+/* hash our copy cluster by cluster and store the digests */
+static int vdirt_measure_copy(struct vdirt_io *io, struct bio *clone)
+{
+	struct vdirt_dev *vd = io->vd;
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	u64 c, now = ktime_get_real_ns();
+	int r;
+
+	for (c = io->range.first; c <= io->range.last; c++) {
+		r = vdirt_hash_page_bio(vd, clone,
+					(c - io->range.first) <<
+					vd->cluster_shift, digest);
+		if (r) {
+			vdirt_set_error(vd, "hash", r);
+			return r;
+		}
+		r = vdirt_update_cluster(vd, c, digest, now);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 /* copy a cluster-aligned write into our pages and write the copy */
@@ -704,6 +712,18 @@ static void vdirt_write_copy(struct vdirt_io *io)
 			kunmap_local(src);
 			off += len;
 		}
+	}
+	/*
+	 * The copy is stable: its digests are stored now, before it is
+	 * written, so the write completes without another trip through the
+	 * worker.  Readers of these clusters wait on the range lock.
+	 */
+	if (vdirt_measuring(vd) && vdirt_measure_copy(io, clone) &&
+	    !vd->opt_fail_open) {
+		vdirt_free_page_bio(vd, clone);
+		io->status = BLK_STS_IOERR;
+		vdirt_io_complete(io);
+		return;
 	}
 	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector;
 	clone->bi_ioprio = bio->bi_ioprio;
@@ -1266,8 +1286,9 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	}
 
 	r = -ENOMEM;
-	vd->wq = alloc_workqueue("kvdirtd/%u:%u", WQ_MEM_RECLAIM | WQ_UNBOUND,
-				 0, MAJOR(vd->devt), MINOR(vd->devt));
+	vd->wq = alloc_workqueue("kvdirtd/%u:%u",
+				 WQ_MEM_RECLAIM | WQ_UNBOUND | WQ_HIGHPRI, 0,
+				 MAJOR(vd->devt), MINOR(vd->devt));
 	if (!vd->wq) {
 		ti->error = "Cannot allocate workqueue";
 		goto bad;
