@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1594,6 +1595,26 @@ static int mon_event_cb(const struct nlattr **tb, void *arg)
 	return mon_done(m) ? 1 : 0;
 }
 
+static int mon_idle_check(struct mon *m)
+{
+	struct devinfo d;
+	int i, r;
+
+	for (i = 0; i < m->ndev && !mon_done(m); i++) {
+		if (nl_dev_get(&m->ctl, m->dev[i].name, &d))
+			continue;	/* removed meanwhile */
+		if (d.log_head > m->dev[i].next) {
+			m->gaps++;
+			dbg("monitor: %s: log head %" PRIu64 " beyond %" PRIu64 ", filling",
+			    m->dev[i].name, d.log_head, m->dev[i].next);
+			r = mon_fill(m, &m->dev[i]);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
 static int cmd_monitor(int argc, char **argv)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -1649,8 +1670,21 @@ static int cmd_monitor(int argc, char **argv)
 	while (!mon_done(m) && !interrupted) {
 		const char *slow = getenv("VDIRTCTL_TEST_SLOW_MS");
 
+		struct pollfd pfd = { .fd = mnl_socket_get_fd(ev.nl), .events = POLLIN };
+
 		if (slow)	/* testing aid: a slow reader */
 			usleep(atoi(slow) * 1000);
+		/*
+		 * Idle for a second: events lost silently (dropped by the rate
+		 * limit, or while the socket was still congested after an
+		 * overrun) show as a log head beyond what we printed.
+		 */
+		if (poll(&pfd, 1, 1000) == 0) {
+			r = mon_idle_check(m);
+			if (r)
+				break;
+			continue;
+		}
 		r = vnl_recv_events(&ev, mon_event_cb, m);
 		if (r == 1) {
 			r = 0;
