@@ -39,7 +39,7 @@ jfield() { tr ',{}' '\n\n\n' | sed -n "s/^\"$1\"://p"; }
 
 ktap_plan 16
 
-$V format -q $D $M && $V open -q $D $M $N || { not_ok "format and open"; ktap_done; }
+$V format -q --force $D $M && $V open -q $D $M $N || { not_ok "format and open"; ktap_done; }
 ok "format and open"
 dd if=/dev/urandom of=$T bs=$CS count=64 oflag=direct 2>/dev/null
 

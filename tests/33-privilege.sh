@@ -1,0 +1,76 @@
+#!/bin/sh
+# vm: --disk 64M --disk 16M --timeout 400
+# SPDX-License-Identifier: GPL-2.0
+# An unprivileged user (uid 1000) can neither drive dm-vdirt through vdirtctl
+# (netlink commands, dumps, baseline load) nor receive its events: every
+# attempt fails with exit 3 (permission) and changes nothing.
+. "${0%/*}/lib.sh"
+
+D=/dev/vda
+M=/dev/vdb
+N=t33
+T=/dev/mapper/$N
+V=vdirtctl
+CS=4096
+
+cleanup() {
+	[ -n "$MP" ] && kill "$MP"
+	dmsetup remove $N
+}
+
+command -v $V >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
+$V devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in, see userspace/INTEGRATION.md)"
+
+# asuser CMD...: run as uid/gid 1000 without capabilities
+if /usr/bin/setpriv --help 2>&1 | grep -q reuid; then
+	asuser() { /usr/bin/setpriv --reuid 1000 --regid 1000 --clear-groups -- "$@"; }
+else
+	asuser() { su -s /bin/sh user -c "$*"; }
+fi
+# denied DESC CMD...: as the user, CMD exits 3
+denied() {
+	_d=$1
+	shift
+	_out=$(asuser "$@" 2>&1)
+	_rc=$?
+	if [ $_rc -eq 3 ]; then ok "$_d"; else not_ok "$_d" "exit $_rc: $_out"; fi
+}
+
+ktap_plan 17
+
+check "the user exists and is unprivileged" sh -c "[ \"\$(asuser id -u)\" = 1000 ]"
+$V format -q --force $D $M && $V open -q $D $M $N
+dd if=/dev/urandom of=$T bs=$CS count=32 oflag=direct 2>/dev/null
+$V baseline capture $N
+$V baseline build -q $D -o /tmp/bl33 && chmod 644 /tmp/bl33
+before=$($V hashes $N 0 32 | md5sum)
+
+denied "devices" $V devices
+denied "status (device-mapper ioctl)" $V status $N
+denied "baseline load" $V baseline load $N /tmp/bl33
+denied "baseline capture" $V baseline capture $N
+denied "baseline clear" $V baseline clear $N
+denied "report" $V report $N
+denied "clear" $V clear $N
+denied "scan" $V scan $N
+denied "hashes" $V hashes $N
+denied "monitor (joining the events group)" $V monitor $N
+check_eq "baselines unchanged" "$before" "$($V hashes $N 0 32 | md5sum)"
+
+# no event reaches an unprivileged listener: try to listen while a mismatch happens
+rm -f /tmp/umon
+asuser sh -c "vdirtctl monitor --json --count 1 $N >/tmp/umon 2>&1" &
+MP=$!
+dd if=/dev/urandom of=$D bs=512 seek=$((3 * 8 + 1)) count=1 oflag=direct conv=notrunc 2>/dev/null
+drop_caches
+dd if=$T of=/dev/null bs=$CS count=32 iflag=direct 2>/dev/null
+sleep 1
+check_eq "the mismatch was recorded" 1 "$(status_field $N read_mismatches)"
+wait $MP
+MP=
+check_fail "the unprivileged monitor received nothing" grep -q '"cluster"' /tmp/umon
+check "nlfuzz as the user: nothing succeeds, nothing returned" asuser nlfuzz -n 300 -d $N -u
+check "root still works" $V report $N
+check "close" $V close $N
+
+ktap_done
