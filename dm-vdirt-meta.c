@@ -521,6 +521,7 @@ void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b, bool dirty)
 	dm_bufio_release(b);
 }
 
+/* the event hook: written under RCU, read under rcu_read_lock() */
 static const struct vdirt_event_ops __rcu *vdirt_event_ops;
 
 void vdirt_set_event_ops(const struct vdirt_event_ops *ops)

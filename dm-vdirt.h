@@ -258,8 +258,9 @@ void vdirt_scan_stop(struct vdirt_dev *vd);
 int vdirt_record_read(struct vdirt_dev *vd, u64 seq, struct vdirt_record *rec);
 
 /*
- * Event hook: called after a record is stored, from process context,
- * without locks held.  One hook (the netlink family); NULL to remove.
+ * Event hook: called after a record is stored, from process context but
+ * inside rcu_read_lock(), so it must not sleep (GFP_ATOMIC).  One hook (the
+ * netlink family); vdirt_set_event_ops(NULL) waits for running calls.
  */
 struct vdirt_event_ops {
 	void (*mismatch)(struct vdirt_dev *vd, const struct vdirt_record *rec);
