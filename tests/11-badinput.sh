@@ -1,5 +1,5 @@
 #!/bin/sh
-# vm: --disk 32M --disk 8M --disk 8M --disk 8M --timeout 300
+# vm: --disk 16M --disk 4M --disk 4M --disk 8M --timeout 300
 # SPDX-License-Identifier: GPL-2.0
 # Bad input: every malformed table line is refused with a specific kernel
 # message (missing args, unknown option, bad numbers, unknown hash, cluster
@@ -10,9 +10,9 @@
 # Then the module is unloaded and loaded repeatedly with devices in between.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda	# data, 32 MiB
-M=/dev/vdb	# metadata, 8 MiB
-X=/dev/vdc	# scratch metadata, 8 MiB
+D=/dev/vda	# data, 16 MiB
+M=/dev/vdb	# metadata, 4 MiB
+X=/dev/vdc	# scratch metadata, 4 MiB
 I=/dev/vdd	# dm-integrity with 4 KiB logical blocks
 N=t11
 
@@ -183,7 +183,7 @@ dio write $M 0 /tmp/sb.orig
 check "restored superblock is accepted again" accept "$B"
 
 # --- G: cluster size below the data device's logical block size -----------------
-blkzero zeroout $X 0 $((8 << 20))
+blkzero zeroout $X 0 $((4 << 20))
 if dmsetup create ib --table "0 8 integrity $I 0 4 J 2 block_size:4096 internal_hash:crc32c" 2>/dev/null &&
 	dmsetup mknodes ib && [ "$(blockdev --getss /dev/mapper/ib)" = 4096 ]; then
 	zx=$(msum $X)
