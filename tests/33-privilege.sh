@@ -38,7 +38,7 @@ denied() {
 
 ktap_plan 17
 
-check "the user exists and is unprivileged" sh -c "[ \"\$(asuser id -u)\" = 1000 ]"
+check_eq "the user exists and is unprivileged" 1000 "$(asuser id -u)"
 $V format -q --force $D $M && $V open -q $D $M $N
 dd if=/dev/urandom of=$T bs=$CS count=32 oflag=direct 2>/dev/null
 $V baseline capture $N

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <libdevmapper.h>
 
 #include "dm.h"
@@ -42,6 +43,14 @@ void vdm_init(void)
 	dm_log_with_errno_init(dm_log);
 }
 
+/* dm_task_create() fails before any ioctl when the control node cannot be opened */
+static int create_errno(void)
+{
+	if (access("/dev/mapper/control", R_OK | W_OK) && (errno == EACCES || errno == EPERM))
+		return -EACCES;
+	return -ENOMEM;
+}
+
 static int dm_errno(struct dm_task *dmt)
 {
 	int e = dm_task_get_errno(dmt);
@@ -58,7 +67,7 @@ int vdm_create(const char *name, uint64_t len, const char *params)
 	dbg("dm create %s: 0 %llu vdirt %s", name, (unsigned long long)len, params);
 	dmt = dm_task_create(DM_DEVICE_CREATE);
 	if (!dmt)
-		return -ENOMEM;
+		return create_errno();
 	if (!dm_task_set_name(dmt, name) ||
 	    !dm_task_add_target(dmt, 0, len, "vdirt", params) ||
 	    !dm_task_set_cookie(dmt, &cookie, 0)) {
@@ -82,7 +91,7 @@ int vdm_remove(const char *name)
 	dbg("dm remove %s", name);
 	dmt = dm_task_create(DM_DEVICE_REMOVE);
 	if (!dmt)
-		return -ENOMEM;
+		return create_errno();
 	if (!dm_task_set_name(dmt, name) || !dm_task_retry_remove(dmt) ||
 	    !dm_task_set_cookie(dmt, &cookie, 0)) {
 		r = -EINVAL;
@@ -106,7 +115,7 @@ static int get_target(const char *name, int type, struct dm_info *info,
 
 	dmt = dm_task_create(type);
 	if (!dmt)
-		return -ENOMEM;
+		return create_errno();
 	if (!dm_task_set_name(dmt, name) || !dm_task_no_flush(dmt)) {
 		r = -EINVAL;
 		goto out;
@@ -149,7 +158,7 @@ int vdm_get(const char *name, struct vdm_dev *d)
 		struct dm_task *dmt = dm_task_create(DM_DEVICE_INFO);
 
 		if (!dmt)
-			return -ENOMEM;
+			return create_errno();
 		r = 0;
 		if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt))
 			r = dm_errno(dmt);
@@ -195,7 +204,7 @@ int vdm_list(int (*fn)(struct vdm_dev *d, void *arg), void *arg)
 
 	dmt = dm_task_create(DM_DEVICE_LIST);
 	if (!dmt)
-		return -ENOMEM;
+		return create_errno();
 	if (!dm_task_run(dmt)) {
 		r = dm_errno(dmt);
 		goto out;
