@@ -1,0 +1,298 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# dm-vdirt benchmarks, guest side (busybox sh).  Started by bench/run from the
+# share dir: sh /mnt/host/guest-bench.sh io|memscan
+#
+#   io       item 1 (fio, every configuration on the same two disks) and
+#            item 2 (CPU split per run; kernel profile with kprof if present)
+#            disks: /dev/vda data, /dev/vdb metadata / hash device
+#   memscan  item 5 (full-device scan vs dd through dm-linear) and item 3
+#            (kernel memory for 1 GiB / 64 GiB / 1 TiB data)
+#            disks: vda scan data, vdb its metadata, then data/meta pairs
+#            vdc/vdd, vde/vdf, vdg/vdh
+#
+# Settings come from /mnt/host/env.sh (written by bench/run).  Raw results
+# go to /mnt/host/raw/; the host aggregates them.  No jq/python here.
+H=/mnt/host
+R=$H/raw
+# shellcheck disable=SC1091
+[ -f $H/env.sh ] && . $H/env.sh
+: "${BENCH_RUNTIME:=3}" "${BENCH_REPEATS:=3}" "${BENCH_REGION_MB:=256}"
+: "${BENCH_CONFIGS:=linear vdirt-sha256 vdirt-noreadverify vdirt-xxhash64 verity integrity-J4096 integrity-B4096 integrity-J512}"
+: "${BENCH_JOBS:=randwrite4k_qd1 randwrite4k_qd16 randread4k_qd1 randread4k_qd16 randrw70_4k_qd16 seqwrite1m_qd4 seqread1m_qd4}"
+: "${BENCH_PROFILE:=1}" "${BENCH_PROFILE_SECS:=6}"
+: "${BENCH_MEM_SIZES:=1G 64G 1T}" "${BENCH_MEM_IOS:=12000}" "${BENCH_SCAN:=1}"
+mkdir -p $R
+LOG=$R/guest.log
+
+log() { echo "bench: $*" | tee -a $LOG; }
+now() { cut -d' ' -f1 /proc/uptime; }	# seconds, 10 ms resolution
+sectors() { blockdev --getsz "$1"; }
+field() { dmsetup status "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+zero_mib() { dd if=/dev/zero of="$1" bs=1M count="${2:-1}" oflag=direct conv=notrunc 2>/dev/null; }
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+rmdev() { dmsetup remove "$1" 2>/dev/null || { sleep 1; dmsetup remove -f "$1" 2>/dev/null; }; }
+
+# job NAME -> fio arguments of the job
+job_args() {
+	case "$1" in
+	randwrite4k_qd1) echo "--rw=randwrite --bs=4k --iodepth=1" ;;
+	randwrite4k_qd16) echo "--rw=randwrite --bs=4k --iodepth=16" ;;
+	randread4k_qd1) echo "--rw=randread --bs=4k --iodepth=1" ;;
+	randread4k_qd16) echo "--rw=randread --bs=4k --iodepth=16" ;;
+	randrw70_4k_qd16) echo "--rw=randrw --rwmixread=70 --bs=4k --iodepth=16" ;;
+	seqwrite1m_qd4) echo "--rw=write --bs=1M --iodepth=4" ;;
+	seqread1m_qd4) echo "--rw=read --bs=1M --iodepth=4" ;;
+	*) return 1 ;;
+	esac
+}
+is_write_job() { case "$1" in *write*|randrw*) return 0 ;; esac; return 1; }
+is_read_job() { case "$1" in *read*) return 0 ;; esac; return 1; }
+
+# the jobs a configuration runs: verity is read-only; no_read_verify only
+# changes reads (its writes are vdirt-sha256's), so it runs the read jobs
+config_runs_job() {
+	case "$1" in
+	verity) case "$2" in randread*|seqread*) return 0 ;; esac; return 1 ;;
+	vdirt-noreadverify) is_read_job "$2" ;;
+	*) return 0 ;;
+	esac
+}
+
+# fio_run DEV OUTFILE ARGS...: one time-based run, JSON to OUTFILE
+fio_run() {
+	_dev=$1 _out=$2
+	shift 2
+	# shellcheck disable=SC2068
+	fio --name=b --filename="$_dev" --direct=1 --ioengine=libaio --time_based \
+		--runtime="$BENCH_RUNTIME" --size=${BENCH_REGION_MB}M --norandommap \
+		--randrepeat=0 --numjobs=1 --output-format=json --output="$_out" $@ >/dev/null 2>>$LOG
+}
+
+prefill() {
+	_t0=$(now)
+	fio --name=fill --filename="$1" --direct=1 --ioengine=libaio --rw=write --bs=1M \
+		--iodepth=4 --size=${BENCH_REGION_MB}M >/dev/null 2>>$LOG || log "prefill of $1 failed"
+	log "prefill $1 ${BENCH_REGION_MB} MiB: $(echo "$(now) $_t0" | awk '{printf "%.1f s", $1-$2}')"
+}
+
+# cpu line of /proc/stat: user nice system idle iowait irq softirq steal
+cpustat() { sed -n 's/^cpu  *//p' /proc/stat | cut -d' ' -f1-8; }
+
+# Every configuration gets its own slice of the same two disks (dm-linear
+# "partitions": data slice i of vda, metadata/hash slice i of vdb) and all of
+# them exist at once, so the runs can be interleaved: repeat -> job -> config.
+# Slow phases of a shared host then hit every configuration alike, and ratios
+# to dm-linear compare runs made seconds apart.  The dm-linear baseline is the
+# data slice itself; every other target sits on such a slice (one extra
+# dm-linear remap, a few hundred ns).
+PART_MB=$((BENCH_REGION_MB * 115 / 100 + 32))
+META_MB=$((BENCH_REGION_MB / 32 + 8))
+
+dev_of() { echo "/dev/mapper/b-$1"; }
+
+# setup CONFIG INDEX: creates the device of the config; 1 on failure
+setup() {
+	cfg=$1 i=$2
+	p=bp$i mp=bm$i
+	[ "$cfg" = linear ] && p=b-linear
+	dmsetup create $p --table "0 $((PART_MB * 2048)) linear /dev/vda $((i * PART_MB * 2048))" || return 1
+	dmsetup create $mp --table "0 $((META_MB * 2048)) linear /dev/vdb $((i * META_MB * 2048))" || return 1
+	dmsetup mknodes >/dev/null 2>&1
+	P=/dev/mapper/$p MP=/dev/mapper/$mp
+	len=$(sectors $P)
+	name=b-$cfg
+	case "$cfg" in
+	linear) ;;	# the slice itself
+	vdirt-sha256|vdirt-xxhash64|vdirt-noreadverify)
+		alg=${cfg#vdirt-} opt=
+		[ "$alg" = noreadverify ] && alg=sha256 opt=" 1 no_read_verify"
+		zero_mib $MP 4
+		dmsetup create $name --table "0 $len vdirt $P $MP 4096 $alg$opt" || return 1 ;;
+	verity)
+		zero_mib $MP 4
+		prefill $P
+		veritysetup format $P $MP --data-blocks=$((BENCH_REGION_MB * 256)) --hash=sha256 \
+			--data-block-size=4096 --hash-block-size=4096 >/tmp/verity.out 2>>$LOG || return 1
+		root=$(sed -n 's/^Root hash:[[:space:]]*//p' /tmp/verity.out)
+		veritysetup open $P $name $MP "$root" 2>>$LOG || return 1 ;;
+	integrity-*)
+		mode=$(echo "$cfg" | sed 's/integrity-\(.\).*/\1/')
+		bs=${cfg#integrity-?}
+		if [ "$bs" = 4096 ]; then opts="2 block_size:4096 internal_hash:sha256"
+		else opts="1 internal_hash:sha256"; fi
+		zero_mib $P 1
+		dmsetup create $name --table "0 8 integrity $P 0 32 $mode $opts" 2>>$LOG || return 1
+		ilen=$(dmsetup status $name | awk '{print $5}')
+		dmsetup remove $name
+		dmsetup create $name --table "0 $ilen integrity $P 0 32 $mode $opts" 2>>$LOG || return 1
+		log "$cfg: usable $((ilen / 2048)) MiB of a $PART_MB MiB slice" ;;
+	*) return 1 ;;
+	esac
+	dmsetup mknodes >/dev/null 2>&1
+	# verity is read-only: its data slice was filled before the format
+	[ "$cfg" = verity ] || prefill "$(dev_of $cfg)"
+	return 0
+}
+
+run_io() {
+	log "io: kernel $(uname -r), runtime ${BENCH_RUNTIME}s x ${BENCH_REPEATS}, region ${BENCH_REGION_MB} MiB, slices ${PART_MB} MiB / ${META_MB} MiB"
+	log "configs: $BENCH_CONFIGS"
+	log "jobs: $BENCH_JOBS"
+	mkdir -p $R/io
+	: >$R/cpu.tsv
+	ok_cfgs= i=0
+	for cfg in $BENCH_CONFIGS; do
+		if setup "$cfg" $i; then
+			ok_cfgs="$ok_cfgs $cfg"
+		else
+			log "$cfg: setup failed, skipped"
+			echo "$cfg setup-failed" >>$R/io/skipped
+		fi
+		i=$((i + 1))
+	done
+	for cfg in $ok_cfgs; do
+		case $cfg in vdirt*) dmsetup status b-$cfg >$R/io/$cfg.status-before ;; esac
+	done
+	rep=1
+	while [ $rep -le "$BENCH_REPEATS" ]; do
+		for j in $BENCH_JOBS; do
+			args=$(job_args "$j") || { log "unknown job $j"; continue; }
+			for cfg in $ok_cfgs; do
+				config_runs_job "$cfg" "$j" || continue
+				c0=$(cpustat)
+				# shellcheck disable=SC2086
+				fio_run "$(dev_of $cfg)" $R/io/$cfg.$j.$rep.json $args || log "$cfg $j $rep: fio failed"
+				c1=$(cpustat)
+				echo "$cfg $j $rep $c0 $c1" >>$R/cpu.tsv
+			done
+		done
+		log "repeat $rep done"
+		rep=$((rep + 1))
+	done
+	for cfg in $ok_cfgs; do
+		case $cfg in vdirt*) dmsetup status b-$cfg >$R/io/$cfg.status-after ;; esac
+	done
+	case " $ok_cfgs " in
+	*" vdirt-sha256 "*) [ "$BENCH_PROFILE" = 1 ] && profile "$(dev_of vdirt-sha256)" ;;
+	esac
+	dmsetup remove_all 2>/dev/null
+	log "io done"
+}
+
+# item 2: a kernel profile of dm-vdirt (sha256) under load with kprof (a static
+# perf_event_open sampler built on the host, bench/kprof.c), when it works here
+profile() {
+	[ -x $H/kprof ] || { log "profile: no kprof, skipped"; return 0; }
+	for j in randwrite4k_qd16 randread4k_qd16 seqwrite1m_qd4 seqread1m_qd4; do
+		args=$(job_args "$j")
+		# shellcheck disable=SC2086
+		fio --name=p --filename="$1" --direct=1 --ioengine=libaio --time_based \
+			--runtime=$((BENCH_PROFILE_SECS + 2)) --size=${BENCH_REGION_MB}M --norandommap \
+			--randrepeat=0 $args >/dev/null 2>>$LOG &
+		fp=$!
+		sleep 1
+		$H/kprof "$BENCH_PROFILE_SECS" >$R/profile.$j.txt 2>>$LOG || log "profile $j: kprof failed"
+		wait $fp
+	done
+}
+
+# ---- item 3 / item 5 ----
+
+memsnap() {	# one line: slab_kb sunreclaim_kb vmalloc_kb bufio_bytes bufio_gfp memfree_kb
+	_b=/sys/module/dm_bufio/parameters
+	awk '/^Slab:/{s=$2} /^SUnreclaim:/{u=$2} /^VmallocUsed:/{v=$2} /^MemFree:/{f=$2}
+		END{printf "%d %d %d", s, u, v}' /proc/meminfo
+	printf ' %s %s' "$(cat $_b/current_allocated_bytes 2>/dev/null || echo 0)" \
+		"$(cat $_b/allocated_get_free_pages_bytes 2>/dev/null || echo 0)"
+	awk '/^MemFree:/{printf " %d\n", $2}' /proc/meminfo
+}
+
+run_mem() {
+	: >$R/mem.tsv
+	set -- /dev/vdc /dev/vdd /dev/vde /dev/vdf /dev/vdg /dev/vdh
+	for sz in $BENCH_MEM_SIZES; do
+		d=$1 m=$2
+		shift 2
+		[ -b "$d" ] && [ -b "$m" ] || { log "mem $sz: no disks"; continue; }
+		len=$(sectors $d)
+		zero_mib $m 4
+		drop
+		s0=$(memsnap)
+		t0=$(now)
+		if ! dmsetup create bmem --table "0 $len vdirt $d $m 4096 sha256" 2>>$LOG; then
+			log "mem $sz: create failed"; continue
+		fi
+		dmsetup mknodes >/dev/null 2>&1
+		t1=$(now)
+		drop
+		s1=$(memsnap)
+		fio --name=m --filename=/dev/mapper/bmem --direct=1 --ioengine=libaio --rw=randread \
+			--bs=4k --iodepth=16 --norandommap --randrepeat=0 --number_ios=$BENCH_MEM_IOS \
+			--size=$((len / 2))k --output-format=json --output=$R/mem.$sz.fio.json >/dev/null 2>>$LOG
+		t2=$(now)
+		s2=$(memsnap)
+		dmsetup status bmem >$R/mem.$sz.status
+		sleep 2
+		drop
+		s3=$(memsnap)
+		rmdev bmem
+		drop
+		s4=$(memsnap)
+		echo "$sz $len $t0 $t1 $t2 | $s0 | $s1 | $s2 | $s3 | $s4" >>$R/mem.tsv
+		log "mem $sz: $(tail -n 1 $R/mem.tsv)"
+	done
+}
+
+run_scan() {
+	d=/dev/vda m=/dev/vdb
+	len=$(sectors $d)
+	dmsetup create blin --table "0 $len linear $d 0" || return 1
+	dmsetup mknodes >/dev/null 2>&1
+	drop
+	t0=$(now)
+	dd if=/dev/mapper/blin of=/dev/null bs=1M iflag=direct 2>>$LOG
+	t1=$(now)
+	rmdev blin
+	echo "dd_linear $len $t0 $t1" >$R/scan.tsv
+	log "scan: dd through dm-linear $(echo "$t1 $t0" | awk '{printf "%.1f s", $1-$2}')"
+	zero_mib $m 4
+	dmsetup create bscan --table "0 $len vdirt $d $m 4096 sha256" || return 1
+	dmsetup mknodes >/dev/null 2>&1
+	how=tofu
+	if [ -f $H/scan.baseline ] && command -v vdirtctl >/dev/null; then
+		t0=$(now)
+		if vdirtctl baseline load bscan $H/scan.baseline >>$LOG 2>&1; then
+			how=baseline
+			t1=$(now)
+			echo "baseline_load $len $t0 $t1" >>$R/scan.tsv
+		else
+			log "scan: baseline load failed, first scan measures (trust on first use)"
+		fi
+	fi
+	for pass in 1 2; do
+		[ "$pass" -gt "${BENCH_SCAN_PASSES:-1}" ] && break
+		drop
+		t0=$(now)
+		dmsetup message bscan 0 scan || { log "scan message failed"; break; }
+		while [ "$(field bscan scan)" != "-" ]; do usleep 200000; done
+		t1=$(now)
+		echo "scan_$how $len $t0 $t1" >>$R/scan.tsv
+		dmsetup status bscan >$R/scan.status.$pass
+		log "scan pass $pass ($how): $(echo "$t1 $t0" | awk '{printf "%.1f s", $1-$2}'); $(cat $R/scan.status.$pass)"
+		how=verify
+	done
+	rmdev bscan
+}
+
+case "$1" in
+io) run_io ;;
+memscan)
+	[ "$BENCH_SCAN" = 1 ] && run_scan
+	run_mem ;;
+*) echo "usage: guest-bench.sh io|memscan" >&2; exit 2 ;;
+esac
+cat /proc/cpuinfo | grep -m1 'model name' >$R/cpuinfo
+uname -r >$R/kernel
+log "guest done"
+exit 0

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kprof: a tiny system-wide kernel profiler for the test guest, which has no
+ * perf(1).  Samples every CPU with the software cpu-clock event (works under
+ * QEMU TCG, no PMU needed) with kernel call chains, resolves them with
+ * /proc/kallsyms and sorts each sample into one category, so the benchmark
+ * can say where dm-vdirt's time goes (item 2 of issue 6).
+ *
+ *   kprof SECONDS [PERIOD_US]     (root; built static on the host by bench/run)
+ *
+ * Output lines: "total N", "cat NAME N" (each sample in exactly one), "inc
+ * SYMBOL N" (samples with SYMBOL anywhere in the chain, dm-vdirt and
+ * dm-bufio functions), "sym SYMBOL N" (leaf symbols, most frequent first).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fnmatch.h>
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RING_PAGES 128
+#define MAX_CPUS 64
+
+struct ksym { uint64_t addr; char *name; };
+static struct ksym *syms;
+static size_t nsyms;
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void load_kallsyms(void)
+{
+	FILE *f;
+	char line[512], name[256], type;
+	unsigned long long addr;
+	size_t cap = 0;
+
+	f = fopen("/proc/sys/kernel/kptr_restrict", "w");
+	if (f) {
+		fputs("0\n", f);
+		fclose(f);
+	}
+	f = fopen("/proc/kallsyms", "r");
+	if (!f) {
+		perror("kallsyms");
+		exit(1);
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+			continue;
+		if (type != 't' && type != 'T')
+			continue;
+		if (nsyms == cap) {
+			cap = cap ? cap * 2 : 65536;
+			syms = realloc(syms, cap * sizeof(*syms));
+		}
+		syms[nsyms].addr = addr;
+		syms[nsyms].name = strdup(name);
+		nsyms++;
+	}
+	fclose(f);
+	qsort(syms, nsyms, sizeof(*syms), cmp_sym);
+	if (!nsyms || !syms[nsyms - 1].addr) {
+		fprintf(stderr, "kprof: /proc/kallsyms shows no addresses\n");
+		printf("error no kernel symbol addresses\n");
+		exit(1);
+	}
+}
+
+static const char *sym_of(uint64_t ip)
+{
+	size_t lo = 0, hi = nsyms;
+
+	if (!nsyms || ip < syms[0].addr)
+		return "?";
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (syms[mid].addr <= ip)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return syms[lo].name;
+}
+
+/* counters by name */
+struct count { const char *name; unsigned long n; };
+#define MAXC 8192
+static struct count leafc[MAXC], incc[MAXC], catc[32];
+static size_t nleaf, ninc, ncat;
+static unsigned long total;
+
+static void bump(struct count *c, size_t *n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (c[i].name == name || !strcmp(c[i].name, name)) {
+			c[i].n++;
+			return;
+		}
+	if (*n < MAXC) {
+		c[*n].name = name;
+		c[*n].n = 1;
+		(*n)++;
+	}
+}
+
+static int has(const char *s, const char *const *pats)
+{
+	for (; *pats; pats++)
+		if (!fnmatch(*pats, s, 0))
+			return 1;
+	return 0;
+}
+
+static const char *const P_IDLE[] = { "do_idle", "default_idle*", "cpu_idle*",
+	"*safe_halt*", "acpi_idle*", NULL };
+static const char *const P_HASH[] = { "*sha256", "*sha256_*", "sha256*", "*xxh64*",
+	"*xxhash*", "crypto_shash_*", "shash_*", "*sha1_*", "*blake2*", "*crc32c*", NULL };
+static const char *const P_LOCK[] = { "*spin_lock*", "*spin_unlock*", "mutex_*",
+	"__mutex_*", "*queued_spin*", "*_raw_*lock*", "rwsem_*", "down_*", "up_*", NULL };
+static const char *const P_COPY[] = { "memcpy*", "__memcpy*", "*memmove*", "rep_movs*",
+	"copy_page*", NULL };
+static const char *const P_META[] = { "dm_bufio_*", "__dm_bufio_*", "vdirt_entry_*",
+	"vdirt_commit*", "__vdirt_commit", "vdirt_cache_trim", "vdirt_write_sb",
+	"vdirt_log_append", "vdirt_update_cluster", "vdirt_check_cluster", NULL };
+static const char *const P_ALLOC[] = { "mempool_*", "*alloc_pages*", "kmem_cache_*",
+	"bio_alloc*", "bio_put", "bio_free", "__free_pages*", "free_unref*", "kfree",
+	"__kmalloc*", "kmalloc*", "vdirt_free_page_bio", "vdirt_*page_bio", "*slab*",
+	"___slab_*", "check_object", "*kfence*", NULL };
+static const char *const P_SCHED[] = { "__schedule", "schedule*", "finish_task_switch*",
+	"try_to_wake_up", "ttwu_*", "*queue_work*", "insert_work", "wake_up_*",
+	"__wake_up*", "kick_pool", "worker_thread", "process_one_work", NULL };
+static const char *const P_BLOCK[] = { "virtio*", "virtblk_*", "vring_*", "vp_*", "blk_*",
+	"__blk_*", "submit_bio*", "bio_*", "dm_*", "__dm_*", "iomap_*", "aio_*", "io_*",
+	"*_aio_*", NULL };
+
+static void account(uint64_t *ips, uint64_t nr, int user)
+{
+	const char *names[128], *cat = NULL;
+	uint64_t i, n = 0;
+
+	total++;
+	for (i = 0; i < nr && n < 128; i++) {
+		if (ips[i] >= (uint64_t)-4095)	/* PERF_CONTEXT_* markers */
+			continue;
+		if (ips[i] < 0x8000000000000000ULL)
+			continue;
+		names[n++] = sym_of(ips[i]);
+	}
+	if (user || !n) {
+		bump(catc, &ncat, user ? "user" : "unknown");
+		return;
+	}
+	bump(leafc, &nleaf, names[0]);
+	for (i = 0; i < n; i++) {
+		uint64_t k;
+
+		if (strncmp(names[i], "vdirt_", 6) && strncmp(names[i], "dm_bufio", 8))
+			continue;
+		for (k = 0; k < i; k++)
+			if (names[k] == names[i])
+				break;
+		if (k == i)
+			bump(incc, &ninc, names[i]);
+	}
+	for (i = 0; i < n && !cat; i++)
+		if (has(names[i], P_IDLE))
+			cat = "idle";
+	for (i = 0; i < n && !cat; i++)
+		if (has(names[i], P_HASH))
+			cat = "hash";
+	if (!cat && has(names[0], P_LOCK))
+		cat = "lock";
+	if (!cat && has(names[0], P_COPY)) {
+		for (i = 1; i < n && !cat; i++)
+			if (!strcmp(names[i], "vdirt_write_copy"))
+				cat = "copy_write";
+	}
+	for (i = 0; i < n && !cat; i++)
+		if (has(names[i], P_META))
+			cat = "metadata";
+	for (i = 0; i < n && !cat; i++)
+		if (has(names[i], P_ALLOC))
+			cat = "alloc_free";
+	if (!cat && has(names[0], P_SCHED))
+		cat = "sched_workqueue";
+	for (i = 0; i < n && !cat; i++)
+		if (!strncmp(names[i], "vdirt_", 6))
+			cat = "vdirt_other";
+	for (i = 0; i < n && !cat; i++)
+		if (has(names[i], P_BLOCK))
+			cat = "block_virtio";
+	bump(catc, &ncat, cat ? cat : "kernel_other");
+}
+
+static int cmp_count(const void *a, const void *b)
+{
+	const struct count *x = a, *y = b;
+
+	return x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	int secs = argc > 1 ? atoi(argv[1]) : 5;
+	long period_us = argc > 2 ? atol(argv[2]) : 1000;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN), pg = sysconf(_SC_PAGESIZE);
+	struct perf_event_attr attr;
+	struct perf_event_mmap_page *meta[MAX_CPUS];
+	int fd[MAX_CPUS], c;
+	struct timespec t0, t;
+	size_t i;
+
+	if (ncpu > MAX_CPUS)
+		ncpu = MAX_CPUS;
+	load_kallsyms();
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = PERF_COUNT_SW_CPU_CLOCK;
+	attr.sample_period = period_us * 1000;
+	attr.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_CALLCHAIN;
+	attr.exclude_callchain_user = 1;
+	attr.disabled = 1;
+	for (c = 0; c < ncpu; c++) {
+		fd[c] = syscall(SYS_perf_event_open, &attr, -1, c, -1, 0);
+		if (fd[c] < 0) {
+			fprintf(stderr, "kprof: perf_event_open cpu %d: %s\n", c, strerror(errno));
+			printf("error perf_event_open: %s\n", strerror(errno));
+			return 1;
+		}
+		meta[c] = mmap(NULL, (RING_PAGES + 1) * pg, PROT_READ | PROT_WRITE,
+			       MAP_SHARED, fd[c], 0);
+		if (meta[c] == MAP_FAILED) {
+			printf("error mmap: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	for (c = 0; c < ncpu; c++)
+		ioctl(fd[c], PERF_EVENT_IOC_ENABLE, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int done;
+
+		usleep(20000);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		done = t.tv_sec - t0.tv_sec >= secs;
+		if (done)
+			for (c = 0; c < ncpu; c++)
+				ioctl(fd[c], PERF_EVENT_IOC_DISABLE, 0);
+		for (c = 0; c < ncpu; c++) {
+			struct perf_event_mmap_page *m = meta[c];
+			char *data = (char *)m + pg;
+			uint64_t size = RING_PAGES * pg;
+			uint64_t head = __atomic_load_n(&m->data_head, __ATOMIC_ACQUIRE);
+			uint64_t tail = m->data_tail;
+
+			while (tail < head) {
+				struct perf_event_header h;
+				uint64_t buf[512];
+				size_t off = tail % size, k;
+				char *dst = (char *)buf;
+
+				memcpy(&h, data + off, sizeof(h));
+				if (h.size > sizeof(buf) || h.size < sizeof(h))
+					break;
+				for (k = 0; k < h.size; k++)
+					dst[k] = data[(off + k) % size];
+				if (h.type == PERF_RECORD_SAMPLE) {
+					uint64_t *p = buf + 1;	/* after the header */
+					uint64_t ip = p[0], nr = p[1];
+
+					if (nr > (h.size - 24) / 8)
+						nr = (h.size - 24) / 8;
+					account(p + 2, nr, !(ip & 0x8000000000000000ULL) ||
+						(h.misc & PERF_RECORD_MISC_CPUMODE_MASK) ==
+						PERF_RECORD_MISC_USER);
+				}
+				tail += h.size;
+			}
+			__atomic_store_n(&m->data_tail, tail, __ATOMIC_RELEASE);
+		}
+		if (done)
+			break;
+	}
+	printf("total %lu\n", total);
+	qsort(catc, ncat, sizeof(catc[0]), cmp_count);
+	for (i = 0; i < ncat; i++)
+		printf("cat %s %lu\n", catc[i].name, catc[i].n);
+	qsort(incc, ninc, sizeof(incc[0]), cmp_count);
+	for (i = 0; i < ninc && i < 40; i++)
+		printf("inc %s %lu\n", incc[i].name, incc[i].n);
+	qsort(leafc, nleaf, sizeof(leafc[0]), cmp_count);
+	for (i = 0; i < nleaf && i < 40; i++)
+		printf("sym %s %lu\n", leafc[i].name, leafc[i].n);
+	return 0;
+}

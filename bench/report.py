@@ -1,0 +1,505 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Aggregate the raw output of bench/guest-bench.sh (and bench/baseline-bench.py).
+
+  report.py kernel --raw DIR --out bench/results/<series> --series 6.12 [--host-baseline F]
+      results.json  config -> job -> {iops, mib_s, ratio_iops ...} (medians over repeats)
+      summary.json  the issue-6 targets, met or not
+      table.md      the same as markdown; chart.png a gnuplot bar chart of the ratios
+  report.py index --out bench/results      README.md of the results dir (both kernels)
+  report.py rst --out bench/results         rst tables for Documentation/benchmarks.rst
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+JOBS = ["randwrite4k_qd1", "randwrite4k_qd16", "randread4k_qd1", "randread4k_qd16",
+        "randrw70_4k_qd16", "seqwrite1m_qd4", "seqread1m_qd4"]
+CONFIGS = ["linear", "vdirt-sha256", "vdirt-noreadverify", "vdirt-xxhash64", "verity",
+           "integrity-J4096", "integrity-B4096", "integrity-J512", "integrity-B512"]
+INTEGRITY = [c for c in CONFIGS if c.startswith("integrity")]
+SEQJOBS = ("seqwrite1m_qd4", "seqread1m_qd4")
+
+
+def load_fio(path):
+    txt = open(path, errors="replace").read()
+    i = txt.find("{")
+    if i < 0:
+        return None
+    try:
+        d = json.loads(txt[i:])
+    except ValueError:
+        return None
+    j = d["jobs"][0]
+    if j.get("error"):
+        return None
+    iops = j["read"]["iops"] + j["write"]["iops"]
+    bw = (j["read"]["bw_bytes"] + j["write"]["bw_bytes"]) / 1048576.0
+    ios = j["read"]["total_ios"] + j["write"]["total_ios"]
+    rt = (j.get("job_runtime") or j["read"].get("runtime") or 0) / 1000.0
+    lat = []
+    for d_ in ("read", "write"):
+        if j[d_]["total_ios"]:
+            lat.append((j[d_]["clat_ns"]["mean"] / 1000.0, j[d_]["total_ios"]))
+    lat_us = sum(a * n for a, n in lat) / sum(n for _, n in lat) if lat else 0
+    return {"iops": iops, "mib_s": bw, "ios": ios, "runtime_s": rt, "clat_us": lat_us}
+
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def spread(xs):
+    """(max-min)/median in %: the run-to-run noise of the repeats."""
+    if len(xs) < 2:
+        return None
+    m = statistics.median(xs)
+    return round(100.0 * (max(xs) - min(xs)) / m, 1) if m else None
+
+
+def cpu_table(raw):
+    """config -> job -> list of per-rep dicts (busy jiffies split)."""
+    out = {}
+    p = os.path.join(raw, "cpu.tsv")
+    if not os.path.exists(p):
+        return out
+    names = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"]
+    for line in open(p):
+        f = line.split()
+        if len(f) != 3 + 16:
+            continue
+        cfg, job, rep = f[0], f[1], f[2]
+        a = [int(x) for x in f[3:11]]
+        b = [int(x) for x in f[11:19]]
+        d = dict(zip(names, [y - x for x, y in zip(a, b)]))
+        out.setdefault(cfg, {}).setdefault(job, {})[rep] = d
+    return out
+
+
+def parse_profile(path):
+    """kprof output: 'total N', 'cat NAME N', 'sym NAME N' lines."""
+    prof = {"total": 0, "categories": {}, "top": []}
+    for line in open(path, errors="replace"):
+        f = line.split()
+        if len(f) == 2 and f[0] == "total":
+            prof["total"] = int(f[1])
+        elif len(f) == 3 and f[0] == "cat":
+            prof["categories"][f[1]] = int(f[2])
+        elif len(f) == 3 and f[0] == "sym" and len(prof["top"]) < 25:
+            prof["top"].append([f[1], int(f[2])])
+        elif line.startswith("error"):
+            prof["error"] = line.strip()
+    return prof
+
+
+def kernel_report(a):
+    raw = a.raw
+    res = {"series": a.series, "kernel": open(os.path.join(raw, "kernel")).read().strip()
+           if os.path.exists(os.path.join(raw, "kernel")) else a.series,
+           "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "settings": {}, "io": {}, "cpu": {}, "profile": {}, "memory": {}, "scan": {},
+           "notes": []}
+    envp = os.path.join(os.path.dirname(raw), "env.sh")
+    if os.path.exists(envp):
+        for line in open(envp):
+            m = re.match(r'(\w+)="(.*)"', line.strip())
+            if m:
+                res["settings"][m.group(1)] = m.group(2)
+    try:
+        res["guest_cpu"] = open(os.path.join(raw, "cpuinfo")).read().split(":", 1)[1].strip()
+    except (OSError, IndexError):
+        pass
+    res["settings"]["guest"] = "QEMU TCG, 2 vCPUs, 1 GiB, virtio-blk cache=none, slub_debug=FZPU, KFENCE"
+    dur = os.path.join(raw, "durations")
+    if os.path.exists(dur):
+        res["durations_s"] = dict(zip(*[iter(open(dur).read().split())] * 2))
+
+    # ---- item 1 ----
+    runs = {}
+    for p in glob.glob(os.path.join(raw, "io", "*.json")):
+        cfg, job, rep = os.path.basename(p)[:-5].rsplit(".", 2)
+        r = load_fio(p)
+        if r:
+            runs.setdefault(cfg, {}).setdefault(job, {})[rep] = r
+    for cfg in sorted(runs, key=lambda c: CONFIGS.index(c) if c in CONFIGS else 99):
+        res["io"][cfg] = {}
+        for job in [j for j in JOBS if j in runs[cfg]]:
+            rr = list(runs[cfg][job].values())
+            iops = [r["iops"] for r in rr]
+            res["io"][cfg][job] = {
+                "iops": round(med(iops), 1), "mib_s": round(med([r["mib_s"] for r in rr]), 2),
+                "clat_us": round(med([r["clat_us"] for r in rr]), 1),
+                "repeats": len(rr), "spread_pct": spread(iops),
+                "runs_iops": [round(x, 1) for x in iops]}
+    lin = res["io"].get("linear", {})
+    for cfg, jobs in res["io"].items():
+        for job, v in jobs.items():
+            if job in lin and lin[job]["iops"]:
+                v["ratio_to_linear"] = round(v["iops"] / lin[job]["iops"], 3)
+
+    # ---- item 2: CPU per I/O from /proc/stat around every run ----
+    cpu = cpu_table(raw)
+    for cfg, jobs in cpu.items():
+        for job, reps in jobs.items():
+            busy = ios = 0
+            split = {}
+            for rep, d in reps.items():
+                r = runs.get(cfg, {}).get(job, {}).get(rep)
+                if not r:
+                    continue
+                b = sum(d[k] for k in ("user", "nice", "system", "irq", "softirq", "steal"))
+                busy += b
+                ios += r["ios"]
+                for k, v in d.items():
+                    split[k] = split.get(k, 0) + v
+            if not ios:
+                continue
+            tot = sum(split.values()) or 1
+            res["cpu"].setdefault(cfg, {})[job] = {
+                # USER_HZ is 100 on Debian: one jiffy = 10 ms
+                "cpu_us_per_io": round(busy * 10000.0 / ios, 1),
+                "share_pct": {k: round(100.0 * v / tot, 1) for k, v in split.items()
+                              if k in ("user", "system", "idle", "iowait", "irq", "softirq")}}
+    dec = {}
+    for job in JOBS:
+        g = lambda c: res["cpu"].get(c, {}).get(job, {}).get("cpu_us_per_io")
+        l, s, x, n = g("linear"), g("vdirt-sha256"), g("vdirt-xxhash64"), g("vdirt-noreadverify")
+        if l is None or s is None:
+            continue
+        e = {"linear_us": l, "vdirt_sha256_us": s, "extra_us": round(s - l, 1)}
+        if x is not None:
+            e["sha256_hashing_us"] = round(s - x, 1)
+            e["rest_us"] = round(x - l, 1)
+        if n is not None:
+            e["noreadverify_us"] = n
+        dec[job] = e
+    res["cpu_decomposition"] = dec
+    for p in sorted(glob.glob(os.path.join(raw, "profile.*.txt"))):
+        job = os.path.basename(p)[len("profile."):-4]
+        res["profile"][job] = parse_profile(p)
+
+    # ---- item 3 ----
+    memp = os.path.join(raw, "mem.tsv")
+    if os.path.exists(memp):
+        for line in open(memp):
+            head, *snaps = line.split("|")
+            h = head.split()
+            s = [[int(x) for x in sn.split()] for sn in snaps]
+            if len(s) != 5 or any(len(x) != 6 for x in s):
+                continue
+            size, sectors, t0, t1, t2 = h[0], int(h[1]), float(h[2]), float(h[3]), float(h[4])
+
+            def delta(i):
+                sl = s[i][0] - s[0][0]
+                vm = s[i][2] - s[0][2]
+                gfp = (s[i][4] - s[0][4]) / 1024.0
+                return {"slab_kib": sl, "vmalloc_kib": vm, "bufio_kib": round((s[i][3] - s[0][3]) / 1024.0),
+                        "bufio_pages_kib": round(gfp), "total_kib": round(sl + vm + gfp),
+                        "memfree_drop_kib": s[0][5] - s[i][5]}
+            fio = None
+            fp = os.path.join(raw, "mem.%s.fio.json" % size)
+            if os.path.exists(fp):
+                fio = load_fio(fp)
+            data_bytes = sectors * 512
+            res["memory"][size] = {
+                "data_bytes": data_bytes, "create_s": round(t1 - t0, 2), "read_pass_s": round(t2 - t1, 2),
+                "read_pass_ios": fio["ios"] if fio else None,
+                "after_create": delta(1), "after_read_pass": delta(2), "settled": delta(3),
+                "after_remove": delta(4),
+                "all_in_ram_sha1_mib": round(data_bytes / 4096 * 20 / 1048576.0, 1),
+                "all_in_ram_sha256_mib": round(data_bytes / 4096 * 32 / 1048576.0, 1)}
+            st = os.path.join(raw, "mem.%s.status" % size)
+            if os.path.exists(st):
+                res["memory"][size]["status"] = open(st).read().strip()
+
+    # ---- item 5 ----
+    scp = os.path.join(raw, "scan.tsv")
+    if os.path.exists(scp):
+        for line in open(scp):
+            f = line.split()
+            if len(f) == 4:
+                secs = float(f[3]) - float(f[2])
+                b = int(f[1]) * 512
+                res["scan"][f[0]] = {"seconds": round(secs, 2), "bytes": b,
+                                     "mib_s": round(b / 1048576.0 / secs, 1) if secs > 0 else None}
+        for p in sorted(glob.glob(os.path.join(raw, "scan.status.*"))):
+            res["scan"]["status_" + p.rsplit(".", 1)[1]] = open(p).read().strip()
+
+    # ---- item 4 (host, same for both kernels) ----
+    base = None
+    if a.host_baseline and os.path.exists(a.host_baseline):
+        base = json.load(open(a.host_baseline))
+        res["baseline_build"] = base
+
+    # ---- targets ----
+    T = []
+
+    def io(cfg, job):
+        return res["io"].get(cfg, {}).get(job, {}).get("iops")
+
+    def target(name, value, goal, kind="ratio", why=None):
+        e = {"name": name, "value": None if value is None else round(value, 3), "goal": goal}
+        if value is None:
+            e["met"] = None
+            e["note"] = why or "not measured"
+        else:
+            e["met"] = value <= goal if kind == "max" else value >= goal
+        T.append(e)
+
+    def best_integrity(job):
+        v = [(io(c, job), c) for c in INTEGRITY if io(c, job)]
+        return max(v) if v else (None, None)
+
+    def ratio(x, y):
+        return x / y if x and y else None
+
+    vs = "vdirt-sha256"
+    target("randwrite4k_qd16_vs_linear", ratio(io(vs, "randwrite4k_qd16"), io("linear", "randwrite4k_qd16")), 0.90)
+    bi, bc = best_integrity("randwrite4k_qd16")
+    target("randwrite4k_qd16_vs_best_integrity", ratio(io(vs, "randwrite4k_qd16"), bi), 1.2)
+    if bc:
+        T[-1]["best"] = bc
+    target("randread4k_qd16_vs_linear", ratio(io(vs, "randread4k_qd16"), io("linear", "randread4k_qd16")), 0.85)
+    target("randread4k_qd16_vs_verity", ratio(io(vs, "randread4k_qd16"), io("verity", "randread4k_qd16")), 1.2)
+    for job in SEQJOBS:
+        bi, bc = best_integrity(job)
+        target("%s_vs_best_integrity" % job, ratio(io(vs, job), bi), 1.2)
+        if bc:
+            T[-1]["best"] = bc
+    m1t = res["memory"].get("1T")
+    mv = None
+    if m1t:
+        mv = max(m1t["after_read_pass"]["total_kib"], m1t["settled"]["total_kib"],
+                 m1t["settled"]["memfree_drop_kib"]) / 1024.0
+    target("memory_1tib_mib", mv, 64, kind="max")
+    ims = (base or {}).get("images", {})
+
+    def bspeed(img, t):
+        return ims.get(img, {}).get("vdirtctl_t%d" % t, {}).get("speedup_vs_sha256sum")
+    why = (base or {}).get("skipped") or "host baseline benchmark not run"
+    target("baseline_random_2threads_vs_sha256sum", bspeed("random", 2), 1.8, why=why)
+    target("baseline_sparse_holes_vs_sha256sum", bspeed("sparse", 2), 50, why=why)
+    target("baseline_zero_clusters_vs_sha256sum", bspeed("zero", 2), 50, why=why)
+    res["targets"] = T
+
+    os.makedirs(a.out, exist_ok=True)
+    json.dump(res, open(os.path.join(a.out, "results.json"), "w"), indent=1)
+    json.dump({"kernel": res["kernel"], "date": res["date"], "targets": T},
+              open(os.path.join(a.out, "summary.json"), "w"), indent=1)
+    open(os.path.join(a.out, "table.md"), "w").write(markdown(res))
+    chart(res, a.out)
+    print(markdown(res))
+    return 0
+
+
+def fmt(v, nd=2):
+    return "-" if v is None else ("%.*f" % (nd, v))
+
+
+def markdown(res):
+    L = ["# dm-vdirt benchmarks, kernel %s (%s)" % (res["kernel"], res["date"]), ""]
+    st = res["settings"]
+    L.append("fio --direct=1 --ioengine=libaio, time-based %ss x %s repeats (median), %s MiB region; %s."
+             % (st.get("BENCH_RUNTIME", "?"), st.get("BENCH_REPEATS", "?"),
+                st.get("BENCH_REGION_MB", "?"), st.get("guest")))
+    L.append("")
+    cfgs = list(res["io"])
+    if cfgs:
+        L.append("## I/O: IOPS (MiB/s for 1 MiB jobs) and ratio to dm-linear")
+        L.append("")
+        L.append("| config | " + " | ".join(JOBS) + " |")
+        L.append("|---|" + "---|" * len(JOBS))
+        for c in cfgs:
+            row = []
+            for j in JOBS:
+                v = res["io"][c].get(j)
+                if not v:
+                    row.append("")
+                    continue
+                val = ("%.1f MiB/s" % v["mib_s"]) if j in SEQJOBS else ("%.0f" % v["iops"])
+                row.append("%s (%s)" % (val, fmt(v.get("ratio_to_linear"))))
+            L.append("| %s | %s |" % (c, " | ".join(row)))
+        L.append("")
+        sp = [v["spread_pct"] for c in res["io"].values() for v in c.values() if v.get("spread_pct") is not None]
+        if sp:
+            L.append("Run-to-run spread (max-min)/median of the repeats: median %.1f %%, max %.1f %%."
+                     % (statistics.median(sp), max(sp)))
+            L.append("")
+    if res.get("cpu_decomposition"):
+        L.append("## CPU time per I/O (both vCPUs, /proc/stat around each run)")
+        L.append("")
+        L.append("| job | dm-linear µs | vdirt sha256 µs | extra µs | of which sha256 hashing µs | rest (copy, work items, metadata, locks) µs |")
+        L.append("|---|---|---|---|---|---|")
+        for j, e in res["cpu_decomposition"].items():
+            L.append("| %s | %s | %s | %s | %s | %s |" % (j, e["linear_us"], e["vdirt_sha256_us"], e["extra_us"],
+                                                       e.get("sha256_hashing_us", "-"), e.get("rest_us", "-")))
+        L.append("")
+    if res.get("profile"):
+        L.append("## Kernel profile of vdirt-sha256 (kprof, cpu-clock samples, both vCPUs)")
+        L.append("")
+        for j, p in res["profile"].items():
+            if not p.get("total"):
+                L.append("- %s: %s" % (j, p.get("error", "no samples")))
+                continue
+            cats = sorted(p["categories"].items(), key=lambda x: -x[1])
+            L.append("- %s (%d samples): %s" % (j, p["total"], ", ".join(
+                "%s %.1f %%" % (k, 100.0 * v / p["total"]) for k, v in cats)))
+        L.append("")
+    if res.get("memory"):
+        L.append("## Memory (kernel: slab + vmalloc + dm-bufio pages, delta from before the table)")
+        L.append("")
+        L.append("| data | after create KiB | after random-read pass KiB (bufio) | settled KiB | MemFree drop KiB | after remove KiB | all-in-RAM SHA-1 MiB | SHA-256 MiB |")
+        L.append("|---|---|---|---|---|---|---|---|")
+        for sz, m in res["memory"].items():
+            L.append("| %s | %d | %d (%d) | %d | %d | %d | %s | %s |" % (
+                sz, m["after_create"]["total_kib"], m["after_read_pass"]["total_kib"],
+                m["after_read_pass"]["bufio_kib"], m["settled"]["total_kib"],
+                m["settled"]["memfree_drop_kib"], m["after_remove"]["total_kib"],
+                m["all_in_ram_sha1_mib"], m["all_in_ram_sha256_mib"]))
+        L.append("")
+    if res.get("scan"):
+        L.append("## Full-device scan")
+        L.append("")
+        for k, v in res["scan"].items():
+            if isinstance(v, dict):
+                L.append("- %s: %.1f s, %s MiB/s" % (k, v["seconds"], v["mib_s"]))
+        L.append("")
+    b = res.get("baseline_build")
+    if b:
+        L.append("## Baseline build (host-native: %s, %s CPUs)" % (b.get("host_cpu"), b.get("nproc")))
+        L.append("")
+        if b.get("skipped"):
+            L.append("Skipped: " + b["skipped"])
+        else:
+            L.append("| image | sha256sum s | vdirtctl 1 thread s (x) | vdirtctl 2 threads s (x) |")
+            L.append("|---|---|---|---|")
+            for k, v in b["images"].items():
+                L.append("| %s (%d MiB)%s | %.2f | %.2f (%s) | %.2f (%s) |" % (
+                    k, v["bytes"] >> 20, " *" if "extrapolated_from_bytes" in v["sha256sum"] else "",
+                    v["sha256sum"]["wall_s"], v["vdirtctl_t1"]["wall_s"], v["vdirtctl_t1"]["speedup_vs_sha256sum"],
+                    v["vdirtctl_t2"]["wall_s"], v["vdirtctl_t2"]["speedup_vs_sha256sum"]))
+            L.append("")
+            L.append("\\* sha256sum time scaled linearly from a smaller sparse file.")
+        L.append("")
+    L.append("## Targets (issue 6)")
+    L.append("")
+    L.append("| target | value | goal | met |")
+    L.append("|---|---|---|---|")
+    for t in res["targets"]:
+        goal = ("≤ %s" % t["goal"]) if t["name"].startswith("memory") else ("≥ %s" % t["goal"])
+        met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
+        L.append("| %s%s | %s | %s | %s |" % (t["name"], " (best: %s)" % t["best"] if t.get("best") else "",
+                                             fmt(t["value"]), goal, met))
+    L.append("")
+    return "\n".join(L)
+
+
+def chart(res, out):
+    if not shutil.which("gnuplot") or not res["io"]:
+        return
+    cfgs = [c for c in res["io"] if c != "linear"]
+    dat = os.path.join(out, "chart.dat")
+    with open(dat, "w") as f:
+        f.write("job " + " ".join(cfgs) + "\n")
+        for j in JOBS:
+            f.write(j.replace("_", "\\\\_") + " " + " ".join(
+                str(res["io"][c].get(j, {}).get("ratio_to_linear", "-")) for c in cfgs) + "\n")
+    gp = """set terminal pngcairo size 1400,600 font ',10' noenhanced
+set output '%s'
+set title 'dm-vdirt vs peers, ratio to dm-linear (higher is better), kernel %s, QEMU TCG'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set datafile missing '-'
+set yrange [0:*]
+set grid ytics
+set key outside right top
+set ylabel 'IOPS / dm-linear IOPS'
+set xtics noenhanced
+plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i), 1 with lines lw 2 lc 'black' notitle
+""" % (os.path.join(out, "chart.png"), res["kernel"], len(cfgs) + 1, dat)
+    gp = gp.replace("\\\\_", "_")
+    with open(dat) as f:
+        txt = f.read().replace("\\\\_", "_")
+    with open(dat, "w") as f:
+        f.write(txt)
+    p = subprocess.run(["gnuplot"], input=gp, text=True, capture_output=True)
+    if p.returncode:
+        sys.stderr.write("gnuplot: " + p.stderr)
+        p = subprocess.run(["gnuplot"], input=gp.replace("pngcairo", "png"), text=True, capture_output=True)
+    os.unlink(dat)
+
+
+def index(a):
+    L = ["# dm-vdirt benchmark results", "",
+         "One directory per kernel series: results.json (everything), summary.json (targets),",
+         "table.md (tables), chart.png (ratios to dm-linear). host/baseline.json: item 4.",
+         "See bench/README for what each number means.", ""]
+    for d in sorted(glob.glob(os.path.join(a.out, "*", "summary.json"))):
+        s = json.load(open(d))
+        L.append("## %s (%s)" % (s["kernel"], s["date"]))
+        L.append("")
+        for t in s["targets"]:
+            L.append("- %s: %s (goal %s) -> %s" % (t["name"], fmt(t["value"]), t["goal"],
+                                                 {True: "met", False: "NOT met", None: "not measured"}[t["met"]]))
+        L.append("")
+    open(os.path.join(a.out, "README.md"), "w").write("\n".join(L))
+    return 0
+
+
+def rst_table(header, rows):
+    w = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    sep = "  ".join("=" * n for n in w)
+    out = [sep, "  ".join(str(h).ljust(n) for h, n in zip(header, w)), sep]
+    for r in rows:
+        out.append("  ".join(str(x).ljust(n) for x, n in zip(r, w)))
+    out.append(sep)
+    return "\n".join(out)
+
+
+def rst(a):
+    for d in sorted(glob.glob(os.path.join(a.out, "*", "results.json"))):
+        res = json.load(open(d))
+        print("Kernel %s\n%s\n" % (res["kernel"], "-" * (7 + len(res["kernel"]))))
+        short = {"randwrite4k_qd1": "rw4k q1", "randwrite4k_qd16": "rw4k q16", "randread4k_qd1": "rr4k q1",
+                 "randread4k_qd16": "rr4k q16", "randrw70_4k_qd16": "mix q16", "seqwrite1m_qd4": "sw1m q4",
+                 "seqread1m_qd4": "sr1m q4"}
+        rows = []
+        for c, jobs in res["io"].items():
+            row = [c]
+            for j in JOBS:
+                v = jobs.get(j)
+                row.append("-" if not v else ("%.1f/%.2f" % (v["mib_s"], v.get("ratio_to_linear", 0))
+                                              if j in SEQJOBS else "%.0f/%.2f" % (v["iops"], v.get("ratio_to_linear", 0))))
+            rows.append(row)
+        print("I/O (IOPS or MiB/s / ratio to dm-linear):\n")
+        print(rst_table(["config"] + [short[j] for j in JOBS], rows))
+        print()
+        rows = [[t["name"], fmt(t["value"]), t["goal"], {True: "yes", False: "no", None: "n/m"}[t["met"]]]
+                for t in res["targets"]]
+        print(rst_table(["target", "value", "goal", "met"], rows))
+        print()
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cmd", choices=["kernel", "index", "rst"])
+    ap.add_argument("--raw")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--series", default="")
+    ap.add_argument("--host-baseline")
+    a = ap.parse_args()
+    return {"kernel": kernel_report, "index": index, "rst": rst}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
