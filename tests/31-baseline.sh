@@ -32,13 +32,13 @@ dfield() { $V devices --json | tr ',{}' '\n\n\n' | sed -n "s/^\"$1\"://p" | head
 wr() { dd if="$1" of=$T bs=$CS seek="$2" oflag=direct conv=notrunc 2>/dev/null; }
 rd() { dd if=$T of=/dev/null bs=$CS skip="$1" count="${2:-1}" iflag=direct 2>/dev/null; }
 
-ktap_plan 30
+ktap_plan 32
 
 dmsetup create $L --table "0 32768 linear /dev/vda 0" && dmsetup mknodes $L
 dd if=/dev/urandom of=/tmp/data bs=$CS count=8 2>/dev/null
 
-for h in sha1 blake2b-256 xxhash64 crc32c sha256; do
-	case $h in sha256|blake2b-256) ds=32 ;; sha1) ds=20 ;; xxhash64) ds=8 ;; crc32c) ds=4 ;; esac
+for h in sha1 blake2b-256 xxhash64 crc32c sha512 blake2b-512 sha256; do
+	case $h in sha256|blake2b-256) ds=32 ;; sha1) ds=20 ;; xxhash64) ds=8 ;; crc32c) ds=4 ;; *) ds=64 ;; esac
 	dd if=/dev/zero of=$M bs=1M count=1 2>/dev/null
 	dd if=/dev/zero of=$D bs=1M count=1 2>/dev/null
 	$V format -q --force -h $h $D $M && $V open -q $D $M $N && wr /tmp/data 0 &&
