@@ -1,5 +1,5 @@
 #!/bin/sh
-# vm: --disk 64M --disk 16M --disk 16M --disk 16M --timeout 300
+# vm: --disk 16M --disk 8M --disk 8M --disk 8M --timeout 300
 # SPDX-License-Identifier: GPL-2.0
 # Unaligned I/O: random 512-byte-granular O_DIRECT writes and reads (tool
 # uaio, checked against a shadow copy) under 4 KiB, 512 B and 64 KiB clusters;
@@ -43,8 +43,8 @@ run() {
 		return
 	fi
 	ok "cluster $cs: create"
-	check "cluster $cs: 2000 random unaligned O_DIRECT writes/reads, data intact" \
-		uaio -n 2000 -s "$4" -r $region -m 8 $T
+	check "cluster $cs: 1500 random unaligned O_DIRECT writes/reads, data intact" \
+		uaio -n 1500 -s "$4" -r $region -m 8 $T
 	if [ "$cs" -gt 512 ]; then
 		check "cluster $cs: unaligned counter > 0" test "$(st unaligned)" -gt 0
 	else
@@ -75,6 +75,6 @@ run() {
 }
 
 run 4096 /dev/vdb $(sectors $D) 1
-run 512 /dev/vdc 32768 2
+run 512 /dev/vdc $(sectors $D) 2
 run 65536 /dev/vdd $(sectors $D) 3
 ktap_done

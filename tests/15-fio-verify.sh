@@ -1,8 +1,8 @@
 #!/bin/sh
-# vm: --disk 128M --disk 16M --timeout 300
+# vm: --disk 64M --disk 16M --timeout 300
 # SPDX-License-Identifier: GPL-2.0
 # fio verify=crc32c, mixed random I/O (bsrange=512-256k, iodepth 16, libaio,
-# direct, 4 jobs on their own 16 MiB regions) through dm-vdirt: no data error,
+# direct, 4 jobs on their own 8 MiB regions) through dm-vdirt: no data error,
 # no read mismatch during the run, then a full scan and an enforce-mode read
 # find nothing; a second verify-only pass after dropping caches also passes.
 . "${0%/*}/lib.sh"
@@ -26,8 +26,8 @@ wait_scan() {
 	done
 }
 job="--filename=$T --ioengine=libaio --direct=1 --iodepth=16 --rw=randrw --rwmixwrite=60
-	--bsrange=512-256k --verify=crc32c --verify_fatal=1 --numjobs=4 --size=16M
-	--offset_increment=16M --group_reporting"
+	--bsrange=512-256k --verify=crc32c --verify_fatal=1 --numjobs=4 --size=8M
+	--offset_increment=8M --group_reporting"
 
 ktap_plan 11
 
@@ -49,7 +49,7 @@ check "the scan completes" wait_scan
 check_eq "scan: no mismatch recorded" "0 0" "$(st read_mismatches) $(dmsetup message $N 0 report | grep -c 'cluster=')"
 dmsetup message $N 0 mode enforce
 drop_caches
-check "enforce mode: the 64 MiB written region reads without error" \
-	dio read $T 0 $((64 << 20)) /dev/null
+check "enforce mode: the 32 MiB written region reads without error" \
+	dio read $T 0 $((32 << 20)) /dev/null
 check_eq "state=ok" ok "$(st state)"
 ktap_done

@@ -1,5 +1,5 @@
 #!/bin/sh
-# vm: --disk 128M --disk 16M --timeout 300
+# vm: --disk 64M --disk 16M --timeout 300
 # SPDX-License-Identifier: GPL-2.0
 # ext4 on top of dm-vdirt (1 KiB blocks, so most writes are partial clusters):
 # mkfs, mount, write files, umount, e2fsck -fn clean, remount and compare the
@@ -29,9 +29,9 @@ wait_scan() {
 writefiles() {
 	mkdir -p $MP/a/b/c $MP/d || return 1
 	i=0
-	while [ $i -lt 40 ]; do
-		# sizes from 1 byte to ~1.2 MiB
-		n=$(( (i * i * 797 + i * 31 + 1) % 1200000 + 1 ))
+	while [ $i -lt 30 ]; do
+		# sizes from 1 byte to ~600 KiB
+		n=$(( (i * i * 797 + i * 31 + 1) % 600000 + 1 ))
 		case $((i % 3)) in
 		0) f=$MP/a/f$i ;;
 		1) f=$MP/a/b/c/f$i ;;
@@ -40,7 +40,7 @@ writefiles() {
 		head -c $n /dev/urandom >$f || return 1
 		i=$((i + 1))
 	done
-	dd if=/dev/urandom of=$MP/big bs=1M count=8 2>/dev/null || return 1
+	dd if=/dev/urandom of=$MP/big bs=1M count=4 2>/dev/null || return 1
 	(cd $MP && find . -type f | sort | xargs sha256sum) >/tmp/sums16
 	rm -f $MP/d/f2 $MP/d/f5	# frees blocks, journal activity
 	sed -i -e '/d\/f2$/d' -e '/d\/f5$/d' /tmp/sums16
@@ -54,7 +54,7 @@ check "create the target" sh -c "dmsetup create $N --table '0 $len vdirt $D $M 4
 check "mkfs.ext4 -b 1024" mkfs.ext4 -F -q -b 1024 $T
 mkdir -p $MP
 check "mount ext4" mount -t ext4 $T $MP
-check "write 41 files in a tree, remove 2" writefiles
+check "write 31 files in a tree, remove 2" writefiles
 check "umount" umount $MP
 check "e2fsck -fn is clean" e2fsck -fn $T
 drop_caches
