@@ -91,6 +91,7 @@ def main():
     ap.add_argument("--random-image", required=True)
     ap.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_BASE_REPEATS", "3")))
     ap.add_argument("--full-sparse-sha", action="store_true")
+    ap.add_argument("--prepare-only", action="store_true")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
@@ -125,6 +126,8 @@ def main():
     sparse_small = os.path.join(a.work, "sparse-%s.img" % a.size)
     ensure_image(sparse_small, "sparse", size, None)
     outfile = os.path.join(a.work, "bench.baseline")
+    if a.prepare_only:
+        return 0
 
     for kind, (path, sz) in imgs.items():
         if not os.path.exists(path):

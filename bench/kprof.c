@@ -132,8 +132,18 @@ static const char *const P_IDLE[] = { "do_idle", "default_idle*", "cpu_idle*",
 	"*safe_halt*", "acpi_idle*", NULL };
 static const char *const P_HASH[] = { "*sha256", "*sha256_*", "sha256*", "*xxh64*",
 	"*xxhash*", "crypto_shash_*", "shash_*", "*sha1_*", "*blake2*", "*crc32c*", NULL };
-static const char *const P_LOCK[] = { "*spin_lock*", "*spin_unlock*", "mutex_*",
-	"__mutex_*", "*queued_spin*", "*_raw_*lock*", "rwsem_*", "down_*", "up_*", NULL };
+/* waiting for or taking a lock (not releasing one: see P_IRQWIN) */
+static const char *const P_LOCK[] = { "*spin_lock", "*spin_lock_irq*", "*spin_lock_bh",
+	"mutex_lock*", "__mutex_lock*", "mutex_spin_on_owner", "osq_lock", "*queued_spin*",
+	"*_raw_*read_lock*", "*_raw_*write_lock*", "rwsem_*", "down_*", NULL };
+/*
+ * The cpu-clock event is a timer, not an NMI: a sample that falls in an
+ * irq-disabled section lands where interrupts are enabled again.  Such a leaf
+ * says nothing; the sample is classified by its callers.
+ */
+static const char *const P_IRQWIN[] = { "*spin_unlock_irq*", "handle_softirqs",
+	"__do_softirq", "irq_exit_rcu", "finish_task_switch*", "irqentry_exit*",
+	"*local_irq_restore*", "__irq_exit_rcu", NULL };
 static const char *const P_COPY[] = { "memcpy*", "__memcpy*", "*memmove*", "rep_movs*",
 	"copy_page*", NULL };
 static const char *const P_META[] = { "dm_bufio_*", "__dm_bufio_*", "vdirt_entry_*",
@@ -153,7 +163,7 @@ static const char *const P_BLOCK[] = { "virtio*", "virtblk_*", "vring_*", "vp_*"
 static void account(uint64_t *ips, uint64_t nr, int user)
 {
 	const char *names[128], *cat = NULL;
-	uint64_t i, n = 0;
+	uint64_t i, n = 0, leaf;
 
 	total++;
 	for (i = 0; i < nr && n < 128; i++) {
@@ -168,6 +178,9 @@ static void account(uint64_t *ips, uint64_t nr, int user)
 		return;
 	}
 	bump(leafc, &nleaf, names[0]);
+	leaf = 0;
+	while (leaf + 1 < n && has(names[leaf], P_IRQWIN))
+		leaf++;
 	for (i = 0; i < n; i++) {
 		uint64_t k;
 
@@ -185,10 +198,10 @@ static void account(uint64_t *ips, uint64_t nr, int user)
 	for (i = 0; i < n && !cat; i++)
 		if (has(names[i], P_HASH))
 			cat = "hash";
-	if (!cat && has(names[0], P_LOCK))
+	if (!cat && has(names[leaf], P_LOCK))
 		cat = "lock";
-	if (!cat && has(names[0], P_COPY)) {
-		for (i = 1; i < n && !cat; i++)
+	if (!cat && has(names[leaf], P_COPY)) {
+		for (i = leaf + 1; i < n && !cat; i++)
 			if (!strcmp(names[i], "vdirt_write_copy"))
 				cat = "copy_write";
 	}
@@ -198,7 +211,7 @@ static void account(uint64_t *ips, uint64_t nr, int user)
 	for (i = 0; i < n && !cat; i++)
 		if (has(names[i], P_ALLOC))
 			cat = "alloc_free";
-	if (!cat && has(names[0], P_SCHED))
+	if (!cat && has(names[leaf], P_SCHED))
 		cat = "sched_workqueue";
 	for (i = 0; i < n && !cat; i++)
 		if (!strncmp(names[i], "vdirt_", 6))

@@ -229,6 +229,12 @@ def kernel_report(a):
                 b = int(f[1]) * 512
                 res["scan"][f[0]] = {"seconds": round(secs, 2), "bytes": b,
                                      "mib_s": round(b / 1048576.0 / secs, 1) if secs > 0 else None}
+        dd = res["scan"].get("dd_linear")
+        for k, v in res["scan"].items():
+            if k.startswith("scan_") and dd and v.get("mib_s"):
+                v["full_device_s"] = round(dd["bytes"] / 1048576.0 / v["mib_s"], 1)
+                v["extrapolated"] = v["bytes"] < dd["bytes"]
+                v["time_vs_dd"] = round(v["full_device_s"] / dd["seconds"], 2) if dd["seconds"] else None
         for p in sorted(glob.glob(os.path.join(raw, "scan.status.*"))):
             res["scan"]["status_" + p.rsplit(".", 1)[1]] = open(p).read().strip()
 
@@ -349,8 +355,10 @@ def markdown(res):
                 L.append("- %s: %s" % (j, p.get("error", "no samples")))
                 continue
             cats = sorted(p["categories"].items(), key=lambda x: -x[1])
-            L.append("- %s (%d samples): %s" % (j, p["total"], ", ".join(
-                "%s %.1f %%" % (k, 100.0 * v / p["total"]) for k, v in cats)))
+            busy = p["total"] - p["categories"].get("idle", 0)
+            L.append("- %s (%d samples, %.0f %% idle); share of the busy samples: %s" % (
+                j, p["total"], 100.0 * p["categories"].get("idle", 0) / p["total"], ", ".join(
+                    "%s %.1f %%" % (k, 100.0 * v / busy) for k, v in cats if k != "idle" and busy)))
         L.append("")
     if res.get("memory"):
         L.append("## Memory (kernel: slab + vmalloc + dm-bufio pages, delta from before the table)")
@@ -369,7 +377,11 @@ def markdown(res):
         L.append("")
         for k, v in res["scan"].items():
             if isinstance(v, dict):
-                L.append("- %s: %.1f s, %s MiB/s" % (k, v["seconds"], v["mib_s"]))
+                L.append("- %s: %.1f s for %d MiB, %s MiB/s%s" % (
+                    k, v["seconds"], v["bytes"] >> 20, v["mib_s"],
+                    "; whole device %s s%s = %s x dd through dm-linear" % (
+                        v["full_device_s"], " (extrapolated)" if v.get("extrapolated") else "",
+                        v["time_vs_dd"]) if "full_device_s" in v else ""))
         L.append("")
     b = res.get("baseline_build")
     if b:
