@@ -937,7 +937,8 @@ int vdirt_scan_start(struct vdirt_dev *vd)
 		WRITE_ONCE(vd->scan_stop, false);
 		WRITE_ONCE(vd->scan_pos, 0);
 		WRITE_ONCE(vd->scan_running, true);
-		queue_work(vd->wq, &vd->scan_work);
+		/* not on vd->wq: a scan must never hold up its rescuer */
+		queue_work(system_long_wq, &vd->scan_work);
 	}
 	mutex_unlock(&vd->scan_lock);
 	return r;
