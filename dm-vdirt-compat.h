@@ -22,4 +22,16 @@
 #include <linux/crc32.h>
 #endif
 
+/*
+ * genlmsg_multicast_allns() lost its gfp_t argument in 6.10 (and in some
+ * stable series).  Users include <net/genetlink.h> themselves.
+ */
+#ifdef VDIRT_HAVE_GENLMSG_MULTICAST_ALLNS_GFP
+#define vdirt_multicast_allns(fam, skb, grp) \
+	genlmsg_multicast_allns(fam, skb, 0, grp, GFP_ATOMIC)
+#else
+#define vdirt_multicast_allns(fam, skb, grp) \
+	genlmsg_multicast_allns(fam, skb, 0, grp)
+#endif
+
 #endif /* DM_VDIRT_COMPAT_H */
