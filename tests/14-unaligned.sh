@@ -43,8 +43,8 @@ run() {
 		return
 	fi
 	ok "cluster $cs: create"
-	check "cluster $cs: 1500 random unaligned O_DIRECT writes/reads, data intact" \
-		uaio -n 1500 -s "$4" -r $region -m 8 $T
+	check "cluster $cs: 600 random unaligned O_DIRECT writes/reads, data intact" \
+		uaio -n 600 -s "$4" -r $region -m 8 $T
 	if [ "$cs" -gt 512 ]; then
 		check "cluster $cs: unaligned counter > 0" test "$(st unaligned)" -gt 0
 	else
@@ -61,7 +61,7 @@ run() {
 	check "cluster $cs: enforce mode reads the whole region without error" \
 		dio read $T 0 $region /dev/null
 	check "cluster $cs: unaligned reads in enforce mode succeed" \
-		uaio -n 300 -w 0 -s "$4" -r $region -m 3 $T
+		uaio -n 150 -w 0 -s "$4" -r $region -m 3 $T
 	# change one sector underneath, read a different sector of the same cluster
 	c=7
 	head -c 512 /dev/urandom | dio write $D $((c * cs))
