@@ -30,20 +30,21 @@ knew() { dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//'; }
 # refuse DESC TABLE [EXTRA_PATTERN]: TABLE must be refused and the kernel log
 # must say why (a vdirt line that is not dm's generic "Unknown error").
 refuse() {
-	kmark
+	_log=$(dmesg)
+	KMARK=$(printf '%s\n' "$_log" | wc -l)
 	if dmsetup create $N --table "$2" >/dev/null 2>&1; then
 		dmsetup remove $N >/dev/null 2>&1
 		not_ok "refused: $1" "table accepted: $2"
 		return 0
 	fi
-	dmsetup remove $N >/dev/null 2>&1
-	_m=$(knew | grep -E "vdirt: ${3:+|$3}" | grep -v 'Unknown error' | tail -n 1)
+	_new=$(dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//')
+	_m=$(printf '%s\n' "$_new" | grep -E "vdirt: ${3:+|$3}" | grep -v 'Unknown error' | tail -n 1)
 	if [ -n "$_m" ]; then
 		ok "refused: $1"
 		diag "  $_m"
 	else
 		not_ok "refused: $1" "no specific kernel message; new log lines:"
-		knew | tail -n 4 | sed 's/^/#   /'
+		printf '%s\n' "$_new" | tail -n 4 | sed 's/^/#   /'
 	fi
 }
 # accept TABLE: create then remove
