@@ -32,7 +32,7 @@ dfield() { $V devices --json | tr ',{}' '\n\n\n' | sed -n "s/^\"$1\"://p" | head
 wr() { dd if="$1" of=$T bs=$CS seek="$2" oflag=direct conv=notrunc 2>/dev/null; }
 rd() { dd if=$T of=/dev/null bs=$CS skip="$1" count="${2:-1}" iflag=direct 2>/dev/null; }
 
-ktap_plan 32
+ktap_plan 35
 
 dmsetup create $L --table "0 32768 linear /dev/vda 0" && dmsetup mknodes $L
 dd if=/dev/urandom of=/tmp/data bs=$CS count=8 2>/dev/null
@@ -104,6 +104,19 @@ check_eq "an interrupted load exits 12" 12 $rc
 check_eq "the interrupted load changed nothing (cluster 2 in its first chunk)" "$old2" "$(hcol 2 3)"
 check "a load after an interrupted one works (the kernel dropped the stale one)" $V baseline load $N /tmp/bl2
 check_eq "the new baseline is in force" "$(dig /tmp/bl2 2 32)" "$(hcol 2 3)"
+
+# a load held open: a second one is refused (busy); killing the first aborts it
+rm -f /tmp/loadlog
+VDIRTCTL_TEST_PAUSE_AFTER=1 $V --debug baseline load $N /tmp/bl.sha256 2>/tmp/loadlog &
+LP=$!
+_i=0
+while ! grep -q pausing /tmp/loadlog 2>/dev/null && [ $_i -lt 100 ]; do usleep 100000; _i=$((_i + 1)); done
+$V baseline load $N /tmp/bl.sha256 >/dev/null 2>&1; rc=$?
+check_eq "a second concurrent load is refused as busy: exit 5" 5 $rc
+kill -9 $LP
+wait $LP 2>/dev/null
+check_eq "the killed load changed nothing" "$(dig /tmp/bl2 2 32)" "$(hcol 2 3)"
+check "after the kill a new load works" $V baseline load $N /tmp/bl2
 hj=$($V hashes --json $N 2 1)
 case "$hj" in *'{"cluster":2,"current":"'*'","baseline":"'*'"}'*) ok "hashes --json shape" ;;
 	*) not_ok "hashes --json shape" "$hj" ;; esac

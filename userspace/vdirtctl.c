@@ -1073,6 +1073,8 @@ static int cmd_baseline_load(int argc, char **argv)
 	char buf[VDIRT_CHUNK_MAX + 1024], msg[256];
 	const char *stop_env = getenv("VDIRTCTL_TEST_STOP_AFTER");
 	long stop_after = stop_env ? atol(stop_env) : -1;
+	const char *pause_env = getenv("VDIRTCTL_TEST_PAUSE_AFTER");
+	long pause_after = pause_env ? atol(pause_env) : -1;
 	struct nlmsghdr *nlh;
 	struct devinfo d;
 	struct vb_file f;
@@ -1122,6 +1124,11 @@ static int cmd_baseline_load(int argc, char **argv)
 	for (c = 0; c < f.info.nr_clusters; c += per) {
 		uint64_t n = f.info.nr_clusters - c < per ? f.info.nr_clusters - c : per;
 
+		if (pause_after >= 0 && chunks == pause_after) {
+			dbg("pausing after %ld chunks (VDIRTCTL_TEST_PAUSE_AFTER)", chunks);
+			while (!interrupted)
+				pause();
+		}
 		if (stop_after >= 0 && chunks >= stop_after) {
 			err("stopping after %ld chunks (VDIRTCTL_TEST_STOP_AFTER)", chunks);
 			r = -EINTR;
@@ -1373,12 +1380,14 @@ static int cmd_scan(int argc, char **argv)
 		}
 		usleep(200000);
 	}
-	if (opt_json)
-		printf("{\"device\":\"%s\",\"clusters\":%" PRIu64 ",\"new_records\":%" PRIu64
-		       ",\"records\":%" PRIu64 ",\"read_mismatches\":%" PRIu64 "}\n", argv[0],
-		       d.nr_clusters, d.log_head - d0.log_head, d.log_head - d.log_first,
-		       d.read_mismatches);
-	else if (!opt_quiet)
+	if (opt_json) {
+		printf("{\"device\":");
+		json_str(stdout, argv[0]);
+		printf(",\"clusters\":%" PRIu64 ",\"new_records\":%" PRIu64 ",\"records\":%"
+		       PRIu64 ",\"read_mismatches\":%" PRIu64 "}\n", d.nr_clusters,
+		       d.log_head - d0.log_head, d.log_head - d.log_first, d.read_mismatches);
+	}
+	if (!opt_json && !opt_quiet)
 		printf("%s: scan done, %" PRIu64 " new mismatch record(s), %" PRIu64
 		       " recorded\n", argv[0], d.log_head - d0.log_head, d.log_head - d.log_first);
 	/* mismatches found by this pass, or still recorded (a cluster is recorded once) */
