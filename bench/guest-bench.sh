@@ -17,10 +17,10 @@ H=/mnt/host
 R=$H/raw
 # shellcheck disable=SC1091
 [ -f $H/env.sh ] && . $H/env.sh
-: "${BENCH_RUNTIME:=3}" "${BENCH_REPEATS:=3}" "${BENCH_REGION_MB:=160}"
+: "${BENCH_RUNTIME:=3}" "${BENCH_REPEATS:=3}" "${BENCH_REGION_MB:=128}"
 : "${BENCH_CONFIGS:=linear vdirt-sha256 vdirt-noreadverify vdirt-xxhash64 verity integrity-J4096 integrity-B4096 integrity-J512}"
 : "${BENCH_JOBS:=randwrite4k_qd1 randwrite4k_qd16 randread4k_qd1 randread4k_qd16 randrw70_4k_qd16 seqwrite1m_qd4 seqread1m_qd4}"
-: "${BENCH_PROFILE:=1}" "${BENCH_PROFILE_SECS:=6}"
+: "${BENCH_PROFILE:=1}" "${BENCH_PROFILE_SECS:=4}"
 : "${BENCH_MEM_SIZES:=1G 64G 1T}" "${BENCH_MEM_IOS:=12000}" "${BENCH_SCAN:=1}"
 mkdir -p $R
 LOG=$R/guest.log

@@ -420,7 +420,7 @@ def chart(res, out):
     dat = os.path.join(out, "chart.dat")
     with open(dat, "w") as f:
         f.write("job " + " ".join(cfgs) + "\n")
-        for j in JOBS:
+        for j in [j for j in JOBS if any(j in res["io"][c] for c in cfgs)]:
             f.write(j.replace("_", "\\\\_") + " " + " ".join(
                 str(res["io"][c].get(j, {}).get("ratio_to_linear", "-")) for c in cfgs) + "\n")
     gp = """set terminal pngcairo size 1400,600 font ',10' noenhanced
