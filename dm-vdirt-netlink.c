@@ -64,6 +64,11 @@
 
 static struct genl_family vdirt_genl_family;
 
+static unsigned int vdirt_event_rate = VDIRT_EVENT_RATE;
+module_param_named(event_rate, vdirt_event_rate, uint, 0644);
+MODULE_PARM_DESC(event_rate,
+		 "netlink mismatch events per device per second; more are dropped and counted (records are kept)");
+
 enum { VDIRT_MCGRP_EVENTS };
 
 /* ---- policy ---- */
@@ -966,7 +971,7 @@ static void vdirt_nl_mismatch(struct vdirt_dev *vd,
 		e->window = jiffies;
 		e->in_window = 0;
 	}
-	if (e->in_window >= VDIRT_EVENT_RATE) {
+	if (e->in_window >= READ_ONCE(vdirt_event_rate)) {
 		e->dropped++;
 		drop = true;
 	} else {

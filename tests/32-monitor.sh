@@ -36,8 +36,9 @@ start_monitor() {
 	while [ ! -e /tmp/ready ] && [ $_i -lt 300 ]; do usleep 100000; _i=$((_i + 1)); done
 }
 jfield() { tr ',{}' '\n\n\n' | sed -n "s/^\"$1\"://p"; }
+dfield() { $V devices --json | jfield "$1" | head -n 1; }
 
-ktap_plan 16
+ktap_plan 18
 
 $V format -q --force $D $M && $V open -q $D $M $N || { not_ok "format and open"; ktap_done; }
 ok "format and open"
@@ -93,6 +94,31 @@ if [ "$nd" -gt 0 ] && grep -q 'gap\|overrun' /tmp/mon.err; then
 else
 	not_ok "the gap was noticed and filled from the dump" "dump records $nd"
 	grep -v '^# device-mapper' /tmp/mon.err | tail -n 8 | sed 's/^/# err: /'
+fi
+# the kernel's rate limit: events beyond it are dropped and counted, and the
+# monitor still prints every record (filled from the dump)
+P=/sys/module/dm_vdirt/parameters/event_rate
+if [ -w $P ]; then
+	$V clear $N
+	dd if=/dev/urandom of=$T bs=$CS seek=2000 count=60 oflag=direct 2>/dev/null
+	old_rate=$(cat $P)
+	echo 5 >$P
+	d0=$(dfield events_dropped)
+	start_monitor /tmp/mon3 --json --count 60 $N
+	dd if=/dev/urandom of=$D bs=$CS seek=2000 count=60 oflag=direct conv=notrunc 2>/dev/null
+	drop_caches
+	dd if=$T of=/dev/null bs=$CS skip=2000 count=60 iflag=direct 2>/dev/null
+	wait $MP; rc=$?
+	MP=
+	echo "$old_rate" >$P
+	check_eq "with 5 events/s the monitor still prints all 60 records" "0 60 60" \
+		"$rc $(wc -l </tmp/mon3) $(jfield cluster </tmp/mon3 | sort -un | wc -l)"
+	d1=$(dfield events_dropped)
+	[ "$d1" -gt "$d0" ] && ok "dropped events are counted ($((d1 - d0)))" ||
+		not_ok "dropped events are counted" "$d0 -> $d1"
+else
+	skip "rate limit keeps every record" "no event_rate parameter"
+	skip "dropped events are counted" "no event_rate parameter"
 fi
 check "close" $V close $N
 
