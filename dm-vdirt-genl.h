@@ -49,8 +49,9 @@
  *           TIME EXPECTED ACTUAL EVENTS_DROPPED
  *        EVENT_SEQ is the record number (REC_SEQ), per device: a listener
  *        that sees a gap dumps VDIRT_CMD_MISMATCH_GET from the first
- *        missing number.  Events beyond the rate limit are dropped and
- *        counted (EVENTS_DROPPED); the records are always stored.
+ *        missing number.  Events beyond the rate limit (module parameter
+ *        dm_vdirt.event_rate, per device per second, default 2000) are
+ *        dropped and counted (EVENTS_DROPPED); the records are always stored.
  * VDIRT_CMD_EVENTS_SUBSCRIBE  no attributes.  On kernels whose multicast
  *        groups cannot be restricted to CAP_SYS_ADMIN, events are not
  *        multicast but unicast to the sockets that sent this command;
