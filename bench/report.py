@@ -28,16 +28,30 @@ INTEGRITY = [c for c in CONFIGS if c.startswith("integrity")]
 SEQJOBS = ("seqwrite1m_qd4", "seqread1m_qd4")
 
 
-def load_fio(path):
+def load_fio_all(path):
+    """{jobname: result} of every job in a fio JSON output file."""
     txt = open(path, errors="replace").read()
     i = txt.find("{")
     if i < 0:
-        return None
+        return {}
     try:
         d = json.loads(txt[i:])
     except ValueError:
-        return None
-    j = d["jobs"][0]
+        return {}
+    out = {}
+    for j in d["jobs"]:
+        r = fio_job(j)
+        if r:
+            out[j["jobname"]] = r
+    return out
+
+
+def load_fio(path):
+    r = load_fio_all(path)
+    return next(iter(r.values())) if r else None
+
+
+def fio_job(j):
     if j.get("error"):
         return None
     iops = j["read"]["iops"] + j["write"]["iops"]
@@ -124,10 +138,16 @@ def kernel_report(a):
     # ---- item 1 ----
     runs = {}
     for p in glob.glob(os.path.join(raw, "io", "*.json")):
-        cfg, job, rep = os.path.basename(p)[:-5].rsplit(".", 2)
-        r = load_fio(p)
-        if r:
-            runs.setdefault(cfg, {}).setdefault(job, {})[rep] = r
+        parts = os.path.basename(p)[:-5].split(".")
+        if len(parts) == 3:		# CONFIG.JOB.REP.json: one config per file
+            cfg, job, rep = parts
+            r = load_fio(p)
+            if r:
+                runs.setdefault(cfg, {}).setdefault(job, {})[rep] = r
+        elif len(parts) == 2:		# JOB.REP.json: every config, fio job name = config
+            job, rep = parts
+            for cfg, r in load_fio_all(p).items():
+                runs.setdefault(cfg, {}).setdefault(job, {})[rep] = r
     for cfg in sorted(runs, key=lambda c: CONFIGS.index(c) if c in CONFIGS else 99):
         res["io"][cfg] = {}
         for job in [j for j in JOBS if j in runs[cfg]]:
