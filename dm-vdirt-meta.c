@@ -521,6 +521,37 @@ void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b, bool dirty)
 	dm_bufio_release(b);
 }
 
+/* like vdirt_entry_get(), keeping the block for the next cluster */
+struct vdirt_disk_entry *vdirt_cursor_get(struct vdirt_dev *vd,
+					  struct vdirt_cursor *cur, u64 cluster)
+{
+	u32 epb = vd->layout.entries_per_block;
+	sector_t blk = vd->layout.entries_start + div_u64(cluster, epb);
+	u32 off = (u32)(cluster & (epb - 1)) * vd->layout.entry_size;
+	struct vdirt_disk_entry *e;
+
+	if (cur->b && cur->blk == blk)
+		return (struct vdirt_disk_entry *)(cur->data + off);
+	vdirt_cursor_put(vd, cur);
+	e = vdirt_entry_get(vd, cluster, &cur->b);
+	if (IS_ERR(e)) {
+		cur->b = NULL;
+		return e;
+	}
+	cur->blk = blk;
+	cur->data = (u8 *)e - off;
+	cur->dirty = false;
+	return e;
+}
+
+void vdirt_cursor_put(struct vdirt_dev *vd, struct vdirt_cursor *cur)
+{
+	if (!cur->b)
+		return;
+	vdirt_entry_put(vd, cur->b, cur->dirty);
+	cur->b = NULL;
+}
+
 /* the event hook: written under RCU, read under rcu_read_lock() */
 static const struct vdirt_event_ops __rcu *vdirt_event_ops;
 

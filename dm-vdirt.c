@@ -291,15 +291,14 @@ static sector_t vdirt_cluster_sector(struct vdirt_dev *vd, u64 cluster)
  * A write reached the data device: store its digest (NULL: the content is
  * unknown, e.g. discarded) and check for drift from the baseline.
  */
-static int vdirt_update_cluster(struct vdirt_dev *vd, u64 cluster,
-				const u8 *digest, u64 now)
+static int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
+				u64 cluster, const u8 *digest, u64 now)
 {
 	u8 base[VDIRT_MAX_DIGEST_SIZE];
 	struct vdirt_disk_entry *e;
-	struct dm_buffer *b;
 	bool was, drift = false;
 
-	e = vdirt_entry_get(vd, cluster, &b);
+	e = vdirt_cursor_get(vd, cur, cluster);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
 	was = e->flags & VDIRT_E_CURRENT;
@@ -327,7 +326,7 @@ static int vdirt_update_cluster(struct vdirt_dev *vd, u64 cluster,
 	}
 	e->write_epoch = cpu_to_le32((u32)vd->epoch);
 	e->write_time_ns = cpu_to_le64(now);
-	vdirt_entry_put(vd, b, true);
+	cur->dirty = true;
 
 	if (drift) {
 		DMERR_LIMIT("%u:%u: write drift at cluster %llu (sector %llu)",
@@ -344,16 +343,15 @@ static int vdirt_update_cluster(struct vdirt_dev *vd, u64 cluster,
  * Compare the digest of data read from the data device with the expected
  * one.  Returns 0 (match or measured on first use), 1 (mismatch) or -errno.
  */
-static int vdirt_check_cluster(struct vdirt_dev *vd, u64 cluster,
-			       const u8 *digest, u8 op)
+static int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
+			       u64 cluster, const u8 *digest, u8 op)
 {
 	u8 expected[VDIRT_MAX_DIGEST_SIZE];
 	struct vdirt_disk_entry *e;
-	struct dm_buffer *b;
 	const u8 *exp;
 	bool first;
 
-	e = vdirt_entry_get(vd, cluster, &b);
+	e = vdirt_cursor_get(vd, cur, cluster);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
 	if ((e->flags & VDIRT_E_BASELINE) && !(e->flags & VDIRT_E_WRITTEN)) {
@@ -364,22 +362,20 @@ static int vdirt_check_cluster(struct vdirt_dev *vd, u64 cluster,
 		/* trust on first use */
 		memcpy(vdirt_entry_current(e), digest, vd->digest_size);
 		e->flags |= VDIRT_E_CURRENT;
-		vdirt_entry_put(vd, b, true);
+		cur->dirty = true;
 		atomic64_inc(&vd->cnt.measured);
 		atomic64_inc(&vd->cnt.tofu);
 		return 0;
 	}
 	atomic64_inc(&vd->cnt.reads_verified);
-	if (!memcmp(exp, digest, vd->digest_size)) {
-		vdirt_entry_put(vd, b, false);
+	if (!memcmp(exp, digest, vd->digest_size))
 		return 0;
-	}
 	first = !(e->flags & VDIRT_E_MISMATCH);
 	if (first) {
 		e->flags |= VDIRT_E_MISMATCH;
 		memcpy(expected, exp, vd->digest_size);
+		cur->dirty = true;
 	}
-	vdirt_entry_put(vd, b, first);
 
 	DMERR_LIMIT("%u:%u: read mismatch at cluster %llu (sector %llu)",
 		    MAJOR(vd->devt), MINOR(vd->devt),
@@ -398,6 +394,7 @@ static int vdirt_check_cluster(struct vdirt_dev *vd, u64 cluster,
 /* re-read clusters [first, last] and store their digests */
 static int vdirt_remeasure(struct vdirt_dev *vd, u64 first, u64 last, u64 now)
 {
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
 	u8 digest[VDIRT_MAX_DIGEST_SIZE];
 	struct bio *bio;
 	int r, err;
@@ -415,10 +412,11 @@ static int vdirt_remeasure(struct vdirt_dev *vd, u64 first, u64 last, u64 now)
 			}
 		}
 		/* content unknown after a failed re-read: unmeasured */
-		r = vdirt_update_cluster(vd, c, bio ? digest : NULL, now);
+		r = vdirt_update_cluster(vd, &cur, c, bio ? digest : NULL, now);
 		if (r)
 			break;
 	}
+	vdirt_cursor_put(vd, &cur);
 	if (bio)
 		vdirt_free_page_bio(vd, bio);
 	return err;
@@ -464,6 +462,7 @@ static void vdirt_zero_bio_data(struct vdirt_io *io)
 /* verify the clusters of a completed read, hashing the guest's pages */
 static int vdirt_verify_read_aligned(struct vdirt_io *io, bool *mismatch)
 {
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
 	struct vdirt_dev *vd = io->vd;
 	struct bio *bio = vdirt_io_bio(io);
 	SHASH_DESC_ON_STACK(desc, vd->tfm);
@@ -493,9 +492,10 @@ static int vdirt_verify_read_aligned(struct vdirt_io *io, bool *mismatch)
 			r = crypto_shash_final(desc, digest);
 			if (r)
 				goto hash_err;
-			r = vdirt_check_cluster(vd, c, digest, VDIRT_OP_READ);
+			r = vdirt_check_cluster(vd, &cur, c, digest,
+						VDIRT_OP_READ);
 			if (r < 0)
-				return r;
+				goto out;
 			if (r)
 				*mismatch = true;
 			c++;
@@ -505,15 +505,19 @@ static int vdirt_verify_read_aligned(struct vdirt_io *io, bool *mismatch)
 				goto hash_err;
 		}
 	}
-	return 0;
+	r = 0;
+	goto out;
 hash_err:
 	vdirt_set_error(vd, "hash", r);
+out:
+	vdirt_cursor_put(vd, &cur);
 	return r;
 }
 
 /* verify a read of part of a cluster: read and hash the whole clusters */
 static int vdirt_verify_read_unaligned(struct vdirt_io *io, bool *mismatch)
 {
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
 	struct vdirt_dev *vd = io->vd;
 	u8 digest[VDIRT_MAX_DIGEST_SIZE];
 	struct bio *bio;
@@ -531,13 +535,14 @@ static int vdirt_verify_read_unaligned(struct vdirt_io *io, bool *mismatch)
 			vdirt_set_error(vd, "hash", r);
 			break;
 		}
-		r = vdirt_check_cluster(vd, c, digest, VDIRT_OP_READ);
+		r = vdirt_check_cluster(vd, &cur, c, digest, VDIRT_OP_READ);
 		if (r < 0)
 			break;
 		if (r)
 			*mismatch = true;
 		r = 0;
 	}
+	vdirt_cursor_put(vd, &cur);
 	vdirt_free_page_bio(vd, bio);
 	return r;
 }
@@ -606,6 +611,7 @@ static void vdirt_post_write_copy(struct vdirt_io *io)
 /* unaligned write, discard or write-zeroes completed on the data device */
 static void vdirt_post_write_pass(struct vdirt_io *io)
 {
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
 	struct vdirt_dev *vd = io->vd;
 	u64 start = io->iter.bi_sector;
 	u64 end = start + (io->iter.bi_size >> SECTOR_SHIFT);
@@ -626,10 +632,12 @@ static void vdirt_post_write_pass(struct vdirt_io *io)
 		if (cs < start || ce > end)
 			r = vdirt_remeasure(vd, c, c, now);
 		else if (io->kind == VIO_DISCARD)
-			r = vdirt_update_cluster(vd, c, NULL, now);
+			r = vdirt_update_cluster(vd, &cur, c, NULL, now);
 		else
-			r = vdirt_update_cluster(vd, c, vd->zero_digest, now);
+			r = vdirt_update_cluster(vd, &cur, c, vd->zero_digest,
+						 now);
 	}
+	vdirt_cursor_put(vd, &cur);
 	if (r && !vd->opt_fail_open)
 		io->status = BLK_STS_IOERR;
 out:
@@ -665,10 +673,11 @@ static void vdirt_clone_endio(struct bio *clone)
 /* hash our copy cluster by cluster and store the digests */
 static int vdirt_measure_copy(struct vdirt_io *io, struct bio *clone)
 {
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
 	struct vdirt_dev *vd = io->vd;
 	u8 digest[VDIRT_MAX_DIGEST_SIZE];
 	u64 c, now = ktime_get_real_ns();
-	int r;
+	int r = 0;
 
 	for (c = io->range.first; c <= io->range.last; c++) {
 		r = vdirt_hash_page_bio(vd, clone,
@@ -676,13 +685,14 @@ static int vdirt_measure_copy(struct vdirt_io *io, struct bio *clone)
 					vd->cluster_shift, digest);
 		if (r) {
 			vdirt_set_error(vd, "hash", r);
-			return r;
+			break;
 		}
-		r = vdirt_update_cluster(vd, c, digest, now);
+		r = vdirt_update_cluster(vd, &cur, c, digest, now);
 		if (r)
-			return r;
+			break;
 	}
-	return 0;
+	vdirt_cursor_put(vd, &cur);
+	return r;
 }
 
 /* copy a cluster-aligned write into our pages and write the copy */
@@ -882,6 +892,7 @@ static int vdirt_end_io(struct dm_target *ti, struct bio *bio,
 static void vdirt_scan_work(struct work_struct *work)
 {
 	struct vdirt_dev *vd = container_of(work, struct vdirt_dev, scan_work);
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
 	u8 digest[VDIRT_MAX_DIGEST_SIZE];
 	struct vdirt_range range;
 	u64 pos = 0, last, c;
@@ -906,10 +917,12 @@ static void vdirt_scan_work(struct work_struct *work)
 				vdirt_set_error(vd, "hash", r);
 				break;
 			}
-			r = vdirt_check_cluster(vd, c, digest, VDIRT_OP_SCAN);
+			r = vdirt_check_cluster(vd, &cur, c, digest,
+						VDIRT_OP_SCAN);
 			if (r < 0)
 				break;
 		}
+		vdirt_cursor_put(vd, &cur);
 		if (bio)
 			vdirt_free_page_bio(vd, bio);
 		vdirt_range_unlock(vd, &range);

@@ -192,6 +192,20 @@ static inline u8 *vdirt_entry_baseline(struct vdirt_dev *vd,
 	return e->digests + vd->digest_size;
 }
 
+/* an entry block held while consecutive clusters use it (one worker) */
+struct vdirt_cursor {
+	struct dm_buffer *b;	/* NULL: nothing held */
+	sector_t blk;
+	u8 *data;
+	bool dirty;
+};
+
+#define VDIRT_CURSOR_INIT { .b = NULL }
+struct vdirt_disk_entry *vdirt_cursor_get(struct vdirt_dev *vd,
+					  struct vdirt_cursor *cur,
+					  u64 cluster);
+void vdirt_cursor_put(struct vdirt_dev *vd, struct vdirt_cursor *cur);
+
 int vdirt_log_append(struct vdirt_dev *vd, u64 cluster, u8 kind, u8 op,
 		     const u8 *expected, const u8 *actual);
 
