@@ -490,20 +490,23 @@ def index(a):
 def rst_table(header, rows):
     w = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     sep = "  ".join("=" * n for n in w)
-    out = [sep, "  ".join(str(h).ljust(n) for h, n in zip(header, w)), sep]
+    out = [sep, "  ".join(str(h).ljust(n) for h, n in zip(header, w)).rstrip(), sep]
     for r in rows:
-        out.append("  ".join(str(x).ljust(n) for x, n in zip(r, w)))
+        out.append("  ".join(str(x).ljust(n) for x, n in zip(r, w)).rstrip())
     out.append(sep)
     return "\n".join(out)
 
 
 def rst(a):
-    for d in sorted(glob.glob(os.path.join(a.out, "*", "results.json"))):
-        res = json.load(open(d))
-        print("Kernel %s\n%s\n" % (res["kernel"], "-" * (7 + len(res["kernel"]))))
-        short = {"randwrite4k_qd1": "rw4k q1", "randwrite4k_qd16": "rw4k q16", "randread4k_qd1": "rr4k q1",
-                 "randread4k_qd16": "rr4k q16", "randrw70_4k_qd16": "mix q16", "seqwrite1m_qd4": "sw1m q4",
-                 "seqread1m_qd4": "sr1m q4"}
+    short = {"randwrite4k_qd1": "rw4k q1", "randwrite4k_qd16": "rw4k q16", "randread4k_qd1": "rr4k q1",
+             "randread4k_qd16": "rr4k q16", "randrw70_4k_qd16": "mix q16", "seqwrite1m_qd4": "sw1m q4",
+             "seqread1m_qd4": "sr1m q4"}
+    allres = [json.load(open(d)) for d in sorted(glob.glob(os.path.join(a.out, "*", "results.json")))]
+    for res in allres:
+        title = "Kernel %s" % res["kernel"]
+        print(title + "\n" + "-" * len(title) + "\n")
+        print("I/O: IOPS (MiB/s for the 1 MiB jobs) / ratio to dm-linear, median of %s runs of %s s:\n"
+              % (res["settings"].get("BENCH_REPEATS", "?"), res["settings"].get("BENCH_RUNTIME", "?")))
         rows = []
         for c, jobs in res["io"].items():
             row = [c]
@@ -512,12 +515,67 @@ def rst(a):
                 row.append("-" if not v else ("%.1f/%.2f" % (v["mib_s"], v.get("ratio_to_linear", 0))
                                               if j in SEQJOBS else "%.0f/%.2f" % (v["iops"], v.get("ratio_to_linear", 0))))
             rows.append(row)
-        print("I/O (IOPS or MiB/s / ratio to dm-linear):\n")
         print(rst_table(["config"] + [short[j] for j in JOBS], rows))
+        sp = [v["spread_pct"] for c in res["io"].values() for v in c.values() if v.get("spread_pct") is not None]
+        if sp:
+            print("\nSpread of the repeats ((max-min)/median of IOPS): median %.1f %%, max %.1f %%."
+                  % (statistics.median(sp), max(sp)))
         print()
-        rows = [[t["name"], fmt(t["value"]), t["goal"], {True: "yes", False: "no", None: "n/m"}[t["met"]]]
+        dec = res.get("cpu_decomposition") or {}
+        if dec:
+            print("CPU time per I/O (µs, both vCPUs, from /proc/stat):\n")
+            rows = [[short[j], e["linear_us"], e["vdirt_sha256_us"], e["extra_us"], e.get("sha256_hashing_us", "-"),
+                     e.get("rest_us", "-")] for j, e in dec.items()]
+            print(rst_table(["job", "linear", "vdirt", "extra", "sha256", "rest"], rows))
+            print()
+        if res.get("profile"):
+            print("kprof, vdirt-sha256 (share of busy samples, %):\n")
+            cats = ["hash", "copy_write", "metadata", "lock", "alloc_free", "sched_workqueue", "vdirt_other",
+                    "block_virtio", "kernel_other", "user"]
+            rows = []
+            for j, p in res["profile"].items():
+                busy = p["total"] - p["categories"].get("idle", 0)
+                if not busy:
+                    continue
+                rows.append([short.get(j, j), "%.0f" % (100.0 * p["categories"].get("idle", 0) / p["total"])] +
+                            ["%.0f" % (100.0 * p["categories"].get(c, 0) / busy) for c in cats])
+            print(rst_table(["job", "idle"] + cats, rows))
+            print()
+        if res.get("memory"):
+            print("Memory (KiB, delta from before the table; default cache_mb):\n")
+            rows = []
+            for sz, m in res["memory"].items():
+                rows.append([sz, m["after_create"]["total_kib"], m["after_read_pass"]["total_kib"],
+                             m["after_read_pass"]["bufio_kib"], m["settled"]["total_kib"],
+                             m["settled"]["memfree_drop_kib"], m["after_remove"]["total_kib"],
+                             int(m["all_in_ram_sha1_mib"] * 1024)])
+            print(rst_table(["data", "created", "after reads", "(bufio)", "settled", "MemFree drop",
+                             "removed", "all-in-RAM SHA-1"], rows))
+            print()
+        if res.get("scan"):
+            print("Scan:\n")
+            rows = []
+            for k, v in res["scan"].items():
+                if isinstance(v, dict):
+                    rows.append([k, v["bytes"] >> 20, v["seconds"], v["mib_s"], v.get("full_device_s", "-"),
+                                 v.get("time_vs_dd", "-")])
+            print(rst_table(["pass", "MiB done", "s", "MiB/s", "whole device s", "x dd"], rows))
+            print()
+        rows = [[t["name"], fmt(t["value"]), t["goal"], {True: "yes", False: "**no**", None: "n/m"}[t["met"]]]
                 for t in res["targets"]]
+        print("Targets:\n")
         print(rst_table(["target", "value", "goal", "met"], rows))
+        print()
+    b = next((r.get("baseline_build") for r in allres if r.get("baseline_build")), None)
+    if b and not b.get("skipped"):
+        print("Baseline build (host)\n---------------------\n")
+        rows = []
+        for k, v in b["images"].items():
+            rows.append(["%s %d MiB%s" % (k, v["bytes"] >> 20, "*" if "extrapolated_from_bytes" in v["sha256sum"] else ""),
+                         "%.2f" % v["sha256sum"]["wall_s"],
+                         "%.2f (x%s)" % (v["vdirtctl_t1"]["wall_s"], v["vdirtctl_t1"]["speedup_vs_sha256sum"]),
+                         "%.2f (x%s)" % (v["vdirtctl_t2"]["wall_s"], v["vdirtctl_t2"]["speedup_vs_sha256sum"])])
+        print(rst_table(["image", "sha256sum s", "vdirtctl 1 thread s", "2 threads s"], rows))
         print()
     return 0
 
