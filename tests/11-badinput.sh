@@ -83,6 +83,7 @@ L=$(sectors $D)
 B="0 $L vdirt $D $M 4096 sha256"
 
 # --- A: syntax, on a zeroed metadata device ----------------------------------
+diag "section A at uptime $(cut -d' ' -f1 /proc/uptime) s"
 zd=$(msum $D)
 zm=$(msum $M)
 refuse "no arguments" "0 $L vdirt"
@@ -112,6 +113,7 @@ refuse "metadata device does not exist" "0 $L vdirt $D /dev/nonexistent 4096 sha
 check_eq "refused tables wrote nothing to the data and metadata devices" "$zd $zm" "$(msum $D) $(msum $M)"
 
 # --- B: metadata device too small ---------------------------------------------
+diag "section B at uptime $(cut -d' ' -f1 /proc/uptime) s"
 # documented size: 2 + ceil(C/32) + 1 + 256 + 16 blocks of 4 KiB for sha256
 need=$(((2 + (L / 8 + 31) / 32 + 1 + 256 + 16) * 8))
 zx=$(msum $X)
@@ -130,12 +132,14 @@ check "metadata device of exactly the documented size is accepted" \
 dmsetup remove exact
 
 # --- C: metadata device holding foreign data -----------------------------------
+diag "section C at uptime $(cut -d' ' -f1 /proc/uptime) s"
 head -c $((1 << 20)) /dev/urandom | dio write $X 0
 fx=$(msum $X)
 refuse "metadata device holding foreign data (no vdirt magic)" "0 $L vdirt $D $X 4096 sha256"
 check_eq "foreign metadata device was not overwritten" "$fx" "$(msum $X)"
 
 # --- D: metadata formatted for another geometry --------------------------------
+diag "section D at uptime $(cut -d' ' -f1 /proc/uptime) s"
 check "a zeroed metadata device is formatted and used" sh -c "dmsetup create $N --table '$B' &&
 	dmsetup mknodes $N && head -c 16384 /dev/urandom | dio write /dev/mapper/$N 0"
 check "clean remove" dmsetup remove $N
@@ -149,6 +153,7 @@ check_eq "refusals left the formatted metadata unchanged" "$fm" "$(msum $M)"
 check "the original table is still accepted" accept "$B"
 
 # --- E/F: superblock checksum and version --------------------------------------
+diag "section E/F at uptime $(cut -d' ' -f1 /proc/uptime) s"
 dio read $M 0 8192 /tmp/sb.orig
 copies=
 for b in 0 1; do
@@ -184,6 +189,7 @@ dio write $M 0 /tmp/sb.orig
 check "restored superblock is accepted again" accept "$B"
 
 # --- G: cluster size below the data device's logical block size -----------------
+diag "section G at uptime $(cut -d' ' -f1 /proc/uptime) s"
 blkzero zeroout $X 0 $((4 << 20))
 if dmsetup create ib --table "0 8 integrity $I 0 4 J 2 block_size:4096 internal_hash:crc32c" 2>/dev/null &&
 	dmsetup mknodes ib && [ "$(blockdev --getss /dev/mapper/ib)" = 4096 ]; then
@@ -202,6 +208,7 @@ fi
 dmsetup remove ib 2>/dev/null
 
 # --- H: module unload/load with devices created and removed in between ---------
+diag "section H at uptime $(cut -d' ' -f1 /proc/uptime) s"
 kmark
 check "create a device" sh -c "dmsetup create $N --table '$B' && dmsetup mknodes $N"
 check_fail "rmmod refused while a vdirt device exists" rmmod dm_vdirt
@@ -226,4 +233,5 @@ done
 check_eq "kernel log after the cycles: no leak, BUG or WARNING" "" \
 	"$(knew | grep -Ei 'still has objects|kmemleak|leak|BUG|WARNING|Oops' | head -n 3)"
 check "module loaded at the end" grep -q '^dm_vdirt ' /proc/modules
+diag "done at uptime $(cut -d' ' -f1 /proc/uptime) s"
 ktap_done
