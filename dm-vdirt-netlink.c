@@ -11,9 +11,9 @@
  * (closing it aborts the load) and applied only by COMMIT, after every
  * cluster arrived: an interrupted load leaves the old baseline in force.
  *
- * Events are built in the record hook (atomic context: under RCU), rate
- * limited per device (excess events are dropped and counted, the records
- * are stored anyway), and multicast to the "events" group, which is
+ * Events are rate limited per device in the record hook (atomic context:
+ * under RCU; excess events are dropped and counted, the records are stored
+ * anyway), queued, and sent from a work item to the "events" group, which is
  * restricted to CAP_SYS_ADMIN with GENL_MCAST_CAP_SYS_ADMIN.  A kernel
  * without that flag cannot restrict the group: then nothing is sent on it
  * and events are unicast to sockets that registered with EVENTS_SUBSCRIBE
@@ -953,15 +953,90 @@ static bool vdirt_nl_have_listeners(void)
 	return false;
 }
 
+/*
+ * Events are queued by the record hook (atomic: it runs under
+ * rcu_read_lock() in the I/O path) and sent by a work item, which may sleep:
+ * the dm name needs dm's hash lock (dm_copy_name_and_uuid()), and the device
+ * is looked up again under vdirt_devices_lock, so a device removed in
+ * between is simply skipped.  The queue is bounded; overflow counts as
+ * dropped, the records themselves are always stored.
+ */
+#define VDIRT_EVQ_MAX	4096
+
+struct vdirt_evq {
+	struct list_head node;
+	dev_t devt;
+	struct vdirt_record rec;
+};
+
+static DEFINE_SPINLOCK(vdirt_evq_lock);
+static LIST_HEAD(vdirt_evq_list);
+static unsigned int vdirt_evq_len;
+static bool vdirt_evq_stopped;
+
+static void vdirt_ev_count_drop(dev_t devt)
+{
+	struct vdirt_evstate *e;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vdirt_ev_lock, flags);
+	e = vdirt_ev_slot(devt, true);
+	e->dropped++;
+	spin_unlock_irqrestore(&vdirt_ev_lock, flags);
+}
+
+static void vdirt_nl_event_work(struct work_struct *work)
+{
+	struct vdirt_evq *q, *tmp;
+	unsigned long flags;
+	LIST_HEAD(list);
+
+	spin_lock_irqsave(&vdirt_evq_lock, flags);
+	list_splice_init(&vdirt_evq_list, &list);
+	vdirt_evq_len = 0;
+	spin_unlock_irqrestore(&vdirt_evq_lock, flags);
+
+	list_for_each_entry_safe(q, tmp, &list, node) {
+		struct sk_buff *skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+		struct vdirt_dev *vd;
+		u64 last, dropped;
+		int r = -ENODEV;
+
+		list_del(&q->node);
+		vdirt_ev_get(q->devt, &last, &dropped);
+		if (skb) {
+			mutex_lock(&vdirt_devices_lock);
+			vd = vdirt_find_by_devt(q->devt);
+			if (vd)
+				r = vdirt_nl_put_record(skb, vd, &q->rec, 0, 0, 0,
+							VDIRT_CMD_EVENT, dropped);
+			mutex_unlock(&vdirt_devices_lock);
+			if (r) {
+				nlmsg_free(skb);
+			} else if (VDIRT_MCAST_RESTRICTED) {
+				vdirt_multicast_allns(&vdirt_genl_family, skb,
+						      VDIRT_MCGRP_EVENTS);
+			} else {
+				vdirt_nl_send_unicast(skb);
+			}
+		}
+		if (!skb || (r && r != -ENODEV))
+			vdirt_ev_count_drop(q->devt);
+		kfree(q);
+		cond_resched();
+	}
+}
+
+static DECLARE_WORK(vdirt_ev_work, vdirt_nl_event_work);
+
 /* record hook: process context but under rcu_read_lock(), must not sleep */
 static void vdirt_nl_mismatch(struct vdirt_dev *vd,
 			      const struct vdirt_record *rec)
 {
 	struct vdirt_evstate *e;
-	struct sk_buff *skb;
+	struct vdirt_evq *q;
 	unsigned long flags;
 	bool drop = false;
-	u64 dropped;
 
 	if (!vdirt_nl_have_listeners())
 		return;
@@ -979,28 +1054,28 @@ static void vdirt_nl_mismatch(struct vdirt_dev *vd,
 		e->sent++;
 		e->last_seq = rec->seq;
 	}
-	dropped = e->dropped;
 	spin_unlock_irqrestore(&vdirt_ev_lock, flags);
 	if (drop)
 		return;
 
-	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_ATOMIC);
-	if (!skb)
-		goto lost;
-	if (vdirt_nl_put_record(skb, vd, rec, 0, 0, 0, VDIRT_CMD_EVENT, dropped)) {
-		nlmsg_free(skb);
-		goto lost;
+	q = kmalloc(sizeof(*q), GFP_ATOMIC | __GFP_NOWARN);
+	if (!q) {
+		vdirt_ev_count_drop(vd->devt);
+		return;
 	}
-	if (VDIRT_MCAST_RESTRICTED)
-		vdirt_multicast_allns(&vdirt_genl_family, skb, VDIRT_MCGRP_EVENTS);
-	else
-		vdirt_nl_send_unicast(skb);
-	return;
-lost:
-	spin_lock_irqsave(&vdirt_ev_lock, flags);
-	e = vdirt_ev_slot(vd->devt, true);
-	e->dropped++;
-	spin_unlock_irqrestore(&vdirt_ev_lock, flags);
+	q->devt = vd->devt;
+	q->rec = *rec;
+	spin_lock_irqsave(&vdirt_evq_lock, flags);
+	if (vdirt_evq_stopped || vdirt_evq_len >= VDIRT_EVQ_MAX) {
+		spin_unlock_irqrestore(&vdirt_evq_lock, flags);
+		kfree(q);
+		vdirt_ev_count_drop(vd->devt);
+		return;
+	}
+	list_add_tail(&q->node, &vdirt_evq_list);
+	vdirt_evq_len++;
+	spin_unlock_irqrestore(&vdirt_evq_lock, flags);
+	queue_work(system_unbound_wq, &vdirt_ev_work);
 }
 
 static const struct vdirt_event_ops vdirt_nl_event_ops = {
@@ -1083,8 +1158,18 @@ int vdirt_netlink_init(void)
 void vdirt_netlink_exit(void)
 {
 	struct vdirt_load *l, *tmp;
+	struct vdirt_evq *q, *qtmp;
+	unsigned long flags;
 
 	vdirt_set_event_ops(NULL);	/* waits for running hooks (RCU) */
+	spin_lock_irqsave(&vdirt_evq_lock, flags);
+	vdirt_evq_stopped = true;
+	spin_unlock_irqrestore(&vdirt_evq_lock, flags);
+	cancel_work_sync(&vdirt_ev_work);
+	list_for_each_entry_safe(q, qtmp, &vdirt_evq_list, node) {
+		list_del(&q->node);
+		kfree(q);
+	}
 	genl_unregister_family(&vdirt_genl_family);
 	netlink_unregister_notifier(&vdirt_nl_notifier);
 	mutex_lock(&vdirt_loads_lock);

@@ -32,7 +32,7 @@ dfield() { $V devices --json | tr ',{}' '\n\n\n' | sed -n "s/^\"$1\"://p" | head
 wr() { dd if="$1" of=$T bs=$CS seek="$2" oflag=direct conv=notrunc 2>/dev/null; }
 rd() { dd if=$T of=/dev/null bs=$CS skip="$1" count="${2:-1}" iflag=direct 2>/dev/null; }
 
-ktap_plan 35
+ktap_plan 36
 
 dmsetup create $L --table "0 32768 linear /dev/vda 0" && dmsetup mknodes $L
 dd if=/dev/urandom of=/tmp/data bs=$CS count=8 2>/dev/null
@@ -120,6 +120,8 @@ check "after the kill a new load works" $V baseline load $N /tmp/bl2
 hj=$($V hashes --json $N 2 1)
 case "$hj" in *'{"cluster":2,"current":"'*'","baseline":"'*'"}'*) ok "hashes --json shape" ;;
 	*) not_ok "hashes --json shape" "$hj" ;; esac
+mm=$(devno $T)
+check_eq "a device addressed by major:minor ($mm)" "$($V hashes $N 2 1)" "$($V hashes $mm 2 1)"
 check "baseline clear" $V baseline clear $N
 check_eq "nothing baselined after clear" 0 "$(dfield baselined)"
 check "clear mismatches" $V clear $N
