@@ -22,14 +22,7 @@ recreate() {
 	dmsetup remove $N 2>/dev/null
 	dmsetup create $N --table "$1" && dmsetup mknodes $N
 }
-wait_scan() {
-	_i=0
-	while [ "$(st scan)" != "-" ]; do
-		[ $_i -ge 900 ] && return 1
-		_i=$((_i + 1))
-		usleep 100000
-	done
-}
+wait_scan() { wait_scan_of $N 90; }
 
 ktap_plan 47
 

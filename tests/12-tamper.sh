@@ -36,14 +36,7 @@ report() { dmsetup message $N 0 report; }
 # rfield KEY: value of KEY=VALUE from report lines on stdin
 rfield() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 st() { status_field $N "$1"; }
-wait_scan() {
-	_i=0
-	while [ "$(st scan)" != "-" ]; do
-		[ $_i -ge 900 ] && return 1
-		_i=$((_i + 1))
-		usleep 100000
-	done
-}
+wait_scan() { wait_scan_of $N 90; }
 
 ktap_plan 38
 

@@ -17,14 +17,7 @@ cleanup() {
 }
 
 st() { status_field $N "$1"; }
-wait_scan() {
-	_i=0
-	while [ "$(st scan)" != "-" ]; do
-		[ $_i -ge 900 ] && return 1
-		_i=$((_i + 1))
-		usleep 100000
-	done
-}
+wait_scan() { wait_scan_of $N 90; }
 
 ktap_plan 33
 

@@ -17,14 +17,7 @@ cleanup() {
 }
 
 st() { status_field $N "$1"; }
-wait_scan() {
-	_i=0
-	while [ "$(st scan)" != "-" ]; do
-		[ $_i -ge 1200 ] && return 1
-		_i=$((_i + 1))
-		usleep 100000
-	done
-}
+wait_scan() { wait_scan_of $N 120; }
 job="--filename=$T --ioengine=libaio --direct=1 --iodepth=16 --rw=randrw --rwmixwrite=60
 	--bsrange=512-256k --verify=crc32c --verify_fatal=1 --numjobs=4 --size=8M
 	--offset_increment=8M --group_reporting"

@@ -18,14 +18,7 @@ cleanup() {
 }
 
 st() { status_field $N "$1"; }
-wait_scan() {
-	_i=0
-	while [ "$(st scan)" != "-" ]; do
-		[ $_i -ge 1200 ] && return 1
-		_i=$((_i + 1))
-		usleep 100000
-	done
-}
+wait_scan() { wait_scan_of $N 120; }
 writefiles() {
 	mkdir -p $MP/a/b/c $MP/d || return 1
 	i=0

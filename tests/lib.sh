@@ -130,3 +130,14 @@ ktap_done() {
 devno() {
 	printf '%d:%d\n' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"
 }
+
+# wait_scan_of DEV [SECONDS]: wait until DEV's background scan is idle
+# (status "scan=-"); fails after SECONDS (default 90).
+wait_scan_of() {
+	_ws_left=$(( ${2:-90} * 10 ))
+	while [ "$(status_field "$1" scan)" != "-" ]; do
+		[ "$_ws_left" -le 0 ] && return 1
+		_ws_left=$((_ws_left - 1))
+		usleep 100000
+	done
+}
