@@ -1056,15 +1056,6 @@ void vdirt_get_info(struct vdirt_dev *vd, struct vdirt_info *info)
 	mutex_unlock(&vd->log_lock);
 }
 
-int __weak vdirt_netlink_init(void)
-{
-	return 0;
-}
-
-void __weak vdirt_netlink_exit(void)
-{
-}
-
 /* ---- constructor / destructor ---- */
 
 static void vdirt_cleanup(struct vdirt_dev *vd)

@@ -281,7 +281,7 @@ struct vdirt_event_ops {
 };
 void vdirt_set_event_ops(const struct vdirt_event_ops *ops);
 
-/* module init hooks, weak no-ops until dm-vdirt-netlink.c exists */
+/* dm-vdirt-netlink.c: the generic netlink family, from module init/exit */
 int vdirt_netlink_init(void);
 void vdirt_netlink_exit(void);
 
