@@ -202,7 +202,7 @@ run_io() {
 # perf_event_open sampler built on the host, bench/kprof.c), when it works here
 profile() {
 	[ -x $H/kprof ] || { log "profile: no kprof, skipped"; return 0; }
-	for j in randwrite4k_qd16 randread4k_qd16 seqwrite1m_qd4 seqread1m_qd4; do
+	for j in randwrite4k_qd1 randwrite4k_qd16 randread4k_qd1 randread4k_qd16 seqwrite1m_qd4 seqread1m_qd4; do
 		args=$(job_args "$j")
 		# shellcheck disable=SC2086
 		fio --name=p --filename="$1" --direct=1 --ioengine=libaio --time_based \
