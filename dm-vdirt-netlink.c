@@ -34,26 +34,6 @@
 #include "dm-vdirt.h"
 #include "dm-vdirt-genl.h"
 
-/*
- * genlmsg_multicast_allns() lost its gfp_t argument in 6.10 (backported to
- * some stable series).  Kbuild's probe compat/genlmsg_multicast_allns_gfp.c
- * defines VDIRT_HAVE_GENLMSG_MULTICAST_ALLNS_GFP on kernels with the old
- * five-argument form.
- */
-#ifdef VDIRT_HAVE_GENLMSG_MULTICAST_ALLNS_GFP
-#define vdirt_multicast_allns(fam, skb, grp) \
-	genlmsg_multicast_allns(fam, skb, 0, grp, GFP_ATOMIC)
-#else
-#define vdirt_multicast_allns(fam, skb, grp) \
-	genlmsg_multicast_allns(fam, skb, 0, grp)
-#endif
-
-#if defined(GENL_MCAST_CAP_SYS_ADMIN) && !defined(VDIRT_NL_FORCE_UNICAST)
-#define VDIRT_MCAST_RESTRICTED	1
-#else
-#define VDIRT_MCAST_RESTRICTED	0
-#endif
-
 /* staged baselines larger than this are refused (use capture instead) */
 #define VDIRT_LOAD_MAX_BYTES	(256UL << 20)
 #define VDIRT_LOAD_MAX		16
