@@ -9,6 +9,8 @@
 #                        tests and the guest tests on both kernels
 #   make check KERNELS=6.1 TESTS=tests/12-tamper.sh   narrow it down
 #   make demo            the README's demo in a VM
+#   make bench           overhead benchmarks of bench/README (~30 min)
+#   make bench QUICK=1   a short subset, to check the scripts
 #   make lint            sparse on both kernels and checkpatch on the kernel files
 #   make dkms-install    register, build and install the module with DKMS
 #   make install         install the tool, man page and scripts (PREFIX, DESTDIR)
@@ -24,7 +26,9 @@ TOOLS_BIN := $(patsubst tests/tools/%.c,build/tests-bin/%,$(TOOLS_SRC))
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all module modules userspace guest tools check demo lint clean deps dkms-install install
+QUICK ?=
+
+.PHONY: bench all module modules userspace guest tools check demo lint clean deps dkms-install install
 
 all: module userspace
 
@@ -57,6 +61,10 @@ check: deps
 demo: deps
 	@$(MAKE) -s guest KERNELS=6.12
 	@scripts/demo
+
+bench: deps
+	@$(MAKE) -s guest KERNELS="$(if $(filter 1,$(QUICK)),6.12,$(KERNELS))"
+	@BENCH_NO_BUILD=1 bench/run $(if $(filter 1,$(QUICK)),--quick)
 
 lint: deps
 	@for k in $(KERNELS); do echo "sparse: $$k"; scripts/build-module $$k C=2 || exit 1; done
