@@ -51,7 +51,13 @@
 #define VDIRT_LOG_BLOCKS		256U
 #define VDIRT_LOG_CAPACITY		(VDIRT_LOG_BLOCKS * VDIRT_RECORDS_PER_BLOCK)
 
-/* write-intent bitmap (issue "crash consistency"): one bit per region */
+/*
+ * Write-intent bitmap: one bit per region of VDIRT_INTENT_REGION_CLUSTERS
+ * clusters; bit r is bit (r % 8) of byte (r / 8) of the bitmap.  A set bit
+ * means the region may have data writes that the committed entries do not
+ * describe; after an unclean shutdown every cluster of such a region is
+ * measured again from the data device.
+ */
 #define VDIRT_INTENT_REGION_CLUSTERS	1024U
 #define VDIRT_INTENT_BITS_PER_BLOCK	(VDIRT_META_BLOCK_SIZE * 8U)
 
@@ -62,8 +68,13 @@
 #define VDIRT_SB_F_CLEAN		(1U << 0)	/* cleanly closed */
 #define VDIRT_SB_F_BASELINE		(1U << 1)	/* a baseline was captured */
 
-/* feature masks: none defined in version 1, unknown incompat bits refuse */
-#define VDIRT_FEATURE_COMPAT_SUPP	0U
+/*
+ * Feature masks.  COMPAT_INTENT: the write-intent bitmap was maintained
+ * while the metadata was in use; an unclean superblock without it is
+ * recovered in full.  Unknown incompat bits refuse the device.
+ */
+#define VDIRT_FEATURE_COMPAT_INTENT	(1U << 0)
+#define VDIRT_FEATURE_COMPAT_SUPP	VDIRT_FEATURE_COMPAT_INTENT
 #define VDIRT_FEATURE_INCOMPAT_SUPP	0U
 #define VDIRT_FEATURE_RO_COMPAT_SUPP	0U
 
@@ -77,9 +88,11 @@
 /* mismatch record kinds and ops */
 #define VDIRT_KIND_READ_MISMATCH	1
 #define VDIRT_KIND_WRITE_DRIFT		2
+#define VDIRT_KIND_RECOVERY		3	/* summary, see aux[] */
 #define VDIRT_OP_READ			1
 #define VDIRT_OP_WRITE			2
 #define VDIRT_OP_SCAN			3
+#define VDIRT_OP_RECOVERY		4
 
 /*
  * Superblock, at the start of metadata blocks 0 (copy A) and 1 (copy B).
@@ -157,8 +170,19 @@ struct vdirt_disk_record {
 	__le32 csum;			/*  28: crc32c of the record, csum = 0 */
 	__u8   expected[VDIRT_MAX_DIGEST_SIZE];	/*  32 */
 	__u8   actual[VDIRT_MAX_DIGEST_SIZE];	/*  96 */
-	__u8   reserved[96];		/* 160: zero */
+	__le64 aux[4];			/* 160: by kind, zero otherwise */
+	__u8   reserved[64];		/* 192: zero */
 } __packed;				/* 256 */
+
+/*
+ * aux[] of a VDIRT_KIND_RECOVERY record (cluster is 0, digests are zero):
+ * regions recovered, clusters measured again, clusters whose digest
+ * changed, clusters measured on read before the recovery reached them.
+ */
+#define VDIRT_AUX_REGIONS		0
+#define VDIRT_AUX_REMEASURED		1
+#define VDIRT_AUX_CHANGED		2
+#define VDIRT_AUX_ON_READ		3
 
 /* computed metadata geometry (native endian, not on disk) */
 struct vdirt_layout {

@@ -19,7 +19,7 @@
  *        DIGEST_SIZE HASH_NAME STATE MODE READ_VERIFY FAIL_OPEN MEASURED
  *        BASELINED READS_VERIFIED READ_MISMATCHES WRITE_DRIFT UNALIGNED
  *        META_ERRORS TOFU SCAN_RUNNING SCAN_POS LOG_FIRST LOG_HEAD
- *        EVENT_SEQ EVENTS_DROPPED
+ *        EVENT_SEQ EVENTS_DROPPED RECOVER_POS RECOVER_TOTAL
  * VDIRT_CMD_BASELINE_BEGIN R: device, CLUSTER_SIZE, DIGEST_SIZE, HASH_NAME,
  *        NR_CLUSTERS (all must match the device).  A: LOAD_ID.
  *        Starts a staged load owned by the sending socket; -EBUSY if
@@ -37,7 +37,7 @@
  * VDIRT_CMD_MISMATCH_GET     NLM_F_DUMP, R: device, optional REC_SEQ (first
  *        record number wanted).  One message per record:
  *        A: DEV_NAME DEV_MAJOR DEV_MINOR REC_SEQ CLUSTER KIND OP TIME
- *           EXPECTED ACTUAL
+ *           EXPECTED ACTUAL, and REC_AUX for a recovery summary record
  * VDIRT_CMD_MISMATCH_CLEAR   R: device.
  * VDIRT_CMD_HASH_GET         NLM_F_DUMP, R: device, optional FIRST_CLUSTER,
  *        COUNT.  One message per run of up to VDIRT_HASH_BATCH clusters:
@@ -46,7 +46,7 @@
  *           BASELINE_DIGESTS (likewise)
  * VDIRT_CMD_EVENT            notification on group "events":
  *        A: DEV_NAME DEV_MAJOR DEV_MINOR EVENT_SEQ REC_SEQ CLUSTER KIND OP
- *           TIME EXPECTED ACTUAL EVENTS_DROPPED
+ *           TIME EXPECTED ACTUAL EVENTS_DROPPED [REC_AUX]
  *        EVENT_SEQ is the record number (REC_SEQ), per device: a listener
  *        that sees a gap dumps VDIRT_CMD_MISMATCH_GET from the first
  *        missing number.  Events beyond the rate limit (module parameter
@@ -134,6 +134,10 @@ enum vdirt_genl_attr {
 	VDIRT_A_TIME,			/* u64, ns since the epoch (wall clock) */
 	VDIRT_A_EXPECTED,		/* binary, digest_size bytes */
 	VDIRT_A_ACTUAL,			/* binary, digest_size bytes */
+	VDIRT_A_REC_AUX,		/* binary, 4 x u64 (host order): the
+					 * aux[] of a recovery record */
+	VDIRT_A_RECOVER_POS,		/* u64, clusters of dirty regions done */
+	VDIRT_A_RECOVER_TOTAL,		/* u64, 0: not recovering */
 
 	__VDIRT_A_MAX,
 	VDIRT_A_MAX = __VDIRT_A_MAX - 1
