@@ -28,7 +28,7 @@ DESTDIR ?=
 
 QUICK ?=
 
-.PHONY: bench all module modules userspace guest tools check demo lint clean deps dkms-install install
+.PHONY: bench all module modules userspace guest tools check demo lint clean deps dkms-install install uninstall
 
 all: module userspace
 
@@ -73,8 +73,10 @@ lint: deps
 dkms-install:
 	scripts/dkms-install
 
-install: userspace
-	@if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR); fi
+# the tool, man page, scripts, systemd unit and docs (userspace/Makefile has
+# SBINDIR, MANDIR, DOCDIR, SYSTEMDUNITDIR, WITH_JOURNAL); make uninstall too
+install uninstall: userspace
+	@$(MAKE) -s -C userspace $@ PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
 clean:
 	rm -rf build/*/module build/*/guest-root build/*/initramfs.cpio build/tests-bin build/logs

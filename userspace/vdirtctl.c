@@ -26,7 +26,9 @@
 #include "baseline.h"
 #include "dm.h"
 #include "hash.h"
+#include "journal.h"
 #include "nl.h"
+#include "prom.h"
 #include "sb.h"
 #include "util.h"
 
@@ -47,7 +49,11 @@ static struct {
 	uint64_t count;
 	int wait;
 	int progress;		/* -1 auto, 0 no, 1 yes */
-} o = { .cache_mb = -1, .threads = 0, .progress = -1 };
+	int all;		/* monitor --all */
+	int journal;		/* monitor --journal */
+	const char *prom;	/* monitor --prometheus-textfile */
+	uint64_t interval;	/* seconds between textfile refreshes */
+} o = { .cache_mb = -1, .threads = 0, .progress = -1, .interval = 15 };
 
 static volatile sig_atomic_t interrupted;
 
@@ -513,7 +519,8 @@ static int is_number(const char *s)
 	return 1;
 }
 
-static void print_dev(struct vdm_dev *d, int in_list)
+/* rec: recovery position and total (total 0: not recovering), NULL: unknown */
+static void print_dev(struct vdm_dev *d, int in_list, const uint64_t *rec)
 {
 	char *s, *tok, *save = NULL;
 
@@ -539,6 +546,9 @@ static void print_dev(struct vdm_dev *d, int in_list)
 				json_str(stdout, eq + 1);
 		}
 		free(s);
+		if (rec)
+			printf(",\"recover_pos\":%" PRIu64 ",\"recover_total\":%" PRIu64,
+			       rec[0], rec[1]);
 		printf("}%s", in_list ? "" : "\n");
 		return;
 	}
@@ -567,11 +577,18 @@ static void print_dev(struct vdm_dev *d, int in_list)
 		printf("%-16s %s\n", tok, eq + 1);
 	}
 	free(s);
+	if (rec && rec[1])
+		printf("%-16s %" PRIu64 "/%" PRIu64 "\n", "recovering", rec[0], rec[1]);
+	else if (rec)
+		printf("%-16s -\n", "recovering");
 }
+
+static int nl_recovery(const struct vdm_dev *d, uint64_t rec[2]);
 
 static int cmd_status(int argc, char **argv)
 {
 	struct vdm_dev d;
+	uint64_t rec[2];
 	int r;
 
 	if (argc != 1) {
@@ -585,7 +602,8 @@ static int cmd_status(int argc, char **argv)
 		err("%s: %s", argv[0], strerror(-r));
 	if (r)
 		return r;
-	print_dev(&d, 0);
+	rec[1] = 0;
+	print_dev(&d, 0, nl_recovery(&d, rec) ? NULL : rec);
 	vdm_put(&d);
 	return 0;
 }
@@ -596,7 +614,7 @@ static int list_one(struct vdm_dev *d, void *arg)
 
 	if (opt_json && (*n)++)
 		printf(",\n");
-	print_dev(d, 1);
+	print_dev(d, 1, NULL);
 	return 0;
 }
 
@@ -617,6 +635,199 @@ static int cmd_list(int argc, char **argv)
 	r = vdm_list(list_one, &n);
 	if (opt_json)
 		printf("%s]\n", n ? "\n" : "");
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* check: the superblock copies and the write-intent bitmap, offline */
+
+struct sb_copy {
+	int valid;
+	char why[160];		/* invalid: the validator's reason */
+	struct vsb sb;		/* valid: parsed */
+	struct vdirt_disk_sb d;	/* raw, for the fields vsb does not carry */
+};
+
+/* one copy through vsb_parse(): alone in block A, block B zero */
+static void check_copy(const uint8_t *blk, struct sb_copy *c)
+{
+	static uint8_t buf[2 * VDIRT_META_BLOCK_SIZE];
+	char msg[160], *p, *q;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	memcpy(&c->d, blk, sizeof(c->d));
+	memcpy(buf, blk, VDIRT_META_BLOCK_SIZE);
+	memset(buf + VDIRT_META_BLOCK_SIZE, 0, VDIRT_META_BLOCK_SIZE);
+	r = vsb_parse(buf, &c->sb, msg, sizeof(msg));
+	c->valid = r > 0;
+	if (!r)
+		snprintf(c->why, sizeof(c->why), "all zero");
+	if (r >= 0)
+		return;
+	/* "not a dm-vdirt superblock (copy A: WHY, copy B: ...)" */
+	p = strstr(msg, "copy A: ");
+	q = p ? strstr(p, ", copy B: ") : NULL;
+	if (p && q) {
+		*q = 0;
+		p += strlen("copy A: ");
+	} else {
+		p = msg;
+	}
+	snprintf(c->why, sizeof(c->why), "%s", p);
+}
+
+static unsigned int popcount_bits(const uint8_t *p, uint64_t nbits)
+{
+	unsigned int n = 0;
+	uint64_t i;
+
+	for (i = 0; i < nbits; i++)
+		n += (p[i / 8] >> (i % 8)) & 1;
+	return n;
+}
+
+/* set bits among the first `regions` of the bitmap at blocks [start, start + blocks) */
+static int count_intent(int fd, const struct vdirt_disk_sb *d, uint64_t regions,
+			uint64_t *set)
+{
+	uint64_t start = le64toh(d->intent_start), blocks = le64toh(d->intent_blocks);
+	uint8_t *blk = malloc(VDIRT_META_BLOCK_SIZE);
+	uint64_t b, bits;
+	int r = 0;
+
+	if (!blk)
+		return -ENOMEM;
+	*set = 0;
+	for (b = 0; b < blocks && regions; b++) {
+		r = read_full(fd, blk, VDIRT_META_BLOCK_SIZE, (start + b) * VDIRT_META_BLOCK_SIZE);
+		if (r)
+			break;
+		bits = regions < VDIRT_INTENT_BITS_PER_BLOCK ? regions : VDIRT_INTENT_BITS_PER_BLOCK;
+		*set += popcount_bits(blk, bits);
+		regions -= bits;
+	}
+	free(blk);
+	return r;
+}
+
+static void print_copy(int i, const struct sb_copy *c, int json)
+{
+	const struct vdirt_disk_sb *d = &c->d;
+	uint32_t fl = le32toh(d->flags), fc = le32toh(d->feature_compat);
+
+	if (json) {
+		printf("%s{\"copy\":\"%c\",\"valid\":%s", i ? "," : "", 'A' + i,
+		       c->valid ? "true" : "false");
+		if (!c->valid) {
+			printf(",\"reason\":");
+			json_str(stdout, c->why);
+			printf("}");
+			return;
+		}
+		printf(",\"seq\":%" PRIu64 ",\"clean\":%s,\"baseline\":%s,\"feature_compat\":%u,"
+		       "\"intent\":%s,\"epoch\":%" PRIu64 ",\"log_head\":%" PRIu64
+		       ",\"log_tail\":%" PRIu64 "}", c->sb.seq,
+		       fl & VDIRT_SB_F_CLEAN ? "true" : "false",
+		       fl & VDIRT_SB_F_BASELINE ? "true" : "false", fc,
+		       fc & VDIRT_FEATURE_COMPAT_INTENT ? "true" : "false",
+		       (uint64_t)le64toh(d->epoch), (uint64_t)le64toh(d->log_head),
+		       (uint64_t)le64toh(d->log_tail));
+		return;
+	}
+	if (!c->valid) {
+		printf("copy %c: invalid (%s)\n", 'A' + i, c->why);
+		return;
+	}
+	printf("copy %c: valid, seq %" PRIu64 ", flags %s%s%s, features %s, epoch %" PRIu64
+	       ", log head %" PRIu64 " tail %" PRIu64 "\n", 'A' + i, c->sb.seq,
+	       fl & VDIRT_SB_F_CLEAN ? "clean" : "in-use",
+	       fl & VDIRT_SB_F_BASELINE ? "," : "", fl & VDIRT_SB_F_BASELINE ? "baseline" : "",
+	       fc & VDIRT_FEATURE_COMPAT_INTENT ? "intent" : "-", (uint64_t)le64toh(d->epoch),
+	       (uint64_t)le64toh(d->log_head), (uint64_t)le64toh(d->log_tail));
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	uint8_t *buf = NULL;
+	struct sb_copy c[2];
+	const struct sb_copy *u;
+	uint64_t regions = 0, set = 0;
+	uint32_t per, clean = 0;
+	int fd, r, i, best;
+
+	if (argc != 1) {
+		err("usage: vdirtctl check <meta_dev> [--json]");
+		return EXIT_USAGE;
+	}
+	fd = open_dev(argv[0], O_RDONLY, NULL);
+	if (fd < 0)
+		return fd;
+	buf = malloc(2 * VDIRT_META_BLOCK_SIZE);
+	r = buf ? read_full(fd, buf, 2 * VDIRT_META_BLOCK_SIZE, 0) : -ENOMEM;
+	if (r) {
+		err("%s: cannot read the superblocks: %s", argv[0], strerror(-r));
+		goto out;
+	}
+	for (i = 0; i < 2; i++)
+		check_copy(buf + i * VDIRT_META_BLOCK_SIZE, &c[i]);
+	/* as the kernel chooses: the newest valid copy, A on a tie */
+	best = c[0].valid && c[1].valid ? c[1].sb.seq > c[0].sb.seq : c[1].valid;
+	u = &c[best];
+	if (u->valid) {
+		per = le32toh(u->d.intent_region_clusters);
+		per = per ? per : VDIRT_INTENT_REGION_CLUSTERS;
+		regions = (u->sb.nr_clusters + per - 1) / per;
+		r = count_intent(fd, &u->d, regions, &set);
+		if (r) {
+			err("%s: cannot read the write-intent bitmap: %s", argv[0], strerror(-r));
+			goto out;
+		}
+		clean = u->sb.flags & VDIRT_SB_F_CLEAN;
+	}
+	if (opt_json) {
+		printf("{\"meta_dev\":");
+		json_str(stdout, argv[0]);
+		printf(",\"copies\":[");
+		for (i = 0; i < 2; i++)
+			print_copy(i, &c[i], 1);
+		printf("]");
+		if (u->valid)
+			printf(",\"using\":\"%c\",\"seq\":%" PRIu64 ",\"clusters\":%" PRIu64
+			       ",\"cluster_size\":%u,\"hash\":\"%s\",\"clean\":%s,\"regions\":%"
+			       PRIu64 ",\"intent_set\":%" PRIu64 ",\"recover_regions\":%" PRIu64,
+			       'A' + best, u->sb.seq, u->sb.nr_clusters, u->sb.cluster_size,
+			       u->sb.hash_name, clean ? "true" : "false", regions, set,
+			       clean ? 0 : set);
+		else
+			printf(",\"using\":null");
+		printf("}\n");
+	} else {
+		for (i = 0; i < 2; i++)
+			print_copy(i, &c[i], 0);
+		if (!u->valid)
+			printf("no valid superblock: %s is not a dm-vdirt metadata device\n",
+			       argv[0]);
+		else if (!c[!best].valid)
+			printf("copy %c invalid (%s): using copy %c, seq %" PRIu64 "\n", 'A' + !best,
+			       c[!best].why, 'A' + best, u->sb.seq);
+		else
+			printf("using copy %c, seq %" PRIu64 "\n", 'A' + best, u->sb.seq);
+		if (u->valid) {
+			printf("%" PRIu64 " clusters of %u bytes, %s\n", u->sb.nr_clusters,
+			       u->sb.cluster_size, u->sb.hash_name);
+			if (clean)
+				printf("clean: nothing to recover (%" PRIu64 " of %" PRIu64
+				       " write-intent bits set)\n", set, regions);
+			else
+				printf("not clean: %" PRIu64 " of %" PRIu64 " regions would be "
+				       "recovered on the next open\n", set, regions);
+		}
+	}
+	r = c[0].valid && c[1].valid ? 0 : u->valid ? 1 : 2;
+out:
+	free(buf);
+	close(fd);
 	return r;
 }
 
@@ -944,8 +1155,18 @@ struct devinfo {
 	uint64_t measured, baselined, reads_verified, read_mismatches, write_drift;
 	uint64_t unaligned, meta_errors, tofu, scan_pos, log_first, log_head;
 	uint64_t event_seq, events_dropped;
+	uint64_t recover_pos, recover_total;	/* total 0: not recovering */
 	int found;
 };
+
+/* "POS/TOTAL" while the write-intent recovery runs, "-" otherwise */
+static void recovering_str(char *out, size_t n, const struct devinfo *d)
+{
+	if (d->recover_total)
+		snprintf(out, n, "%" PRIu64 "/%" PRIu64, d->recover_pos, d->recover_total);
+	else
+		snprintf(out, n, "-");
+}
 
 static void copy_str(char *dst, size_t n, const struct nlattr *a)
 {
@@ -990,6 +1211,8 @@ static void fill_devinfo(const struct nlattr **tb, struct devinfo *d)
 	d->log_head = nla_u64(tb, VDIRT_A_LOG_HEAD, 0);
 	d->event_seq = nla_u64(tb, VDIRT_A_EVENT_SEQ, 0);
 	d->events_dropped = nla_u64(tb, VDIRT_A_EVENTS_DROPPED, 0);
+	d->recover_pos = nla_u64(tb, VDIRT_A_RECOVER_POS, 0);
+	d->recover_total = nla_u64(tb, VDIRT_A_RECOVER_TOTAL, 0);
 	d->found = 1;
 }
 
@@ -1017,6 +1240,26 @@ static int nl_dev_get(struct vnl *v, const char *dev, struct devinfo *d)
 	else if (!d->found)
 		r = -EIO;
 	return r;
+}
+
+/* the write-intent recovery progress of a device-mapper device (status) */
+static int nl_recovery(const struct vdm_dev *dm, uint64_t rec[2])
+{
+	struct devinfo d;
+	struct vnl v;
+	char mm[32];
+	int r;
+
+	snprintf(mm, sizeof(mm), "%u:%u", dm->major, dm->minor);
+	r = vnl_open(&v);
+	if (!r)
+		r = nl_dev_get(&v, mm, &d);
+	vnl_close(&v);
+	if (r)
+		return r;
+	rec[0] = d.recover_pos;
+	rec[1] = d.recover_total;
+	return 0;
 }
 
 /* simple command on one device */
@@ -1170,39 +1413,14 @@ out:
 
 /* ---- mismatch records ---- */
 
-struct rec {
-	char dev[VDIRT_DEV_NAME_MAX];
-	uint64_t seq, rec_seq, cluster, time;
-	int kind, op;
-	uint8_t expected[64], actual[64];
-	unsigned int dlen;
-};
-
-static const char *kind_name(int k)
-{
-	switch (k) {
-	case VDIRT_KIND_READ_MISMATCH: return "read_mismatch";
-	case VDIRT_KIND_WRITE_DRIFT: return "write_drift";
-	}
-	return "unknown";
-}
-
-static const char *op_name(int k)
-{
-	switch (k) {
-	case VDIRT_OP_READ: return "read";
-	case VDIRT_OP_WRITE: return "write";
-	case VDIRT_OP_SCAN: return "scan";
-	}
-	return "unknown";
-}
-
-static void fill_rec(const struct nlattr **tb, struct rec *r)
+static void fill_rec(const struct nlattr **tb, struct vrec *r)
 {
 	unsigned int le = 0, la = 0;
 
 	memset(r, 0, sizeof(*r));
 	copy_str(r->dev, sizeof(r->dev), tb[VDIRT_A_DEV_NAME]);
+	r->major = nla_u64(tb, VDIRT_A_DEV_MAJOR, 0);
+	r->minor = nla_u64(tb, VDIRT_A_DEV_MINOR, 0);
 	r->rec_seq = nla_u64(tb, VDIRT_A_REC_SEQ, 0);
 	r->seq = nla_u64(tb, VDIRT_A_EVENT_SEQ, r->rec_seq);
 	r->cluster = nla_u64(tb, VDIRT_A_CLUSTER, 0);
@@ -1222,9 +1440,11 @@ static void fill_rec(const struct nlattr **tb, struct rec *r)
 	if (la)
 		memcpy(r->actual, mnl_attr_get_payload(tb[VDIRT_A_ACTUAL]), la);
 	r->dlen = le > la ? le : la;
+	if (tb[VDIRT_A_REC_AUX] && mnl_attr_get_payload_len(tb[VDIRT_A_REC_AUX]) >= sizeof(r->aux))
+		memcpy(r->aux, mnl_attr_get_payload(tb[VDIRT_A_REC_AUX]), sizeof(r->aux));
 }
 
-static void print_rec(const struct rec *r, uint32_t cs, const char *source, int first)
+static void print_rec(const struct vrec *r, uint32_t cs, const char *source, int first)
 {
 	char e[129], a[129];
 
@@ -1238,7 +1458,12 @@ static void print_rec(const struct rec *r, uint32_t cs, const char *source, int 
 		printf(",\"cluster\":%" PRIu64 ",\"sector\":%" PRIu64 ",\"kind\":\"%s\","
 		       "\"op\":\"%s\",\"expected\":\"%s\",\"actual\":\"%s\",\"time\":%" PRIu64
 		       ",\"seq\":%" PRIu64, r->cluster, r->cluster * (cs / 512),
-		       kind_name(r->kind), op_name(r->op), e, a, r->time, r->seq);
+		       vrec_kind_name(r->kind), vrec_op_name(r->op), e, a, r->time, r->seq);
+		if (r->kind == VDIRT_KIND_RECOVERY)
+			printf(",\"regions\":%" PRIu64 ",\"remeasured\":%" PRIu64 ",\"changed\":%"
+			       PRIu64 ",\"on_read\":%" PRIu64, r->aux[VDIRT_AUX_REGIONS],
+			       r->aux[VDIRT_AUX_REMEASURED], r->aux[VDIRT_AUX_CHANGED],
+			       r->aux[VDIRT_AUX_ON_READ]);
 		if (source)
 			printf(",\"source\":\"%s\"}\n", source);
 		else
@@ -1250,38 +1475,42 @@ static void print_rec(const struct rec *r, uint32_t cs, const char *source, int 
 
 		gmtime_r(&t, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-		printf("%s.%09" PRIu64 "Z %s seq %" PRIu64 " cluster %" PRIu64 " sector %" PRIu64
-		       " %s (%s) expected %s actual %s%s%s\n", ts, r->time % (uint64_t)1000000000,
-		       r->dev, r->seq, r->cluster, r->cluster * (cs / 512), kind_name(r->kind),
-		       op_name(r->op), e, a, source ? " " : "", source ? source : "");
+		printf("%s.%09" PRIu64 "Z %s seq %" PRIu64, ts, r->time % (uint64_t)1000000000,
+		       r->dev, r->seq);
+		if (r->kind == VDIRT_KIND_RECOVERY) {
+			vrec_recovery_str(e, sizeof(e), r);
+			printf(" recovery: %s", e);
+		} else {
+			printf(" cluster %" PRIu64 " sector %" PRIu64 " %s (%s) expected %s actual %s",
+			       r->cluster, r->cluster * (cs / 512), vrec_kind_name(r->kind),
+			       vrec_op_name(r->op), e, a);
+		}
+		printf("%s%s\n", source ? " " : "", source ? source : "");
 	}
 	fflush(stdout);
 }
 
+struct mon;
+struct mon_dev;
+static int mon_dump_rec(struct mon *m, struct mon_dev *md, const struct vrec *r);
+
 struct dump_arg {
 	uint32_t cs;
 	uint64_t n;
-	uint64_t next;		/* next record number expected */
-	const char *source;	/* monitor: "dump" */
-	uint64_t limit;		/* monitor --count: print at most */
-	uint64_t *printed;
+	struct mon *m;		/* monitor: records go to mon_dump_rec() */
+	struct mon_dev *md;
 };
 
 static int dump_cb(const struct nlattr **tb, void *arg)
 {
 	struct dump_arg *a = arg;
-	struct rec r;
+	struct vrec r;
 
 	fill_rec(tb, &r);
-	if (a->printed && a->limit && *a->printed >= a->limit)
-		return 0;
-	if (r.rec_seq < a->next && a->source)
-		return 0;	/* already printed */
-	print_rec(&r, a->cs, a->source, a->n == 0);
+	if (a->m)
+		return mon_dump_rec(a->m, a->md, &r);
+	print_rec(&r, a->cs, NULL, a->n == 0);
 	a->n++;
-	a->next = r.rec_seq + 1;
-	if (a->printed)
-		(*a->printed)++;
 	return 0;
 }
 
@@ -1486,6 +1715,8 @@ out:
 #define MON_MAX 64
 struct mon_dev {
 	char name[VDIRT_DEV_NAME_MAX];
+	char hash[64];
+	uint32_t major, minor;
 	uint64_t next;		/* next record number expected */
 	uint32_t cs;
 };
@@ -1497,7 +1728,16 @@ struct mon {
 	char **filter;
 	int nfilter;
 	uint64_t printed;
-	uint64_t gaps;
+	uint64_t gaps;		/* sequence gaps filled from dumps */
+	uint64_t lost;		/* records gone before we could read them */
+	int journal_errors;
+	/* --prometheus-textfile */
+	struct vprom_dev prom[MON_MAX];
+	char prom_name[MON_MAX][VDIRT_DEV_NAME_MAX];
+	int nprom;
+	int prom_dirty;		/* an event since the last write */
+	uint64_t prom_next;	/* next periodic write, ns (CLOCK_MONOTONIC) */
+	int prom_err;		/* last write's error, reported once */
 };
 
 static struct mon_dev *mon_find(struct mon *m, const char *name)
@@ -1522,19 +1762,35 @@ static int mon_wanted(struct mon *m, const char *name)
 	return 0;
 }
 
+/* watch a device from record number next on; NULL when there are too many */
+static struct mon_dev *mon_add(struct mon *m, const struct devinfo *d, uint64_t next)
+{
+	struct mon_dev *md;
+
+	if (m->ndev >= MON_MAX) {
+		err("monitor: more than %d devices, not watching %s", MON_MAX, d->name);
+		return NULL;
+	}
+	md = &m->dev[m->ndev++];
+	snprintf(md->name, sizeof(md->name), "%s", d->name);
+	snprintf(md->hash, sizeof(md->hash), "%s", d->hash);
+	md->major = d->major;
+	md->minor = d->minor;
+	md->cs = d->cluster_size;
+	md->next = next;
+	return md;
+}
+
 static int mon_list_cb(const struct nlattr **tb, void *arg)
 {
 	struct mon *m = arg;
 	struct devinfo d;
 
 	fill_devinfo(tb, &d);
-	if (!mon_wanted(m, d.name) || m->ndev >= MON_MAX || mon_find(m, d.name))
+	if (!mon_wanted(m, d.name) || mon_find(m, d.name))
 		return 0;
-	snprintf(m->dev[m->ndev].name, sizeof(m->dev[0].name), "%s", d.name);
-	m->dev[m->ndev].next = d.log_head;
-	m->dev[m->ndev].cs = d.cluster_size;
-	dbg("monitor: %s from record %" PRIu64, d.name, d.log_head);
-	m->ndev++;
+	if (mon_add(m, &d, d.log_head))
+		dbg("monitor: %s from record %" PRIu64, d.name, d.log_head);
 	return 0;
 }
 
@@ -1543,30 +1799,73 @@ static int mon_done(struct mon *m)
 	return o.count && m->printed >= o.count;
 }
 
-/* print records [md->next, upto) (upto 0: all) from a dump */
+/* one record out: to the journal (--journal) or stdout */
+static void mon_emit(struct mon *m, struct mon_dev *md, const struct vrec *r,
+		     const char *source)
+{
+	int e;
+
+	m->prom_dirty = 1;
+	if (r->kind != VREC_KIND_GAP)
+		m->printed++;
+	if (o.journal) {
+		e = vj_send(r, md->cs, md->hash);
+		if (!e)
+			return;
+		if (!m->journal_errors++)
+			err("journal: %s; printing events on stdout", strerror(-e));
+	}
+	if (r->kind == VREC_KIND_GAP)
+		err("%s: %" PRIu64 " mismatch records lost from record %" PRIu64
+		    " (overwritten or cleared before the monitor read them)", r->dev, r->aux[0],
+		    r->seq);
+	else
+		print_rec(r, md->cs, source, 1);
+}
+
+/* records [md->next, upto) are gone (the ring wrapped, or a clear) */
+static void mon_gap(struct mon *m, struct mon_dev *md, uint64_t upto)
+{
+	struct vrec g;
+
+	memset(&g, 0, sizeof(g));
+	snprintf(g.dev, sizeof(g.dev), "%s", md->name);
+	g.major = md->major;
+	g.minor = md->minor;
+	g.kind = VREC_KIND_GAP;
+	g.seq = md->next;
+	g.aux[0] = upto - md->next;
+	g.time = now_ns();
+	m->lost += g.aux[0];
+	mon_emit(m, md, &g, NULL);
+	md->next = upto;
+}
+
+static int mon_dump_rec(struct mon *m, struct mon_dev *md, const struct vrec *r)
+{
+	if (mon_done(m) || r->rec_seq < md->next)
+		return 0;	/* enough, or already printed */
+	if (r->rec_seq > md->next)
+		mon_gap(m, md, r->rec_seq);
+	mon_emit(m, md, r, "dump");
+	md->next = r->rec_seq + 1;
+	return 0;
+}
+
+/* print records from md->next on from a dump */
 static int mon_fill(struct mon *m, struct mon_dev *md)
 {
-	struct dump_arg a;
-	int r;
+	struct dump_arg a = { .m = m, .md = md };
 
-	memset(&a, 0, sizeof(a));
-	a.cs = md->cs;
-	a.next = md->next;
-	a.source = "dump";
-	a.limit = o.count;
-	a.printed = &m->printed;
 	dbg("monitor: filling %s from record %" PRIu64, md->name, md->next);
-	r = nl_dump_records(&m->ctl, md->name, md->next, &a);
-	if (a.next > md->next)
-		md->next = a.next;
-	return r;
+	return nl_dump_records(&m->ctl, md->name, md->next, &a);
 }
 
 static int mon_event_cb(const struct nlattr **tb, void *arg)
 {
 	struct mon *m = arg;
 	struct mon_dev *md;
-	struct rec r;
+	struct vrec r;
 	int ret;
 
 	fill_rec(tb, &r);
@@ -1577,12 +1876,12 @@ static int mon_event_cb(const struct nlattr **tb, void *arg)
 		struct devinfo d;
 
 		/* a device that appeared after we started: from its first stored record */
-		if (m->ndev >= MON_MAX || nl_dev_get(&m->ctl, r.dev, &d))
+		if (nl_dev_get(&m->ctl, r.dev, &d))
 			return 0;
-		md = &m->dev[m->ndev++];
-		snprintf(md->name, sizeof(md->name), "%s", r.dev);
-		md->cs = d.cluster_size;
-		md->next = d.log_first;
+		md = mon_add(m, &d, d.log_first);
+		if (!md)
+			return 0;
+		dbg("monitor: new device %s from record %" PRIu64, d.name, d.log_first);
 	}
 	if (r.seq < md->next)
 		return 0;	/* already printed from a dump */
@@ -1597,9 +1896,10 @@ static int mon_event_cb(const struct nlattr **tb, void *arg)
 			return 1;
 		if (r.seq < md->next)
 			return 0;
+		if (r.seq > md->next)
+			mon_gap(m, md, r.seq);
 	}
-	print_rec(&r, md->cs, "event", 1);
-	m->printed++;
+	mon_emit(m, md, &r, "event");
 	md->next = r.seq + 1;
 	return mon_done(m) ? 1 : 0;
 }
@@ -1624,6 +1924,60 @@ static int mon_idle_check(struct mon *m)
 	return 0;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int mon_prom_cb(const struct nlattr **tb, void *arg)
+{
+	struct mon *m = arg;
+	struct vprom_dev *p;
+	struct devinfo d;
+
+	fill_devinfo(tb, &d);
+	if (!mon_wanted(m, d.name) || m->nprom >= MON_MAX)
+		return 0;
+	p = &m->prom[m->nprom];
+	snprintf(m->prom_name[m->nprom], sizeof(m->prom_name[0]), "%s", d.name);
+	p->name = m->prom_name[m->nprom++];
+	p->state = d.state;
+	p->read_mismatches = d.read_mismatches;
+	p->write_drift = d.write_drift;
+	p->reads_verified = d.reads_verified;
+	p->measured = d.measured;
+	p->baselined = d.baselined;
+	p->meta_errors = d.meta_errors;
+	p->events_lost = d.events_dropped;
+	return 0;
+}
+
+/* --prometheus-textfile: every device's counters, now; 0 or -errno */
+static int mon_prom(struct mon *m)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	int r;
+
+	m->nprom = 0;
+	m->prom_dirty = 0;
+	m->prom_next = mono_ns() + o.interval * 1000000000ULL;
+	nlh = vnl_msg(&m->ctl, buf, VDIRT_CMD_DEV_GET, NLM_F_DUMP);
+	r = vnl_talk(&m->ctl, nlh, mon_prom_cb, m);
+	if (!r)
+		r = vprom_write(o.prom, m->prom, m->nprom);
+	if (r && r != m->prom_err)
+		err("%s: cannot write the metrics: %s", o.prom, strerror(-r));
+	else if (!r && m->prom_err)
+		err("%s: written again", o.prom);
+	m->prom_err = r;
+	dbg("monitor: %d devices' metrics to %s: %d", m->nprom, o.prom, r);
+	return r;
+}
+
 static int cmd_monitor(int argc, char **argv)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -1632,6 +1986,14 @@ static int cmd_monitor(int argc, char **argv)
 	struct mon *m;
 	int r, i;
 
+	if (o.all && argc) {
+		err("monitor: --all or device names, not both");
+		return EXIT_USAGE;
+	}
+	if (o.journal && !vj_available()) {
+		err("monitor --journal: vdirtctl was built without libsystemd (WITH_JOURNAL=no)");
+		return -EOPNOTSUPP;
+	}
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -1669,6 +2031,12 @@ static int cmd_monitor(int argc, char **argv)
 			r = -ENODEV;
 			goto out;
 		}
+	/* a textfile that cannot be written is a configuration error: say so now */
+	if (o.prom) {
+		r = mon_prom(m);
+		if (r)
+			goto out;
+	}
 	if (getenv("VDIRTCTL_TEST_MONITOR_READY"))
 		close(open(getenv("VDIRTCTL_TEST_MONITOR_READY"), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
 	/* kernels that cannot restrict the group unicast to subscribers */
@@ -1688,6 +2056,8 @@ static int cmd_monitor(int argc, char **argv)
 		 * limit, or while the socket was still congested after an
 		 * overrun) show as a log head beyond what we printed.
 		 */
+		if (o.prom && (m->prom_dirty || mono_ns() >= m->prom_next))
+			mon_prom(m);
 		if (poll(&pfd, 1, 1000) == 0) {
 			r = mon_idle_check(m);
 			if (r)
@@ -1720,7 +2090,10 @@ static int cmd_monitor(int argc, char **argv)
 	}
 	if (interrupted && !r)
 		r = 0;
-	dbg("monitor: %" PRIu64 " printed, %" PRIu64 " gaps filled", m->printed, m->gaps);
+	if (o.prom && m->prom_dirty)
+		mon_prom(m);
+	dbg("monitor: %" PRIu64 " printed, %" PRIu64 " gaps filled, %" PRIu64 " records lost",
+	    m->printed, m->gaps, m->lost);
 out:
 	vnl_close(&m->ctl);
 out_ev:
@@ -1747,7 +2120,8 @@ static int nlist_cb(const struct nlattr **tb, void *arg)
 		       PRIu64 ",\"read_mismatches\":%" PRIu64 ",\"write_drift\":%" PRIu64
 		       ",\"unaligned\":%" PRIu64 ",\"meta_errors\":%" PRIu64 ",\"tofu\":%" PRIu64
 		       ",\"scan_running\":%s,\"scan_pos\":%" PRIu64 ",\"log_first\":%" PRIu64
-		       ",\"log_head\":%" PRIu64 ",\"events_dropped\":%" PRIu64 "}",
+		       ",\"log_head\":%" PRIu64 ",\"events_dropped\":%" PRIu64
+		       ",\"recover_pos\":%" PRIu64 ",\"recover_total\":%" PRIu64 "}",
 		       d.major, d.minor, d.data_sectors, d.nr_clusters, d.cluster_size, d.hash,
 		       d.digest_size,
 		       d.state == 0 ? "ok" : d.state == 1 ? "degraded" : "failed",
@@ -1755,13 +2129,16 @@ static int nlist_cb(const struct nlattr **tb, void *arg)
 		       d.fail_open ? "true" : "false", d.measured, d.baselined,
 		       d.reads_verified, d.read_mismatches, d.write_drift, d.unaligned,
 		       d.meta_errors, d.tofu, d.scan_running ? "true" : "false", d.scan_pos,
-		       d.log_first, d.log_head, d.events_dropped);
+		       d.log_first, d.log_head, d.events_dropped, d.recover_pos, d.recover_total);
 	} else {
+		char rec[48];
+
+		recovering_str(rec, sizeof(rec), &d);
 		printf("%-20s %3u:%-5u %10" PRIu64 " %6u %-12s %-9s %-8s %10" PRIu64 " %10" PRIu64
-		       " %8" PRIu64 "\n", d.name, d.major, d.minor, d.nr_clusters, d.cluster_size,
+		       " %8" PRIu64 " %s\n", d.name, d.major, d.minor, d.nr_clusters, d.cluster_size,
 		       d.hash, d.state == 0 ? "ok" : d.state == 1 ? "degraded" : "failed",
 		       d.enforce ? "enforce" : "audit", d.read_mismatches, d.write_drift,
-		       d.events_dropped);
+		       d.events_dropped, rec);
 	}
 	return 0;
 }
@@ -1785,9 +2162,9 @@ static int cmd_devices(int argc, char **argv)
 	if (opt_json)
 		printf("[\n");
 	else
-		printf("%-20s %9s %10s %6s %-12s %-9s %-8s %10s %10s %8s\n", "NAME", "DEV",
+		printf("%-20s %9s %10s %6s %-12s %-9s %-8s %10s %10s %8s %s\n", "NAME", "DEV",
 		       "CLUSTERS", "CSIZE", "HASH", "STATE", "MODE", "MISMATCH", "DRIFT",
-		       "DROPPED");
+		       "DROPPED", "RECOVERING");
 	r = vnl_talk(&v, nlh, nlist_cb, &n);
 	if (opt_json)
 		printf("%s]\n", n ? "\n" : "");
@@ -1818,6 +2195,8 @@ static const struct command commands[] = {
 	{ "close", NULL, cmd_close, "<name>", "remove the device" },
 	{ "status", NULL, cmd_status, "<name>", "geometry, state and counters" },
 	{ "list", NULL, cmd_list, "", "all vdirt devices" },
+	{ "check", NULL, cmd_check, "<meta_dev>",
+	  "offline: both superblock copies, the one in use, regions to recover" },
 	{ "devices", NULL, cmd_devices, "", "all vdirt devices, from the kernel's netlink family" },
 	{ "baseline", "build", cmd_baseline_build, "<image_or_device> -o <file>",
 	  "hash a golden image [--cluster-size N] [--hash ALG] [--threads N]" },
@@ -1825,7 +2204,8 @@ static const struct command commands[] = {
 	{ "baseline", "load", cmd_baseline_load, "<name> <file>", "load a baseline file (atomically)" },
 	{ "baseline", "capture", cmd_baseline_capture, "<name>", "current measurements become the baseline" },
 	{ "baseline", "clear", cmd_baseline_clear, "<name>", "forget the baseline" },
-	{ "monitor", NULL, cmd_monitor, "[<name>...]", "print mismatch events as they happen [--count N]" },
+	{ "monitor", NULL, cmd_monitor, "[<name>...|--all]",
+	  "print mismatch events as they happen [--count N] [--journal] [--prometheus-textfile PATH [--interval S]]" },
 	{ "report", NULL, cmd_report, "<name>", "every recorded mismatch" },
 	{ "clear", NULL, cmd_clear, "<name>", "clear the recorded mismatches" },
 	{ "scan", NULL, cmd_scan, "<name> [stop]", "start (or stop) a full verification pass [--wait]" },
@@ -1861,6 +2241,10 @@ static void usage(FILE *f)
 		"      --fail-open        keep I/O going when measuring fails (open)\n"
 		"      --cache-mb N       metadata cache bound (open)\n"
 		"  -n, --count N          monitor: exit after N events\n"
+		"      --all              monitor: every device, also those created later (default)\n"
+		"      --journal          monitor: events as structured journal entries%s\n"
+		"      --prometheus-textfile PATH   monitor: node_exporter textfile metrics\n"
+		"      --interval S       monitor: rewrite the textfile every S seconds (default 15)\n"
 		"  -w, --wait             scan: wait for the end, exit %d if mismatches were found\n"
 		"      --progress/--no-progress   force the progress bar on or off\n"
 		"  -j, --json             machine-readable output\n"
@@ -1870,11 +2254,11 @@ static void usage(FILE *f)
 		"Exit codes: 0 ok, 1 failure, 2 usage, 3 permission, 4 no such device/file,\n"
 		"5 busy or exists, 6 invalid data, 7 I/O error, 8 too small, 9 not supported,\n"
 		"10 mismatches found, 11 out of memory, 12 interrupted.  See vdirtctl(8).\n",
-		EXIT_MISMATCH);
+		vj_available() ? "" : " (not built in)", EXIT_MISMATCH);
 }
 
 enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRESS,
-       O_NO_PROGRESS };
+       O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL };
 
 int main(int argc, char **argv)
 {
@@ -1895,6 +2279,10 @@ int main(int argc, char **argv)
 		{ "cache-mb", required_argument, NULL, O_CACHE },
 		{ "progress", no_argument, NULL, O_PROGRESS },
 		{ "no-progress", no_argument, NULL, O_NO_PROGRESS },
+		{ "all", no_argument, NULL, O_ALL },
+		{ "journal", no_argument, NULL, O_JOURNAL },
+		{ "prometheus-textfile", required_argument, NULL, O_PROM },
+		{ "interval", required_argument, NULL, O_INTERVAL },
 		{ "help", no_argument, NULL, O_HELP },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -1969,6 +2357,22 @@ int main(int argc, char **argv)
 			break;
 		case O_NO_PROGRESS:
 			o.progress = 0;
+			break;
+		case O_ALL:
+			o.all = 1;
+			break;
+		case O_JOURNAL:
+			o.journal = 1;
+			break;
+		case O_PROM:
+			o.prom = optarg;
+			break;
+		case O_INTERVAL:
+			if (parse_u64(optarg, &v) || !v || v > 86400) {
+				err("--interval: 1..86400 seconds");
+				return EXIT_USAGE;
+			}
+			o.interval = v;
 			break;
 		case O_HELP:
 			usage(stdout);

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0
+/* vdirtctl: mismatch records as structured journal entries */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/uio.h>
+#ifdef WITH_JOURNAL
+#include <systemd/sd-journal.h>
+#endif
+
+#include "journal.h"
+#include "util.h"
+
+const char *vrec_kind_name(int kind)
+{
+	switch (kind) {
+	case VDIRT_KIND_READ_MISMATCH: return "read_mismatch";
+	case VDIRT_KIND_WRITE_DRIFT: return "write_drift";
+	case VDIRT_KIND_RECOVERY: return "recovery";
+	case VREC_KIND_GAP: return "record_gap";
+	}
+	return "unknown";
+}
+
+const char *vrec_op_name(int op)
+{
+	switch (op) {
+	case VDIRT_OP_READ: return "read";
+	case VDIRT_OP_WRITE: return "write";
+	case VDIRT_OP_SCAN: return "scan";
+	case VDIRT_OP_RECOVERY: return "recovery";
+	}
+	return "unknown";
+}
+
+void vrec_recovery_str(char *out, size_t len, const struct vrec *r)
+{
+	snprintf(out, len, "%" PRIu64 " regions, %" PRIu64 " clusters re-measured, %" PRIu64
+		 " changed, %" PRIu64 " measured on read", r->aux[VDIRT_AUX_REGIONS],
+		 r->aux[VDIRT_AUX_REMEASURED], r->aux[VDIRT_AUX_CHANGED],
+		 r->aux[VDIRT_AUX_ON_READ]);
+}
+
+int vj_priority(int kind)
+{
+	switch (kind) {
+	case VDIRT_KIND_READ_MISMATCH: return LOG_CRIT;
+	case VDIRT_KIND_WRITE_DRIFT: return LOG_WARNING;
+	case VREC_KIND_GAP: return LOG_ERR;
+	case VDIRT_KIND_RECOVERY: return LOG_NOTICE;
+	}
+	return LOG_INFO;
+}
+
+static void message(char *out, size_t len, const struct vrec *r, uint64_t sector)
+{
+	char s[160];
+
+	switch (r->kind) {
+	case VDIRT_KIND_READ_MISMATCH:
+	case VDIRT_KIND_WRITE_DRIFT:
+		snprintf(out, len, "%s: %s at cluster %" PRIu64 " (sector %" PRIu64 ", %s, record %"
+			 PRIu64 "): %s", r->dev,
+			 r->kind == VDIRT_KIND_READ_MISMATCH ? "read mismatch" : "write drift",
+			 r->cluster, sector, vrec_op_name(r->op), r->seq,
+			 r->kind == VDIRT_KIND_READ_MISMATCH ?
+			 "the data changed below dm-vdirt" : "a write differs from the baseline");
+		break;
+	case VDIRT_KIND_RECOVERY:
+		vrec_recovery_str(s, sizeof(s), r);
+		snprintf(out, len, "%s: recovery: %s", r->dev, s);
+		break;
+	case VREC_KIND_GAP:
+		snprintf(out, len, "%s: %" PRIu64 " mismatch records lost from record %" PRIu64
+			 " (overwritten or cleared before the monitor read them)", r->dev,
+			 r->aux[0], r->seq);
+		break;
+	default:
+		snprintf(out, len, "%s: record %" PRIu64 " of unknown kind %d", r->dev, r->seq,
+			 r->kind);
+	}
+}
+
+int vj_fields(const struct vrec *r, uint32_t cs, const char *hash,
+	      char f[VJ_MAX_FIELDS][VJ_FIELD_MAX])
+{
+	uint64_t sector = r->cluster * (cs / 512);
+	char e[2 * VDIRT_MAX_DIGEST_SIZE + 1], a[2 * VDIRT_MAX_DIGEST_SIZE + 1];
+	char msg[VJ_FIELD_MAX - 8];
+	int n = 0;
+
+#define F(...) snprintf(f[n++], VJ_FIELD_MAX, __VA_ARGS__)
+	message(msg, sizeof(msg), r, sector);
+	F("MESSAGE=%s", msg);
+	F("MESSAGE_ID=%s", VJ_MESSAGE_ID);
+	F("PRIORITY=%d", vj_priority(r->kind));
+	F("SYSLOG_IDENTIFIER=vdirtctl");
+	F("VDIRT_DEVICE=%s", r->dev);
+	F("VDIRT_DEVNO=%u:%u", r->major, r->minor);
+	F("VDIRT_KIND=%s", vrec_kind_name(r->kind));
+	F("VDIRT_SEQ=%" PRIu64, r->seq);
+	if (hash && *hash)
+		F("VDIRT_HASH=%s", hash);
+	if (r->kind == VREC_KIND_GAP) {
+		F("VDIRT_LOST=%" PRIu64, r->aux[0]);
+		return n;
+	}
+	F("VDIRT_OP=%s", vrec_op_name(r->op));
+	F("VDIRT_TIME=%" PRIu64, r->time);
+	if (r->kind == VDIRT_KIND_RECOVERY) {
+		F("VDIRT_REGIONS=%" PRIu64, r->aux[VDIRT_AUX_REGIONS]);
+		F("VDIRT_REMEASURED=%" PRIu64, r->aux[VDIRT_AUX_REMEASURED]);
+		F("VDIRT_CHANGED=%" PRIu64, r->aux[VDIRT_AUX_CHANGED]);
+		F("VDIRT_ON_READ=%" PRIu64, r->aux[VDIRT_AUX_ON_READ]);
+		return n;
+	}
+	hex(e, r->expected, r->dlen);
+	hex(a, r->actual, r->dlen);
+	F("VDIRT_CLUSTER=%" PRIu64, r->cluster);
+	F("VDIRT_SECTOR=%" PRIu64, sector);
+	F("VDIRT_EXPECTED=%s", e);
+	F("VDIRT_ACTUAL=%s", a);
+#undef F
+	return n;
+}
+
+#ifdef WITH_JOURNAL
+int vj_available(void)
+{
+	return 1;
+}
+
+int vj_send(const struct vrec *r, uint32_t cs, const char *hash)
+{
+	static char f[VJ_MAX_FIELDS][VJ_FIELD_MAX];
+	struct iovec iov[VJ_MAX_FIELDS];
+	int i, n = vj_fields(r, cs, hash, f);
+
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = f[i];
+		iov[i].iov_len = strlen(f[i]);
+	}
+	return sd_journal_sendv(iov, n);
+}
+#else
+int vj_available(void)
+{
+	return 0;
+}
+
+int vj_send(const struct vrec *r, uint32_t cs, const char *hash)
+{
+	(void)r;
+	(void)cs;
+	(void)hash;
+	return -EOPNOTSUPP;
+}
+#endif

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vdirtctl: mismatch records (from dumps and events) and their structured
+ * journal entries (monitor --journal).
+ */
+#ifndef VDIRTCTL_JOURNAL_H
+#define VDIRTCTL_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../dm-vdirt-format.h"
+#include "../dm-vdirt-genl.h"
+
+/* MESSAGE_ID of every vdirt journal entry (made once with systemd-id128 new) */
+#define VJ_MESSAGE_ID "50fbbe0b21c44875bcfba8fadd391e16"
+
+/* not a kernel kind: the monitor lost aux[0] records from seq on */
+#define VREC_KIND_GAP 255
+
+/* one mismatch record or event as the netlink family gives it */
+struct vrec {
+	char dev[VDIRT_DEV_NAME_MAX];
+	uint32_t major, minor;
+	uint64_t seq, rec_seq, cluster, time;
+	int kind, op;
+	uint8_t expected[VDIRT_MAX_DIGEST_SIZE], actual[VDIRT_MAX_DIGEST_SIZE];
+	unsigned int dlen;
+	uint64_t aux[4];	/* VDIRT_AUX_* of a recovery record */
+};
+
+const char *vrec_kind_name(int kind);
+const char *vrec_op_name(int op);
+/* "R regions, N clusters re-measured, C changed, M measured on read" */
+void vrec_recovery_str(char *out, size_t len, const struct vrec *r);
+
+#define VJ_MAX_FIELDS 24
+#define VJ_FIELD_MAX 320
+
+/* syslog priority of a record kind */
+int vj_priority(int kind);
+/*
+ * The journal fields of a record ("NAME=value"), cs: cluster size in bytes,
+ * hash: the device's hash name.  Returns the number of fields.
+ */
+int vj_fields(const struct vrec *r, uint32_t cs, const char *hash,
+	      char f[VJ_MAX_FIELDS][VJ_FIELD_MAX]);
+/* send them to the journal: 0, -errno, -EOPNOTSUPP when built without libsystemd */
+int vj_send(const struct vrec *r, uint32_t cs, const char *hash);
+int vj_available(void);
+
+#endif
