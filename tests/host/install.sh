@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Host test: "make install DESTDIR=... PREFIX=/usr" puts the tool, man page,
+# scripts, systemd unit and docs where userspace/Makefile says, with the right
+# modes; the installed tool runs; the unit passes "systemd-analyze verify";
+# "make uninstall" removes it all.  Also: WITH_JOURNAL=no builds without
+# libsystemd, and a missing -dev package is named.  TAP output.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+d=$tmp/root
+
+echo "TAP version 13"
+echo "1..13"
+n=0
+fail=0
+tap() {	# DESC RC
+	n=$((n + 1))
+	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fail=1; fi
+}
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+
+make -s -C "$top" install DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
+rc=$?
+[ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/log" | tail -n 20
+tap "make install DESTDIR=... PREFIX=/usr" $rc
+
+unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
+unitdir=${unitdir:-/usr/lib/systemd/system}
+want=("755 /usr/sbin/vdirtctl" "755 /usr/sbin/vdirt-lv" "644 /usr/share/man/man8/vdirtctl.8"
+      "755 /usr/share/dm-vdirt/examples/libvirt-hook-qemu"
+      "644 $unitdir/vdirt-monitor.service"
+      "644 /usr/share/doc/dm-vdirt/INTEGRATION.md")
+for f in "$top"/Documentation/*.rst; do
+	want+=("644 /usr/share/doc/dm-vdirt/${f##*/}")
+done
+bad=0
+for w in "${want[@]}"; do
+	mode=${w%% *} f=${w#* }
+	got=$(stat -c %a "$d$f" 2>/dev/null || echo missing)
+	[ "$got" = "$mode" ] || { echo "#   $f: $got, wanted $mode"; bad=1; }
+done
+tap "${#want[@]} files in place with their modes" $bad
+extra=$(cd "$d" && find . -type f | sed 's/^\.//' | sort |
+	grep -vxF -f <(printf '%s\n' "${want[@]}" | cut -d' ' -f2-))
+[ -z "$extra" ] || echo "#   unexpected: $extra"
+[ -z "$extra" ]
+tap "nothing else installed" $?
+cmp -s "$d/usr/sbin/vdirt-lv" "$top/scripts/vdirt-lv" &&
+	cmp -s "$d/usr/share/man/man8/vdirtctl.8" "$top/userspace/vdirtctl.8"
+tap "scripts and man page are the tree's" $?
+out=$("$d/usr/sbin/vdirtctl" --version 2>&1)
+[ "$out" = "vdirtctl 1.0" ]
+tap "the installed vdirtctl --version runs ($out)" $?
+grep -qx 'ExecStart=/usr/sbin/vdirtctl monitor --all --journal --prometheus-textfile /var/lib/prometheus/node-exporter/vdirt.prom' \
+	"$d$unitdir/vdirt-monitor.service"
+tap "the unit runs the installed vdirtctl" $?
+
+if command -v systemd-analyze >/dev/null; then
+	# as installed, with ExecStart pointing at the DESTDIR copy (verify checks it exists)
+	sed "s|=/usr/sbin/vdirtctl|=$d/usr/sbin/vdirtctl|" "$d$unitdir/vdirt-monitor.service" \
+		>"$tmp/vdirt-monitor.service"
+	out=$(systemd-analyze verify --man=no "$tmp/vdirt-monitor.service" 2>&1)
+	rc=$?
+	[ -z "$out" ] || { echo "$out" | sed 's/^/#   /'; rc=1; }
+	tap "systemd-analyze verify is clean" $rc
+else
+	skip "systemd-analyze verify is clean" "no systemd-analyze"
+fi
+
+make -s -C "$top" install DESTDIR="$tmp/local" SBINDIR=/opt/vd/sbin >/dev/null 2>&1 &&
+	[ -x "$tmp/local/opt/vd/sbin/vdirtctl" ] &&
+	grep -q '^ExecStart=/opt/vd/sbin/vdirtctl ' "$tmp/local$unitdir/vdirt-monitor.service" &&
+	[ -f "$tmp/local/usr/local/share/man/man8/vdirtctl.8" ]
+tap "SBINDIR is followed (also by the unit), PREFIX defaults to /usr/local" $?
+
+make -s -C "$top" uninstall DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
+rc=$?
+left=$(find "$d" -type f | sed "s|^$d||")
+[ -z "$left" ] || { echo "#   left: $left"; rc=1; }
+[ ! -e "$d/usr/share/doc/dm-vdirt" ] && [ ! -e "$d/usr/share/dm-vdirt" ] || rc=1
+tap "make uninstall removes every file and our directories" $rc
+
+# WITH_JOURNAL=no, and missing packages, on a copy of the sources
+mkdir -p "$tmp/src/userspace/tests"
+cp "$top"/dm-vdirt-format.h "$top"/dm-vdirt-genl.h "$tmp/src/"
+cp "$top"/userspace/*.[ch] "$top"/userspace/Makefile "$tmp/src/userspace/"
+make -s -C "$tmp/src/userspace" WITH_JOURNAL=no >"$tmp/log" 2>&1
+rc=$?
+[ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/log" | tail -n 20
+tap "WITH_JOURNAL=no builds" $rc
+without=$(ldd "$tmp/src/userspace/vdirtctl" | grep -c libsystemd)
+with=$(ldd "$top/userspace/vdirtctl" | grep -c libsystemd)
+[ "$without" -eq 0 ] && [ "$with" -eq 1 ]
+tap "... without libsystemd (the default build links it)" $?
+"$tmp/src/userspace/vdirtctl" monitor --journal >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 9 ] && grep -q 'built without libsystemd' "$tmp/err"
+tap "... and monitor --journal says so (exit $rc)" $?
+printf '#!/bin/sh\ncase "$*" in *libsystemd*) exit 1;; esac\nexec pkg-config "$@"\n' >"$tmp/pc"
+chmod +x "$tmp/pc"
+make -s -C "$tmp/src/userspace" clean >/dev/null
+out=$(make -s -C "$tmp/src/userspace" WITH_JOURNAL=yes PKG_CONFIG="$tmp/pc" 2>&1)
+echo "$out" | grep -q 'vdirtctl needs libsystemd-dev: apt-get install libsystemd-dev'
+tap "WITH_JOURNAL=yes without libsystemd names the package" $?
+exit $fail
