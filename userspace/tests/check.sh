@@ -4,20 +4,7 @@
 # superblock copies, the one in use, a corrupted copy, the write-intent
 # bitmap count of an unclean superblock, exit codes 0/1/2.  TAP output.
 V=${1:-./vdirtctl}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-# t DESC EXPECTED_EXIT CMD...
-t() {
-	d=$1 want=$2
-	shift 2
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" = "$want" ]; then ok "$d"; else nok "$d (exit $rc, wanted $want)"; sed 's/^/#   /' "$T/out" "$T/err"; fi
-}
+. "$(dirname "$0")/tap-lib"
 # has TEXT: the last output has this line (fixed string)
 has() {
 	if grep -qxF "$1" "$T/out"; then ok "says: $1"; else nok "says: $1"; sed 's/^/#   /' "$T/out"; fi

@@ -3,20 +3,7 @@
 # Host-side CLI tests of vdirtctl (no kernel module needed): meta-size, format
 # on regular files, baseline build/show, refusals and exit codes.  TAP output.
 V=${1:-./vdirtctl}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-# t DESC EXPECTED_EXIT CMD...
-t() {
-	d=$1 want=$2
-	shift 2
-	"$@" >"$T/out" 2>"$T/err"
-	rc=$?
-	if [ "$rc" = "$want" ]; then ok "$d"; else nok "$d (exit $rc, wanted $want)"; sed 's/^/#   /' "$T/err"; fi
-}
+. "$(dirname "$0")/tap-lib"
 echo "TAP version 13"
 echo "1..25"
 
