@@ -1478,8 +1478,10 @@ static void print_rec(const struct vrec *r, uint32_t cs, const char *source, int
 		printf("%s.%09" PRIu64 "Z %s seq %" PRIu64, ts, r->time % (uint64_t)1000000000,
 		       r->dev, r->seq);
 		if (r->kind == VDIRT_KIND_RECOVERY) {
-			vrec_recovery_str(e, sizeof(e), r);
-			printf(" recovery: %s", e);
+			char rs[160];
+
+			vrec_recovery_str(rs, sizeof(rs), r);
+			printf(" recovery: %s", rs);
 		} else {
 			printf(" cluster %" PRIu64 " sector %" PRIu64 " %s (%s) expected %s actual %s",
 			       r->cluster, r->cluster * (cs / 512), vrec_kind_name(r->kind),
@@ -2196,7 +2198,7 @@ static const struct command commands[] = {
 	{ "status", NULL, cmd_status, "<name>", "geometry, state and counters" },
 	{ "list", NULL, cmd_list, "", "all vdirt devices" },
 	{ "check", NULL, cmd_check, "<meta_dev>",
-	  "offline: both superblock copies, the one in use, regions to recover" },
+	  "offline: both superblock copies, the one in use, regions to recover (exit 0/1/2)" },
 	{ "devices", NULL, cmd_devices, "", "all vdirt devices, from the kernel's netlink family" },
 	{ "baseline", "build", cmd_baseline_build, "<image_or_device> -o <file>",
 	  "hash a golden image [--cluster-size N] [--hash ALG] [--threads N]" },
