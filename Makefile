@@ -13,7 +13,8 @@
 #   make bench QUICK=1   a short subset, to check the scripts
 #   make lint            sparse on both kernels and checkpatch on the kernel files
 #   make dkms-install    register, build and install the module with DKMS
-#   make install         install the tool, man page and scripts (PREFIX, DESTDIR)
+#   make install         install the tool, man page, scripts, systemd unit and docs
+#                        (PREFIX, DESTDIR, ...: userspace/Makefile); make uninstall
 #   make clean
 
 KERNELS ?= 6.1 6.12
