@@ -134,8 +134,7 @@ enum vdirt_genl_attr {
 	VDIRT_A_TIME,			/* u64, ns since the epoch (wall clock) */
 	VDIRT_A_EXPECTED,		/* binary, digest_size bytes */
 	VDIRT_A_ACTUAL,			/* binary, digest_size bytes */
-	VDIRT_A_REC_AUX,		/* binary, 4 x u64 (host order): the
-					 * aux[] of a recovery record */
+	VDIRT_A_REC_AUX,		/* binary, 4 x u64 host order: aux[] */
 	VDIRT_A_RECOVER_POS,		/* u64, clusters of dirty regions done */
 	VDIRT_A_RECOVER_TOTAL,		/* u64, 0: not recovering */
 

@@ -108,6 +108,7 @@ static void vdirt_sb_fill(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 	strscpy(sb->hash_name, vd->hash_name, sizeof(sb->hash_name));
 	sb->meta_block_size = cpu_to_le32(VDIRT_META_BLOCK_SIZE);
 	sb->entry_size = cpu_to_le32(l->entry_size);
+	sb->feature_compat = cpu_to_le32(vd->sb_compat);
 	sb->flags = cpu_to_le32(vd->sb_flags);
 	sb->entries_start = cpu_to_le64(l->entries_start);
 	sb->entries_blocks = cpu_to_le64(l->entries_blocks);
@@ -119,8 +120,9 @@ static void vdirt_sb_fill(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 	sb->log_blocks = cpu_to_le64(l->log_blocks);
 	sb->log_capacity = cpu_to_le64(VDIRT_LOG_CAPACITY);
 	mutex_lock(&vd->log_lock);
-	sb->log_head = cpu_to_le64(vd->log_head);
-	sb->log_tail = cpu_to_le64(vd->log_tail);
+	/* records up to log_committing were written before this copy */
+	sb->log_head = cpu_to_le64(vd->log_committing);
+	sb->log_tail = cpu_to_le64(min(vd->log_tail, vd->log_committing));
 	mutex_unlock(&vd->log_lock);
 	sb->event_start = cpu_to_le64(l->event_start);
 	sb->event_blocks = cpu_to_le64(l->event_blocks);
@@ -137,7 +139,19 @@ static void vdirt_sb_fill(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 	sb->csum = cpu_to_le32(vdirt_sb_csum(sb));
 }
 
-/* write the next superblock copy (seq + 1) and flush; commit_lock held */
+/* the record log up to the current head goes into the next superblock */
+static void vdirt_log_snapshot(struct vdirt_dev *vd)
+{
+	mutex_lock(&vd->log_lock);
+	vd->log_committing = vd->log_head;
+	mutex_unlock(&vd->log_lock);
+}
+
+/*
+ * Write the next superblock copy (seq + 1) and flush; commit_lock held.
+ * Its log head is vd->log_committing: records below it must already be
+ * on disk (see __vdirt_commit).
+ */
 static int vdirt_write_sb(struct vdirt_dev *vd)
 {
 	u64 seq = vd->sb_seq + 1;
@@ -152,8 +166,12 @@ static int vdirt_write_sb(struct vdirt_dev *vd)
 	dm_bufio_mark_buffer_dirty(b);
 	dm_bufio_release(b);
 	r = dm_bufio_write_dirty_buffers(vd->bufio);
-	if (!r)
+	if (!r) {
 		vd->sb_seq = seq;
+		mutex_lock(&vd->log_lock);
+		WRITE_ONCE(vd->log_durable, vd->log_committing);
+		mutex_unlock(&vd->log_lock);
+	}
 	return r;
 }
 
@@ -167,6 +185,8 @@ static void vdirt_sb_load(struct vdirt_dev *vd, const struct vdirt_disk_sb *sb)
 	mutex_lock(&vd->log_lock);
 	vd->log_head = le64_to_cpu(sb->log_head);
 	vd->log_tail = le64_to_cpu(sb->log_tail);
+	vd->log_durable = vd->log_head;
+	vd->log_committing = vd->log_head;
 	mutex_unlock(&vd->log_lock);
 	atomic64_set(&vd->cnt.measured, le64_to_cpu(sb->measured));
 	atomic64_set(&vd->cnt.baselined, le64_to_cpu(sb->baselined));
@@ -208,8 +228,11 @@ static int vdirt_format(struct vdirt_dev *vd)
 	vd->sb_seq = 0;
 	vd->epoch = 0;
 	vd->sb_flags = VDIRT_SB_F_CLEAN;
+	vd->sb_compat = 0;
 	vd->log_head = 0;
 	vd->log_tail = 0;
+	vd->log_durable = 0;
+	vd->log_committing = 0;
 
 	/*
 	 * The entries must read as zero.  The device was checked to start with
@@ -231,6 +254,7 @@ static int vdirt_format(struct vdirt_dev *vd)
 		return r;
 
 	mutex_lock(&vd->commit_lock);
+	vdirt_log_snapshot(vd);
 	r = vdirt_write_sb(vd);		/* copy B, seq 1 */
 	if (!r)
 		r = vdirt_write_sb(vd);	/* copy A, seq 2 */
@@ -391,6 +415,7 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 {
 	struct vdirt_disk_sb *sb;
 	const char *why = NULL;
+	bool had_intent;
 	int r;
 
 	r = dm_bufio_write_dirty_buffers(vd->bufio);
@@ -409,14 +434,20 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 	}
 	mutex_lock(&vd->commit_lock);
 	vdirt_sb_load(vd, sb);
+	had_intent = le32_to_cpu(sb->feature_compat) &
+		     VDIRT_FEATURE_COMPAT_INTENT;
 	kfree(sb);
-	if (!(vd->sb_flags & VDIRT_SB_F_CLEAN) && !vd->was_unclean) {
-		vd->was_unclean = true;
-		DMWARN("%u:%u: metadata was not closed cleanly; clusters written just before the crash may be reported on read",
-		       MAJOR(vd->devt), MINOR(vd->devt));
+	/* after an unclean shutdown, the regions to measure again */
+	r = vdirt_intent_load(vd, !(vd->sb_flags & VDIRT_SB_F_CLEAN),
+			      had_intent);
+	if (r) {
+		mutex_unlock(&vd->commit_lock);
+		return r;
 	}
 	vd->epoch++;
 	vd->sb_flags &= ~VDIRT_SB_F_CLEAN;
+	vd->sb_compat = vd->intent_on ? VDIRT_FEATURE_COMPAT_INTENT : 0;
+	vdirt_log_snapshot(vd);
 	r = vdirt_write_sb(vd);
 	mutex_unlock(&vd->commit_lock);
 	return r;
@@ -429,12 +460,17 @@ void vdirt_meta_close(struct vdirt_dev *vd)
 	vd->bufio = NULL;
 }
 
+static void vdirt_events_deliver(struct vdirt_dev *vd, u64 below);
+
 static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
 {
 	int ticket, r = 0;
 
-	if (READ_ONCE(vd->state) != VDIRT_STATE_OK)
+	if (READ_ONCE(vd->state) != VDIRT_STATE_OK) {
+		/* never durable now: tell the listeners anyway */
+		vdirt_events_deliver(vd, U64_MAX);
 		return READ_ONCE(vd->state) == VDIRT_STATE_FAILED ? -EIO : 0;
+	}
 
 	ticket = atomic_inc_return(&vd->commit_req);
 	mutex_lock(&vd->commit_lock);
@@ -445,6 +481,8 @@ static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
 		vd->commit_done = ticket;
 		goto out;
 	}
+	/* records appended from now on wait for the next commit */
+	vdirt_log_snapshot(vd);
 	r = dm_bufio_write_dirty_buffers(vd->bufio);
 	if (!r) {
 		if (set_clean) {
@@ -458,8 +496,10 @@ static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
 	if (r) {
 		atomic_set(&vd->meta_dirty, 1);
 		vdirt_set_error(vd, "metadata commit", r);
+		vdirt_events_deliver(vd, U64_MAX);
 	} else {
 		vd->commit_done = ticket;
+		vdirt_events_deliver(vd, vd->log_committing);
 	}
 out:
 	mutex_unlock(&vd->commit_lock);
@@ -561,24 +601,89 @@ void vdirt_set_event_ops(const struct vdirt_event_ops *ops)
 	synchronize_rcu();
 }
 
-int vdirt_log_append(struct vdirt_dev *vd, u64 cluster, u8 kind, u8 op,
-		     const u8 *expected, const u8 *actual)
+/* a record waiting for the commit that makes it durable */
+struct vdirt_event {
+	struct list_head node;		/* in vd->events, by record number */
+	struct vdirt_record rec;
+};
+
+static void vdirt_event_send(struct vdirt_dev *vd,
+			     const struct vdirt_record *rec)
 {
 	const struct vdirt_event_ops *ops;
+
+	rcu_read_lock();
+	ops = rcu_dereference(vdirt_event_ops);
+	if (ops && ops->mismatch)
+		ops->mismatch(vd, rec);
+	rcu_read_unlock();
+}
+
+/* send the events of records numbered below "below"; commit_lock held */
+static void vdirt_events_deliver(struct vdirt_dev *vd, u64 below)
+{
+	struct vdirt_event *ev, *tmp;
+	LIST_HEAD(list);
+
+	spin_lock(&vd->events_lock);
+	list_for_each_entry_safe(ev, tmp, &vd->events, node) {
+		if (ev->rec.seq >= below)
+			break;
+		list_move_tail(&ev->node, &list);
+	}
+	spin_unlock(&vd->events_lock);
+	list_for_each_entry_safe(ev, tmp, &list, node) {
+		vdirt_event_send(vd, &ev->rec);
+		list_del(&ev->node);
+		kfree(ev);
+	}
+}
+
+void vdirt_events_free(struct vdirt_dev *vd)
+{
+	struct vdirt_event *ev, *tmp;
+
+	list_for_each_entry_safe(ev, tmp, &vd->events, node) {
+		list_del(&ev->node);
+		kfree(ev);
+	}
+}
+
+/* records stored but not yet committed? (lockless, any context) */
+bool vdirt_records_unsynced(struct vdirt_dev *vd)
+{
+	return READ_ONCE(vd->log_head) != READ_ONCE(vd->log_durable);
+}
+
+/*
+ * Store a record (aux: VDIRT_KIND_RECOVERY only, else NULL).  It becomes
+ * visible (report, netlink dump and event) once a commit made it durable;
+ * the caller commits before completing the I/O that found it.
+ */
+int vdirt_log_append(struct vdirt_dev *vd, u64 cluster, u8 kind, u8 op,
+		     const u8 *expected, const u8 *actual, const u64 *aux)
+{
 	struct vdirt_disk_record *rec;
-	struct vdirt_record mem;
+	struct vdirt_event *ev;
 	struct dm_buffer *b;
 	u64 seq, idx;
+	int i;
 	u8 *p;
 
-	memset(&mem, 0, sizeof(mem));
-	mem.cluster = cluster;
-	mem.kind = kind;
-	mem.op = op;
-	mem.digest_size = vd->digest_size;
-	mem.time_ns = ktime_get_real_ns();
-	memcpy(mem.expected, expected, vd->digest_size);
-	memcpy(mem.actual, actual, vd->digest_size);
+	ev = kzalloc(sizeof(*ev), GFP_NOIO | __GFP_NOWARN);
+	if (!ev) {
+		vdirt_set_error(vd, "mismatch record allocation", -ENOMEM);
+		return -ENOMEM;
+	}
+	ev->rec.cluster = cluster;
+	ev->rec.kind = kind;
+	ev->rec.op = op;
+	ev->rec.digest_size = vd->digest_size;
+	ev->rec.time_ns = ktime_get_real_ns();
+	memcpy(ev->rec.expected, expected, vd->digest_size);
+	memcpy(ev->rec.actual, actual, vd->digest_size);
+	if (aux)
+		memcpy(ev->rec.aux, aux, sizeof(ev->rec.aux));
 
 	mutex_lock(&vd->log_lock);
 	seq = vd->log_head;
@@ -588,6 +693,7 @@ int vdirt_log_append(struct vdirt_dev *vd, u64 cluster, u8 kind, u8 op,
 			  &b);
 	if (IS_ERR(p)) {
 		mutex_unlock(&vd->log_lock);
+		kfree(ev);
 		vdirt_set_error(vd, "mismatch log read", PTR_ERR(p));
 		return PTR_ERR(p);
 	}
@@ -596,32 +702,31 @@ int vdirt_log_append(struct vdirt_dev *vd, u64 cluster, u8 kind, u8 op,
 	memset(rec, 0, sizeof(*rec));
 	rec->seq = cpu_to_le64(seq);
 	rec->cluster = cpu_to_le64(cluster);
-	rec->time_ns = cpu_to_le64(mem.time_ns);
+	rec->time_ns = cpu_to_le64(ev->rec.time_ns);
 	rec->kind = kind;
 	rec->op = op;
 	rec->digest_size = vd->digest_size;
 	memcpy(rec->expected, expected, vd->digest_size);
 	memcpy(rec->actual, actual, vd->digest_size);
+	for (i = 0; aux && i < ARRAY_SIZE(rec->aux); i++)
+		rec->aux[i] = cpu_to_le64(aux[i]);
 	rec->csum = cpu_to_le32(vdirt_record_csum(rec));
 	dm_bufio_mark_buffer_dirty(b);
 	dm_bufio_release(b);
-	vd->log_head = seq + 1;
+	WRITE_ONCE(vd->log_head, seq + 1);
 	if (kind == VDIRT_KIND_READ_MISMATCH)
 		atomic64_inc(&vd->cnt.read_mismatches);
-	else
+	else if (kind == VDIRT_KIND_WRITE_DRIFT)
 		atomic64_inc(&vd->cnt.write_drift);
 	atomic_set(&vd->meta_dirty, 1);
+	ev->rec.seq = seq;
+	spin_lock(&vd->events_lock);
+	list_add_tail(&ev->node, &vd->events);
+	spin_unlock(&vd->events_lock);
 	mutex_unlock(&vd->log_lock);
-	mem.seq = seq;
 
-	/* records are durable soon: commit now rather than in a second */
+	/* records are durable soon even if the caller does not commit */
 	mod_delayed_work(vd->wq, &vd->commit_work, 0);
-
-	rcu_read_lock();
-	ops = rcu_dereference(vdirt_event_ops);
-	if (ops && ops->mismatch)
-		ops->mismatch(vd, &mem);
-	rcu_read_unlock();
 	return 0;
 }
 
@@ -630,15 +735,16 @@ int vdirt_record_read(struct vdirt_dev *vd, u64 seq, struct vdirt_record *out)
 	const struct vdirt_disk_record *rec;
 	struct dm_buffer *b;
 	u64 first, idx;
+	int i, r = 0;
 	u8 *p;
-	int r = 0;
 
 	mutex_lock(&vd->log_lock);
 	first = vd->log_tail;
 	if (vd->log_head > VDIRT_LOG_CAPACITY &&
 	    first < vd->log_head - VDIRT_LOG_CAPACITY)
 		first = vd->log_head - VDIRT_LOG_CAPACITY;
-	if (seq < first || seq >= vd->log_head) {
+	/* only committed records are visible */
+	if (seq < first || seq >= vd->log_durable) {
 		r = -ENOENT;
 		goto out;
 	}
@@ -666,6 +772,8 @@ int vdirt_record_read(struct vdirt_dev *vd, u64 seq, struct vdirt_record *out)
 		out->digest_size = rec->digest_size;
 		memcpy(out->expected, rec->expected, rec->digest_size);
 		memcpy(out->actual, rec->actual, rec->digest_size);
+		for (i = 0; i < ARRAY_SIZE(out->aux); i++)
+			out->aux[i] = le64_to_cpu(rec->aux[i]);
 	}
 	dm_bufio_release(b);
 out:

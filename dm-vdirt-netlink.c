@@ -240,7 +240,9 @@ static int vdirt_nl_fill_dev(struct sk_buff *skb, struct vdirt_dev *vd,
 	    nla_put_u64_64bit(skb, VDIRT_A_LOG_FIRST, in.log_first, VDIRT_A_PAD) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_LOG_HEAD, in.log_head, VDIRT_A_PAD) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_EVENT_SEQ, ev_seq, VDIRT_A_PAD) ||
-	    nla_put_u64_64bit(skb, VDIRT_A_EVENTS_DROPPED, dropped, VDIRT_A_PAD)) {
+	    nla_put_u64_64bit(skb, VDIRT_A_EVENTS_DROPPED, dropped, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_RECOVER_POS, in.recover_pos, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_RECOVER_TOTAL, in.recover_total, VDIRT_A_PAD)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -714,7 +716,9 @@ static int vdirt_nl_put_record(struct sk_buff *skb, struct vdirt_dev *vd,
 	    nla_put(skb, VDIRT_A_ACTUAL, rec->digest_size, rec->actual) ||
 	    (cmd == VDIRT_CMD_EVENT &&
 	     (nla_put_u64_64bit(skb, VDIRT_A_EVENT_SEQ, rec->seq, VDIRT_A_PAD) ||
-	      nla_put_u64_64bit(skb, VDIRT_A_EVENTS_DROPPED, dropped, VDIRT_A_PAD)))) {
+	      nla_put_u64_64bit(skb, VDIRT_A_EVENTS_DROPPED, dropped, VDIRT_A_PAD))) ||
+	    (rec->kind == VDIRT_KIND_RECOVERY &&
+	     nla_put(skb, VDIRT_A_REC_AUX, sizeof(rec->aux), rec->aux))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

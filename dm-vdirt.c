@@ -180,7 +180,7 @@ void vdirt_range_lock_sync(struct vdirt_dev *vd, u64 first, u64 last,
 
 /* ---- our own data bios with pages from the page mempool ---- */
 
-static void vdirt_free_page_bio(struct vdirt_dev *vd, struct bio *bio)
+void vdirt_free_page_bio(struct vdirt_dev *vd, struct bio *bio)
 {
 	unsigned short i;
 
@@ -230,8 +230,8 @@ static struct bio *vdirt_alloc_page_bio(struct vdirt_dev *vd,
 }
 
 /* hash one cluster stored at byte offset off of a page bio */
-static int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
-			       unsigned int off, u8 *out)
+int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
+			unsigned int off, u8 *out)
 {
 	SHASH_DESC_ON_STACK(desc, vd->tfm);
 	unsigned int rem = vd->cluster_size, poff, len;
@@ -264,8 +264,8 @@ static int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
 }
 
 /* read clusters [first, last] from the data device into a page bio */
-static struct bio *vdirt_read_clusters(struct vdirt_dev *vd, u64 first,
-				       u64 last, int *err)
+struct bio *vdirt_read_clusters(struct vdirt_dev *vd, u64 first, u64 last,
+				int *err)
 {
 	struct bio *bio;
 
@@ -289,10 +289,11 @@ static sector_t vdirt_cluster_sector(struct vdirt_dev *vd, u64 cluster)
 
 /*
  * A write reached the data device: store its digest (NULL: the content is
- * unknown, e.g. discarded) and check for drift from the baseline.
+ * unknown, e.g. discarded) and check for drift from the baseline.  op is
+ * VDIRT_OP_WRITE, or VDIRT_OP_RECOVERY for a change found by recovery.
  */
-static int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
-				u64 cluster, const u8 *digest, u64 now)
+int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
+			 u64 cluster, const u8 *digest, u64 now, u8 op)
 {
 	u8 base[VDIRT_MAX_DIGEST_SIZE];
 	struct vdirt_disk_entry *e;
@@ -334,7 +335,7 @@ static int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 			    (unsigned long long)cluster,
 			    (unsigned long long)vdirt_cluster_sector(vd, cluster));
 		return vdirt_log_append(vd, cluster, VDIRT_KIND_WRITE_DRIFT,
-					VDIRT_OP_WRITE, base, digest);
+					op, base, digest, NULL);
 	}
 	return 0;
 }
@@ -349,8 +350,15 @@ static int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	u8 expected[VDIRT_MAX_DIGEST_SIZE];
 	struct vdirt_disk_entry *e;
 	const u8 *exp;
-	bool first;
+	int first;
 
+	if (unlikely(vdirt_unrecovered(vd, cluster))) {
+		/* crash recovery has not reached it: measure, never report */
+		atomic64_inc(&vd->rcv.on_read);
+		first = vdirt_recover_cluster(vd, cur, cluster, digest,
+					      ktime_get_real_ns());
+		return first < 0 ? first : 0;
+	}
 	e = vdirt_cursor_get(vd, cur, cluster);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
@@ -384,7 +392,7 @@ static int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	if (first) {
 		int r = vdirt_log_append(vd, cluster,
 					 VDIRT_KIND_READ_MISMATCH, op,
-					 expected, digest);
+					 expected, digest, NULL);
 		if (r)
 			return r;
 	}
@@ -412,7 +420,8 @@ static int vdirt_remeasure(struct vdirt_dev *vd, u64 first, u64 last, u64 now)
 			}
 		}
 		/* content unknown after a failed re-read: unmeasured */
-		r = vdirt_update_cluster(vd, &cur, c, bio ? digest : NULL, now);
+		r = vdirt_update_cluster(vd, &cur, c, bio ? digest : NULL, now,
+					 VDIRT_OP_WRITE);
 		if (r)
 			break;
 	}
@@ -433,6 +442,8 @@ static void vdirt_io_complete(struct vdirt_io *io)
 {
 	struct bio *bio = vdirt_io_bio(io);
 
+	if (io->intent)
+		vdirt_intent_put(io);
 	if (io->locked) {
 		io->locked = false;
 		vdirt_range_unlock(io->vd, &io->range);
@@ -573,6 +584,10 @@ static void vdirt_post_read(struct vdirt_io *io)
 		vdirt_zero_bio_data(io);
 		io->status = BLK_STS_IOERR;
 	}
+	/* a mismatch is durable before the read that found it completes */
+	if (vdirt_records_unsynced(vd) && vdirt_commit(vd) &&
+	    !vd->opt_fail_open)
+		io->status = BLK_STS_IOERR;
 out:
 	vdirt_io_complete(io);
 }
@@ -586,7 +601,8 @@ static void vdirt_finish_write(struct vdirt_io *io)
 {
 	struct vdirt_dev *vd = io->vd;
 
-	if (!io->status && vdirt_needs_commit(vdirt_io_bio(io)) &&
+	if (!io->status && (vdirt_needs_commit(vdirt_io_bio(io)) ||
+			    vdirt_records_unsynced(vd)) &&
 	    vdirt_commit(vd) && !vd->opt_fail_open)
 		io->status = BLK_STS_IOERR;
 	vdirt_io_complete(io);
@@ -632,10 +648,11 @@ static void vdirt_post_write_pass(struct vdirt_io *io)
 		if (cs < start || ce > end)
 			r = vdirt_remeasure(vd, c, c, now);
 		else if (io->kind == VIO_DISCARD)
-			r = vdirt_update_cluster(vd, &cur, c, NULL, now);
+			r = vdirt_update_cluster(vd, &cur, c, NULL, now,
+						 VDIRT_OP_WRITE);
 		else
 			r = vdirt_update_cluster(vd, &cur, c, vd->zero_digest,
-						 now);
+						 now, VDIRT_OP_WRITE);
 	}
 	vdirt_cursor_put(vd, &cur);
 	if (r && !vd->opt_fail_open)
@@ -662,7 +679,8 @@ static void vdirt_clone_endio(struct bio *clone)
 	io->status = clone->bi_status;
 	io->clone = NULL;
 	vdirt_free_page_bio(vd, clone);
-	if (unlikely(io->status || vdirt_needs_commit(vdirt_io_bio(io)))) {
+	if (unlikely(io->status || vdirt_needs_commit(vdirt_io_bio(io)) ||
+		     vdirt_records_unsynced(vd))) {
 		io->stage = VSTAGE_POST;
 		queue_work(vd->wq, &io->work);
 		return;
@@ -687,7 +705,8 @@ static int vdirt_measure_copy(struct vdirt_io *io, struct bio *clone)
 			vdirt_set_error(vd, "hash", r);
 			break;
 		}
-		r = vdirt_update_cluster(vd, &cur, c, digest, now);
+		r = vdirt_update_cluster(vd, &cur, c, digest, now,
+					 VDIRT_OP_WRITE);
 		if (r)
 			break;
 	}
@@ -766,6 +785,16 @@ static void vdirt_io_work(struct work_struct *work)
 {
 	struct vdirt_io *io = container_of(work, struct vdirt_io, work);
 
+	if (io->kind != VIO_READ &&
+	    (io->stage == VSTAGE_SUBMIT || io->stage == VSTAGE_COPY)) {
+		if (unlikely(READ_ONCE(io->vd->state) == VDIRT_STATE_FAILED)) {
+			io->status = BLK_STS_IOERR;	/* fail-closed */
+			vdirt_io_complete(io);
+			return;
+		}
+		if (!vdirt_intent_get(io))
+			return;	/* queued until its region's bit is durable */
+	}
 	switch (io->stage) {
 	case VSTAGE_SUBMIT:
 		io->stage = VSTAGE_INFLIGHT;
@@ -802,6 +831,7 @@ static int vdirt_map(struct dm_target *ti, struct bio *bio)
 	io->kind = VIO_NONE;
 	io->stage = VSTAGE_MAP;
 	io->locked = false;
+	io->intent = false;
 	io->clone = NULL;
 	io->status = BLK_STS_OK;
 
@@ -865,6 +895,8 @@ static int vdirt_map(struct dm_target *ti, struct bio *bio)
 	io->locked = true;
 	if (!vdirt_range_trylock(vd, &io->range))
 		return DM_MAPIO_SUBMITTED;	/* granted later */
+	if (io->kind != VIO_READ && !vdirt_intent_get(io))
+		return DM_MAPIO_SUBMITTED;	/* when the intent bit is durable */
 	if (pass) {
 		io->stage = VSTAGE_INFLIGHT;
 		return DM_MAPIO_REMAPPED;
@@ -928,6 +960,8 @@ static void vdirt_scan_work(struct work_struct *work)
 		vdirt_range_unlock(vd, &range);
 		if (r < 0)
 			break;
+		if (vdirt_records_unsynced(vd))
+			vdirt_commit(vd);
 		pos = last + 1;
 		WRITE_ONCE(vd->scan_pos, pos);
 		cond_resched();
@@ -975,6 +1009,7 @@ static void vdirt_commit_work(struct work_struct *work)
 	if (!READ_ONCE(vd->periodic))
 		return;
 	vdirt_commit(vd);
+	vdirt_intent_clear_idle(vd);
 	vdirt_cache_trim(vd);
 	if (READ_ONCE(vd->periodic))
 		queue_delayed_work(vd->wq, &vd->commit_work, HZ);
@@ -1047,12 +1082,18 @@ void vdirt_get_info(struct vdirt_dev *vd, struct vdirt_info *info)
 	info->tofu = atomic64_read(&vd->cnt.tofu);
 	info->scan_running = READ_ONCE(vd->scan_running);
 	info->scan_pos = READ_ONCE(vd->scan_pos);
+	if (READ_ONCE(vd->recovering)) {
+		info->recover_pos = READ_ONCE(vd->recover_done);
+		info->recover_total = vd->recover_total;
+	}
 	mutex_lock(&vd->log_lock);
-	info->log_head = vd->log_head;
+	info->log_head = vd->log_durable;
 	info->log_first = vd->log_tail;
-	if (vd->log_head > VDIRT_LOG_CAPACITY &&
-	    info->log_first < vd->log_head - VDIRT_LOG_CAPACITY)
-		info->log_first = vd->log_head - VDIRT_LOG_CAPACITY;
+	if (info->log_head > VDIRT_LOG_CAPACITY &&
+	    info->log_first < info->log_head - VDIRT_LOG_CAPACITY)
+		info->log_first = info->log_head - VDIRT_LOG_CAPACITY;
+	if (info->log_first > info->log_head)
+		info->log_first = info->log_head;
 	mutex_unlock(&vd->log_lock);
 }
 
@@ -1067,11 +1108,14 @@ static void vdirt_cleanup(struct vdirt_dev *vd)
 	if (vd->wq) {
 		WRITE_ONCE(vd->scan_stop, true);
 		flush_work(&vd->scan_work);
+		vdirt_recover_stop(vd);
 		WRITE_ONCE(vd->periodic, false);
 		cancel_delayed_work_sync(&vd->commit_work);
 		destroy_workqueue(vd->wq);
 	}
+	vdirt_events_free(vd);
 	vdirt_meta_close(vd);
+	vdirt_intent_free(vd);
 	mempool_destroy(vd->page_pool);
 	bioset_exit(&vd->bs);
 	if (vd->tfm)
@@ -1205,6 +1249,8 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	mutex_init(&vd->scan_lock);
 	INIT_DELAYED_WORK(&vd->commit_work, vdirt_commit_work);
 	INIT_WORK(&vd->scan_work, vdirt_scan_work);
+	spin_lock_init(&vd->events_lock);
+	INIT_LIST_HEAD(&vd->events);
 	for (i = 0; i < VDIRT_LOCK_BUCKETS; i++) {
 		spin_lock_init(&vd->buckets[i].lock);
 		INIT_LIST_HEAD(&vd->buckets[i].inflight);
@@ -1290,6 +1336,12 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 		goto bad;
 	}
 
+	r = vdirt_intent_alloc(vd);
+	if (r) {
+		ti->error = "Cannot allocate write-intent bitmap";
+		goto bad;
+	}
+
 	r = -ENOMEM;
 	vd->wq = alloc_workqueue("kvdirtd/%u:%u",
 				 WQ_MEM_RECLAIM | WQ_UNBOUND | WQ_HIGHPRI, 0,
@@ -1348,6 +1400,7 @@ static void vdirt_dtr(struct dm_target *ti)
 static void vdirt_presuspend(struct dm_target *ti)
 {
 	vdirt_scan_stop(ti->private);
+	vdirt_recover_stop(ti->private);
 }
 
 static void vdirt_postsuspend(struct dm_target *ti)
@@ -1357,7 +1410,8 @@ static void vdirt_postsuspend(struct dm_target *ti)
 	WRITE_ONCE(vd->periodic, false);
 	cancel_delayed_work_sync(&vd->commit_work);
 	flush_workqueue(vd->wq);
-	vdirt_commit_clean(vd, true);
+	/* clean only when nothing is left to recover */
+	vdirt_commit_clean(vd, vdirt_intent_close(vd));
 }
 
 static int vdirt_preresume(struct dm_target *ti)
@@ -1379,6 +1433,7 @@ static void vdirt_resume(struct dm_target *ti)
 
 	WRITE_ONCE(vd->periodic, true);
 	queue_delayed_work(vd->wq, &vd->commit_work, HZ);
+	vdirt_recover_start(vd);
 }
 
 static const char *vdirt_state_name(int state)
@@ -1419,8 +1474,13 @@ static void vdirt_status(struct dm_target *ti, status_type_t type,
 			       (unsigned long long)vd->nr_clusters);
 		else
 			DMEMIT(" scan=-");
-		DMEMIT(" tofu=%lld recovering=-",
-		       (long long)atomic64_read(&vd->cnt.tofu));
+		DMEMIT(" tofu=%lld", (long long)atomic64_read(&vd->cnt.tofu));
+		if (READ_ONCE(vd->recovering))
+			DMEMIT(" recovering=%llu/%llu",
+			       (unsigned long long)READ_ONCE(vd->recover_done),
+			       (unsigned long long)vd->recover_total);
+		else
+			DMEMIT(" recovering=-");
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s %u %s", vd->data_dev->name, vd->meta_dev->name,
@@ -1458,13 +1518,15 @@ static void vdirt_status(struct dm_target *ti, status_type_t type,
 static const char *vdirt_kind_name(u8 kind)
 {
 	return kind == VDIRT_KIND_READ_MISMATCH ? "read_mismatch" :
-	       kind == VDIRT_KIND_WRITE_DRIFT ? "write_drift" : "unknown";
+	       kind == VDIRT_KIND_WRITE_DRIFT ? "write_drift" :
+	       kind == VDIRT_KIND_RECOVERY ? "recovery" : "unknown";
 }
 
 static const char *vdirt_op_name(u8 op)
 {
 	return op == VDIRT_OP_READ ? "read" : op == VDIRT_OP_WRITE ? "write" :
-	       op == VDIRT_OP_SCAN ? "scan" : "unknown";
+	       op == VDIRT_OP_SCAN ? "scan" :
+	       op == VDIRT_OP_RECOVERY ? "recovery" : "unknown";
 }
 
 /* report [<first> [<count>]]: one line per stored mismatch record */
@@ -1493,12 +1555,19 @@ static int vdirt_report(struct vdirt_dev *vd, unsigned int argc, char **argv,
 	     seq++) {
 		if (vdirt_record_read(vd, seq, rec))
 			continue;
-		DMEMIT("cluster=%llu kind=%s op=%s expected=%*phN actual=%*phN time=%llu\n",
+		DMEMIT("cluster=%llu kind=%s op=%s expected=%*phN actual=%*phN time=%llu",
 		       (unsigned long long)rec->cluster,
 		       vdirt_kind_name(rec->kind), vdirt_op_name(rec->op),
 		       rec->digest_size, rec->expected,
 		       rec->digest_size, rec->actual,
 		       (unsigned long long)rec->time_ns);
+		if (rec->kind == VDIRT_KIND_RECOVERY)
+			DMEMIT(" regions=%llu remeasured=%llu changed=%llu on_read=%llu",
+			       (unsigned long long)rec->aux[VDIRT_AUX_REGIONS],
+			       (unsigned long long)rec->aux[VDIRT_AUX_REMEASURED],
+			       (unsigned long long)rec->aux[VDIRT_AUX_CHANGED],
+			       (unsigned long long)rec->aux[VDIRT_AUX_ON_READ]);
+		DMEMIT("\n");
 		n++;
 		if (sz + 1 >= maxlen)
 			break;	/* full: dm-ioctl flags it, dmsetup retries */

@@ -59,6 +59,7 @@ struct vdirt_record {
 	u8 digest_size;
 	u8 expected[VDIRT_MAX_DIGEST_SIZE];
 	u8 actual[VDIRT_MAX_DIGEST_SIZE];
+	u64 aux[4];		/* VDIRT_KIND_RECOVERY: VDIRT_AUX_* */
 };
 
 struct vdirt_counters {
@@ -128,10 +129,9 @@ struct vdirt_dev {
 	u32 sb_flags;
 	u8 uuid[16];
 	u64 format_time_ns;
-	bool was_unclean;
 
 	struct mutex log_lock;		/* protects log_head/log_tail + ring */
-	u64 log_head;
+	u64 log_head;			/* also read locklessly: READ_ONCE */
 	u64 log_tail;
 
 	struct vdirt_counters cnt;
@@ -143,6 +143,43 @@ struct vdirt_dev {
 	bool scan_stop;			/* lockless: request to stop */
 	u64 scan_pos;			/* lockless: clusters done, for status */
 
+	/* write-intent bitmap (dm-vdirt-intent.c) */
+	bool intent_on;			/* constant after ctr: module param */
+	u64 nr_iregions;		/* intent regions */
+	spinlock_t intent_lock;		/* the bitmaps, writers, waiters below */
+	unsigned long *intent_wanted;	/* bits we want on disk (LE order) */
+	unsigned long *intent_disk;	/* bits known durable on disk */
+	unsigned long *intent_touched;	/* regions written this period */
+	unsigned long *intent_cand;	/* regions being cleared */
+	unsigned long *intent_blk_dirty; /* bitmap blocks to write */
+	u32 *intent_writers;		/* writes in flight per region */
+	struct list_head intent_waiters; /* vdirt_io waiting for a bit */
+	struct mutex intent_io_lock;	/* serialises bitmap block I/O */
+	struct page *intent_page;	/* bitmap block buffer, intent_io_lock */
+	u64 intent_writes;		/* bitmap block writes, intent_io_lock */
+	struct work_struct intent_work;	/* writes bits waiters need */
+
+	/* recovery after an unclean shutdown */
+	struct work_struct recover_work;
+	unsigned long *recover_pending;	/* regions to recover, intent_lock */
+	bool recovering;		/* lockless: set by load, cleared by work */
+	bool recover_stop;		/* lockless: request to stop */
+	u64 recover_pos;		/* lockless: first cluster not recovered */
+	u64 recover_done;		/* lockless: clusters done, for status */
+	u64 recover_total;		/* clusters to recover, set at load */
+	struct {
+		u64 regions;		/* recovery worker only */
+		u64 remeasured;		/* recovery worker only */
+		u64 changed;		/* recovery worker only */
+		atomic64_t on_read;	/* measured on access before recovery */
+	} rcv;
+
+	/* mismatch records waiting for a commit before their event */
+	spinlock_t events_lock;		/* protects events */
+	struct list_head events;	/* of struct vdirt_event */
+	u64 log_durable;		/* log_lock, READ_ONCE: below is committed */
+	u64 log_committing;		/* commit_lock: head in the sb being written */
+	u32 sb_compat;			/* commit_lock: feature_compat to write */
 };
 
 /* per-bio data (ti->per_io_data_size) */
@@ -156,6 +193,8 @@ struct vdirt_io {
 	u8 kind;			/* VIO_* in dm-vdirt.c */
 	u8 stage;			/* VSTAGE_* in dm-vdirt.c */
 	bool locked;
+	bool intent;			/* counted in its intent region */
+	struct list_head intent_node;	/* in vd->intent_waiters */
 };
 
 /* dm-vdirt.c */
@@ -170,6 +209,31 @@ static inline u64 vdirt_region_first(struct vdirt_dev *vd, u64 cluster)
 {
 	return cluster & ~((u64)vd->region_clusters - 1);
 }
+
+struct bio *vdirt_read_clusters(struct vdirt_dev *vd, u64 first, u64 last,
+				int *err);
+void vdirt_free_page_bio(struct vdirt_dev *vd, struct bio *bio);
+int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
+			unsigned int offset, u8 *out);
+struct vdirt_cursor;
+int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
+			 u64 cluster, const u8 *digest, u64 now, u8 op);
+
+/* dm-vdirt-intent.c: write-intent bitmap and crash recovery */
+int vdirt_intent_alloc(struct vdirt_dev *vd);
+void vdirt_intent_free(struct vdirt_dev *vd);
+int vdirt_intent_load(struct vdirt_dev *vd, bool unclean, bool had_intent);
+bool vdirt_intent_get(struct vdirt_io *io);
+void vdirt_intent_put(struct vdirt_io *io);
+void vdirt_intent_work(struct work_struct *work);
+void vdirt_intent_clear_idle(struct vdirt_dev *vd);
+bool vdirt_intent_close(struct vdirt_dev *vd);
+bool vdirt_unrecovered(struct vdirt_dev *vd, u64 cluster);
+int vdirt_recover_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
+			  u64 cluster, const u8 *digest, u64 now);
+void vdirt_recover_work(struct work_struct *work);
+void vdirt_recover_start(struct vdirt_dev *vd);
+void vdirt_recover_stop(struct vdirt_dev *vd);
 
 /* dm-vdirt-meta.c: metadata */
 int vdirt_meta_open(struct vdirt_dev *vd, char **error);
@@ -207,7 +271,9 @@ struct vdirt_disk_entry *vdirt_cursor_get(struct vdirt_dev *vd,
 void vdirt_cursor_put(struct vdirt_dev *vd, struct vdirt_cursor *cur);
 
 int vdirt_log_append(struct vdirt_dev *vd, u64 cluster, u8 kind, u8 op,
-		     const u8 *expected, const u8 *actual);
+		     const u8 *expected, const u8 *actual, const u64 *aux);
+bool vdirt_records_unsynced(struct vdirt_dev *vd);
+void vdirt_events_free(struct vdirt_dev *vd);
 
 /*
  * ---- API for dm-vdirt-netlink.c (and messages) ----
@@ -244,6 +310,8 @@ struct vdirt_info {
 	u64 scan_pos;
 	u64 log_first;			/* first record number still stored */
 	u64 log_head;			/* next record number */
+	u64 recover_pos;		/* clusters of dirty regions done */
+	u64 recover_total;		/* 0: not recovering */
 };
 void vdirt_get_info(struct vdirt_dev *vd, struct vdirt_info *info);
 

@@ -1,0 +1,108 @@
+#!/bin/sh
+# vm: --disk 64M --disk 16M --timeout 300
+# SPDX-License-Identifier: GPL-2.0
+# Crash recovery, made deterministic: the metadata device is copied while the
+# target is live (what a power cut would leave on it), the device is removed,
+# the data write the copy describes is undone underneath (the digest reached
+# the metadata, the data did not), and the copy is put back.  On reopen the
+# region whose write-intent bit is set is measured again in the background:
+# no false mismatch, one "recovery" summary record, the status shows progress.
+# A change underneath a region whose bit is clear is still detected, a
+# recorded mismatch survives the "crash", and bits are cleared once idle.
+. "${0%/*}/lib.sh"
+
+D=/dev/vda
+M=/dev/vdb
+N=t26
+T=/dev/mapper/$N
+CS=4096
+# metadata layout for 64 MiB / 4 KiB / sha256 (128-byte entries):
+# 2 superblocks + 16384 / 32 entry blocks -> the bitmap is block 514
+IBLK=514
+
+cleanup() {
+	dmsetup remove $N
+}
+
+st() { status_field $N "$1"; }
+rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
+wr() { dio write $T $(($2 * CS)) "$1"; }
+report() { dmsetup message $N 0 report; }
+open_dev() { dmsetup create $N --table "$table" && dmsetup mknodes $N; }
+# the write-intent bits of the 16 regions on disk, as a number
+ibyte() { dio read $M $((IBLK * 4096)) 4096 | od -An -tu2 -N2 | tr -d ' '; }
+wait_recovered() {
+	i=0
+	while [ "$(st recovering)" != "-" ] && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(st recovering)" = "-" ]
+}
+# wait until the bitmap reads $1 (bits are cleared after 1-2 idle seconds)
+wait_ibyte() {
+	i=0
+	while [ "$(ibyte)" != "$1" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(ibyte)" = "$1" ]
+}
+
+ktap_plan 18
+
+len=$(sectors $D)
+table="0 $len vdirt $D $M $CS sha256"
+check "create" open_dev
+check "fill the device (every cluster measured)" \
+	dd if=/dev/zero of=$T bs=1M count=64 oflag=direct
+check "all bits cleared once idle" wait_ibyte 0
+
+# write cluster 5 (region 0) and cluster 2100 (region 2), flush
+head -c $CS /dev/urandom >/tmp/c5
+head -c $CS /dev/urandom >/tmp/c2100
+wr /tmp/c5 5
+wr /tmp/c2100 2100
+check_eq "bits of regions 0 and 2 durable after the writes" 5 "$(ibyte)"
+
+# the "crash": what the metadata device holds right now
+check "copy the live metadata (power-cut image)" \
+	dio read $M 0 $((16 * 1024 * 1024)) /tmp/meta.img
+check "clean remove" dmsetup remove $N
+# the data write of cluster 5 never reached the disk: zeroes again
+check "undo the data of cluster 5 underneath" \
+	sh -c "head -c $CS /dev/zero | dio write $D $((5 * CS))"
+# a change underneath a clean region (region 4): must still be detected
+head -c $CS /dev/urandom | dio write $D $((4200 * CS))
+check "put the power-cut image back" dio write $M 0 /tmp/meta.img
+
+dmesg -c >/dev/null
+check "reopen after the crash" open_dev
+check "recovery finishes" wait_recovered
+check "kernel logs what it measures again" \
+	sh -c "dmesg | grep -q 'unclean shutdown: measuring 2048 clusters in 2 regions again'"
+check "kernel logs the recovery" \
+	sh -c "dmesg | grep -q 'recovery finished: 2 regions, 2048 clusters measured again, 1 changed'"
+drop_caches
+rd 0 8 /tmp/r0
+rd 2100 1 /tmp/r2100
+check_eq "no false mismatch in the recovered regions" 0 "$(st read_mismatches)"
+check "cluster 2100 kept its data" cmp /tmp/r2100 /tmp/c2100
+check_eq "one recovery record" \
+	"kind=recovery op=recovery regions=2 remeasured=2048 changed=1 on_read=0" \
+	"$(report | grep kind=recovery | sed 's/.*\(kind=[a-z]*\) \(op=[a-z]*\).* time=[0-9]* /\1 \2 /')"
+
+rd 4200 1
+check_eq "a change underneath a clean region is still a mismatch" 1 "$(st read_mismatches)"
+check "bits cleared again once idle" wait_ibyte 0
+
+# a recorded mismatch survives a crash right after it was reported
+dio read $M 0 $((16 * 1024 * 1024)) /tmp/meta2.img
+dmsetup remove $N
+dio write $M 0 /tmp/meta2.img
+open_dev
+wait_recovered
+check "the mismatch record survived the crash" \
+	sh -c "dmsetup message $N 0 report | grep -q 'cluster=4200 kind=read_mismatch'"
+
+ktap_done
