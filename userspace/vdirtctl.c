@@ -519,8 +519,7 @@ static int is_number(const char *s)
 	return 1;
 }
 
-/* rec: recovery position and total (total 0: not recovering), NULL: unknown */
-static void print_dev(struct vdm_dev *d, int in_list, const uint64_t *rec)
+static void print_dev(struct vdm_dev *d, int in_list)
 {
 	char *s, *tok, *save = NULL;
 
@@ -546,9 +545,6 @@ static void print_dev(struct vdm_dev *d, int in_list, const uint64_t *rec)
 				json_str(stdout, eq + 1);
 		}
 		free(s);
-		if (rec)
-			printf(",\"recover_pos\":%" PRIu64 ",\"recover_total\":%" PRIu64,
-			       rec[0], rec[1]);
 		printf("}%s", in_list ? "" : "\n");
 		return;
 	}
@@ -577,18 +573,11 @@ static void print_dev(struct vdm_dev *d, int in_list, const uint64_t *rec)
 		printf("%-16s %s\n", tok, eq + 1);
 	}
 	free(s);
-	if (rec && rec[1])
-		printf("%-16s %" PRIu64 "/%" PRIu64 "\n", "recovering", rec[0], rec[1]);
-	else if (rec)
-		printf("%-16s -\n", "recovering");
 }
-
-static int nl_recovery(const struct vdm_dev *d, uint64_t rec[2]);
 
 static int cmd_status(int argc, char **argv)
 {
 	struct vdm_dev d;
-	uint64_t rec[2];
 	int r;
 
 	if (argc != 1) {
@@ -602,8 +591,7 @@ static int cmd_status(int argc, char **argv)
 		err("%s: %s", argv[0], strerror(-r));
 	if (r)
 		return r;
-	rec[1] = 0;
-	print_dev(&d, 0, nl_recovery(&d, rec) ? NULL : rec);
+	print_dev(&d, 0);
 	vdm_put(&d);
 	return 0;
 }
@@ -614,7 +602,7 @@ static int list_one(struct vdm_dev *d, void *arg)
 
 	if (opt_json && (*n)++)
 		printf(",\n");
-	print_dev(d, 1, NULL);
+	print_dev(d, 1);
 	return 0;
 }
 
@@ -1240,26 +1228,6 @@ static int nl_dev_get(struct vnl *v, const char *dev, struct devinfo *d)
 	else if (!d->found)
 		r = -EIO;
 	return r;
-}
-
-/* the write-intent recovery progress of a device-mapper device (status) */
-static int nl_recovery(const struct vdm_dev *dm, uint64_t rec[2])
-{
-	struct devinfo d;
-	struct vnl v;
-	char mm[32];
-	int r;
-
-	snprintf(mm, sizeof(mm), "%u:%u", dm->major, dm->minor);
-	r = vnl_open(&v);
-	if (!r)
-		r = nl_dev_get(&v, mm, &d);
-	vnl_close(&v);
-	if (r)
-		return r;
-	rec[0] = d.recover_pos;
-	rec[1] = d.recover_total;
-	return 0;
 }
 
 /* simple command on one device */
