@@ -14,6 +14,9 @@
 /* MESSAGE_ID of every vdirt journal entry (made once with systemd-id128 new) */
 #define VJ_MESSAGE_ID "50fbbe0b21c44875bcfba8fadd391e16"
 
+/* journald's native socket: without it sd_journal_sendv() drops entries silently */
+#define VJ_SOCKET "/run/systemd/journal/socket"
+
 /* not a kernel kind: the monitor lost aux[0] records from seq on */
 #define VREC_KIND_GAP 255
 

@@ -1964,6 +1964,12 @@ static int cmd_monitor(int argc, char **argv)
 		err("monitor --journal: vdirtctl was built without libsystemd (WITH_JOURNAL=no)");
 		return -EOPNOTSUPP;
 	}
+	/* libsystemd drops entries silently when journald does not run */
+	if (o.journal && access(VJ_SOCKET, W_OK)) {
+		err("monitor --journal: no journald (%s: %s); printing events on stdout",
+		    VJ_SOCKET, strerror(errno));
+		o.journal = 0;
+	}
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -2028,7 +2034,12 @@ static int cmd_monitor(int argc, char **argv)
 		 */
 		if (o.prom && (m->prom_dirty || mono_ns() >= m->prom_next))
 			mon_prom(m);
-		if (poll(&pfd, 1, 1000) == 0) {
+		r = poll(&pfd, 1, 1000);
+		if (r < 0 && errno == EINTR) {
+			r = 0;
+			continue;	/* a signal: the loop condition decides */
+		}
+		if (r == 0) {
 			r = mon_idle_check(m);
 			if (r)
 				break;
