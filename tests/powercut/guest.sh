@@ -47,6 +47,14 @@ clusters=$((len * 512 / CS))
 table="0 $len vdirt $D $M $CS sha256"
 t0=$(now_ms)
 : >$H/state.new
+diag "boot: the script starts ${t0} ms after the kernel"
+
+# intent_bits: write-intent bits set in the bitmap on the metadata device
+# (sha256: 128-byte entries, 32 per block; the bitmap follows the entries)
+intent_bits() {
+	dio read $M $(((2 + (clusters + 31) / 32) * 4096)) 4096 | od -An -v -tu1 | tr -s ' ' '\n' |
+		awk -v n=$(((clusters + 1023) / 1024)) 'NF { v = $1; for (b = 0; b < 8; b++) { if (i * 8 + b < n && v % 2) c++; v = int(v / 2) } i++ } END { print c + 0 }'
+}
 
 # wait_recovered SECONDS: until status says recovering=-
 wait_recovered() {
@@ -126,6 +134,7 @@ if [ "$step" = check ]; then
 	kind=$(state kind)
 	span=$(state span)
 	[ -n "$span" ] || span="0 $((clusters * CS))"
+	bits=$(intent_bits)
 	must "reopen with the same table" \
 		sh -c "dmsetup create $N --table '$table' && dmsetup mknodes $N" || exit 1
 	ta=$(now_ms)
@@ -152,6 +161,7 @@ if [ "$step" = check ]; then
 	echo "RECOVERY ${regions:-?} ${remeasured:-?} ${changed:-?} ${onread:-?} $tr"
 	dmesg | grep 'recovery finished' | tail -n 1 | sed 's/^/# kernel: /'
 	save_state records "$nrec"
+	check_eq "recovered regions == write-intent bits on disk before the reopen" "$bits" "$regions"
 	if [ -n "$regions" ] && [ -n "$remeasured" ]; then
 		check "re-measured clusters <= regions * 1024" test "$remeasured" -le $((regions * 1024))
 	else
