@@ -26,6 +26,11 @@ module_param(intent, bool, 0644);
 MODULE_PARM_DESC(intent,
 		 "Write-intent tracking for devices created from now on (default Y; N: an unclean device is recovered in full)");
 
+static unsigned int intent_idle_s = 1;
+module_param(intent_idle_s, uint, 0644);
+MODULE_PARM_DESC(intent_idle_s,
+		 "Seconds a region must stay idle before its write-intent bit is cleared (default 1)");
+
 #define VDIRT_INTENT_SHIFT	10	/* ilog2(VDIRT_INTENT_REGION_CLUSTERS) */
 #define VDIRT_BITMAP_BYTES(n)	(BITS_TO_LONGS(n) * sizeof(unsigned long))
 
@@ -236,7 +241,7 @@ static void vdirt_intent_release(struct vdirt_dev *vd, u64 r, bool done)
 
 /*
  * Clear the bits of regions without a write since the last pass (called
- * every second from the commit work).  A region qualifies when nothing
+ * every second from the commit work; a pass every intent_idle_s calls).  A region qualifies when nothing
  * touched it during a whole period, it has no write in flight and no
  * pending recovery; then its data is flushed and its entries committed
  * before its bit is cleared.  A write that arrives meanwhile keeps it.
@@ -248,6 +253,10 @@ void vdirt_intent_clear_idle(struct vdirt_dev *vd)
 
 	if (!vd->intent_on || READ_ONCE(vd->state) != VDIRT_STATE_OK)
 		return;
+	/* one clearing period is intent_idle_s calls (seconds) */
+	if (++vd->intent_ticks < max(1U, READ_ONCE(intent_idle_s)))
+		return;
+	vd->intent_ticks = 0;
 	spin_lock_irq(&vd->intent_lock);
 	bitmap_zero(vd->intent_cand, nr);
 	for (r = find_next_bit_le(vd->intent_wanted, nr, 0); r < nr;
@@ -405,7 +414,8 @@ bool vdirt_unrecovered(struct vdirt_dev *vd, u64 c)
 /*
  * Measure cluster c again (digest NULL: unreadable) and store the result
  * as a write would if it differs from what the entry expects.  Returns 1
- * when the entry changed, 0 when it already matched, or -errno.
+ * when an expected digest was replaced, 0 when it matched or there was
+ * none, or -errno.
  */
 int vdirt_recover_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 			  u64 c, const u8 *digest, u64 now)
@@ -424,7 +434,8 @@ int vdirt_recover_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	if (digest ? exp && !memcmp(exp, digest, vd->digest_size) : !exp)
 		return 0;
 	r = vdirt_update_cluster(vd, cur, c, digest, now, VDIRT_OP_RECOVERY);
-	return r ? r : 1;
+	/* a cluster measured for the first time did not change */
+	return r ? r : !!exp;
 }
 
 static int vdirt_recover_range(struct vdirt_dev *vd, u64 first, u64 last)

@@ -520,6 +520,41 @@ int vdirt_commit_clean(struct vdirt_dev *vd, bool clean)
 	return __vdirt_commit(vd, true, clean);
 }
 
+/*
+ * The target degraded (fail_open): from now on writes are not tracked.
+ * Best effort, as the metadata device may be what failed: write a
+ * superblock without the write-intent feature, so that the next activation
+ * measures every cluster again.  Retried at suspend until it succeeds.
+ */
+void vdirt_meta_untracked(struct vdirt_dev *vd)
+{
+	int r;
+
+	mutex_lock(&vd->commit_lock);
+	if (vd->untracked_marked || !vd->bufio) {
+		mutex_unlock(&vd->commit_lock);
+		return;
+	}
+	vd->sb_compat &= ~VDIRT_FEATURE_COMPAT_INTENT;
+	vd->sb_flags &= ~VDIRT_SB_F_CLEAN;
+	vdirt_log_snapshot(vd);
+	r = vdirt_write_sb(vd);
+	vd->untracked_marked = !r;
+	mutex_unlock(&vd->commit_lock);
+	if (r)
+		DMERR("%u:%u: degraded: cannot mark the metadata for a full re-measurement (error %d); retried at suspend",
+		      MAJOR(vd->devt), MINOR(vd->devt), r);
+	else
+		DMWARN("%u:%u: degraded: metadata marked for a full re-measurement on the next activation",
+		       MAJOR(vd->devt), MINOR(vd->devt));
+}
+
+void vdirt_untracked_work(struct work_struct *work)
+{
+	vdirt_meta_untracked(container_of(work, struct vdirt_dev,
+					  untracked_work));
+}
+
 /* keep the bufio cache near cache_mb: drop clean, unused entry blocks */
 void vdirt_cache_trim(struct vdirt_dev *vd)
 {

@@ -81,9 +81,12 @@ void vdirt_set_error(struct vdirt_dev *vd, const char *what, int err)
 	atomic64_inc(&vd->cnt.meta_errors);
 	if (vd->opt_fail_open) {
 		if (cmpxchg(&vd->state, VDIRT_STATE_OK,
-			    VDIRT_STATE_DEGRADED) == VDIRT_STATE_OK)
+			    VDIRT_STATE_DEGRADED) == VDIRT_STATE_OK) {
 			DMERR("%u:%u: %s failed (error %d): fail_open, measuring stopped, state=degraded",
 			      MAJOR(vd->devt), MINOR(vd->devt), what, err);
+			if (vd->wq)
+				queue_work(vd->wq, &vd->untracked_work);
+		}
 	} else {
 		if (xchg(&vd->state, VDIRT_STATE_FAILED) != VDIRT_STATE_FAILED)
 			DMERR("%u:%u: %s failed (error %d): failing I/O, state=failed",
@@ -1251,6 +1254,7 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	INIT_WORK(&vd->scan_work, vdirt_scan_work);
 	spin_lock_init(&vd->events_lock);
 	INIT_LIST_HEAD(&vd->events);
+	INIT_WORK(&vd->untracked_work, vdirt_untracked_work);
 	for (i = 0; i < VDIRT_LOCK_BUCKETS; i++) {
 		spin_lock_init(&vd->buckets[i].lock);
 		INIT_LIST_HEAD(&vd->buckets[i].inflight);
@@ -1412,6 +1416,8 @@ static void vdirt_postsuspend(struct dm_target *ti)
 	flush_workqueue(vd->wq);
 	/* clean only when nothing is left to recover */
 	vdirt_commit_clean(vd, vdirt_intent_close(vd));
+	if (READ_ONCE(vd->state) == VDIRT_STATE_DEGRADED)
+		vdirt_meta_untracked(vd);
 }
 
 static int vdirt_preresume(struct dm_target *ti)

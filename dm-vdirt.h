@@ -157,7 +157,10 @@ struct vdirt_dev {
 	struct mutex intent_io_lock;	/* serialises bitmap block I/O */
 	struct page *intent_page;	/* bitmap block buffer, intent_io_lock */
 	u64 intent_writes;		/* bitmap block writes, intent_io_lock */
+	unsigned int intent_ticks;	/* commit work only: calls this period */
 	struct work_struct intent_work;	/* writes bits waiters need */
+	struct work_struct untracked_work; /* degraded: ask for full recovery */
+	bool untracked_marked;		/* commit_lock: the superblock says so */
 
 	/* recovery after an unclean shutdown */
 	struct work_struct recover_work;
@@ -241,6 +244,8 @@ int vdirt_meta_reload(struct vdirt_dev *vd);
 void vdirt_meta_close(struct vdirt_dev *vd);
 int vdirt_commit(struct vdirt_dev *vd);
 int vdirt_commit_clean(struct vdirt_dev *vd, bool clean);
+void vdirt_meta_untracked(struct vdirt_dev *vd);
+void vdirt_untracked_work(struct work_struct *work);
 void vdirt_cache_trim(struct vdirt_dev *vd);
 struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
 					 struct dm_buffer **bp);
