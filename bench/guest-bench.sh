@@ -17,7 +17,7 @@ H=/mnt/host
 R=$H/raw
 # shellcheck disable=SC1091
 [ -f $H/env.sh ] && . $H/env.sh
-: "${BENCH_RUNTIME:=2}" "${BENCH_REPEATS:=3}" "${BENCH_REGION_MB:=128}"
+: "${BENCH_RUNTIME:=2}" "${BENCH_REPEATS:=5}" "${BENCH_REGION_MB:=128}"
 : "${BENCH_CONFIGS:=linear vdirt-sha256 vdirt-noreadverify vdirt-xxhash64 verity integrity-J4096 integrity-B4096 integrity-J512}"
 : "${BENCH_JOBS:=randwrite4k_qd1 randwrite4k_qd16 randread4k_qd1 randread4k_qd16 randrw70_4k_qd16 seqwrite1m_qd4 seqread1m_qd4}"
 : "${BENCH_PROFILE:=1}" "${BENCH_PROFILE_SECS:=4}"
@@ -157,7 +157,11 @@ run_io() {
 	# One fio process per (repeat, job) runs every configuration in turn
 	# (stonewall): fio's start-up (~0.5-2 s under TCG) is paid once, not once
 	# per configuration.  /proc/stat is read around each section.
-	rep=1
+	# The order of the configurations rotates by one every repeat: whatever
+	# position in the fio process costs (the first section pays fio's
+	# start-up and a cold cache, the last one the drain of the previous
+	# ones) lands on each configuration in turn.
+	rep=1 order=$ok_cfgs
 	while [ $rep -le "$BENCH_REPEATS" ]; do
 		for j in $BENCH_JOBS; do
 			args=$(job_args "$j") || { log "unknown job $j"; continue; }
@@ -168,7 +172,7 @@ run_io() {
 				echo "runtime=$BENCH_RUNTIME"; echo "size=${BENCH_REGION_MB}M"
 				echo "norandommap"; echo "randrepeat=0"
 				for a in $args; do echo "${a#--}"; done
-				for cfg in $ok_cfgs; do
+				for cfg in $order; do
 					config_runs_job "$cfg" "$j" || continue
 					echo "[$cfg]"
 					echo "filename=$(dev_of $cfg)"
@@ -187,6 +191,10 @@ run_io() {
 		done
 		log "repeat $rep done"
 		rep=$((rep + 1))
+		# shellcheck disable=SC2086
+		set -- $order
+		shift
+		order="$* ${order%% *}"
 	done
 	for cfg in $ok_cfgs; do
 		case $cfg in vdirt*) dmsetup status b-$cfg >$R/io/$cfg.status-after ;; esac
