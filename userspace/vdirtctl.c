@@ -836,6 +836,7 @@ out:
 
 struct build {
 	int fd;
+	const uint8_t *map;	/* a regular file mapped: no copy; or NULL */
 	uint64_t size;
 	uint32_t cs;
 	const struct vh_alg *alg;
@@ -849,17 +850,23 @@ struct build {
 	int error;		/* first error, atomic */
 };
 
+/*
+ * All-zero check at memory speed: one memcmp() (vectorised in libc) per
+ * 4 KiB against a zero block that stays in the cache.
+ */
 static int is_zero(const uint8_t *p, size_t n)
 {
-	static const uint8_t z[256];
+	static const uint8_t z[4096] __attribute__((aligned(64)));
+	size_t k;
 
-	while (n >= sizeof(z)) {
-		if (memcmp(p, z, sizeof(z)))
+	while (n) {
+		k = n < sizeof(z) ? n : sizeof(z);
+		if (memcmp(p, z, k))
 			return 0;
-		p += sizeof(z);
-		n -= sizeof(z);
+		p += k;
+		n -= k;
 	}
-	return !memcmp(p, z, n);
+	return 1;
 }
 
 /* does [a, b) contain data?  SEEK_DATA; errors mean "assume data" */
@@ -910,6 +917,7 @@ static void *build_worker(void *arg)
 		pos = start;
 		while (pos < end) {
 			uint64_t ds0, de, rs, re;
+			const uint8_t *src;
 			int r;
 
 			if (!has_data(b->fd, pos, end, &ds0, &de))
@@ -921,14 +929,24 @@ static void *build_worker(void *arg)
 			re = (de + b->cs - 1) / b->cs * b->cs;
 			if (rs < pos)
 				rs = pos;
-			memset(buf, 0, re - rs);
-			r = read_full(b->fd, buf, (re < b->size ? re : b->size) - rs, rs);
-			if (r) {
-				__atomic_store_n(&b->error, r, __ATOMIC_RELAXED);
-				break;
+			if (b->map && re <= b->size) {
+				/* page cache pages mapped in, nothing copied */
+#ifdef MADV_POPULATE_READ
+				madvise((void *)(b->map + rs), re - rs, MADV_POPULATE_READ);
+#endif
+				src = b->map + rs;
+			} else {
+				if (re > b->size)	/* the last cluster's tail */
+					memset(buf + (b->size - rs), 0, re - b->size);
+				r = read_full(b->fd, buf, (re < b->size ? re : b->size) - rs, rs);
+				if (r) {
+					__atomic_store_n(&b->error, r, __ATOMIC_RELAXED);
+					break;
+				}
+				src = buf;
 			}
 			for (c = rs / b->cs; c < re / b->cs; c++) {
-				const uint8_t *p = buf + (c * b->cs - rs);
+				const uint8_t *p = src + (c * b->cs - rs);
 
 				if (is_zero(p, b->cs))
 					continue;	/* zero digest already there */
@@ -960,6 +978,14 @@ static void progress(const char *what, uint64_t done, uint64_t total, int final)
 	fflush(stderr);
 }
 
+static void build_close(struct build *b)
+{
+	if (b->map)
+		munmap((void *)b->map, b->size);
+	b->map = NULL;
+	close(b->fd);
+}
+
 static int cmd_baseline_build(int argc, char **argv)
 {
 	const struct vh_alg *alg = get_alg(o.hash);
@@ -971,6 +997,7 @@ static int cmd_baseline_build(int argc, char **argv)
 	size_t flen;
 	int i, r, ofd = -1, nth, show;
 	uint64_t c;
+	struct stat st;
 	char tmp[PATH_MAX];
 
 	if (argc != 1 || !o.output) {
@@ -988,12 +1015,19 @@ static int cmd_baseline_build(int argc, char **argv)
 		return b.fd;
 	b.nr = b.size / b.cs + !!(b.size % b.cs);
 	b.chunk = (4U << 20) / b.cs;
+	/* a regular file is read through a mapping (a device with pread) */
+	if (!fstat(b.fd, &st) && S_ISREG(st.st_mode) && b.size) {
+		void *m = mmap(NULL, b.size, PROT_READ, MAP_SHARED, b.fd, 0);
+
+		if (m != MAP_FAILED)
+			b.map = m;
+	}
 	zbuf = calloc(1, b.cs);
 	zc = vh_ctx_new(alg);
 	if (!zbuf || !zc || vh_digest(zc, zbuf, b.cs, b.zero_digest)) {
 		free(zbuf);
 		vh_ctx_free(zc);
-		close(b.fd);
+		build_close(&b);
 		return -ENOMEM;
 	}
 	free(zbuf);
@@ -1004,7 +1038,7 @@ static int cmd_baseline_build(int argc, char **argv)
 	if (ofd < 0) {
 		r = -errno;
 		err("%s: %s", o.output, strerror(-r));
-		close(b.fd);
+		build_close(&b);
 		return r;
 	}
 	flen = VB_HEADER_SIZE + b.nr * alg->digest_size;
@@ -1079,7 +1113,7 @@ static int cmd_baseline_build(int argc, char **argv)
 	}
 	munmap(map, flen);
 	close(ofd);
-	close(b.fd);
+	build_close(&b);
 	if (rename(tmp, o.output)) {
 		r = -errno;
 		err("%s: %s", o.output, strerror(-r));
@@ -1102,7 +1136,7 @@ fail:
 		munmap(map, flen);
 	close(ofd);
 	unlink(tmp);
-	close(b.fd);
+	build_close(&b);
 	return r;
 }
 
