@@ -106,6 +106,7 @@ struct vdirt_dev {
 	int state;			/* lockless: enum vdirt_state, cmpxchg */
 
 	struct workqueue_struct *wq;	/* WQ_MEM_RECLAIM | WQ_UNBOUND */
+	struct workqueue_struct *cpu_wq; /* bound: small reads' verification */
 	struct bio_set bs;		/* our own data bios */
 	mempool_t *page_pool;		/* pages for copies and re-reads */
 	struct mutex page_alloc_lock;	/* one blocking page allocator */
