@@ -24,6 +24,8 @@
 #define VDIRT_DEFAULT_CACHE_MB	32U
 #define VDIRT_MAX_CACHE_MB	65536U
 #define VDIRT_BIOSET_SIZE	64
+/* pages kept for reuse by a device, beyond the mempool's reserve */
+#define VDIRT_PAGE_FREE_MAX	256U
 /* reads of at most this many bytes are verified on the completing CPU */
 #define VDIRT_SMALL_READ_BYTES	(16U << 10)
 /* request flags carried from a guest write to our copy */
@@ -182,12 +184,68 @@ void vdirt_range_lock_sync(struct vdirt_dev *vd, u64 first, u64 last,
 
 /* ---- our own data bios with pages from the page mempool ---- */
 
+/*
+ * Pages of our bios go back to a short per-device free list first: a page
+ * from the page allocator is zeroed (init_on_alloc) only for the copy to
+ * overwrite it.  Only while the mempool's reserve is full, so that a
+ * waiter in mempool_alloc() is woken by the refill as before.
+ */
+static void vdirt_page_put(struct vdirt_dev *vd, struct page *page)
+{
+	unsigned long flags;
+
+	if (READ_ONCE(vd->page_pool->curr_nr) >= vd->page_pool->min_nr &&
+	    READ_ONCE(vd->page_free_nr) < VDIRT_PAGE_FREE_MAX) {
+		spin_lock_irqsave(&vd->page_free_lock, flags);
+		if (vd->page_free_nr < VDIRT_PAGE_FREE_MAX) {
+			list_add(&page->lru, &vd->page_free);
+			WRITE_ONCE(vd->page_free_nr, vd->page_free_nr + 1);
+			page = NULL;
+		}
+		spin_unlock_irqrestore(&vd->page_free_lock, flags);
+		if (!page)
+			return;
+	}
+	mempool_free(page, vd->page_pool);
+}
+
+static struct page *vdirt_page_get(struct vdirt_dev *vd, gfp_t gfp)
+{
+	struct page *page = NULL;
+	unsigned long flags;
+
+	if (READ_ONCE(vd->page_free_nr)) {
+		spin_lock_irqsave(&vd->page_free_lock, flags);
+		page = list_first_entry_or_null(&vd->page_free, struct page,
+						lru);
+		if (page) {
+			list_del(&page->lru);
+			WRITE_ONCE(vd->page_free_nr, vd->page_free_nr - 1);
+		}
+		spin_unlock_irqrestore(&vd->page_free_lock, flags);
+		if (page)
+			return page;
+	}
+	return mempool_alloc(vd->page_pool, gfp);
+}
+
+static void vdirt_page_free_all(struct vdirt_dev *vd)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, &vd->page_free, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	vd->page_free_nr = 0;
+}
+
 void vdirt_free_page_bio(struct vdirt_dev *vd, struct bio *bio)
 {
 	unsigned short i;
 
 	for (i = 0; i < bio->bi_vcnt; i++)
-		mempool_free(bio->bi_io_vec[i].bv_page, vd->page_pool);
+		vdirt_page_put(vd, bio->bi_io_vec[i].bv_page);
 	bio_put(bio);
 }
 
@@ -200,7 +258,7 @@ static struct bio *vdirt_try_page_bio(struct vdirt_dev *vd, unsigned int size,
 
 	bio = bio_alloc_bioset(vd->data_dev->bdev, nr, opf, GFP_NOIO, &vd->bs);
 	while (size) {
-		page = mempool_alloc(vd->page_pool, gfp);
+		page = vdirt_page_get(vd, gfp);
 		if (!page) {
 			vdirt_free_page_bio(vd, bio);
 			return NULL;
@@ -1128,6 +1186,7 @@ static void vdirt_cleanup(struct vdirt_dev *vd)
 	vdirt_events_free(vd);
 	vdirt_meta_close(vd);
 	vdirt_intent_free(vd);
+	vdirt_page_free_all(vd);
 	mempool_destroy(vd->page_pool);
 	bioset_exit(&vd->bs);
 	if (vd->tfm)
@@ -1256,6 +1315,8 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	vd->ti = ti;
 	INIT_LIST_HEAD(&vd->list);
 	mutex_init(&vd->page_alloc_lock);
+	spin_lock_init(&vd->page_free_lock);
+	INIT_LIST_HEAD(&vd->page_free);
 	mutex_init(&vd->commit_lock);
 	mutex_init(&vd->log_lock);
 	mutex_init(&vd->scan_lock);

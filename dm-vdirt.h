@@ -110,6 +110,9 @@ struct vdirt_dev {
 	struct bio_set bs;		/* our own data bios */
 	mempool_t *page_pool;		/* pages for copies and re-reads */
 	struct mutex page_alloc_lock;	/* one blocking page allocator */
+	spinlock_t page_free_lock;	/* protects page_free, page_free_nr */
+	struct list_head page_free;	/* recycled pages (page->lru) */
+	unsigned int page_free_nr;
 
 	struct vdirt_bucket buckets[VDIRT_LOCK_BUCKETS];
 
