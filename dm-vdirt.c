@@ -28,6 +28,26 @@
 #define VDIRT_PAGE_FREE_MAX	256U
 /* reads of at most this many bytes are verified on the completing CPU */
 #define VDIRT_SMALL_READ_BYTES	(16U << 10)
+
+/*
+ * Largest bio handled as one (dm splits larger ones): each piece is hashed
+ * by its own work item, so one large bio is hashed on every CPU.  0: the
+ * lock region (256 KiB).  Read when a table is created.
+ */
+static unsigned int max_io_kb;
+module_param(max_io_kb, uint, 0644);
+MODULE_PARM_DESC(max_io_kb,
+		 "Largest bio hashed by one work item in KiB, for devices created from now on (0: 256 KiB, the lock region)");
+
+/* hot path choices, for devices created from now on (to compare in one boot) */
+static bool small_read_cpu = true;
+module_param(small_read_cpu, bool, 0644);
+MODULE_PARM_DESC(small_read_cpu,
+		 "Verify reads of up to 16 KiB on the completing CPU (default Y; N: on the unbound queue)");
+static unsigned int page_recycle = VDIRT_PAGE_FREE_MAX;
+module_param(page_recycle, uint, 0644);
+MODULE_PARM_DESC(page_recycle,
+		 "Copy pages a device keeps for reuse (default 256, at most 1024; 0: none)");
 /* request flags carried from a guest write to our copy */
 #define VDIRT_PASS_FLAGS	(REQ_FUA | REQ_SYNC | REQ_META | REQ_PRIO | \
 				 REQ_IDLE)
@@ -195,9 +215,9 @@ static void vdirt_page_put(struct vdirt_dev *vd, struct page *page)
 	unsigned long flags;
 
 	if (READ_ONCE(vd->page_pool->curr_nr) >= vd->page_pool->min_nr &&
-	    READ_ONCE(vd->page_free_nr) < VDIRT_PAGE_FREE_MAX) {
+	    READ_ONCE(vd->page_free_nr) < vd->page_free_max) {
 		spin_lock_irqsave(&vd->page_free_lock, flags);
-		if (vd->page_free_nr < VDIRT_PAGE_FREE_MAX) {
+		if (vd->page_free_nr < vd->page_free_max) {
 			list_add(&page->lru, &vd->page_free);
 			WRITE_ONCE(vd->page_free_nr, vd->page_free_nr + 1);
 			page = NULL;
@@ -979,7 +999,8 @@ static int vdirt_end_io(struct dm_target *ti, struct bio *bio,
 	 * A small aligned read is verified on the CPU that completed it: the
 	 * hash is short, the data is in its cache, and no other CPU is woken.
 	 */
-	if (io->kind == VIO_READ && io->iter.bi_size <= VDIRT_SMALL_READ_BYTES &&
+	if (io->kind == VIO_READ && io->vd->small_read_cpu &&
+	    io->iter.bi_size <= VDIRT_SMALL_READ_BYTES &&
 	    vdirt_iter_aligned(io->vd, &io->iter))
 		queue_work(io->vd->cpu_wq, &io->work);
 	else
@@ -1299,7 +1320,7 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	struct dm_arg_set as;
 	vdirt_mode_t mode;
 	unsigned int cs, i;
-	u32 region_bytes;
+	u32 region_bytes, io_bytes;
 	int r;
 
 	if (argc < 4) {
@@ -1317,6 +1338,8 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	mutex_init(&vd->page_alloc_lock);
 	spin_lock_init(&vd->page_free_lock);
 	INIT_LIST_HEAD(&vd->page_free);
+	vd->page_free_max = min(READ_ONCE(page_recycle), 4 * VDIRT_PAGE_FREE_MAX);
+	vd->small_read_cpu = READ_ONCE(small_read_cpu);
 	mutex_init(&vd->commit_lock);
 	mutex_init(&vd->log_lock);
 	mutex_init(&vd->scan_lock);
@@ -1402,8 +1425,10 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 		r = -EINVAL;
 		goto bad;
 	}
-	r = dm_set_target_max_io_len(ti, (sector_t)vd->region_clusters <<
-				     vd->cluster_sectors_shift);
+	io_bytes = READ_ONCE(max_io_kb) << 10;
+	io_bytes = io_bytes ? clamp_t(u32, rounddown_pow_of_two(io_bytes), cs,
+				      region_bytes) : region_bytes;
+	r = dm_set_target_max_io_len(ti, io_bytes >> SECTOR_SHIFT);
 	if (r) {
 		ti->error = "Cannot set max I/O length";
 		goto bad;

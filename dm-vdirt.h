@@ -113,6 +113,8 @@ struct vdirt_dev {
 	spinlock_t page_free_lock;	/* protects page_free, page_free_nr */
 	struct list_head page_free;	/* recycled pages (page->lru) */
 	unsigned int page_free_nr;
+	unsigned int page_free_max;	/* constant after ctr */
+	bool small_read_cpu;		/* constant after ctr */
 
 	struct vdirt_bucket buckets[VDIRT_LOCK_BUCKETS];
 

@@ -104,11 +104,32 @@ setup() {
 	name=b-$cfg
 	case "$cfg" in
 	linear) ;;	# the slice itself
-	vdirt-sha256|vdirt-xxhash64|vdirt-noreadverify)
-		alg=${cfg#vdirt-} opt=
+	vdirt-sha256|vdirt-xxhash64|vdirt-noreadverify|vdirt-sha256-*)
+		# vdirt-sha256-VARIANT: a hot path choice switched by module
+		# parameters (read when the table is created), to compare them
+		# in one boot: -io64k bios split at 64 KiB (max_io_kb), -nocpuq
+		# small reads verified on the unbound queue (small_read_cpu=N),
+		# -norecycle no page free list (page_recycle=0), -before all
+		# three as before issue 6's hot path work
+		alg=${cfg#vdirt-} opt= params=
+		case "$alg" in
+		sha256-io*k) params="max_io_kb=${alg#sha256-io}" params=${params%k} ;;
+		sha256-nocpuq) params="small_read_cpu=N" ;;
+		sha256-norecycle) params="page_recycle=0" ;;
+		sha256-before) params="small_read_cpu=N page_recycle=0 max_io_kb=0" ;;
+		sha256-*) return 1 ;;
+		esac
+		alg=${alg%%-*}
 		[ "$alg" = noreadverify ] && alg=sha256 opt=" 1 no_read_verify"
 		zero_mib $MP 4
-		dmsetup create $name --table "0 $len vdirt $P $MP 4096 $alg$opt" || return 1 ;;
+		for kv in $params; do echo "${kv#*=}" >/sys/module/dm_vdirt/parameters/${kv%%=*} || return 1; done
+		dmsetup create $name --table "0 $len vdirt $P $MP 4096 $alg$opt"
+		rc=$?
+		for kv in $params; do
+			d=0; case ${kv%%=*} in small_read_cpu) d=Y ;; page_recycle) d=256 ;; esac
+			echo $d >/sys/module/dm_vdirt/parameters/${kv%%=*}
+		done
+		[ $rc = 0 ] || return 1 ;;
 	verity)
 		zero_mib $MP 4
 		prefill $P
@@ -161,7 +182,7 @@ run_io() {
 	# position in the fio process costs (the first section pays fio's
 	# start-up and a cold cache, the last one the drain of the previous
 	# ones) lands on each configuration in turn.
-	rep=1 order=$ok_cfgs
+	rep=1 order=$(echo $ok_cfgs)
 	while [ $rep -le "$BENCH_REPEATS" ]; do
 		for j in $BENCH_JOBS; do
 			args=$(job_args "$j") || { log "unknown job $j"; continue; }
@@ -193,8 +214,9 @@ run_io() {
 		rep=$((rep + 1))
 		# shellcheck disable=SC2086
 		set -- $order
+		first=$1
 		shift
-		order="$* ${order%% *}"
+		order=$(echo "$@" "$first")
 	done
 	for cfg in $ok_cfgs; do
 		case $cfg in vdirt*) dmsetup status b-$cfg >$R/io/$cfg.status-after ;; esac
