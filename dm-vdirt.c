@@ -1010,51 +1010,121 @@ static int vdirt_end_io(struct dm_target *ti, struct bio *bio,
 
 /* ---- background scan ---- */
 
+/*
+ * The scan keeps a few lock regions in flight, each read, hashed and
+ * checked by its own work item on the unbound system queue: one region's
+ * read overlaps others' hashing, and every CPU hashes.
+ */
+#define VDIRT_SCAN_MAX_INFLIGHT	8U
+
+static unsigned int scan_depth;
+module_param(scan_depth, uint, 0644);
+MODULE_PARM_DESC(scan_depth,
+		 "Regions a scan keeps in flight (default 0: two per CPU, at most 8; 1: one at a time)");
+
+struct vdirt_scan_item {
+	struct work_struct work;
+	struct completion done;
+	struct vdirt_dev *vd;
+	u64 first;
+	u64 last;
+	int r;			/* < 0: stop the scan */
+};
+
+static void vdirt_scan_region(struct work_struct *work)
+{
+	struct vdirt_scan_item *it = container_of(work, struct vdirt_scan_item,
+						  work);
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	struct vdirt_dev *vd = it->vd;
+	struct vdirt_range range;
+	struct bio *bio;
+	int r = 0, err;
+	u64 c;
+
+	vdirt_range_lock_sync(vd, it->first, it->last, &range);
+	bio = vdirt_read_clusters(vd, it->first, it->last, &err);
+	if (!bio) {
+		DMERR_LIMIT("%u:%u: scan: read error %d at cluster %llu",
+			    MAJOR(vd->devt), MINOR(vd->devt), err,
+			    (unsigned long long)it->first);
+	}
+	for (c = it->first; bio && c <= it->last; c++) {
+		r = vdirt_hash_page_bio(vd, bio,
+					(c - it->first) << vd->cluster_shift,
+					digest);
+		if (r) {
+			vdirt_set_error(vd, "hash", r);
+			break;
+		}
+		r = vdirt_check_cluster(vd, &cur, c, digest, VDIRT_OP_SCAN);
+		if (r < 0)
+			break;
+	}
+	vdirt_cursor_put(vd, &cur);
+	if (bio)
+		vdirt_free_page_bio(vd, bio);
+	vdirt_range_unlock(vd, &range);
+	if (r >= 0 && vdirt_records_unsynced(vd))
+		vdirt_commit(vd);
+	it->r = r < 0 ? r : 0;
+	complete(&it->done);
+}
+
 static void vdirt_scan_work(struct work_struct *work)
 {
 	struct vdirt_dev *vd = container_of(work, struct vdirt_dev, scan_work);
-	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
-	u8 digest[VDIRT_MAX_DIGEST_SIZE];
-	struct vdirt_range range;
-	u64 pos = 0, last, c;
-	struct bio *bio;
-	int r = 0, err;
+	unsigned int n, i, slot = 0, busy = 0, oldest;
+	struct vdirt_scan_item *items;
+	u64 pos = 0, next = 0;
+	bool stop = false;
 
-	while (pos < vd->nr_clusters && !READ_ONCE(vd->scan_stop) &&
-	       vdirt_measuring(vd)) {
-		last = min(pos + vd->region_clusters, vd->nr_clusters) - 1;
-		vdirt_range_lock_sync(vd, pos, last, &range);
-		bio = vdirt_read_clusters(vd, pos, last, &err);
-		if (!bio) {
-			DMERR_LIMIT("%u:%u: scan: read error %d at cluster %llu",
-				    MAJOR(vd->devt), MINOR(vd->devt), err,
-				    (unsigned long long)pos);
-		}
-		for (c = pos; bio && c <= last; c++) {
-			r = vdirt_hash_page_bio(vd, bio,
-						(c - pos) << vd->cluster_shift,
-						digest);
-			if (r) {
-				vdirt_set_error(vd, "hash", r);
-				break;
-			}
-			r = vdirt_check_cluster(vd, &cur, c, digest,
-						VDIRT_OP_SCAN);
-			if (r < 0)
-				break;
-		}
-		vdirt_cursor_put(vd, &cur);
-		if (bio)
-			vdirt_free_page_bio(vd, bio);
-		vdirt_range_unlock(vd, &range);
-		if (r < 0)
-			break;
-		if (vdirt_records_unsynced(vd))
-			vdirt_commit(vd);
-		pos = last + 1;
-		WRITE_ONCE(vd->scan_pos, pos);
-		cond_resched();
+	n = READ_ONCE(scan_depth) ?: 2 * num_online_cpus();
+	n = clamp(n, 1U, VDIRT_SCAN_MAX_INFLIGHT);
+	items = kcalloc(n, sizeof(*items), GFP_KERNEL);
+	if (!items) {
+		n = 0;
+		stop = true;
 	}
+	for (i = 0; i < n; i++) {
+		INIT_WORK(&items[i].work, vdirt_scan_region);
+		init_completion(&items[i].done);
+		items[i].vd = vd;
+	}
+	/*
+	 * Regions go to the slots in order, and a slot is waited for before
+	 * it is reused: when region k is waited for, all before it are done.
+	 */
+	for (;;) {
+		if (!stop && (next >= vd->nr_clusters ||
+			      READ_ONCE(vd->scan_stop) || !vdirt_measuring(vd)))
+			stop = true;
+		if (busy == n || (stop && busy)) {
+			oldest = (slot + n - busy) % n;
+			wait_for_completion(&items[oldest].done);
+			busy--;
+			if (items[oldest].r < 0)
+				stop = true;
+			else if (items[oldest].first == pos)
+				pos = items[oldest].last + 1;
+			WRITE_ONCE(vd->scan_pos, pos);
+		}
+		if (stop) {
+			if (!busy)
+				break;
+			continue;
+		}
+		items[slot].first = next;
+		items[slot].last = min(next + vd->region_clusters,
+				       vd->nr_clusters) - 1;
+		next = items[slot].last + 1;
+		reinit_completion(&items[slot].done);
+		queue_work(system_unbound_wq, &items[slot].work);
+		busy++;
+		slot = (slot + 1) % n;
+	}
+	kfree(items);
 	DMINFO("%u:%u: scan %s at cluster %llu of %llu",
 	       MAJOR(vd->devt), MINOR(vd->devt),
 	       pos >= vd->nr_clusters ? "finished" : "stopped",
