@@ -836,7 +836,6 @@ out:
 
 struct build {
 	int fd;
-	const uint8_t *map;	/* a regular file mapped: no copy; or NULL */
 	uint64_t size;
 	uint32_t cs;
 	const struct vh_alg *alg;
@@ -850,23 +849,17 @@ struct build {
 	int error;		/* first error, atomic */
 };
 
-/*
- * All-zero check at memory speed: one memcmp() (vectorised in libc) per
- * 4 KiB against a zero block that stays in the cache.
- */
 static int is_zero(const uint8_t *p, size_t n)
 {
-	static const uint8_t z[4096] __attribute__((aligned(64)));
-	size_t k;
+	static const uint8_t z[256];
 
-	while (n) {
-		k = n < sizeof(z) ? n : sizeof(z);
-		if (memcmp(p, z, k))
+	while (n >= sizeof(z)) {
+		if (memcmp(p, z, sizeof(z)))
 			return 0;
-		p += k;
-		n -= k;
+		p += sizeof(z);
+		n -= sizeof(z);
 	}
-	return 1;
+	return !memcmp(p, z, n);
 }
 
 /* does [a, b) contain data?  SEEK_DATA; errors mean "assume data" */
@@ -917,7 +910,6 @@ static void *build_worker(void *arg)
 		pos = start;
 		while (pos < end) {
 			uint64_t ds0, de, rs, re;
-			const uint8_t *src;
 			int r;
 
 			if (!has_data(b->fd, pos, end, &ds0, &de))
@@ -929,24 +921,14 @@ static void *build_worker(void *arg)
 			re = (de + b->cs - 1) / b->cs * b->cs;
 			if (rs < pos)
 				rs = pos;
-			if (b->map && re <= b->size) {
-				/* page cache pages mapped in, nothing copied */
-#ifdef MADV_POPULATE_READ
-				madvise((void *)(b->map + rs), re - rs, MADV_POPULATE_READ);
-#endif
-				src = b->map + rs;
-			} else {
-				if (re > b->size)	/* the last cluster's tail */
-					memset(buf + (b->size - rs), 0, re - b->size);
-				r = read_full(b->fd, buf, (re < b->size ? re : b->size) - rs, rs);
-				if (r) {
-					__atomic_store_n(&b->error, r, __ATOMIC_RELAXED);
-					break;
-				}
-				src = buf;
+			memset(buf, 0, re - rs);
+			r = read_full(b->fd, buf, (re < b->size ? re : b->size) - rs, rs);
+			if (r) {
+				__atomic_store_n(&b->error, r, __ATOMIC_RELAXED);
+				break;
 			}
 			for (c = rs / b->cs; c < re / b->cs; c++) {
-				const uint8_t *p = src + (c * b->cs - rs);
+				const uint8_t *p = buf + (c * b->cs - rs);
 
 				if (is_zero(p, b->cs))
 					continue;	/* zero digest already there */
@@ -978,14 +960,6 @@ static void progress(const char *what, uint64_t done, uint64_t total, int final)
 	fflush(stderr);
 }
 
-static void build_close(struct build *b)
-{
-	if (b->map)
-		munmap((void *)b->map, b->size);
-	b->map = NULL;
-	close(b->fd);
-}
-
 static int cmd_baseline_build(int argc, char **argv)
 {
 	const struct vh_alg *alg = get_alg(o.hash);
@@ -997,7 +971,6 @@ static int cmd_baseline_build(int argc, char **argv)
 	size_t flen;
 	int i, r, ofd = -1, nth, show;
 	uint64_t c;
-	struct stat st;
 	char tmp[PATH_MAX];
 
 	if (argc != 1 || !o.output) {
@@ -1015,19 +988,12 @@ static int cmd_baseline_build(int argc, char **argv)
 		return b.fd;
 	b.nr = b.size / b.cs + !!(b.size % b.cs);
 	b.chunk = (4U << 20) / b.cs;
-	/* a regular file is read through a mapping (a device with pread) */
-	if (!fstat(b.fd, &st) && S_ISREG(st.st_mode) && b.size) {
-		void *m = mmap(NULL, b.size, PROT_READ, MAP_SHARED, b.fd, 0);
-
-		if (m != MAP_FAILED)
-			b.map = m;
-	}
 	zbuf = calloc(1, b.cs);
 	zc = vh_ctx_new(alg);
 	if (!zbuf || !zc || vh_digest(zc, zbuf, b.cs, b.zero_digest)) {
 		free(zbuf);
 		vh_ctx_free(zc);
-		build_close(&b);
+		close(b.fd);
 		return -ENOMEM;
 	}
 	free(zbuf);
@@ -1038,7 +1004,7 @@ static int cmd_baseline_build(int argc, char **argv)
 	if (ofd < 0) {
 		r = -errno;
 		err("%s: %s", o.output, strerror(-r));
-		build_close(&b);
+		close(b.fd);
 		return r;
 	}
 	flen = VB_HEADER_SIZE + b.nr * alg->digest_size;
@@ -1113,7 +1079,7 @@ static int cmd_baseline_build(int argc, char **argv)
 	}
 	munmap(map, flen);
 	close(ofd);
-	build_close(&b);
+	close(b.fd);
 	if (rename(tmp, o.output)) {
 		r = -errno;
 		err("%s: %s", o.output, strerror(-r));
@@ -1136,7 +1102,7 @@ fail:
 		munmap(map, flen);
 	close(ofd);
 	unlink(tmp);
-	build_close(&b);
+	close(b.fd);
 	return r;
 }
 
