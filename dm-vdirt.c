@@ -24,6 +24,30 @@
 #define VDIRT_DEFAULT_CACHE_MB	32U
 #define VDIRT_MAX_CACHE_MB	65536U
 #define VDIRT_BIOSET_SIZE	64
+/* pages kept for reuse by a device, beyond the mempool's reserve */
+#define VDIRT_PAGE_FREE_MAX	256U
+/* reads of at most this many bytes are verified on the completing CPU */
+#define VDIRT_SMALL_READ_BYTES	(16U << 10)
+
+/*
+ * Largest bio handled as one (dm splits larger ones): each piece is hashed
+ * by its own work item, so one large bio is hashed on every CPU.  0: the
+ * lock region (256 KiB).  Read when a table is created.
+ */
+static unsigned int max_io_kb;
+module_param(max_io_kb, uint, 0644);
+MODULE_PARM_DESC(max_io_kb,
+		 "Largest bio hashed by one work item in KiB, for devices created from now on (0: 256 KiB, the lock region)");
+
+/* hot path choices, for devices created from now on (to compare in one boot) */
+static bool small_read_cpu = true;
+module_param(small_read_cpu, bool, 0644);
+MODULE_PARM_DESC(small_read_cpu,
+		 "Verify reads of up to 16 KiB on the completing CPU (default Y; N: on the unbound queue)");
+static unsigned int page_recycle = VDIRT_PAGE_FREE_MAX;
+module_param(page_recycle, uint, 0644);
+MODULE_PARM_DESC(page_recycle,
+		 "Copy pages a device keeps for reuse (default 256, at most 1024; 0: none)");
 /* request flags carried from a guest write to our copy */
 #define VDIRT_PASS_FLAGS	(REQ_FUA | REQ_SYNC | REQ_META | REQ_PRIO | \
 				 REQ_IDLE)
@@ -183,12 +207,68 @@ void vdirt_range_lock_sync(struct vdirt_dev *vd, u64 first, u64 last,
 
 /* ---- our own data bios with pages from the page mempool ---- */
 
+/*
+ * Pages of our bios go back to a short per-device free list first: a page
+ * from the page allocator is zeroed (init_on_alloc) only for the copy to
+ * overwrite it.  Only while the mempool's reserve is full, so that a
+ * waiter in mempool_alloc() is woken by the refill as before.
+ */
+static void vdirt_page_put(struct vdirt_dev *vd, struct page *page)
+{
+	unsigned long flags;
+
+	if (READ_ONCE(vd->page_pool->curr_nr) >= vd->page_pool->min_nr &&
+	    READ_ONCE(vd->page_free_nr) < vd->page_free_max) {
+		spin_lock_irqsave(&vd->page_free_lock, flags);
+		if (vd->page_free_nr < vd->page_free_max) {
+			list_add(&page->lru, &vd->page_free);
+			WRITE_ONCE(vd->page_free_nr, vd->page_free_nr + 1);
+			page = NULL;
+		}
+		spin_unlock_irqrestore(&vd->page_free_lock, flags);
+		if (!page)
+			return;
+	}
+	mempool_free(page, vd->page_pool);
+}
+
+static struct page *vdirt_page_get(struct vdirt_dev *vd, gfp_t gfp)
+{
+	struct page *page = NULL;
+	unsigned long flags;
+
+	if (READ_ONCE(vd->page_free_nr)) {
+		spin_lock_irqsave(&vd->page_free_lock, flags);
+		page = list_first_entry_or_null(&vd->page_free, struct page,
+						lru);
+		if (page) {
+			list_del(&page->lru);
+			WRITE_ONCE(vd->page_free_nr, vd->page_free_nr - 1);
+		}
+		spin_unlock_irqrestore(&vd->page_free_lock, flags);
+		if (page)
+			return page;
+	}
+	return mempool_alloc(vd->page_pool, gfp);
+}
+
+static void vdirt_page_free_all(struct vdirt_dev *vd)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, &vd->page_free, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	vd->page_free_nr = 0;
+}
+
 void vdirt_free_page_bio(struct vdirt_dev *vd, struct bio *bio)
 {
 	unsigned short i;
 
 	for (i = 0; i < bio->bi_vcnt; i++)
-		mempool_free(bio->bi_io_vec[i].bv_page, vd->page_pool);
+		vdirt_page_put(vd, bio->bi_io_vec[i].bv_page);
 	bio_put(bio);
 }
 
@@ -201,7 +281,7 @@ static struct bio *vdirt_try_page_bio(struct vdirt_dev *vd, unsigned int size,
 
 	bio = bio_alloc_bioset(vd->data_dev->bdev, nr, opf, GFP_NOIO, &vd->bs);
 	while (size) {
-		page = mempool_alloc(vd->page_pool, gfp);
+		page = vdirt_page_get(vd, gfp);
 		if (!page) {
 			vdirt_free_page_bio(vd, bio);
 			return NULL;
@@ -918,57 +998,136 @@ static int vdirt_end_io(struct dm_target *ti, struct bio *bio,
 	/* data I/O done: measure or verify in process context */
 	io->status = *error;
 	io->stage = VSTAGE_POST;
-	queue_work(io->vd->wq, &io->work);
+	/*
+	 * A small aligned read is verified on the CPU that completed it: the
+	 * hash is short, the data is in its cache, and no other CPU is woken.
+	 */
+	if (io->kind == VIO_READ && io->vd->small_read_cpu &&
+	    io->iter.bi_size <= VDIRT_SMALL_READ_BYTES &&
+	    vdirt_iter_aligned(io->vd, &io->iter))
+		queue_work(io->vd->cpu_wq, &io->work);
+	else
+		queue_work(io->vd->wq, &io->work);
 	return DM_ENDIO_INCOMPLETE;
 }
 
 /* ---- background scan ---- */
 
+/*
+ * The scan keeps a few lock regions in flight, each read, hashed and
+ * checked by its own work item on the unbound system queue: one region's
+ * read overlaps others' hashing, and every CPU hashes.
+ */
+#define VDIRT_SCAN_MAX_INFLIGHT	8U
+
+static unsigned int scan_depth;
+module_param(scan_depth, uint, 0644);
+MODULE_PARM_DESC(scan_depth,
+		 "Regions a scan keeps in flight (default 0: two per CPU, at most 8; 1: one at a time)");
+
+struct vdirt_scan_item {
+	struct work_struct work;
+	struct completion done;
+	struct vdirt_dev *vd;
+	u64 first;
+	u64 last;
+	int r;			/* < 0: stop the scan */
+};
+
+static void vdirt_scan_region(struct work_struct *work)
+{
+	struct vdirt_scan_item *it = container_of(work, struct vdirt_scan_item,
+						  work);
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	struct vdirt_dev *vd = it->vd;
+	struct vdirt_range range;
+	struct bio *bio;
+	int r = 0, err;
+	u64 c;
+
+	vdirt_range_lock_sync(vd, it->first, it->last, &range);
+	bio = vdirt_read_clusters(vd, it->first, it->last, &err);
+	if (!bio) {
+		DMERR_LIMIT("%u:%u: scan: read error %d at cluster %llu",
+			    MAJOR(vd->devt), MINOR(vd->devt), err,
+			    (unsigned long long)it->first);
+	}
+	for (c = it->first; bio && c <= it->last; c++) {
+		r = vdirt_hash_page_bio(vd, bio,
+					(c - it->first) << vd->cluster_shift,
+					digest);
+		if (r) {
+			vdirt_set_error(vd, "hash", r);
+			break;
+		}
+		r = vdirt_check_cluster(vd, &cur, c, digest, VDIRT_OP_SCAN);
+		if (r < 0)
+			break;
+	}
+	vdirt_cursor_put(vd, &cur);
+	if (bio)
+		vdirt_free_page_bio(vd, bio);
+	vdirt_range_unlock(vd, &range);
+	if (r >= 0 && vdirt_records_unsynced(vd))
+		vdirt_commit(vd);
+	it->r = r < 0 ? r : 0;
+	complete(&it->done);
+}
+
 static void vdirt_scan_work(struct work_struct *work)
 {
 	struct vdirt_dev *vd = container_of(work, struct vdirt_dev, scan_work);
-	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
-	u8 digest[VDIRT_MAX_DIGEST_SIZE];
-	struct vdirt_range range;
-	u64 pos = 0, last, c;
-	struct bio *bio;
-	int r = 0, err;
+	unsigned int n, i, slot = 0, busy = 0, oldest;
+	struct vdirt_scan_item *items;
+	u64 pos = 0, next = 0;
+	bool stop = false;
 
-	while (pos < vd->nr_clusters && !READ_ONCE(vd->scan_stop) &&
-	       vdirt_measuring(vd)) {
-		last = min(pos + vd->region_clusters, vd->nr_clusters) - 1;
-		vdirt_range_lock_sync(vd, pos, last, &range);
-		bio = vdirt_read_clusters(vd, pos, last, &err);
-		if (!bio) {
-			DMERR_LIMIT("%u:%u: scan: read error %d at cluster %llu",
-				    MAJOR(vd->devt), MINOR(vd->devt), err,
-				    (unsigned long long)pos);
-		}
-		for (c = pos; bio && c <= last; c++) {
-			r = vdirt_hash_page_bio(vd, bio,
-						(c - pos) << vd->cluster_shift,
-						digest);
-			if (r) {
-				vdirt_set_error(vd, "hash", r);
-				break;
-			}
-			r = vdirt_check_cluster(vd, &cur, c, digest,
-						VDIRT_OP_SCAN);
-			if (r < 0)
-				break;
-		}
-		vdirt_cursor_put(vd, &cur);
-		if (bio)
-			vdirt_free_page_bio(vd, bio);
-		vdirt_range_unlock(vd, &range);
-		if (r < 0)
-			break;
-		if (vdirt_records_unsynced(vd))
-			vdirt_commit(vd);
-		pos = last + 1;
-		WRITE_ONCE(vd->scan_pos, pos);
-		cond_resched();
+	n = READ_ONCE(scan_depth) ?: 2 * num_online_cpus();
+	n = clamp(n, 1U, VDIRT_SCAN_MAX_INFLIGHT);
+	items = kcalloc(n, sizeof(*items), GFP_KERNEL);
+	if (!items) {
+		n = 0;
+		stop = true;
 	}
+	for (i = 0; i < n; i++) {
+		INIT_WORK(&items[i].work, vdirt_scan_region);
+		init_completion(&items[i].done);
+		items[i].vd = vd;
+	}
+	/*
+	 * Regions go to the slots in order, and a slot is waited for before
+	 * it is reused: when region k is waited for, all before it are done.
+	 */
+	for (;;) {
+		if (!stop && (next >= vd->nr_clusters ||
+			      READ_ONCE(vd->scan_stop) || !vdirt_measuring(vd)))
+			stop = true;
+		if (busy == n || (stop && busy)) {
+			oldest = (slot + n - busy) % n;
+			wait_for_completion(&items[oldest].done);
+			busy--;
+			if (items[oldest].r < 0)
+				stop = true;
+			else if (items[oldest].first == pos)
+				pos = items[oldest].last + 1;
+			WRITE_ONCE(vd->scan_pos, pos);
+		}
+		if (stop) {
+			if (!busy)
+				break;
+			continue;
+		}
+		items[slot].first = next;
+		items[slot].last = min(next + vd->region_clusters,
+				       vd->nr_clusters) - 1;
+		next = items[slot].last + 1;
+		reinit_completion(&items[slot].done);
+		queue_work(system_unbound_wq, &items[slot].work);
+		busy++;
+		slot = (slot + 1) % n;
+	}
+	kfree(items);
 	DMINFO("%u:%u: scan %s at cluster %llu of %llu",
 	       MAJOR(vd->devt), MINOR(vd->devt),
 	       pos >= vd->nr_clusters ? "finished" : "stopped",
@@ -1116,9 +1275,12 @@ static void vdirt_cleanup(struct vdirt_dev *vd)
 		cancel_delayed_work_sync(&vd->commit_work);
 		destroy_workqueue(vd->wq);
 	}
+	if (vd->cpu_wq)
+		destroy_workqueue(vd->cpu_wq);
 	vdirt_events_free(vd);
 	vdirt_meta_close(vd);
 	vdirt_intent_free(vd);
+	vdirt_page_free_all(vd);
 	mempool_destroy(vd->page_pool);
 	bioset_exit(&vd->bs);
 	if (vd->tfm)
@@ -1231,7 +1393,7 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	struct dm_arg_set as;
 	vdirt_mode_t mode;
 	unsigned int cs, i;
-	u32 region_bytes;
+	u32 region_bytes, io_bytes;
 	int r;
 
 	if (argc < 4) {
@@ -1247,6 +1409,10 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	vd->ti = ti;
 	INIT_LIST_HEAD(&vd->list);
 	mutex_init(&vd->page_alloc_lock);
+	spin_lock_init(&vd->page_free_lock);
+	INIT_LIST_HEAD(&vd->page_free);
+	vd->page_free_max = min(READ_ONCE(page_recycle), 4 * VDIRT_PAGE_FREE_MAX);
+	vd->small_read_cpu = READ_ONCE(small_read_cpu);
 	mutex_init(&vd->commit_lock);
 	mutex_init(&vd->log_lock);
 	mutex_init(&vd->scan_lock);
@@ -1333,8 +1499,10 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 		r = -EINVAL;
 		goto bad;
 	}
-	r = dm_set_target_max_io_len(ti, (sector_t)vd->region_clusters <<
-				     vd->cluster_sectors_shift);
+	io_bytes = READ_ONCE(max_io_kb) << 10;
+	io_bytes = io_bytes ? clamp_t(u32, rounddown_pow_of_two(io_bytes), cs,
+				      region_bytes) : region_bytes;
+	r = dm_set_target_max_io_len(ti, io_bytes >> SECTOR_SHIFT);
 	if (r) {
 		ti->error = "Cannot set max I/O length";
 		goto bad;
@@ -1351,6 +1519,13 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 				 WQ_MEM_RECLAIM | WQ_UNBOUND | WQ_HIGHPRI, 0,
 				 MAJOR(vd->devt), MINOR(vd->devt));
 	if (!vd->wq) {
+		ti->error = "Cannot allocate workqueue";
+		goto bad;
+	}
+	vd->cpu_wq = alloc_workqueue("kvdirtd-cpu/%u:%u",
+				     WQ_MEM_RECLAIM | WQ_HIGHPRI, 0,
+				     MAJOR(vd->devt), MINOR(vd->devt));
+	if (!vd->cpu_wq) {
 		ti->error = "Cannot allocate workqueue";
 		goto bad;
 	}
@@ -1413,6 +1588,7 @@ static void vdirt_postsuspend(struct dm_target *ti)
 
 	WRITE_ONCE(vd->periodic, false);
 	cancel_delayed_work_sync(&vd->commit_work);
+	flush_workqueue(vd->cpu_wq);
 	flush_workqueue(vd->wq);
 	/* clean only when nothing is left to recover */
 	vdirt_commit_clean(vd, vdirt_intent_close(vd));

@@ -106,9 +106,15 @@ struct vdirt_dev {
 	int state;			/* lockless: enum vdirt_state, cmpxchg */
 
 	struct workqueue_struct *wq;	/* WQ_MEM_RECLAIM | WQ_UNBOUND */
+	struct workqueue_struct *cpu_wq; /* bound: small reads' verification */
 	struct bio_set bs;		/* our own data bios */
 	mempool_t *page_pool;		/* pages for copies and re-reads */
 	struct mutex page_alloc_lock;	/* one blocking page allocator */
+	spinlock_t page_free_lock;	/* protects page_free, page_free_nr */
+	struct list_head page_free;	/* recycled pages (page->lru) */
+	unsigned int page_free_nr;
+	unsigned int page_free_max;	/* constant after ctr */
+	bool small_read_cpu;		/* constant after ctr */
 
 	struct vdirt_bucket buckets[VDIRT_LOCK_BUCKETS];
 

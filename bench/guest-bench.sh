@@ -17,7 +17,7 @@ H=/mnt/host
 R=$H/raw
 # shellcheck disable=SC1091
 [ -f $H/env.sh ] && . $H/env.sh
-: "${BENCH_RUNTIME:=2}" "${BENCH_REPEATS:=3}" "${BENCH_REGION_MB:=128}"
+: "${BENCH_RUNTIME:=2}" "${BENCH_REPEATS:=5}" "${BENCH_REGION_MB:=128}"
 : "${BENCH_CONFIGS:=linear vdirt-sha256 vdirt-noreadverify vdirt-xxhash64 verity integrity-J4096 integrity-B4096 integrity-J512}"
 : "${BENCH_JOBS:=randwrite4k_qd1 randwrite4k_qd16 randread4k_qd1 randread4k_qd16 randrw70_4k_qd16 seqwrite1m_qd4 seqread1m_qd4}"
 : "${BENCH_PROFILE:=1}" "${BENCH_PROFILE_SECS:=4}"
@@ -104,11 +104,32 @@ setup() {
 	name=b-$cfg
 	case "$cfg" in
 	linear) ;;	# the slice itself
-	vdirt-sha256|vdirt-xxhash64|vdirt-noreadverify)
-		alg=${cfg#vdirt-} opt=
+	vdirt-sha256|vdirt-xxhash64|vdirt-noreadverify|vdirt-sha256-*)
+		# vdirt-sha256-VARIANT: a hot path choice switched by module
+		# parameters (read when the table is created), to compare them
+		# in one boot: -io64k bios split at 64 KiB (max_io_kb), -nocpuq
+		# small reads verified on the unbound queue (small_read_cpu=N),
+		# -norecycle no page free list (page_recycle=0), -before all
+		# three as before issue 6's hot path work
+		alg=${cfg#vdirt-} opt= params=
+		case "$alg" in
+		sha256-io*k) params="max_io_kb=${alg#sha256-io}" params=${params%k} ;;
+		sha256-nocpuq) params="small_read_cpu=N" ;;
+		sha256-norecycle) params="page_recycle=0" ;;
+		sha256-before) params="small_read_cpu=N page_recycle=0 max_io_kb=0" ;;
+		sha256-*) return 1 ;;
+		esac
+		alg=${alg%%-*}
 		[ "$alg" = noreadverify ] && alg=sha256 opt=" 1 no_read_verify"
 		zero_mib $MP 4
-		dmsetup create $name --table "0 $len vdirt $P $MP 4096 $alg$opt" || return 1 ;;
+		for kv in $params; do echo "${kv#*=}" >/sys/module/dm_vdirt/parameters/${kv%%=*} || return 1; done
+		dmsetup create $name --table "0 $len vdirt $P $MP 4096 $alg$opt"
+		rc=$?
+		for kv in $params; do
+			d=0; case ${kv%%=*} in small_read_cpu) d=Y ;; page_recycle) d=256 ;; esac
+			echo $d >/sys/module/dm_vdirt/parameters/${kv%%=*}
+		done
+		[ $rc = 0 ] || return 1 ;;
 	verity)
 		zero_mib $MP 4
 		prefill $P
@@ -157,7 +178,11 @@ run_io() {
 	# One fio process per (repeat, job) runs every configuration in turn
 	# (stonewall): fio's start-up (~0.5-2 s under TCG) is paid once, not once
 	# per configuration.  /proc/stat is read around each section.
-	rep=1
+	# The order of the configurations rotates by one every repeat: whatever
+	# position in the fio process costs (the first section pays fio's
+	# start-up and a cold cache, the last one the drain of the previous
+	# ones) lands on each configuration in turn.
+	rep=1 order=$(echo $ok_cfgs)
 	while [ $rep -le "$BENCH_REPEATS" ]; do
 		for j in $BENCH_JOBS; do
 			args=$(job_args "$j") || { log "unknown job $j"; continue; }
@@ -168,7 +193,7 @@ run_io() {
 				echo "runtime=$BENCH_RUNTIME"; echo "size=${BENCH_REGION_MB}M"
 				echo "norandommap"; echo "randrepeat=0"
 				for a in $args; do echo "${a#--}"; done
-				for cfg in $ok_cfgs; do
+				for cfg in $order; do
 					config_runs_job "$cfg" "$j" || continue
 					echo "[$cfg]"
 					echo "filename=$(dev_of $cfg)"
@@ -187,6 +212,11 @@ run_io() {
 		done
 		log "repeat $rep done"
 		rep=$((rep + 1))
+		# shellcheck disable=SC2086
+		set -- $order
+		first=$1
+		shift
+		order=$(echo "$@" "$first")
 	done
 	for cfg in $ok_cfgs; do
 		case $cfg in vdirt*) dmsetup status b-$cfg >$R/io/$cfg.status-after ;; esac

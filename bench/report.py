@@ -78,6 +78,15 @@ def spread(xs):
     return round(100.0 * (max(xs) - min(xs)) / m, 1) if m else None
 
 
+def mad(xs):
+    """median absolute deviation / median in %: the noise without letting
+    one stalled repeat (host load) dominate it."""
+    if len(xs) < 2:
+        return None
+    m = statistics.median(xs)
+    return round(100.0 * statistics.median([abs(x - m) for x in xs]) / m, 1) if m else None
+
+
 def cpu_table(raw):
     """config -> job -> list of per-rep dicts (busy jiffies split)."""
     out = {}
@@ -156,7 +165,7 @@ def kernel_report(a):
             res["io"][cfg][job] = {
                 "iops": round(med(iops), 1), "mib_s": round(med([r["mib_s"] for r in rr]), 2),
                 "clat_us": round(med([r["clat_us"] for r in rr]), 1),
-                "repeats": len(rr), "spread_pct": spread(iops),
+                "repeats": len(rr), "spread_pct": spread(iops), "mad_pct": mad(iops),
                 "runs_iops": [round(x, 1) for x in iops]}
     lin = res["io"].get("linear", {})
     for cfg, jobs in res["io"].items():
@@ -168,23 +177,27 @@ def kernel_report(a):
     cpu = cpu_table(raw)
     for cfg, jobs in cpu.items():
         for job, reps in jobs.items():
-            busy = ios = 0
+            per_io = []
             split = {}
             for rep, d in reps.items():
                 r = runs.get(cfg, {}).get(job, {}).get(rep)
-                if not r:
+                if not r or not r["ios"]:
                     continue
                 b = sum(d[k] for k in ("user", "nice", "system", "irq", "softirq", "steal"))
-                busy += b
-                ios += r["ios"]
+                # USER_HZ is 100 on Debian: one jiffy = 10 ms
+                per_io.append(b * 10000.0 / r["ios"])
                 for k, v in d.items():
                     split[k] = split.get(k, 0) + v
-            if not ios:
+            if not per_io:
                 continue
             tot = sum(split.values()) or 1
             res["cpu"].setdefault(cfg, {})[job] = {
-                # USER_HZ is 100 on Debian: one jiffy = 10 ms
-                "cpu_us_per_io": round(busy * 10000.0 / ios, 1),
+                # the median of the repeats: a repeat the host stalled
+                # (its vCPU threads descheduled mid-I/O) counts as busy
+                # time in the guest and must not drag the number
+                "cpu_us_per_io": round(med(per_io), 1),
+                "runs_us": [round(x, 1) for x in per_io],
+                "spread_pct": spread(per_io), "mad_pct": mad(per_io),
                 "share_pct": {k: round(100.0 * v / tot, 1) for k, v in split.items()
                               if k in ("user", "system", "idle", "iowait", "irq", "softirq")}}
     dec = {}
@@ -354,12 +367,26 @@ def markdown(res):
             L.append("| %s | %s |" % (c, " | ".join(row)))
         L.append("")
         sp = [v["spread_pct"] for c in res["io"].values() for v in c.values() if v.get("spread_pct") is not None]
+        md = [v["mad_pct"] for c in res["io"].values() for v in c.values() if v.get("mad_pct") is not None]
         if sp:
             L.append("Run-to-run spread (max-min)/median of the repeats: median %.1f %%, max %.1f %%."
                      % (statistics.median(sp), max(sp)))
+        if md:
+            L.append("Median absolute deviation of the repeats (what the median is exposed to): median %.1f %%, max %.1f %%."
+                     % (statistics.median(md), max(md)))
+            L.append("")
+            L.append("| config | " + " | ".join(JOBS) + " |")
+            L.append("|---|" + "---|" * len(JOBS))
+            for c in cfgs:
+                L.append("| %s | %s |" % (c, " | ".join(
+                    "" if not res["io"][c].get(j) else "%s %% / %s %%" % (
+                        res["io"][c][j].get("mad_pct"), res["io"][c][j].get("spread_pct"))
+                    for j in JOBS)))
+            L.append("")
+            L.append("(per job: median absolute deviation / (max-min), in % of the median)")
             L.append("")
     if res.get("cpu_decomposition"):
-        L.append("## CPU time per I/O (both vCPUs, /proc/stat around each run)")
+        L.append("## CPU time per I/O (both vCPUs, /proc/stat around each run, median of the repeats)")
         L.append("")
         L.append("| job | dm-linear µs | vdirt sha256 µs | extra µs | of which sha256 hashing µs | rest (copy, work items, metadata, locks) µs |")
         L.append("|---|---|---|---|---|---|")
@@ -520,6 +547,10 @@ def rst(a):
         if sp:
             print("\nSpread of the repeats ((max-min)/median of IOPS): median %.1f %%, max %.1f %%."
                   % (statistics.median(sp), max(sp)))
+        md = [v["mad_pct"] for c in res["io"].values() for v in c.values() if v.get("mad_pct") is not None]
+        if md:
+            print("Median absolute deviation of the repeats: median %.1f %%, max %.1f %%."
+                  % (statistics.median(md), max(md)))
         print()
         dec = res.get("cpu_decomposition") or {}
         if dec:
