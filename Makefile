@@ -8,6 +8,8 @@
 #   make check           install what is needed, build everything, run the host unit
 #                        tests and the guest tests on both kernels
 #   make check KERNELS=6.1 TESTS=tests/12-tamper.sh   narrow it down
+#                        (its power-cut test runs CHECK_CUTS=4 cuts per kernel)
+#   make check-crash     the power-cut chain alone, CRASH_CUTS=10 cuts per kernel
 #   make demo            the README's demo in a VM
 #   make bench           overhead benchmarks of bench/README (~30 min)
 #   make bench QUICK=1   a short subset, to check the scripts
@@ -28,8 +30,11 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 QUICK ?=
+# power cuts per kernel: in make check, and in make check-crash (CI runs both)
+CHECK_CUTS ?= 4
+CRASH_CUTS ?= 10
 
-.PHONY: bench all module modules userspace guest tools check demo lint clean deps dkms-install install uninstall
+.PHONY: check-crash bench all module modules userspace guest tools check demo lint clean deps dkms-install install uninstall
 
 all: module userspace
 
@@ -57,7 +62,11 @@ guest: modules userspace tools
 
 check: deps
 	@$(MAKE) -s guest KERNELS="$(KERNELS)"
-	@tests/run --kernels "$(KERNELS)" $(TESTS)
+	@VDIRT_CUTS=$(CHECK_CUTS) tests/run --kernels "$(KERNELS)" $(TESTS)
+
+check-crash: deps
+	@$(MAKE) -s guest KERNELS="$(KERNELS)"
+	@VDIRT_CUTS=$(CRASH_CUTS) tests/run --kernels "$(KERNELS)" tests/50-powercut.sh
 
 demo: deps
 	@$(MAKE) -s guest KERNELS=6.12
