@@ -31,23 +31,20 @@ report() { dmsetup message $N 0 report; }
 open_dev() { dmsetup create $N --table "$table" && dmsetup mknodes $N; }
 # the write-intent bits of the 16 regions on disk, as a number
 ibyte() { dio read $M $((IBLK * 4096)) 4096 | od -An -tu2 -N2 | tr -d ' '; }
-wait_recovered() {
+# poll: until the output of "$@" is $want, at most 30 s
+poll() {
+	want=$1
+	shift
 	i=0
-	while [ "$(st recovering)" != "-" ] && [ $i -lt 600 ]; do
+	while [ "$("$@")" != "$want" ] && [ $i -lt 300 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	[ "$(st recovering)" = "-" ]
+	[ "$("$@")" = "$want" ]
 }
+wait_recovered() { poll - st recovering; }
 # wait until the bitmap reads $1 (bits are cleared after 1-2 idle seconds)
-wait_ibyte() {
-	i=0
-	while [ "$(ibyte)" != "$1" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ "$(ibyte)" = "$1" ]
-}
+wait_ibyte() { poll "$1" ibyte; }
 
 ktap_plan 18
 
