@@ -30,8 +30,6 @@ kmark() { KMARK=$(dmesg | wc -l); }
 knew() { dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//'; }
 rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
 open_dev() { dmsetup create $N --table "0 $(sectors $D) vdirt $D $M $CS sha256" && dmsetup mknodes $N; }
-# byte FILE OFFSET: decimal value of one byte
-byte() { od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' '; }
 # u64 FILE OFFSET: a little-endian 64-bit number
 u64() {
 	_v=0
@@ -44,17 +42,6 @@ u64() {
 	done
 	echo $_v
 }
-# putbytes FILE OFFSET B0 B1...: write decimal byte values at OFFSET
-putbytes() {
-	_f=$1
-	_o=$2
-	shift 2
-	_s=
-	for _b in "$@"; do
-		_s="$_s$(printf '\\%03o' "$_b")"
-	done
-	printf "$_s" | dd of="$_f" bs=1 seek="$_o" conv=notrunc 2>/dev/null
-}
 # putu64 FILE OFFSET VALUE: write a little-endian 64-bit number
 putu64() {
 	_v=$3
@@ -64,17 +51,6 @@ putu64() {
 		_v=$((_v >> 8))
 	done
 	putbytes "$1" "$2" $_s
-}
-# sb_fix_csum FILE BLOCK: recompute the checksum of the superblock copy in
-# 4 KiB block BLOCK (crc32c seed ~0, not inverted, bytes 0..511, csum = 0)
-sb_fix_csum() {
-	_base=$(($2 * 4096))
-	putbytes "$1" $((_base + 12)) 0 0 0 0
-	_h=$(dd if="$1" bs=512 skip=$(($2 * 8)) count=1 2>/dev/null | vdigest crc32c)
-	# vdigest prints the little-endian bytes of ~crc; the field holds crc
-	putbytes "$1" $((_base + 12)) $((0x${_h%??????} ^ 255)) \
-		$((0x$(echo "$_h" | cut -c3-4) ^ 255)) $((0x$(echo "$_h" | cut -c5-6) ^ 255)) \
-		$((0x${_h#??????} ^ 255))
 }
 letter() { [ "$1" = 0 ] && echo A || echo B; }
 # sb_read: the two superblock blocks into /tmp/sb; NEW = block of the copy

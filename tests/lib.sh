@@ -141,3 +141,30 @@ wait_scan_of() {
 		usleep 100000
 	done
 }
+
+# ---- editing metadata images (superblock tests) ----
+# byte FILE OFFSET: the decimal value of one byte
+byte() { od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' '; }
+# putbytes FILE OFFSET B0 B1...: write decimal byte values at OFFSET
+putbytes() {
+	_f=$1
+	_o=$2
+	shift 2
+	_s=
+	for _b in "$@"; do
+		_s="$_s$(printf '\\%03o' "$_b")"
+	done
+	printf "$_s" | dd of="$_f" bs=1 seek="$_o" conv=notrunc 2>/dev/null
+}
+# sb_fix_csum FILE BLOCK: recompute the superblock checksum of the copy at
+# 4 KiB block BLOCK of FILE (crc32c seed ~0, not inverted, over 512 bytes
+# with the csum field, bytes 12..15, zeroed).
+sb_fix_csum() {
+	_base=$(($2 * 4096))
+	putbytes "$1" $((_base + 12)) 0 0 0 0
+	_h=$(dd if="$1" bs=512 skip=$(($2 * 8)) count=1 2>/dev/null | vdigest crc32c)
+	# vdigest prints the little-endian bytes of ~crc; the field holds crc
+	putbytes "$1" $((_base + 12)) $((0x${_h%??????} ^ 255)) \
+		$((0x$(echo "$_h" | cut -c3-4) ^ 255)) $((0x$(echo "$_h" | cut -c5-6) ^ 255)) \
+		$((0x${_h#??????} ^ 255))
+}
