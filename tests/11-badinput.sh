@@ -49,7 +49,6 @@ refuse() {
 }
 # accept TABLE: create then remove
 accept() { dmsetup create $N --table "$1" && dmsetup remove $N; }
-# byte FILE OFFSET: decimal value of one byte
 # has_magic FILE BLOCK: the block starts with "VDIRTMD1"
 has_magic() { [ "$(dd if="$1" bs=8 skip=$(($2 * 512)) count=1 2>/dev/null)" = VDIRTMD1 ]; }
 
