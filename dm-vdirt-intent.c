@@ -169,7 +169,7 @@ void vdirt_intent_work(struct work_struct *work)
 	/* after an error the waiters see the state and fail or pass */
 	list_for_each_entry_safe(io, tmp, &list, intent_node) {
 		list_del_init(&io->intent_node);
-		queue_work(vd->wq, &io->work);
+		vdirt_io_queue(io);
 	}
 }
 

@@ -27,7 +27,7 @@
 /* pages kept for reuse by a device, beyond the mempool's reserve */
 #define VDIRT_PAGE_FREE_MAX	256U
 /* reads of at most this many bytes are verified on the completing CPU */
-#define VDIRT_SMALL_READ_BYTES	(16U << 10)
+#define VDIRT_SMALL_IO_BYTES	(16U << 10)
 
 /*
  * Largest bio handled as one (dm splits larger ones): each piece is hashed
@@ -44,6 +44,10 @@ static bool small_read_cpu = true;
 module_param(small_read_cpu, bool, 0644);
 MODULE_PARM_DESC(small_read_cpu,
 		 "Verify reads of up to 16 KiB on the completing CPU (default Y; N: on the unbound queue)");
+static bool small_write_cpu;
+module_param(small_write_cpu, bool, 0644);
+MODULE_PARM_DESC(small_write_cpu,
+		 "Copy and hash writes of up to 16 KiB on the submitting CPU (default N: on the unbound queue)");
 static unsigned int page_recycle = VDIRT_PAGE_FREE_MAX;
 module_param(page_recycle, uint, 0644);
 MODULE_PARM_DESC(page_recycle,
@@ -753,6 +757,25 @@ static void vdirt_post_flush(struct vdirt_io *io)
 	vdirt_io_complete(io);
 }
 
+/*
+ * Hand a bio's next stage to a worker.  A small aligned read is verified,
+ * and with small_write_cpu a small aligned write copied and hashed, on the
+ * CPU that queues it: the hash is short, the data is in that CPU's cache,
+ * and no other CPU is woken.  Everything else goes to the unbound queue.
+ */
+void vdirt_io_queue(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	bool local;
+
+	local = io->iter.bi_size <= VDIRT_SMALL_IO_BYTES &&
+		((io->kind == VIO_READ && vd->small_read_cpu &&
+		  vdirt_iter_aligned(vd, &io->iter)) ||
+		 (io->kind == VIO_WRITE_COPY && vd->small_write_cpu &&
+		  io->stage == VSTAGE_COPY));
+	queue_work(local ? vd->cpu_wq : vd->wq, &io->work);
+}
+
 /* any context: complete the guest's write unless more work is needed */
 static void vdirt_clone_endio(struct bio *clone)
 {
@@ -897,9 +920,7 @@ static void vdirt_io_work(struct work_struct *work)
 /* a bio waiting for its range got it: continue in the worker */
 static void vdirt_io_grant(struct vdirt_range *r)
 {
-	struct vdirt_io *io = container_of(r, struct vdirt_io, range);
-
-	queue_work(io->vd->wq, &io->work);
+	vdirt_io_queue(container_of(r, struct vdirt_io, range));
 }
 
 static int vdirt_map(struct dm_target *ti, struct bio *bio)
@@ -984,7 +1005,7 @@ static int vdirt_map(struct dm_target *ti, struct bio *bio)
 		io->stage = VSTAGE_INFLIGHT;
 		return DM_MAPIO_REMAPPED;
 	}
-	queue_work(vd->wq, &io->work);
+	vdirt_io_queue(io);
 	return DM_MAPIO_SUBMITTED;
 }
 
@@ -998,16 +1019,7 @@ static int vdirt_end_io(struct dm_target *ti, struct bio *bio,
 	/* data I/O done: measure or verify in process context */
 	io->status = *error;
 	io->stage = VSTAGE_POST;
-	/*
-	 * A small aligned read is verified on the CPU that completed it: the
-	 * hash is short, the data is in its cache, and no other CPU is woken.
-	 */
-	if (io->kind == VIO_READ && io->vd->small_read_cpu &&
-	    io->iter.bi_size <= VDIRT_SMALL_READ_BYTES &&
-	    vdirt_iter_aligned(io->vd, &io->iter))
-		queue_work(io->vd->cpu_wq, &io->work);
-	else
-		queue_work(io->vd->wq, &io->work);
+	vdirt_io_queue(io);
 	return DM_ENDIO_INCOMPLETE;
 }
 
@@ -1413,6 +1425,7 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	INIT_LIST_HEAD(&vd->page_free);
 	vd->page_free_max = min(READ_ONCE(page_recycle), 4 * VDIRT_PAGE_FREE_MAX);
 	vd->small_read_cpu = READ_ONCE(small_read_cpu);
+	vd->small_write_cpu = READ_ONCE(small_write_cpu);
 	mutex_init(&vd->commit_lock);
 	mutex_init(&vd->log_lock);
 	mutex_init(&vd->scan_lock);

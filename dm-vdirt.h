@@ -115,6 +115,7 @@ struct vdirt_dev {
 	unsigned int page_free_nr;
 	unsigned int page_free_max;	/* constant after ctr */
 	bool small_read_cpu;		/* constant after ctr */
+	bool small_write_cpu;		/* constant after ctr */
 
 	struct vdirt_bucket buckets[VDIRT_LOCK_BUCKETS];
 
@@ -211,6 +212,7 @@ char *vdirt_ctr_errorf(const char *fmt, ...) __printf(1, 2);
 int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
 	       u8 *out);
 void vdirt_set_error(struct vdirt_dev *vd, const char *what, int err);
+void vdirt_io_queue(struct vdirt_io *io);
 void vdirt_range_lock_sync(struct vdirt_dev *vd, u64 first, u64 last,
 			   struct vdirt_range *r);
 void vdirt_range_unlock(struct vdirt_dev *vd, struct vdirt_range *r);

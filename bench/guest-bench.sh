@@ -55,6 +55,8 @@ config_runs_job() {
 	case "$1" in
 	verity) case "$2" in randread*|seqread*) return 0 ;; esac; return 1 ;;
 	vdirt-noreadverify) is_read_job "$2" ;;
+	# small_write_cpu only changes writes of up to 16 KiB
+	vdirt-sha256-wcpu) case "$2" in randwrite*|randrw*) return 0 ;; esac; return 1 ;;
 	*) return 0 ;;
 	esac
 }
@@ -109,13 +111,16 @@ setup() {
 		# parameters (read when the table is created), to compare them
 		# in one boot: -io64k bios split at 64 KiB (max_io_kb), -nocpuq
 		# small reads verified on the unbound queue (small_read_cpu=N),
-		# -norecycle no page free list (page_recycle=0), -before all
-		# three as before issue 6's hot path work
+		# -norecycle no page free list (page_recycle=0), -wcpu small
+		# writes copied and hashed on the submitting CPU
+		# (small_write_cpu=Y), -before the first three as before issue
+		# 6's hot path work
 		alg=${cfg#vdirt-} opt= params=
 		case "$alg" in
 		sha256-io*k) params="max_io_kb=${alg#sha256-io}" params=${params%k} ;;
 		sha256-nocpuq) params="small_read_cpu=N" ;;
 		sha256-norecycle) params="page_recycle=0" ;;
+		sha256-wcpu) params="small_write_cpu=Y" ;;
 		sha256-before) params="small_read_cpu=N page_recycle=0 max_io_kb=0" ;;
 		sha256-*) return 1 ;;
 		esac

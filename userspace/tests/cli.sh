@@ -5,7 +5,7 @@
 V=${1:-./vdirtctl}
 . "$(dirname "$0")/tap-lib"
 echo "TAP version 13"
-echo "1..25"
+echo "1..29"
 
 t "--help exits 0" 0 $V --help
 t "unknown command is a usage error (2)" 2 $V frobnicate
@@ -43,6 +43,22 @@ if command -v openssl >/dev/null 2>&1; then
 	[ "$want" = "$got" ] && ok "cluster 11 digest equals openssl sha256" || nok "digest $got != $want"
 else
 	ok "cluster 11 digest equals openssl sha256 # SKIP no openssl"
+fi
+# written zeros, data, and a partial last cluster (read, zero-padded);
+# the rest of the source is hashed where it is mapped
+dd if=/dev/zero of="$T/img2" bs=4096 count=2 2>/dev/null
+head -c 4096 /dev/urandom >>"$T/img2"
+head -c 1000 /dev/urandom >>"$T/img2"
+t "baseline build: zeros, data, a partial cluster" 0 $V baseline build "$T/img2" -o "$T/bl2" --threads 1
+t "baseline show of it" 0 $V baseline show --json "$T/bl2"
+grep -q '"clusters":4' "$T/out" && grep -q '"zero_clusters":2' "$T/out" && ok "4 clusters, 2 zero" || nok "show: $(cat "$T/out")"
+if command -v openssl >/dev/null 2>&1; then
+	d2=$(dd if="$T/img2" bs=4096 skip=2 count=1 2>/dev/null | openssl dgst -sha256 -r | cut -d' ' -f1)
+	d3=$({ dd if="$T/img2" bs=4096 skip=3 count=1 2>/dev/null; head -c 3096 /dev/zero; } | openssl dgst -sha256 -r | cut -d' ' -f1)
+	got=$(dd if="$T/bl2" bs=1 skip=$((256 + 2 * 32)) count=64 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	[ "$d2$d3" = "$got" ] && ok "data and padded tail digests equal openssl sha256" || nok "digests $got != $d2$d3"
+else
+	ok "data and padded tail digests equal openssl sha256 # SKIP no openssl"
 fi
 head -c 1000 "$T/bl" >"$T/bl.trunc"
 t "a truncated baseline is refused (exit 6)" 6 $V baseline show "$T/bl.trunc"
