@@ -318,10 +318,14 @@ static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 		kfree(copy);
 		return -EINVAL;
 	}
-	if (!valid[!best])
+	/* once per state: the constructor and the first resume read the same */
+	if (!valid[!best] &&
+	    vd->sb_warned_seq != le64_to_cpu(copy[best].seq) + 1) {
+		vd->sb_warned_seq = le64_to_cpu(copy[best].seq) + 1;
 		DMWARN("%s: superblock copy %c invalid (%s), using copy %c",
 		       vd->meta_dev->name, best ? 'A' : 'B', reason[!best],
 		       best ? 'B' : 'A');
+	}
 	memcpy(sb, &copy[best], sizeof(*sb));
 	kfree(copy);
 	return 0;

@@ -106,6 +106,8 @@ torn_case() {
 	_line=$(knew | grep -E "vdirt: [^ ]+: superblock copy $(letter $NEW) invalid \(.*\), using copy $(letter $OLD)" | head -n 1)
 	check "$1: kernel log: 'superblock copy $(letter $NEW) invalid (...), using copy $(letter $OLD)'" test -n "$_line"
 	diag "${_line#*vdirt: }"
+	check_eq "$1: ... once per open (not again at resume)" 1 \
+		"$(knew | grep -c 'superblock copy .* invalid')"
 	check_eq "$1: state=ok" ok "$(st state)"
 	check "$1: data and measurements intact (reads: no new mismatch)" data_ok
 	check "$1: clean remove" dmsetup remove $N
@@ -116,7 +118,7 @@ torn_case() {
 	sb_read
 }
 
-ktap_plan 37
+ktap_plan 40
 
 check "create on a zeroed metadata device" open_dev
 head -c $((64 * CS)) /dev/urandom >/tmp/a25
