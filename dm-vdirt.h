@@ -190,9 +190,8 @@ struct vdirt_dev {
 	u64 log_durable;		/* log_lock, READ_ONCE: below is committed */
 	u64 log_committing;		/* commit_lock: head in the sb being written */
 	u32 sb_compat;			/* commit_lock: feature_compat to write */
-	u64 sb_warned_seq;		/* ctr/preresume (dm serialises them):
-					 * 1 + seq of the copy used when an
-					 * invalid copy was last reported */
+	/* ctr, preresume (serialised by dm): 1 + seq of the copy in use */
+	u64 sb_warned_seq;		/* when a bad copy was last reported */
 };
 
 /* per-bio data (ti->per_io_data_size) */
