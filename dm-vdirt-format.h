@@ -67,6 +67,8 @@
 /* superblock flags */
 #define VDIRT_SB_F_CLEAN		(1U << 0)	/* cleanly closed */
 #define VDIRT_SB_F_BASELINE		(1U << 1)	/* a baseline was captured */
+/* a baseline change (load, capture, clear) began and has not completed */
+#define VDIRT_SB_F_BASELINE_PARTIAL	(1U << 2)
 
 /*
  * Feature masks.  COMPAT_INTENT: the write-intent bitmap was maintained

@@ -427,7 +427,7 @@ int vdirt_recover_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	e = vdirt_cursor_get(vd, cur, c);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
-	if ((e->flags & VDIRT_E_BASELINE) && !(e->flags & VDIRT_E_WRITTEN))
+	if (vdirt_has_baseline(vd, e) && !(e->flags & VDIRT_E_WRITTEN))
 		exp = vdirt_entry_baseline(vd, e);
 	else if (e->flags & VDIRT_E_CURRENT)
 		exp = vdirt_entry_current(e);

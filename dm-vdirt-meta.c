@@ -180,6 +180,8 @@ static void vdirt_sb_load(struct vdirt_dev *vd, const struct vdirt_disk_sb *sb)
 	vd->sb_seq = le64_to_cpu(sb->seq);
 	vd->epoch = le64_to_cpu(sb->epoch);
 	vd->sb_flags = le32_to_cpu(sb->flags);
+	WRITE_ONCE(vd->baseline_partial,
+		   !!(vd->sb_flags & VDIRT_SB_F_BASELINE_PARTIAL));
 	memcpy(vd->uuid, sb->uuid, sizeof(vd->uuid));
 	vd->format_time_ns = le64_to_cpu(sb->format_time_ns);
 	mutex_lock(&vd->log_lock);
@@ -438,6 +440,9 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 	}
 	mutex_lock(&vd->commit_lock);
 	vdirt_sb_load(vd, sb);
+	if (vd->baseline_partial)
+		DMWARN("%s: a baseline change was cut short: baseline digests ignored until a baseline is loaded, captured or cleared",
+		       vd->meta_dev->name);
 	had_intent = le32_to_cpu(sb->feature_compat) &
 		     VDIRT_FEATURE_COMPAT_INTENT;
 	kfree(sb);
@@ -871,20 +876,68 @@ static bool vdirt_capture_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
 	return old != e->flags || (e->flags & VDIRT_E_BASELINE);
 }
 
+/*
+ * A baseline change rewrites entries in place, and dirty entry blocks may
+ * reach the disk before the change is complete.  The superblock therefore
+ * carries BASELINE_PARTIAL, committed before the first entry changes and
+ * cleared by the commit that follows the last: a crash in between leaves a
+ * mark, and baseline digests are ignored (reads are checked against the
+ * last write) until a baseline is loaded, captured or cleared again.
+ */
+static int vdirt_baseline_begin(struct vdirt_dev *vd)
+{
+	mutex_lock(&vd->commit_lock);
+	vd->sb_flags |= VDIRT_SB_F_BASELINE_PARTIAL;
+	mutex_unlock(&vd->commit_lock);
+	atomic_set(&vd->meta_dirty, 1);
+	return vdirt_commit(vd);
+}
+
+static int vdirt_baseline_end(struct vdirt_dev *vd, bool have)
+{
+	mutex_lock(&vd->commit_lock);
+	vd->sb_flags &= ~VDIRT_SB_F_BASELINE_PARTIAL;
+	if (have)
+		vd->sb_flags |= VDIRT_SB_F_BASELINE;
+	else
+		vd->sb_flags &= ~VDIRT_SB_F_BASELINE;
+	WRITE_ONCE(vd->baseline_partial, false);
+	mutex_unlock(&vd->commit_lock);
+	atomic_set(&vd->meta_dirty, 1);
+	return vdirt_commit(vd);
+}
+
+/*
+ * Every cluster's baseline becomes digests[c * digest_size].  Each cluster
+ * switches under its range lock, so a concurrent read is checked against the
+ * old or the new digest of its cluster, never a torn one.
+ */
+int vdirt_baseline_replace(struct vdirt_dev *vd, const u8 *digests)
+{
+	u64 c;
+	int r;
+
+	r = vdirt_baseline_begin(vd);
+	for (c = 0; c < vd->nr_clusters && !r; c++) {
+		r = vdirt_baseline_write(vd, c, digests + c * vd->digest_size);
+		if (!(c & 1023))
+			cond_resched();
+	}
+	return r ? r : vdirt_baseline_end(vd, true);
+}
+
 int vdirt_baseline_capture(struct vdirt_dev *vd)
 {
 	u64 count = 0;
 	int r;
 
-	r = vdirt_walk(vd, vdirt_capture_fn, &count);
+	r = vdirt_baseline_begin(vd);
+	if (!r)
+		r = vdirt_walk(vd, vdirt_capture_fn, &count);
 	if (r)
 		return r;
 	atomic64_set(&vd->cnt.baselined, count);
-	mutex_lock(&vd->commit_lock);
-	vd->sb_flags |= VDIRT_SB_F_BASELINE;
-	mutex_unlock(&vd->commit_lock);
-	atomic_set(&vd->meta_dirty, 1);
-	return vdirt_commit(vd);
+	return vdirt_baseline_end(vd, true);
 }
 
 static bool vdirt_bclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
@@ -901,15 +954,13 @@ int vdirt_baseline_clear(struct vdirt_dev *vd)
 {
 	int r;
 
-	r = vdirt_walk(vd, vdirt_bclear_fn, NULL);
+	r = vdirt_baseline_begin(vd);
+	if (!r)
+		r = vdirt_walk(vd, vdirt_bclear_fn, NULL);
 	if (r)
 		return r;
 	atomic64_set(&vd->cnt.baselined, 0);
-	mutex_lock(&vd->commit_lock);
-	vd->sb_flags &= ~VDIRT_SB_F_BASELINE;
-	mutex_unlock(&vd->commit_lock);
-	atomic_set(&vd->meta_dirty, 1);
-	return vdirt_commit(vd);
+	return vdirt_baseline_end(vd, false);
 }
 
 static bool vdirt_mclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,

@@ -580,7 +580,6 @@ static int vdirt_nl_load_commit(struct sk_buff *skb, struct genl_info *info)
 	struct netlink_ext_ack *extack = info->extack;
 	struct vdirt_load *l;
 	struct vdirt_dev *vd;
-	u64 c;
 	int r;
 
 	if (!vdirt_nl_allowed(skb, extack))
@@ -608,14 +607,7 @@ static int vdirt_nl_load_commit(struct sk_buff *skb, struct genl_info *info)
 		r = -ESTALE;
 		goto out;
 	}
-	r = 0;
-	for (c = 0; c < l->nr_clusters && !r; c++) {
-		r = vdirt_baseline_write(vd, c, l->digests + c * l->digest_size);
-		if (!(c & 1023))
-			cond_resched();
-	}
-	if (!r)
-		r = vdirt_commit(vd);
+	r = vdirt_baseline_replace(vd, l->digests);
 	if (r)
 		NL_SET_ERR_MSG(extack, "vdirt: writing the baseline failed");
 	vdirt_load_free(l);

@@ -396,7 +396,7 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 		e->flags &= ~VDIRT_E_MISMATCH;
 		if (!was)
 			atomic64_inc(&vd->cnt.measured);
-		if ((e->flags & VDIRT_E_BASELINE) &&
+		if (vdirt_has_baseline(vd, e) &&
 		    !(e->flags & VDIRT_E_DRIFT) &&
 		    memcmp(vdirt_entry_baseline(vd, e), digest,
 			   vd->digest_size)) {
@@ -449,7 +449,7 @@ static int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	e = vdirt_cursor_get(vd, cur, cluster);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
-	if ((e->flags & VDIRT_E_BASELINE) && !(e->flags & VDIRT_E_WRITTEN)) {
+	if (vdirt_has_baseline(vd, e) && !(e->flags & VDIRT_E_WRITTEN)) {
 		exp = vdirt_entry_baseline(vd, e);
 	} else if (e->flags & VDIRT_E_CURRENT) {
 		exp = vdirt_entry_current(e);
@@ -1676,6 +1676,9 @@ static void vdirt_status(struct dm_target *ti, status_type_t type,
 			       (unsigned long long)vd->recover_total);
 		else
 			DMEMIT(" recovering=-");
+		DMEMIT(" baseline=%s", READ_ONCE(vd->baseline_partial) ?
+		       "partial" : atomic64_read(&vd->cnt.baselined) ?
+		       "set" : "none");
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s %u %s", vd->data_dev->name, vd->meta_dev->name,

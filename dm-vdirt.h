@@ -173,6 +173,9 @@ struct vdirt_dev {
 	struct work_struct recover_work;
 	unsigned long *recover_pending;	/* regions to recover, intent_lock */
 	bool recovering;		/* lockless: set by load, cleared by work */
+	bool baseline_partial;		/* lockless: the baseline digests on disk
+					 * are a cut-short change: ignored
+					 */
 	bool recover_stop;		/* lockless: request to stop */
 	u64 recover_pos;		/* lockless: first cluster not recovered */
 	u64 recover_done;		/* lockless: clusters done, for status */
@@ -271,6 +274,14 @@ static inline u8 *vdirt_entry_baseline(struct vdirt_dev *vd,
 	return e->digests + vd->digest_size;
 }
 
+/* the entry has a baseline digest that counts (none of a cut-short change) */
+static inline bool vdirt_has_baseline(struct vdirt_dev *vd,
+				      const struct vdirt_disk_entry *e)
+{
+	return (e->flags & VDIRT_E_BASELINE) &&
+	       !READ_ONCE(vd->baseline_partial);
+}
+
 /* an entry block held while consecutive clusters use it (one worker) */
 struct vdirt_cursor {
 	struct dm_buffer *b;	/* NULL: nothing held */
@@ -342,6 +353,7 @@ int vdirt_baseline_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
 			bool *valid);
 int vdirt_baseline_write(struct vdirt_dev *vd, u64 cluster,
 			 const u8 *digest);
+int vdirt_baseline_replace(struct vdirt_dev *vd, const u8 *digests);
 int vdirt_baseline_capture(struct vdirt_dev *vd);
 int vdirt_baseline_clear(struct vdirt_dev *vd);
 int vdirt_clear_mismatches(struct vdirt_dev *vd);

@@ -1,0 +1,100 @@
+#!/bin/sh
+# vm: --disk 16M --disk 4M --timeout 300
+# SPDX-License-Identifier: GPL-2.0
+# A baseline change cut short: a load, capture or clear rewrites every entry
+# in place; the superblock flag BASELINE_PARTIAL (bit 2) is committed before
+# the first entry changes and cleared after the last.  Left set (a crash in
+# the middle; simulated by setting it in the newest superblock copy), the
+# device opens with baseline=partial and a kernel log line, ignores baseline
+# digests (no read mismatch or write drift against them; reads still checked
+# against the last write), keeps that over a reopen, and a new load clears it.
+. "${0%/*}/lib.sh"
+
+D=/dev/vda
+M=/dev/vdb
+CS=4096
+N=t27
+T=/dev/mapper/$N
+V=vdirtctl
+
+cleanup() {
+	dmsetup remove $N
+}
+
+command -v $V >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
+$V devices >/dev/null 2>&1 || skip_all "no vdirt netlink family"
+
+st() { status_field $N "$1"; }
+report() { dmsetup message $N 0 report; }
+open_dev() { dmsetup create $N --table "0 $(sectors $D) vdirt $D $M $CS sha256" && dmsetup mknodes $N; }
+rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
+kmark() { KMARK=$(dmesg | wc -l); }
+knew() { dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//'; }
+# seq BLOCK: the low 32 bits of the seq of the superblock copy at BLOCK
+seq32() {
+	_s=0
+	for _i in 3 2 1 0; do
+		_s=$((_s * 256 + $(byte /tmp/sb27 $(($1 * 4096 + 16 + _i)))))
+	done
+	echo $_s
+}
+# mark_partial: set BASELINE_PARTIAL in the newer superblock copy
+mark_partial() {
+	dio read $M 0 8192 /tmp/sb27 || return 1
+	_new=0
+	[ "$(seq32 1)" -gt "$(seq32 0)" ] && _new=1
+	_off=$((_new * 4096 + 148))
+	dio read $M 0 $(($(sectors $M) * 512)) /tmp/m27 || return 1
+	putbytes /tmp/m27 $_off $(($(byte /tmp/m27 $_off) | 4))
+	sb_fix_csum /tmp/m27 $_new
+	dio write $M 0 /tmp/m27
+}
+
+ktap_plan 21
+
+check "create on a zeroed metadata device" open_dev
+head -c $((16 * CS)) /dev/urandom >/tmp/a27
+dio write $T 0 /tmp/a27
+check_eq "no baseline yet: baseline=none" none "$(st baseline)"
+# a baseline of the whole device that differs from the data in cluster 5
+rd 0 $(($(sectors $D) / 8)) /tmp/img27
+head -c $CS /dev/urandom | dd of=/tmp/img27 bs=$CS seek=5 conv=notrunc 2>/dev/null
+check "baseline build (cluster 5 differs from the data)" $V baseline build -q /tmp/img27 -o /tmp/bl27
+check "baseline load" $V baseline load $N /tmp/bl27
+check_eq "baseline=set" set "$(st baseline)"
+rd 0 16
+check_eq "read against the baseline: one mismatch (cluster 5)" 1 "$(st read_mismatches)"
+head -c $CS /dev/urandom >/tmp/w27
+dio write $T $((7 * CS)) /tmp/w27
+check_eq "a write that differs from the baseline: one write drift" 1 "$(st write_drift)"
+check "remove" dmsetup remove $N
+
+check "mark the newest superblock copy BASELINE_PARTIAL" mark_partial
+kmark
+check "open" open_dev
+check_eq "baseline=partial" partial "$(st baseline)"
+check "kernel log: the baseline change was cut short" \
+	sh -c "dmesg | tail -n +$((KMARK + 1)) | grep -q 'baseline change was cut short'"
+dmsetup message $N 0 clear_mismatches
+head -c $CS /dev/urandom >/tmp/w27
+dio write $T $((6 * CS)) /tmp/w27
+rd 0 16
+check_eq "baseline ignored: no read mismatch (cluster 5)" 0 "$(st read_mismatches)"
+check_eq "baseline ignored: no write drift (cluster 6)" 0 "$(st write_drift)"
+# the last write still counts: change cluster 6 underneath
+head -c $CS /dev/urandom | dio write $D $((6 * CS))
+rd 6 1
+check_eq "reads still checked against the last write" 1 "$(st read_mismatches)"
+dmsetup remove $N && open_dev
+check_eq "still partial after a reopen" partial "$(st baseline)"
+
+check "load the baseline again" $V baseline load $N /tmp/bl27
+check_eq "baseline=set" set "$(st baseline)"
+rd 5 1
+check_eq "the baseline counts again: cluster 5 mismatches" 2 "$(st read_mismatches)"
+dmsetup remove $N && open_dev
+check_eq "the mark is gone from the superblock (reopen: baseline=set)" set "$(st baseline)"
+dmsetup message $N 0 baseline_clear
+check_eq "baseline_clear: baseline=none" none "$(st baseline)"
+
+ktap_done
