@@ -58,51 +58,44 @@ static int dm_errno(struct dm_task *dmt)
 	return e ? -e : -EIO;
 }
 
+/*
+ * Run a create or remove task whose set-up went well (ok) with a udev cookie,
+ * wait for udev to settle, and destroy the task.
+ */
+static int run_udev(struct dm_task *dmt, int ok)
+{
+	uint32_t cookie = 0;
+	int r = -EINVAL;
+
+	if (ok && dm_task_set_cookie(dmt, &cookie, 0)) {
+		r = dm_task_run(dmt) ? 0 : dm_errno(dmt);
+		dm_udev_wait(cookie);
+	}
+	dm_task_destroy(dmt);
+	return r;
+}
+
 int vdm_create(const char *name, uint64_t len, const char *params)
 {
 	struct dm_task *dmt;
-	uint32_t cookie = 0;
-	int r = 0;
 
 	dbg("dm create %s: 0 %llu vdirt %s", name, (unsigned long long)len, params);
 	dmt = dm_task_create(DM_DEVICE_CREATE);
 	if (!dmt)
 		return create_errno();
-	if (!dm_task_set_name(dmt, name) ||
-	    !dm_task_add_target(dmt, 0, len, "vdirt", params) ||
-	    !dm_task_set_cookie(dmt, &cookie, 0)) {
-		r = -EINVAL;
-		goto out;
-	}
-	if (!dm_task_run(dmt))
-		r = dm_errno(dmt);
-	dm_udev_wait(cookie);
-out:
-	dm_task_destroy(dmt);
-	return r;
+	return run_udev(dmt, dm_task_set_name(dmt, name) &&
+			dm_task_add_target(dmt, 0, len, "vdirt", params));
 }
 
 int vdm_remove(const char *name)
 {
 	struct dm_task *dmt;
-	uint32_t cookie = 0;
-	int r = 0;
 
 	dbg("dm remove %s", name);
 	dmt = dm_task_create(DM_DEVICE_REMOVE);
 	if (!dmt)
 		return create_errno();
-	if (!dm_task_set_name(dmt, name) || !dm_task_retry_remove(dmt) ||
-	    !dm_task_set_cookie(dmt, &cookie, 0)) {
-		r = -EINVAL;
-		goto out;
-	}
-	if (!dm_task_run(dmt))
-		r = dm_errno(dmt);
-	dm_udev_wait(cookie);
-out:
-	dm_task_destroy(dmt);
-	return r;
+	return run_udev(dmt, dm_task_set_name(dmt, name) && dm_task_retry_remove(dmt));
 }
 
 /* first target of name with its params, for table or status */

@@ -57,22 +57,21 @@ static int ctrl_grp_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-static int ctrl_attr_cb(const struct nlattr *a, void *data)
+_Static_assert((int)CTRL_ATTR_MCAST_GROUPS <= (int)VDIRT_A_MAX, "vnl_parse() keeps them");
+
+/* the controller's answer to CTRL_CMD_GETFAMILY, through vnl_talk() */
+static int ctrl_cb(const struct nlattr **tb, void *arg)
 {
-	struct ctrl_arg *c = data;
+	const struct nlattr *a = tb[CTRL_ATTR_FAMILY_ID];
+	struct ctrl_arg *c = arg;
 	struct nlattr *n;
 
-	switch (mnl_attr_get_type(a)) {
-	case CTRL_ATTR_FAMILY_ID:
-		if (!mnl_attr_validate(a, MNL_TYPE_U16))
-			c->id = mnl_attr_get_u16(a);
-		break;
-	case CTRL_ATTR_MCAST_GROUPS:
-		mnl_attr_for_each_nested(n, a)
+	if (a && !mnl_attr_validate(a, MNL_TYPE_U16))
+		c->id = mnl_attr_get_u16(a);
+	if (tb[CTRL_ATTR_MCAST_GROUPS])
+		mnl_attr_for_each_nested(n, tb[CTRL_ATTR_MCAST_GROUPS])
 			ctrl_grp_cb(n, c);
-		break;
-	}
-	return MNL_CB_OK;
+	return 0;
 }
 
 struct nlmsghdr *vnl_msg(struct vnl *v, char *buf, uint8_t cmd, uint16_t flags)
@@ -179,33 +178,6 @@ int vnl_talk(struct vnl *v, struct nlmsghdr *nlh, vnl_cb cb, void *arg)
 	}
 }
 
-static int ctrl_cb_msg(struct vnl *v, struct nlmsghdr *nlh, struct ctrl_arg *c)
-{
-	uint32_t seq = nlh->nlmsg_seq;
-
-	if (mnl_socket_sendto(v->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(v->nl, v->buf, v->buflen);
-		struct nlmsghdr *h = (struct nlmsghdr *)v->buf;
-		int len = n;
-
-		if (n < 0)
-			return -errno;
-		for (; mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
-			if (h->nlmsg_seq != seq)
-				continue;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(h);
-
-				return e->error;
-			}
-			if (h->nlmsg_type == GENL_ID_CTRL)
-				mnl_attr_parse(h, GENL_HDRLEN, ctrl_attr_cb, c);
-		}
-	}
-}
-
 int vnl_open(struct vnl *v)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -230,7 +202,7 @@ int vnl_open(struct vnl *v)
 	v->family = GENL_ID_CTRL;
 	nlh = vnl_msg(v, buf, CTRL_CMD_GETFAMILY, 0);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, VDIRT_GENL_NAME);
-	r = ctrl_cb_msg(v, nlh, &c);
+	r = vnl_talk(v, nlh, ctrl_cb, &c);
 	if (r == -ENOENT || (!r && !c.id)) {
 		err("the kernel has no '%s' generic netlink family: is the dm_vdirt module loaded?",
 		    VDIRT_GENL_NAME);

@@ -484,6 +484,18 @@ static int cmd_open(int argc, char **argv)
 	return 0;
 }
 
+/* vdm_get(), saying why not */
+static int get_dev(const char *name, struct vdm_dev *d)
+{
+	int r = vdm_get(name, d);
+
+	if (r == -EINVAL)
+		err("%s is not a vdirt device", name);
+	else if (r)
+		err("%s: %s", name, strerror(-r));
+	return r;
+}
+
 static int cmd_close(int argc, char **argv)
 {
 	struct vdm_dev d;
@@ -493,15 +505,9 @@ static int cmd_close(int argc, char **argv)
 		err("usage: vdirtctl close <name>");
 		return EXIT_USAGE;
 	}
-	r = vdm_get(argv[0], &d);
-	if (r == -EINVAL) {
-		err("%s is not a vdirt device", argv[0]);
+	r = get_dev(argv[0], &d);
+	if (r)
 		return r;
-	}
-	if (r) {
-		err("%s: %s", argv[0], strerror(-r));
-		return r;
-	}
 	vdm_put(&d);
 	r = vdm_remove(argv[0]);
 	if (r)
@@ -519,9 +525,25 @@ static int is_number(const char *s)
 	return 1;
 }
 
+/* the next KEY=VALUE word of a status line, as strtok_r() (s, then NULL) */
+static char *status_next(char *s, char **save, char **val)
+{
+	char *tok, *eq;
+
+	for (tok = strtok_r(s, " ", save); tok; tok = strtok_r(NULL, " ", save)) {
+		eq = strchr(tok, '=');
+		if (eq) {
+			*eq = 0;
+			*val = eq + 1;
+			return tok;
+		}
+	}
+	return NULL;
+}
+
 static void print_dev(struct vdm_dev *d, int in_list)
 {
-	char *s, *tok, *save = NULL;
+	char *s, *key, *val, *save = NULL;
 
 	if (opt_json) {
 		printf("{\"name\":");
@@ -530,19 +552,14 @@ static void print_dev(struct vdm_dev *d, int in_list)
 		       d->major, d->minor, d->len);
 		json_str(stdout, d->table);
 		s = strdup(d->status);
-		for (tok = strtok_r(s, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-			char *eq = strchr(tok, '=');
-
-			if (!eq)
-				continue;
-			*eq = 0;
+		for (key = status_next(s, &save, &val); key; key = status_next(NULL, &save, &val)) {
 			putchar(',');
-			json_str(stdout, tok);
+			json_str(stdout, key);
 			putchar(':');
-			if (is_number(eq + 1))
-				fputs(eq + 1, stdout);
+			if (is_number(val))
+				fputs(val, stdout);
 			else
-				json_str(stdout, eq + 1);
+				json_str(stdout, val);
 		}
 		free(s);
 		printf("}%s", in_list ? "" : "\n");
@@ -564,14 +581,8 @@ static void print_dev(struct vdm_dev *d, int in_list)
 	printf("%-16s %" PRIu64 "\n", "sectors", d->len);
 	printf("%-16s %s\n", "table", d->table);
 	s = strdup(d->status);
-	for (tok = strtok_r(s, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		char *eq = strchr(tok, '=');
-
-		if (!eq)
-			continue;
-		*eq = 0;
-		printf("%-16s %s\n", tok, eq + 1);
-	}
+	for (key = status_next(s, &save, &val); key; key = status_next(NULL, &save, &val))
+		printf("%-16s %s\n", key, val);
 	free(s);
 }
 
@@ -584,11 +595,7 @@ static int cmd_status(int argc, char **argv)
 		err("usage: vdirtctl status <name> [--json]");
 		return EXIT_USAGE;
 	}
-	r = vdm_get(argv[0], &d);
-	if (r == -EINVAL)
-		err("%s is not a vdirt device", argv[0]);
-	else if (r)
-		err("%s: %s", argv[0], strerror(-r));
+	r = get_dev(argv[0], &d);
 	if (r)
 		return r;
 	print_dev(&d, 0);
@@ -1281,6 +1288,14 @@ static int nl_dev_get(struct vnl *v, const char *dev, struct devinfo *d)
 	return r;
 }
 
+/* open the family and get dev's info; vnl_close() v in any case */
+static int nl_open_dev(struct vnl *v, const char *dev, struct devinfo *d)
+{
+	int r = vnl_open(v);
+
+	return r ? r : nl_dev_get(v, dev, d);
+}
+
 /* simple command on one device */
 static int nl_simple(const char *dev, uint8_t cmd, const char *what)
 {
@@ -1306,22 +1321,27 @@ static int nl_simple(const char *dev, uint8_t cmd, const char *what)
 	return r;
 }
 
-static int cmd_baseline_capture(int argc, char **argv)
+/* command NAME <name>: nl_simple() on that device */
+static int cmd_simple(int argc, char **argv, const char *name, uint8_t cmd,
+		      const char *what)
 {
 	if (argc != 1) {
-		err("usage: vdirtctl baseline capture <name>");
+		err("usage: vdirtctl %s <name>", name);
 		return EXIT_USAGE;
 	}
-	return nl_simple(argv[0], VDIRT_CMD_BASELINE_CAPTURE, "baseline capture");
+	return nl_simple(argv[0], cmd, what);
+}
+
+static int cmd_baseline_capture(int argc, char **argv)
+{
+	return cmd_simple(argc, argv, "baseline capture", VDIRT_CMD_BASELINE_CAPTURE,
+			  "baseline capture");
 }
 
 static int cmd_baseline_clear(int argc, char **argv)
 {
-	if (argc != 1) {
-		err("usage: vdirtctl baseline clear <name>");
-		return EXIT_USAGE;
-	}
-	return nl_simple(argv[0], VDIRT_CMD_BASELINE_CLEAR, "baseline clear");
+	return cmd_simple(argc, argv, "baseline clear", VDIRT_CMD_BASELINE_CLEAR,
+			  "baseline clear");
 }
 
 static int load_id_cb(const struct nlattr **tb, void *arg)
@@ -1355,10 +1375,7 @@ static int cmd_baseline_load(int argc, char **argv)
 		err("%s: refused: %s", argv[1], msg);
 		return r;
 	}
-	r = vnl_open(&v);
-	if (r)
-		goto out;
-	r = nl_dev_get(&v, argv[0], &d);
+	r = nl_open_dev(&v, argv[0], &d);
 	if (r)
 		goto out;
 	if (d.cluster_size != f.info.cluster_size || strcmp(d.hash, f.info.hash_name) ||
@@ -1557,10 +1574,7 @@ static int cmd_report(int argc, char **argv)
 		err("usage: vdirtctl report <name> [--json]");
 		return EXIT_USAGE;
 	}
-	r = vnl_open(&v);
-	if (r)
-		goto out;
-	r = nl_dev_get(&v, argv[0], &d);
+	r = nl_open_dev(&v, argv[0], &d);
 	if (r)
 		goto out;
 	memset(&a, 0, sizeof(a));
@@ -1581,11 +1595,7 @@ out:
 
 static int cmd_clear(int argc, char **argv)
 {
-	if (argc != 1) {
-		err("usage: vdirtctl clear <name>");
-		return EXIT_USAGE;
-	}
-	return nl_simple(argv[0], VDIRT_CMD_MISMATCH_CLEAR, "clear mismatches");
+	return cmd_simple(argc, argv, "clear", VDIRT_CMD_MISMATCH_CLEAR, "clear mismatches");
 }
 
 static int cmd_scan(int argc, char **argv)
@@ -1602,10 +1612,7 @@ static int cmd_scan(int argc, char **argv)
 	}
 	if (stop)
 		return nl_simple(argv[0], VDIRT_CMD_SCAN_STOP, "scan stop");
-	r = vnl_open(&v);
-	if (r)
-		goto out;
-	r = nl_dev_get(&v, argv[0], &d0);
+	r = nl_open_dev(&v, argv[0], &d0);
 	if (r)
 		goto out;
 	vnl_close(&v);
@@ -1707,10 +1714,7 @@ static int cmd_hashes(int argc, char **argv)
 		err("usage: vdirtctl hashes <name> [<first_cluster> [<count>]] [--json]");
 		return EXIT_USAGE;
 	}
-	r = vnl_open(&v);
-	if (r)
-		goto out;
-	r = nl_dev_get(&v, argv[0], &d);
+	r = nl_open_dev(&v, argv[0], &d);
 	if (r)
 		goto out;
 	a.ds = d.digest_size;
