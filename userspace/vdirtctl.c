@@ -720,11 +720,13 @@ static void print_copy(int i, const struct sb_copy *c, int json)
 			printf("}");
 			return;
 		}
-		printf(",\"seq\":%" PRIu64 ",\"clean\":%s,\"baseline\":%s,\"feature_compat\":%u,"
+		printf(",\"seq\":%" PRIu64 ",\"clean\":%s,\"baseline\":%s,\"baseline_partial\":%s,"
+		       "\"feature_compat\":%u,"
 		       "\"intent\":%s,\"epoch\":%" PRIu64 ",\"log_head\":%" PRIu64
 		       ",\"log_tail\":%" PRIu64 "}", c->sb.seq,
 		       fl & VDIRT_SB_F_CLEAN ? "true" : "false",
-		       fl & VDIRT_SB_F_BASELINE ? "true" : "false", fc,
+		       fl & VDIRT_SB_F_BASELINE ? "true" : "false",
+		       fl & VDIRT_SB_F_BASELINE_PARTIAL ? "true" : "false", fc,
 		       fc & VDIRT_FEATURE_COMPAT_INTENT ? "true" : "false",
 		       (uint64_t)le64toh(d->epoch), (uint64_t)le64toh(d->log_head),
 		       (uint64_t)le64toh(d->log_tail));
@@ -737,7 +739,8 @@ static void print_copy(int i, const struct sb_copy *c, int json)
 	printf("copy %c: valid, seq %" PRIu64 ", flags %s%s%s, features %s, epoch %" PRIu64
 	       ", log head %" PRIu64 " tail %" PRIu64 "\n", 'A' + i, c->sb.seq,
 	       fl & VDIRT_SB_F_CLEAN ? "clean" : "in-use",
-	       fl & VDIRT_SB_F_BASELINE ? "," : "", fl & VDIRT_SB_F_BASELINE ? "baseline" : "",
+	       fl & VDIRT_SB_F_BASELINE ? ",baseline" : "",
+	       fl & VDIRT_SB_F_BASELINE_PARTIAL ? ",baseline-partial" : "",
 	       fc & VDIRT_FEATURE_COMPAT_INTENT ? "intent" : "-", (uint64_t)le64toh(d->epoch),
 	       (uint64_t)le64toh(d->log_head), (uint64_t)le64toh(d->log_tail));
 }
@@ -817,6 +820,9 @@ static int cmd_check(int argc, char **argv)
 			else
 				printf("not clean: %" PRIu64 " of %" PRIu64 " regions would be "
 				       "recovered on the next open\n", set, regions);
+			if (u->sb.flags & VDIRT_SB_F_BASELINE_PARTIAL)
+				printf("a baseline change was cut short: the baseline is ignored "
+				       "until it is loaded, captured or cleared again\n");
 		}
 	}
 	r = c[0].valid && c[1].valid ? 0 : u->valid ? 1 : 2;

@@ -34,7 +34,7 @@ with open(f, "r+b") as fh:
 PY
 }
 echo "TAP version 13"
-echo "1..21"
+echo "1..26"
 
 truncate -s 64M "$T/data"
 truncate -s 4M "$T/meta"
@@ -59,6 +59,17 @@ resum "$T/unclean" 0
 t "an unclean superblock: exit 0" 0 $V check "$T/unclean"
 has "copy A: valid, seq 2, flags in-use, features intent, epoch 5, log head 0 tail 0"
 has "not clean: 3 of 16 regions would be recovered on the next open"
+
+# a baseline change cut short (flags: clean, baseline, baseline partial)
+cp "$T/meta" "$T/partial"
+poke "$T/partial" 148 '\007\000\000\000'
+resum "$T/partial" 0
+t "a cut-short baseline change: exit 0" 0 $V check "$T/partial"
+has "copy A: valid, seq 2, flags clean,baseline,baseline-partial, features -, epoch 0, log head 0 tail 0"
+has "a baseline change was cut short: the baseline is ignored until it is loaded, captured or cleared again"
+t "--json" 0 $V check --json "$T/partial"
+grep -q '"copy":"A","valid":true,"seq":2,"clean":true,"baseline":true,"baseline_partial":true,' "$T/out" &&
+	ok "JSON: baseline_partial" || nok "JSON: $(cat "$T/out")"
 
 # copy A corrupted: copy B (seq 1) is used
 cp "$T/meta" "$T/badA"
