@@ -7,22 +7,17 @@
 # messages refused, suspend/resume, and the IMA measurement when IMA runs.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t10
-T=/dev/mapper/$N
+use_devs t10
 
 cleanup() {
 	dmsetup remove $N
 }
 
-st() { status_field $N "$1"; }
 # recreate TABLE: remove the device if present and create it with TABLE
 recreate() {
 	dmsetup remove $N 2>/dev/null
-	dmsetup create $N --table "$1" && dmsetup mknodes $N
+	open_dev "$1"
 }
-wait_scan() { wait_scan_of $N 90; }
 
 ktap_plan 47
 

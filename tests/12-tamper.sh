@@ -9,34 +9,24 @@
 # a never-measured cluster is trusted on first read (tofu) and checked after.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t12
-T=/dev/mapper/$N
-CS=4096
+use_devs t12
 
 cleanup() {
 	dmsetup remove $N
 }
 
-# All direct I/O goes through the dio tool: busybox dd may quietly fall back
-# to buffered I/O for small blocks, and a stale dirty page of the raw data
-# device written back later would clobber data written through the target.
-# rd FIRST COUNT [OUT]: O_DIRECT read of COUNT clusters through the target
-rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
-# wr FILE FIRST: O_DIRECT write of FILE at cluster FIRST through the target
-wr() { dio write $T $(($2 * CS)) "$1"; }
+# All direct I/O goes through the dio tool (rd/wr in lib.sh): busybox dd may
+# quietly fall back to buffered I/O for small blocks, and a stale dirty page of
+# the raw data device written back later would clobber data written through
+# the target.
 # tamper CLUSTER: overwrite one 512-byte sector inside CLUSTER on the data device
 tamper() { head -c 512 /dev/urandom | dio write $D $(($1 * CS + 3 * 512)); }
 # fcl FILE INDEX: cluster INDEX of a regular file on stdout
 fcl() { dd if="$1" bs=$CS skip="$2" count=1 2>/dev/null; }
 # dcl INDEX: cluster INDEX of the raw data device (O_DIRECT) on stdout
 dcl() { dio read $D $(($1 * CS)) $CS; }
-report() { dmsetup message $N 0 report; }
 # rfield KEY: value of KEY=VALUE from report lines on stdin
 rfield() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
-st() { status_field $N "$1"; }
-wait_scan() { wait_scan_of $N 90; }
 
 ktap_plan 38
 
@@ -46,11 +36,7 @@ dd if=/dev/urandom of=/tmp/pre bs=$CS count=1 2>/dev/null
 dio write $D $((200 * CS)) /tmp/pre
 
 len=$(sectors $D)
-if ! dmsetup create $N --table "0 $len vdirt $D $M $CS sha256" || ! dmsetup mknodes $N; then
-	not_ok "create the target"
-	ktap_done
-fi
-ok "create the target"
+open_or_end "create the target" "0 $len vdirt $D $M $CS sha256"
 devno=$(devno $T)
 
 check "write 64 clusters through the target" wr /tmp/orig 0

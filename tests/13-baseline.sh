@@ -9,23 +9,14 @@
 # baselined cluster not written since is verified against its baseline on read.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t13
-T=/dev/mapper/$N
-CS=4096
+use_devs t13
 
 cleanup() {
 	dmsetup remove $N
 }
 
-# direct I/O through the dio tool (busybox dd may fall back to buffered I/O)
-rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
-wr() { dio write $T $(($2 * CS)) "$1"; }
 fcl() { dd if="$1" bs=$CS skip="$2" count=1 2>/dev/null; }
 rnd() { dd if=/dev/urandom of="$1" bs=$CS count="${2:-1}" 2>/dev/null; }
-report() { dmsetup message $N 0 report; }
-st() { status_field $N "$1"; }
 # drifted: sorted cluster numbers of write_drift records
 drifted() { report | grep 'kind=write_drift' | sed 's/^cluster=\([0-9]*\) .*/\1/' | sort -n | tr '\n' ' ' | sed 's/ $//'; }
 # rec CLUSTER KEY: KEY of the record about CLUSTER
@@ -35,11 +26,7 @@ ktap_plan 26
 
 rnd /tmp/a 64
 len=$(sectors $D)
-if ! dmsetup create $N --table "0 $len vdirt $D $M $CS sha256" || ! dmsetup mknodes $N; then
-	not_ok "create the target"
-	ktap_done
-fi
-ok "create the target"
+open_or_end "create the target" "0 $len vdirt $D $M $CS sha256"
 check "write clusters 0..63" wr /tmp/a 0
 check "message baseline_capture" dmsetup message $N 0 baseline_capture
 check_eq "baselined = measured = 64" "64 64" "$(st baselined) $(st measured)"

@@ -8,16 +8,11 @@
 # cluster changed underneath is still caught (the whole cluster is verified).
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-N=t14
-T=/dev/mapper/$N
+use_devs t14
 
 cleanup() {
 	dmsetup remove $N
 }
-
-st() { status_field $N "$1"; }
-wait_scan() { wait_scan_of $N 90; }
 
 ktap_plan 33
 

@@ -7,17 +7,12 @@
 # find nothing; a second verify-only pass after dropping caches also passes.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t15
-T=/dev/mapper/$N
+use_devs t15
 
 cleanup() {
 	dmsetup remove $N
 }
 
-st() { status_field $N "$1"; }
-wait_scan() { wait_scan_of $N 120; }
 job="--filename=$T --ioengine=libaio --direct=1 --iodepth=16 --rw=randrw --rwmixwrite=60
 	--bsrange=512-256k --verify=crc32c --verify_fatal=1 --numjobs=4 --size=8M
 	--offset_increment=8M --group_reporting"
@@ -25,7 +20,7 @@ job="--filename=$T --ioengine=libaio --direct=1 --iodepth=16 --rw=randrw --rwmix
 ktap_plan 11
 
 len=$(sectors $D)
-check "create the target" sh -c "dmsetup create $N --table '0 $len vdirt $D $M 4096 sha256' && dmsetup mknodes $N"
+check "create the target" open_dev "0 $len vdirt $D $M $CS sha256"
 # shellcheck disable=SC2086
 fio --name=mixed $job >/tmp/fio.out 2>&1
 rc=$?
@@ -38,7 +33,7 @@ drop_caches
 # shellcheck disable=SC2086
 check "verify-only pass after dropping caches" fio --name=mixed $job --verify_only
 check "message scan" dmsetup message $N 0 scan
-check "the scan completes" wait_scan
+check "the scan completes" wait_scan 120
 check_eq "scan: no mismatch recorded" "0 0" "$(st read_mismatches) $(dmsetup message $N 0 report | grep -c 'cluster=')"
 dmsetup message $N 0 mode enforce
 drop_caches

@@ -7,33 +7,20 @@
 # (BLKZEROOUT, fallocate zero-range / punch-hole) stores the hash of zeros.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t17
-T=/dev/mapper/$N
-CS=4096
+use_devs t17
 
 cleanup() {
 	dmsetup remove $N
 }
 
-st() { status_field $N "$1"; }
-# direct I/O through the dio tool (busybox dd may fall back to buffered I/O)
-rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
-wr() { dio write $T $(($2 * CS)) "$1"; }
 # secs FILE FIRST COUNT: sha256 of COUNT 512-byte sectors of FILE
 secs() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -c1-64; }
 q() { cat "/sys/block/$1/queue/$2" 2>/dev/null || echo 0; }
-report() { dmsetup message $N 0 report; }
 
 ktap_plan 24
 
 len=$(sectors $D)
-if ! dmsetup create $N --table "0 $len vdirt $D $M $CS sha256" || ! dmsetup mknodes $N; then
-	not_ok "create the target"
-	ktap_done
-fi
-ok "create the target"
+open_or_end "create the target" "0 $len vdirt $D $M $CS sha256"
 dm=$(basename "$(readlink -f /dev/mapper/$N)")
 case $dm in dm-*) ;; *) dm=$(ls /sys/block/*/dm/name | xargs grep -l "^$N\$" | cut -d/ -f4) ;; esac
 diag "vda discard_max_bytes=$(q vda discard_max_bytes) write_zeroes_max_bytes=$(q vda write_zeroes_max_bytes)"

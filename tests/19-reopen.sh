@@ -7,21 +7,12 @@
 # while the device was closed is detected after reopen, also in enforce mode.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t19
-T=/dev/mapper/$N
-CS=4096
+use_devs t19
 
 cleanup() {
 	dmsetup remove $N
 }
 
-st() { status_field $N "$1"; }
-rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
-wr() { dio write $T $(($2 * CS)) "$1"; }
-report() { dmsetup message $N 0 report; }
-open_dev() { dmsetup create $N --table "$1" && dmsetup mknodes $N; }
 snap() {
 	for k in measured baselined read_mismatches write_drift; do
 		printf '%s=%s ' $k "$(st $k)"

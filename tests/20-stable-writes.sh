@@ -8,23 +8,16 @@
 # cluster-aligned variants.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t20
-T=/dev/mapper/$N
-CS=4096
+use_devs t20
 
 cleanup() {
 	dmsetup remove $N
 }
 
-st() { status_field $N "$1"; }
-wait_scan() { wait_scan_of $N 90; }
-
 ktap_plan 11
 
 len=$(sectors $D)
-check "create" sh -c "dmsetup create $N --table '0 $len vdirt $D $M $CS sha256' && dmsetup mknodes $N"
+check "create" open_dev "0 $len vdirt $D $M $CS sha256"
 check "scribble: 512-byte granular writes from changing buffers, 6 s, 2 pairs" \
 	scribble -t 6 -p 2 -o 0 -r $((4 << 20)) $T
 check "scribble: 4 KiB-aligned writes from changing buffers, 5 s, 2 pairs" \

@@ -8,25 +8,19 @@
 # enforce-mode read find no mismatch: no hash disagrees with the data.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t21
-T=/dev/mapper/$N
-CS=4096
+use_devs t21
 
 cleanup() {
 	dmsetup remove $N
 }
 
-st() { status_field $N "$1"; }
-wait_scan() { wait_scan_of $N 90; }
 common="--filename=$T --size=256k --offset=1M --numjobs=4 --bsrange=512-64k --norandommap
 	--randrepeat=0 --time_based --group_reporting"
 
 ktap_plan 11
 
 len=$(sectors $D)
-check "create" sh -c "dmsetup create $N --table '0 $len vdirt $D $M $CS sha256' && dmsetup mknodes $N"
+check "create" open_dev "0 $len vdirt $D $M $CS sha256"
 # shellcheck disable=SC2086
 check "4 fio jobs, overlapping random writes (libaio, direct, iodepth 16), 6 s" \
 	fio --name=ow $common --rw=randwrite --ioengine=libaio --direct=1 --iodepth=16 --runtime=6

@@ -11,11 +11,7 @@
 # recorded mismatch survives the "crash", and bits are cleared once idle.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t26
-T=/dev/mapper/$N
-CS=4096
+use_devs t26
 # metadata layout for 64 MiB / 4 KiB / sha256 (128-byte entries):
 # 2 superblocks + 16384 / 32 entry blocks -> the bitmap is block 514
 IBLK=514
@@ -24,11 +20,6 @@ cleanup() {
 	dmsetup remove $N
 }
 
-st() { status_field $N "$1"; }
-rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
-wr() { dio write $T $(($2 * CS)) "$1"; }
-report() { dmsetup message $N 0 report; }
-open_dev() { dmsetup create $N --table "$table" && dmsetup mknodes $N; }
 # the write-intent bits of the 16 regions on disk, as a number
 ibyte() { dio read $M $((IBLK * 4096)) 4096 | od -An -tu2 -N2 | tr -d ' '; }
 # poll: until the output of "$@" is $want, at most 30 s
@@ -50,7 +41,7 @@ ktap_plan 18
 
 len=$(sectors $D)
 table="0 $len vdirt $D $M $CS sha256"
-check "create" open_dev
+check "create" open_dev "$table"
 check "fill the device (every cluster measured)" \
 	dd if=/dev/zero of=$T bs=1M count=64 oflag=direct
 check "all bits cleared once idle" wait_ibyte 0
@@ -78,7 +69,7 @@ head -c $CS /dev/urandom | dio write $D $((4200 * CS))
 check "put the power-cut image back" dio write $M 0 /tmp/meta.img
 
 dmesg -c >/dev/null
-check "reopen after the crash" open_dev
+check "reopen after the crash" open_dev "$table"
 check "recovery finishes" wait_recovered
 check "kernel logs what it measures again" \
 	sh -c "dmesg | grep -q 'unclean shutdown: measuring 2048 clusters in 2 regions again'"
@@ -101,7 +92,7 @@ check "bits cleared again once idle" wait_ibyte 0
 dio read $M 0 $((16 * 1024 * 1024)) /tmp/meta2.img
 dmsetup remove $N
 dio write $M 0 /tmp/meta2.img
-open_dev
+open_dev "$table"
 wait_recovered
 check "the mismatch record survived the crash" \
 	sh -c "dmsetup message $N 0 report | grep -q 'cluster=4200 kind=read_mismatch'"

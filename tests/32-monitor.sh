@@ -7,20 +7,15 @@
 # that nothing is missed or printed twice; scan --wait exit status.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t32
-T=/dev/mapper/$N
+use_devs t32
 V=vdirtctl
-CS=4096
 
 cleanup() {
 	[ -n "$MP" ] && kill "$MP"
 	dmsetup remove $N
 }
 
-command -v $V >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
-$V devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in, see userspace/INTEGRATION.md)"
+need_vdirtctl
 
 tamper() {
 	dd if=/dev/urandom of=$D bs=512 seek=$(($1 * CS / 512 + 2)) count=1 oflag=direct conv=notrunc 2>/dev/null

@@ -6,27 +6,16 @@
 # attempt fails with exit 3 (permission) and changes nothing.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t33
-T=/dev/mapper/$N
+use_devs t33
 V=vdirtctl
-CS=4096
 
 cleanup() {
 	[ -n "$MP" ] && kill "$MP"
 	dmsetup remove $N
 }
 
-command -v $V >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
-$V devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in, see userspace/INTEGRATION.md)"
+need_vdirtctl
 
-# asuser CMD...: run as uid/gid 1000 without capabilities
-if /usr/bin/setpriv --help 2>&1 | grep -q reuid; then
-	asuser() { /usr/bin/setpriv --reuid 1000 --regid 1000 --clear-groups -- "$@"; }
-else
-	asuser() { su -s /bin/sh user -c "$*"; }
-fi
 # denied DESC CMD...: as the user, CMD exits 3
 denied() {
 	_d=$1

@@ -7,10 +7,7 @@
 # family keep working, the module unloads cleanly afterwards.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t34
-T=/dev/mapper/$N
+use_devs t34
 V=vdirtctl
 
 cleanup() {
@@ -18,13 +15,7 @@ cleanup() {
 }
 
 command -v nlfuzz >/dev/null 2>&1 || skip_all "nlfuzz not in the guest image"
-command -v $V >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
-$V devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in, see userspace/INTEGRATION.md)"
-if /usr/bin/setpriv --help 2>&1 | grep -q reuid; then
-	asuser() { /usr/bin/setpriv --reuid 1000 --regid 1000 --clear-groups -- "$@"; }
-else
-	asuser() { su -s /bin/sh user -c "$*"; }
-fi
+need_vdirtctl
 
 ktap_plan 9
 

@@ -168,3 +168,34 @@ sb_fix_csum() {
 		$((0x$(echo "$_h" | cut -c3-4) ^ 255)) $((0x$(echo "$_h" | cut -c5-6) ^ 255)) \
 		$((0x${_h#??????} ^ 255))
 }
+
+# ---- the device under test (tests call use_devs first; names used at call time) ----
+# use_devs NAME: set D=/dev/vda (data) M=/dev/vdb (metadata) N=NAME T=/dev/mapper/NAME CS=4096
+use_devs() { D=/dev/vda; M=/dev/vdb; N=$1; T=/dev/mapper/$1; CS=4096; }
+# st KEY: the value of KEY in the status of $N
+st() { status_field $N "$1"; }
+# wait_scan [SECONDS]: wait until $N's background scan is idle (default 90 s)
+wait_scan() { wait_scan_of $N "${1:-90}"; }
+# report: the mismatch report of $N (one record per line)
+report() { dmsetup message $N 0 report; }
+# rd FIRST COUNT [OUT]: O_DIRECT read (dio; busybox dd may fall back to buffered) of COUNT clusters of $T
+rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
+# wr FILE FIRST: O_DIRECT write (dio) of FILE at cluster FIRST of $T
+wr() { dio write $T $(($2 * CS)) "$1"; }
+# open_dev TABLE: create $N with TABLE and its /dev/mapper node
+open_dev() { dmsetup create $N --table "$1" && dmsetup mknodes $N; }
+# open_or_end DESC TABLE: test point DESC for open_dev TABLE; if it fails the test ends (plan unmet: exit 1)
+open_or_end() { if open_dev "$2"; then ok "$1"; else not_ok "$1"; ktap_done; fi; }
+# need_vdirtctl: skip the whole test unless vdirtctl is in the guest and the netlink family answers
+need_vdirtctl() {
+	command -v vdirtctl >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
+	vdirtctl devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in, see userspace/INTEGRATION.md)"
+}
+# asuser CMD...: run CMD as uid/gid 1000 without capabilities (setpriv, else su to "user")
+asuser() {
+	if /usr/bin/setpriv --help 2>&1 | grep -q reuid; then
+		/usr/bin/setpriv --reuid 1000 --regid 1000 --clear-groups -- "$@"
+	else
+		su -s /bin/sh user -c "$*"
+	fi
+}
