@@ -10,24 +10,16 @@
 # against the last write), keeps that over a reopen, and a new load clears it.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-CS=4096
-N=t27
-T=/dev/mapper/$N
+use_devs t27
 V=vdirtctl
+TABLE="0 $(sectors $D) vdirt $D $M $CS sha256"
 
 cleanup() {
 	dmsetup remove $N
 }
 
-command -v $V >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
-$V devices >/dev/null 2>&1 || skip_all "no vdirt netlink family"
+need_vdirtctl
 
-st() { status_field $N "$1"; }
-report() { dmsetup message $N 0 report; }
-open_dev() { dmsetup create $N --table "0 $(sectors $D) vdirt $D $M $CS sha256" && dmsetup mknodes $N; }
-rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
 kmark() { KMARK=$(dmesg | wc -l); }
 knew() { dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//'; }
 # seq BLOCK: the low 32 bits of the seq of the superblock copy at BLOCK
@@ -52,7 +44,7 @@ mark_partial() {
 
 ktap_plan 21
 
-check "create on a zeroed metadata device" open_dev
+check "create on a zeroed metadata device" open_dev "$TABLE"
 head -c $((16 * CS)) /dev/urandom >/tmp/a27
 dio write $T 0 /tmp/a27
 check_eq "no baseline yet: baseline=none" none "$(st baseline)"
@@ -65,19 +57,19 @@ check_eq "baseline=set" set "$(st baseline)"
 rd 0 16
 check_eq "read against the baseline: one mismatch (cluster 5)" 1 "$(st read_mismatches)"
 head -c $CS /dev/urandom >/tmp/w27
-dio write $T $((7 * CS)) /tmp/w27
+wr /tmp/w27 7
 check_eq "a write that differs from the baseline: one write drift" 1 "$(st write_drift)"
 check "remove" dmsetup remove $N
 
 check "mark the newest superblock copy BASELINE_PARTIAL" mark_partial
 kmark
-check "open" open_dev
+check "open" open_dev "$TABLE"
 check_eq "baseline=partial" partial "$(st baseline)"
-check "kernel log: the baseline change was cut short" \
-	sh -c "dmesg | tail -n +$((KMARK + 1)) | grep -q 'baseline change was cut short'"
+check_eq "kernel log: the baseline change was cut short" 1 \
+	"$(knew | grep -c 'baseline change was cut short')"
 dmsetup message $N 0 clear_mismatches
 head -c $CS /dev/urandom >/tmp/w27
-dio write $T $((6 * CS)) /tmp/w27
+wr /tmp/w27 6
 rd 0 16
 check_eq "baseline ignored: no read mismatch (cluster 5)" 0 "$(st read_mismatches)"
 check_eq "baseline ignored: no write drift (cluster 6)" 0 "$(st write_drift)"
@@ -85,14 +77,14 @@ check_eq "baseline ignored: no write drift (cluster 6)" 0 "$(st write_drift)"
 head -c $CS /dev/urandom | dio write $D $((6 * CS))
 rd 6 1
 check_eq "reads still checked against the last write" 1 "$(st read_mismatches)"
-dmsetup remove $N && open_dev
+dmsetup remove $N && open_dev "$TABLE"
 check_eq "still partial after a reopen" partial "$(st baseline)"
 
 check "load the baseline again" $V baseline load $N /tmp/bl27
 check_eq "baseline=set" set "$(st baseline)"
 rd 5 1
 check_eq "the baseline counts again: cluster 5 mismatches" 2 "$(st read_mismatches)"
-dmsetup remove $N && open_dev
+dmsetup remove $N && open_dev "$TABLE"
 check_eq "the mark is gone from the superblock (reopen: baseline=set)" set "$(st baseline)"
 dmsetup message $N 0 baseline_clear
 check_eq "baseline_clear: baseline=none" none "$(st baseline)"
