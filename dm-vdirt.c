@@ -26,8 +26,14 @@
 #define VDIRT_BIOSET_SIZE	64
 /* pages kept for reuse by a device, beyond the mempool's reserve */
 #define VDIRT_PAGE_FREE_MAX	256U
-/* reads of at most this many bytes are verified on the completing CPU */
+/* small reads and writes: see vdirt_io_queue() */
 #define VDIRT_SMALL_IO_BYTES	(16U << 10)
+/* small_read_cpu: where small reads are verified */
+enum {
+	VDIRT_READ_CPU_NEVER,	/* the unbound queue */
+	VDIRT_READ_CPU_ALONE,	/* the completing CPU, if no other read is in flight */
+	VDIRT_READ_CPU_ALWAYS,	/* the completing CPU */
+};
 
 /*
  * Largest bio handled as one (dm splits larger ones): each piece is hashed
@@ -40,10 +46,10 @@ MODULE_PARM_DESC(max_io_kb,
 		 "Largest bio hashed by one work item in KiB, for devices created from now on (0: 256 KiB, the lock region)");
 
 /* hot path choices, for devices created from now on (to compare in one boot) */
-static bool small_read_cpu = true;
-module_param(small_read_cpu, bool, 0644);
+static unsigned int small_read_cpu = VDIRT_READ_CPU_ALONE;
+module_param(small_read_cpu, uint, 0644);
 MODULE_PARM_DESC(small_read_cpu,
-		 "Verify reads of up to 16 KiB on the completing CPU (default Y; N: on the unbound queue)");
+		 "Verify reads of up to 16 KiB on the completing CPU: 0 never (unbound queue), 1 when no other read is in flight (default), 2 always");
 static bool small_write_cpu;
 module_param(small_write_cpu, bool, 0644);
 MODULE_PARM_DESC(small_write_cpu,
@@ -676,6 +682,7 @@ static void vdirt_post_read(struct vdirt_io *io)
 	    !vd->opt_fail_open)
 		io->status = BLK_STS_IOERR;
 out:
+	atomic_dec(&vd->reads);
 	vdirt_io_complete(io);
 }
 
@@ -761,7 +768,10 @@ static void vdirt_post_flush(struct vdirt_io *io)
  * Hand a bio's next stage to a worker.  A small aligned read is verified,
  * and with small_write_cpu a small aligned write copied and hashed, on the
  * CPU that queues it: the hash is short, the data is in that CPU's cache,
- * and no other CPU is woken.  Everything else goes to the unbound queue.
+ * and no other CPU is woken.  That wins for one read at a time; with more
+ * reads in flight, one CPU (the one taking the completions) would hash them
+ * all, so unless small_read_cpu is 2 they go to the unbound queue and every
+ * CPU hashes.  Everything else goes to the unbound queue.
  */
 void vdirt_io_queue(struct vdirt_io *io)
 {
@@ -770,7 +780,8 @@ void vdirt_io_queue(struct vdirt_io *io)
 
 	local = io->iter.bi_size <= VDIRT_SMALL_IO_BYTES &&
 		((io->kind == VIO_READ && vd->small_read_cpu &&
-		  vdirt_iter_aligned(vd, &io->iter)) ||
+		  vdirt_iter_aligned(vd, &io->iter) &&
+		  (io->alone || vd->small_read_cpu == VDIRT_READ_CPU_ALWAYS)) ||
 		 (io->kind == VIO_WRITE_COPY && vd->small_write_cpu &&
 		  io->stage == VSTAGE_COPY));
 	queue_work(local ? vd->cpu_wq : vd->wq, &io->work);
@@ -936,6 +947,7 @@ static int vdirt_map(struct dm_target *ti, struct bio *bio)
 	io->stage = VSTAGE_MAP;
 	io->locked = false;
 	io->intent = false;
+	io->alone = false;
 	io->clone = NULL;
 	io->status = BLK_STS_OK;
 
@@ -989,6 +1001,8 @@ static int vdirt_map(struct dm_target *ti, struct bio *bio)
 	    (io->kind == VIO_READ || io->kind == VIO_WRITE_PASS))
 		atomic64_inc(&vd->cnt.unaligned);
 
+	if (io->kind == VIO_READ)
+		atomic_inc(&vd->reads);
 	io->iter = bio->bi_iter;
 	INIT_WORK(&io->work, vdirt_io_work);
 	io->range.first = sector >> vd->cluster_sectors_shift;
@@ -1019,6 +1033,8 @@ static int vdirt_end_io(struct dm_target *ti, struct bio *bio,
 	/* data I/O done: measure or verify in process context */
 	io->status = *error;
 	io->stage = VSTAGE_POST;
+	if (io->kind == VIO_READ)
+		io->alone = atomic_read(&io->vd->reads) == 1;
 	vdirt_io_queue(io);
 	return DM_ENDIO_INCOMPLETE;
 }
@@ -1424,7 +1440,8 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	spin_lock_init(&vd->page_free_lock);
 	INIT_LIST_HEAD(&vd->page_free);
 	vd->page_free_max = min(READ_ONCE(page_recycle), 4 * VDIRT_PAGE_FREE_MAX);
-	vd->small_read_cpu = READ_ONCE(small_read_cpu);
+	vd->small_read_cpu = min_t(unsigned int, READ_ONCE(small_read_cpu),
+				   VDIRT_READ_CPU_ALWAYS);
 	vd->small_write_cpu = READ_ONCE(small_write_cpu);
 	mutex_init(&vd->commit_lock);
 	mutex_init(&vd->log_lock);

@@ -114,7 +114,8 @@ struct vdirt_dev {
 	struct list_head page_free;	/* recycled pages (page->lru) */
 	unsigned int page_free_nr;
 	unsigned int page_free_max;	/* constant after ctr */
-	bool small_read_cpu;		/* constant after ctr */
+	unsigned int small_read_cpu;	/* constant after ctr: VDIRT_READ_CPU_* */
+	atomic_t reads;			/* verified reads mapped, not yet done */
 	bool small_write_cpu;		/* constant after ctr */
 
 	struct vdirt_bucket buckets[VDIRT_LOCK_BUCKETS];
@@ -209,6 +210,7 @@ struct vdirt_io {
 	u8 stage;			/* VSTAGE_* in dm-vdirt.c */
 	bool locked;
 	bool intent;			/* counted in its intent region */
+	bool alone;			/* read: no other read was in flight */
 	struct list_head intent_node;	/* in vd->intent_waiters */
 };
 

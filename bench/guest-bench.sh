@@ -57,6 +57,8 @@ config_runs_job() {
 	vdirt-noreadverify) is_read_job "$2" ;;
 	# small_write_cpu only changes writes of up to 16 KiB
 	vdirt-sha256-wcpu) case "$2" in randwrite*|randrw*) return 0 ;; esac; return 1 ;;
+	# small_read_cpu only changes reads of up to 16 KiB
+	vdirt-sha256-nocpuq|vdirt-sha256-cpuqall) case "$2" in randread4k*|randrw*) return 0 ;; esac; return 1 ;;
 	*) return 0 ;;
 	esac
 }
@@ -110,7 +112,8 @@ setup() {
 		# vdirt-sha256-VARIANT: a hot path choice switched by module
 		# parameters (read when the table is created), to compare them
 		# in one boot: -io64k bios split at 64 KiB (max_io_kb), -nocpuq
-		# small reads verified on the unbound queue (small_read_cpu=N),
+		# small reads verified on the unbound queue (small_read_cpu=0),
+		# -cpuqall always on the completing CPU (small_read_cpu=2),
 		# -norecycle no page free list (page_recycle=0), -wcpu small
 		# writes copied and hashed on the submitting CPU
 		# (small_write_cpu=Y), -before the first three as before issue
@@ -118,10 +121,11 @@ setup() {
 		alg=${cfg#vdirt-} opt= params=
 		case "$alg" in
 		sha256-io*k) params="max_io_kb=${alg#sha256-io}" params=${params%k} ;;
-		sha256-nocpuq) params="small_read_cpu=N" ;;
+		sha256-nocpuq) params="small_read_cpu=0" ;;
+		sha256-cpuqall) params="small_read_cpu=2" ;;
 		sha256-norecycle) params="page_recycle=0" ;;
 		sha256-wcpu) params="small_write_cpu=Y" ;;
-		sha256-before) params="small_read_cpu=N page_recycle=0 max_io_kb=0" ;;
+		sha256-before) params="small_read_cpu=0 page_recycle=0 max_io_kb=0" ;;
 		sha256-*) return 1 ;;
 		esac
 		alg=${alg%%-*}
@@ -131,7 +135,7 @@ setup() {
 		dmsetup create $name --table "0 $len vdirt $P $MP 4096 $alg$opt"
 		rc=$?
 		for kv in $params; do
-			d=0; case ${kv%%=*} in small_read_cpu) d=Y ;; page_recycle) d=256 ;; esac
+			d=0; case ${kv%%=*} in small_read_cpu) d=1 ;; page_recycle) d=256 ;; esac
 			echo $d >/sys/module/dm_vdirt/parameters/${kv%%=*}
 		done
 		[ $rc = 0 ] || return 1 ;;
