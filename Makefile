@@ -11,7 +11,7 @@
 #                        (its power-cut test runs CHECK_CUTS=4 cuts per kernel)
 #   make check-crash     the power-cut chain alone, CRASH_CUTS=10 cuts per kernel
 #   make demo            the README's demo in a VM
-#   make bench           overhead benchmarks of bench/README (~30 min)
+#   make bench           overhead benchmarks of bench/README (~35 min)
 #   make bench QUICK=1   a short subset, to check the scripts
 #   make lint            sparse on both kernels and checkpatch on the kernel files
 #   make dkms-install    register, build and install the module with DKMS
