@@ -882,62 +882,81 @@ static bool vdirt_capture_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
  * carries BASELINE_PARTIAL, committed before the first entry changes and
  * cleared by the commit that follows the last: a crash in between leaves a
  * mark, and baseline digests are ignored (reads are checked against the
- * last write) until a baseline is loaded, captured or cleared again.
+ * last write) until a baseline is loaded, captured or cleared again.  An
+ * error in between is treated the same way.
  */
-static int vdirt_baseline_begin(struct vdirt_dev *vd)
+static int vdirt_baseline_change(struct vdirt_dev *vd,
+				 int (*change)(struct vdirt_dev *vd,
+					       const void *arg),
+				 const void *arg)
 {
+	int r;
+
+	mutex_lock(&vd->baseline_lock);
 	mutex_lock(&vd->commit_lock);
 	vd->sb_flags |= VDIRT_SB_F_BASELINE_PARTIAL;
 	mutex_unlock(&vd->commit_lock);
 	atomic_set(&vd->meta_dirty, 1);
-	return vdirt_commit(vd);
-}
-
-static int vdirt_baseline_end(struct vdirt_dev *vd, bool have)
-{
+	r = vdirt_commit(vd);
+	if (!r)
+		r = change(vd, arg);
+	if (r) {
+		WRITE_ONCE(vd->baseline_partial, true);
+		goto out;
+	}
 	mutex_lock(&vd->commit_lock);
 	vd->sb_flags &= ~VDIRT_SB_F_BASELINE_PARTIAL;
-	if (have)
+	if (atomic64_read(&vd->cnt.baselined))
 		vd->sb_flags |= VDIRT_SB_F_BASELINE;
 	else
 		vd->sb_flags &= ~VDIRT_SB_F_BASELINE;
 	WRITE_ONCE(vd->baseline_partial, false);
 	mutex_unlock(&vd->commit_lock);
 	atomic_set(&vd->meta_dirty, 1);
-	return vdirt_commit(vd);
+	r = vdirt_commit(vd);
+out:
+	mutex_unlock(&vd->baseline_lock);
+	return r;
 }
 
 /*
- * Every cluster's baseline becomes digests[c * digest_size].  Each cluster
- * switches under its range lock, so a concurrent read is checked against the
- * old or the new digest of its cluster, never a torn one.
+ * Each cluster switches under its range lock, so a concurrent read is
+ * checked against the old or the new digest of its cluster, never a torn one.
  */
-int vdirt_baseline_replace(struct vdirt_dev *vd, const u8 *digests)
+static int vdirt_replace_change(struct vdirt_dev *vd, const void *digests)
 {
 	u64 c;
-	int r;
+	int r = 0;
 
-	r = vdirt_baseline_begin(vd);
 	for (c = 0; c < vd->nr_clusters && !r; c++) {
-		r = vdirt_baseline_write(vd, c, digests + c * vd->digest_size);
+		r = vdirt_baseline_write(vd, c, (const u8 *)digests +
+					 c * vd->digest_size);
 		if (!(c & 1023))
 			cond_resched();
 	}
-	return r ? r : vdirt_baseline_end(vd, true);
+	return r;
 }
 
-int vdirt_baseline_capture(struct vdirt_dev *vd)
+/* every cluster's baseline becomes digests[c * digest_size] */
+int vdirt_baseline_replace(struct vdirt_dev *vd, const u8 *digests)
+{
+	return vdirt_baseline_change(vd, vdirt_replace_change, digests);
+}
+
+static int vdirt_capture_change(struct vdirt_dev *vd, const void *arg)
 {
 	u64 count = 0;
 	int r;
 
-	r = vdirt_baseline_begin(vd);
+	r = vdirt_walk(vd, vdirt_capture_fn, &count);
 	if (!r)
-		r = vdirt_walk(vd, vdirt_capture_fn, &count);
-	if (r)
-		return r;
-	atomic64_set(&vd->cnt.baselined, count);
-	return vdirt_baseline_end(vd, true);
+		atomic64_set(&vd->cnt.baselined, count);
+	return r;
+}
+
+int vdirt_baseline_capture(struct vdirt_dev *vd)
+{
+	return vdirt_baseline_change(vd, vdirt_capture_change, NULL);
 }
 
 static bool vdirt_bclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
@@ -950,17 +969,19 @@ static bool vdirt_bclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
 	return true;
 }
 
-int vdirt_baseline_clear(struct vdirt_dev *vd)
+static int vdirt_clear_change(struct vdirt_dev *vd, const void *arg)
 {
 	int r;
 
-	r = vdirt_baseline_begin(vd);
+	r = vdirt_walk(vd, vdirt_bclear_fn, NULL);
 	if (!r)
-		r = vdirt_walk(vd, vdirt_bclear_fn, NULL);
-	if (r)
-		return r;
-	atomic64_set(&vd->cnt.baselined, 0);
-	return vdirt_baseline_end(vd, false);
+		atomic64_set(&vd->cnt.baselined, 0);
+	return r;
+}
+
+int vdirt_baseline_clear(struct vdirt_dev *vd)
+{
+	return vdirt_baseline_change(vd, vdirt_clear_change, NULL);
 }
 
 static bool vdirt_mclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,

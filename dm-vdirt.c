@@ -1446,6 +1446,7 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	mutex_init(&vd->commit_lock);
 	mutex_init(&vd->log_lock);
 	mutex_init(&vd->scan_lock);
+	mutex_init(&vd->baseline_lock);
 	INIT_DELAYED_WORK(&vd->commit_work, vdirt_commit_work);
 	INIT_WORK(&vd->scan_work, vdirt_scan_work);
 	spin_lock_init(&vd->events_lock);

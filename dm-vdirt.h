@@ -146,6 +146,7 @@ struct vdirt_dev {
 
 	/* background scan */
 	struct mutex scan_lock;		/* serialises scan start/stop */
+	struct mutex baseline_lock;	/* serialises baseline changes */
 	struct work_struct scan_work;
 	bool scan_running;		/* lockless: set by message, cleared by work */
 	bool scan_stop;			/* lockless: request to stop */
