@@ -66,7 +66,7 @@
 
 /* superblock flags */
 #define VDIRT_SB_F_CLEAN		(1U << 0)	/* cleanly closed */
-#define VDIRT_SB_F_BASELINE		(1U << 1)	/* a baseline was captured */
+#define VDIRT_SB_F_BASELINE		(1U << 1)	/* some cluster has a baseline */
 /* a baseline change (load, capture, clear) began and has not completed */
 #define VDIRT_SB_F_BASELINE_PARTIAL	(1U << 2)
 
