@@ -25,8 +25,6 @@ cleanup() {
 
 # msum DEV: sha256 of a whole device, read with O_DIRECT
 msum() { dio read "$1" 0 $(($(sectors "$1") * 512)) | sha256sum | cut -c1-64; }
-kmark() { KMARK=$(dmesg | wc -l); }
-knew() { dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//'; }
 # refuse DESC TABLE [EXTRA_PATTERN]: TABLE must be refused and the kernel log
 # must say why (a vdirt line that is not dm's generic "Unknown error").
 refuse() {

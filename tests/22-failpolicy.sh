@@ -19,8 +19,6 @@ cleanup() {
 }
 
 st() { status_field $N "$1"; }
-kmark() { KMARK=$(dmesg | wc -l); }
-knew() { dmesg | tail -n +$((KMARK + 1)); }
 # meta_fail: swap the table of the metadata device m22 for the error target
 meta_fail() {
 	dmsetup reload m22 --table "0 $(sectors /dev/vdb) error" && dmsetup resume m22

@@ -31,8 +31,6 @@ L=$(sectors $D)
 LIN="0 $L linear $D 0"
 st() { status_field $N "$1"; }
 report() { dmsetup message $N 0 report; }
-kmark() { KMARK=$(dmesg | wc -l); }
-knew() { dmesg | tail -n +$((KMARK + 1)); }
 kgrep() { knew | grep -q "$1"; }
 # rd FIRST COUNT [OUT] / wr FILE FIRST: O_DIRECT I/O through the target, with
 # a timeout so that a hang is a failure and not a stuck guest

@@ -31,8 +31,6 @@ cleanup() {
 
 st() { status_field $N "$1"; }
 report() { dmsetup message $N 0 report; }
-kmark() { KMARK=$(dmesg | wc -l); }
-knew() { dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//'; }
 # klog PATTERN: a new kernel log line matches the (extended) PATTERN
 klog() { knew | grep -Eq "$1"; }
 rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }

@@ -26,22 +26,8 @@ cleanup() {
 
 st() { status_field $N "$1"; }
 report() { dmsetup message $N 0 report; }
-kmark() { KMARK=$(dmesg | wc -l); }
-knew() { dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//'; }
 rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
 open_dev() { dmsetup create $N --table "0 $(sectors $D) vdirt $D $M $CS sha256" && dmsetup mknodes $N; }
-# u64 FILE OFFSET: a little-endian 64-bit number
-u64() {
-	_v=0
-	for _b in $(od -An -tu1 -j "$2" -N 8 "$1"); do
-		set -- "$_b" "$@"
-	done
-	for _i in 1 2 3 4 5 6 7 8; do
-		_v=$((_v * 256 + $1))
-		shift
-	done
-	echo $_v
-}
 # putu64 FILE OFFSET VALUE: write a little-endian 64-bit number
 putu64() {
 	_v=$3

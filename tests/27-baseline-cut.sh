@@ -20,21 +20,11 @@ cleanup() {
 
 need_vdirtctl
 
-kmark() { KMARK=$(dmesg | wc -l); }
-knew() { dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//'; }
-# seq BLOCK: the low 32 bits of the seq of the superblock copy at BLOCK
-seq32() {
-	_s=0
-	for _i in 3 2 1 0; do
-		_s=$((_s * 256 + $(byte /tmp/sb27 $(($1 * 4096 + 16 + _i)))))
-	done
-	echo $_s
-}
 # mark_partial: set BASELINE_PARTIAL in the newer superblock copy
 mark_partial() {
 	dio read $M 0 8192 /tmp/sb27 || return 1
 	_new=0
-	[ "$(seq32 1)" -gt "$(seq32 0)" ] && _new=1
+	[ "$(u64 /tmp/sb27 4112)" -gt "$(u64 /tmp/sb27 16)" ] && _new=1
 	_off=$((_new * 4096 + 148))
 	dio read $M 0 $(($(sectors $M) * 512)) /tmp/m27 || return 1
 	putbytes /tmp/m27 $_off $(($(byte /tmp/m27 $_off) | 4))

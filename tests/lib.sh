@@ -142,7 +142,24 @@ wait_scan_of() {
 	done
 }
 
+# kmark: remember where the kernel log ends; knew: what was logged since
+# (without the [timestamp] prefix)
+kmark() { KMARK=$(dmesg | wc -l); }
+knew() { dmesg | tail -n +$((KMARK + 1)) | sed 's/^\[[^]]*\] *//'; }
+
 # ---- editing metadata images (superblock tests) ----
+# u64 FILE OFFSET: a little-endian 64-bit number
+u64() {
+	_v=0
+	for _b in $(od -An -tu1 -j "$2" -N 8 "$1"); do
+		set -- "$_b" "$@"
+	done
+	for _i in 1 2 3 4 5 6 7 8; do
+		_v=$((_v * 256 + $1))
+		shift
+	done
+	echo $_v
+}
 # byte FILE OFFSET: the decimal value of one byte
 byte() { od -An -tu1 -j "$2" -N 1 "$1" | tr -d ' '; }
 # putbytes FILE OFFSET B0 B1...: write decimal byte values at OFFSET
