@@ -302,6 +302,8 @@ static int vdirt_nl_dev_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	list_for_each_entry(vd, &vdirt_devices, list) {
 		if (i++ < cb->args[0])
 			continue;
+		if (vdirt_find_by_devt(vd->devt) != vd)
+			continue;	/* the other table of a reload */
 		if (vdirt_nl_fill_dev(skb, vd, NETLINK_CB(cb->skb).portid,
 				      cb->nlh->nlmsg_seq, NLM_F_MULTI))
 			break;

@@ -1481,6 +1481,8 @@ int vdirt_devices_walk(int (*fn)(struct vdirt_dev *vd, void *arg), void *arg)
 
 	mutex_lock(&vdirt_devices_lock);
 	list_for_each_entry(vd, &vdirt_devices, list) {
+		if (vdirt_find_by_devt(vd->devt) != vd)
+			continue;	/* the other table of a reload */
 		r = fn(vd, arg);
 		if (r)
 			break;
@@ -1489,15 +1491,25 @@ int vdirt_devices_walk(int (*fn)(struct vdirt_dev *vd, void *arg), void *arg)
 	return r;
 }
 
+/*
+ * During a table reload two instances share one dm device: the inactive
+ * table's (constructed, not resumed) and the live one's.  A lookup finds
+ * the one that is not suspended, else the newest (the list is in
+ * construction order), which is the one a resume makes live.
+ */
 struct vdirt_dev *vdirt_find_by_devt(dev_t devt)
 {
-	struct vdirt_dev *vd;
+	struct vdirt_dev *vd, *found = NULL;
 
 	lockdep_assert_held(&vdirt_devices_lock);
-	list_for_each_entry(vd, &vdirt_devices, list)
-		if (vd->devt == devt)
-			return vd;
-	return NULL;
+	list_for_each_entry(vd, &vdirt_devices, list) {
+		if (vd->devt != devt)
+			continue;
+		found = vd;
+		if (!READ_ONCE(vd->suspended))
+			break;
+	}
+	return found;
 }
 
 struct vdirt_dev *vdirt_find_by_name(const char *name)
@@ -1511,9 +1523,24 @@ struct vdirt_dev *vdirt_find_by_name(const char *name)
 					  dm_name, NULL))
 			continue;
 		if (!strcmp(dm_name, name))
-			return vd;
+			return vdirt_find_by_devt(vd->devt);
 	}
 	return NULL;
+}
+
+/*
+ * Our preresume: any other instance on our metadata device (the table we
+ * replace) must never write it again, or it would undo our state.
+ */
+static void vdirt_retire_others(struct vdirt_dev *vd)
+{
+	struct vdirt_dev *o;
+
+	mutex_lock(&vdirt_devices_lock);
+	list_for_each_entry(o, &vdirt_devices, list)
+		if (o != vd && o->meta_dev->bdev == vd->meta_dev->bdev)
+			WRITE_ONCE(o->retired, true);
+	mutex_unlock(&vdirt_devices_lock);
 }
 
 void vdirt_get_info(struct vdirt_dev *vd, struct vdirt_info *info)
@@ -1725,6 +1752,7 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 		INIT_LIST_HEAD(&vd->buckets[i].waiters);
 	}
 	vd->cache_mb = VDIRT_DEFAULT_CACHE_MB;
+	vd->suspended = true;		/* until the first resume */
 	vd->devt = disk_devt(dm_disk(dm_table_get_md(ti->table)));
 
 	mode = dm_table_get_mode(ti->table);
@@ -1876,8 +1904,20 @@ static void vdirt_dtr(struct dm_target *ti)
 
 static void vdirt_presuspend(struct dm_target *ti)
 {
-	vdirt_scan_stop(ti->private);
-	vdirt_recover_stop(ti->private);
+	struct vdirt_dev *vd = ti->private;
+
+	WRITE_ONCE(vd->suspended, true);
+	vdirt_scan_stop(vd);
+	vdirt_recover_stop(vd);
+}
+
+/* the suspend was cancelled before postsuspend: carry on as before */
+static void vdirt_presuspend_undo(struct dm_target *ti)
+{
+	struct vdirt_dev *vd = ti->private;
+
+	WRITE_ONCE(vd->suspended, false);
+	vdirt_recover_start(vd);
 }
 
 static void vdirt_postsuspend(struct dm_target *ti)
@@ -1899,6 +1939,7 @@ static int vdirt_preresume(struct dm_target *ti)
 	struct vdirt_dev *vd = ti->private;
 	int r;
 
+	vdirt_retire_others(vd);
 	if (!vdirt_measuring(vd))
 		return 0;
 	r = vdirt_meta_reload(vd);
@@ -1913,6 +1954,7 @@ static void vdirt_resume(struct dm_target *ti)
 
 	WRITE_ONCE(vd->periodic, true);
 	queue_delayed_work(vd->wq, &vd->commit_work, HZ);
+	WRITE_ONCE(vd->suspended, false);
 	vdirt_recover_start(vd);
 }
 
@@ -2127,6 +2169,7 @@ static struct target_type vdirt_target = {
 	.map = vdirt_map,
 	.end_io = vdirt_end_io,
 	.presuspend = vdirt_presuspend,
+	.presuspend_undo = vdirt_presuspend_undo,
 	.postsuspend = vdirt_postsuspend,
 	.preresume = vdirt_preresume,
 	.resume = vdirt_resume,
