@@ -306,6 +306,24 @@ static int cmd_format(int argc, char **argv)
 		err("%s: cannot zero the metadata area: %s", argv[1], strerror(-r));
 		goto out;
 	}
+	/* never trust the zeroing: stale bytes would be taken as digests */
+	{
+		uint64_t fixed = 0, bad = 0;
+
+		r = vsb_zero_verified(mfd, argv[1], need, &fixed, &bad);
+		if (r == -EILSEQ) {
+			err("%s: the metadata area is not zero after writing zeroes over it "
+			    "(offset %" PRIu64 "): refused, use another device", argv[1], bad);
+			goto out;
+		}
+		if (r) {
+			err("%s: cannot verify the zeroed metadata area: %s", argv[1],
+			    strerror(-r));
+			goto out;
+		}
+		if (fixed)
+			dbg("%" PRIu64 " MiB chunks were not zero after zeroing: rewritten", fixed);
+	}
 	if (getrandom(uuid, sizeof(uuid), 0) != sizeof(uuid)) {
 		r = -errno;
 		goto out;
