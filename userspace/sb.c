@@ -42,6 +42,12 @@ static int one(const uint8_t *p, struct vsb *sb, char *msg, size_t msglen)
 		snprintf(msg, msglen, "unknown format version %u", sb->version);
 		return -EPROTONOSUPPORT;
 	}
+	if (le32toh(d.feature_incompat) & ~VDIRT_FEATURE_INCOMPAT_SUPP) {
+		snprintf(msg, msglen, "unknown incompatible features 0x%x",
+			 le32toh(d.feature_incompat) & ~VDIRT_FEATURE_INCOMPAT_SUPP);
+		return -EPROTONOSUPPORT;
+	}
+	sb->ro_compat = le32toh(d.feature_ro_compat);
 	sb->seq = le64toh(d.seq);
 	memcpy(sb->uuid, d.uuid, 16);
 	sb->data_sectors = le64toh(d.data_sectors);

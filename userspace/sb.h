@@ -17,6 +17,7 @@ struct vsb {
 	uint32_t digest_size;
 	char hash_name[VDIRT_HASH_NAME_LEN];
 	uint32_t flags;
+	uint32_t ro_compat;	/* feature_ro_compat */
 	uint64_t total_blocks;
 };
 

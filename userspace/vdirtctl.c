@@ -841,6 +841,10 @@ static int cmd_check(int argc, char **argv)
 			if (u->sb.flags & VDIRT_SB_F_BASELINE_PARTIAL)
 				printf("a baseline change was cut short: the baseline is ignored "
 				       "until it is loaded, captured or cleared again\n");
+			if (u->sb.ro_compat & ~VDIRT_FEATURE_RO_COMPAT_SUPP)
+				printf("unknown read-only compatible features 0x%x: only a "
+				       "read-only table may use it\n",
+				       u->sb.ro_compat & ~VDIRT_FEATURE_RO_COMPAT_SUPP);
 		}
 	}
 	r = c[0].valid && c[1].valid ? 0 : u->valid ? 1 : 2;
