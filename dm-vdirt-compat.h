@@ -12,8 +12,10 @@
 /* 6.5 replaced fmode_t with blk_mode_t for opening block devices */
 #ifdef VDIRT_HAVE_BLK_MODE_T
 #define vdirt_mode_t blk_mode_t
+#define VDIRT_MODE_WRITE BLK_OPEN_WRITE
 #else
 #define vdirt_mode_t fmode_t
+#define VDIRT_MODE_WRITE FMODE_WRITE
 #endif
 
 /* <linux/crc32c.h> was folded into <linux/crc32.h> after 6.12 */

@@ -33,6 +33,12 @@ MODULE_PARM_DESC(intent_idle_s,
 
 #define VDIRT_INTENT_SHIFT	10	/* ilog2(VDIRT_INTENT_REGION_CLUSTERS) */
 #define VDIRT_BITMAP_BYTES(n)	(BITS_TO_LONGS(n) * sizeof(unsigned long))
+/*
+ * Regions handled per hold of intent_lock by the walks over every region:
+ * interrupts are off while it is held, so a walk takes and drops it per
+ * chunk and its time with interrupts off does not grow with the device.
+ */
+#define VDIRT_INTENT_CHUNK	4096U
 
 static u64 vdirt_iregion(u64 cluster)
 {
@@ -70,6 +76,9 @@ int vdirt_intent_alloc(struct vdirt_dev *vd)
 			 GFP_KERNEL);
 	vd->intent_writers = kvcalloc(nr, sizeof(u32), GFP_KERNEL);
 	vd->intent_page = alloc_page(GFP_KERNEL);
+	/* one bitmap bio at a time (intent_io_lock): never from fs_bio_set */
+	if (bioset_init(&vd->intent_bs, 1, 0, BIOSET_NEED_BVECS))
+		return -ENOMEM;
 	if (!vd->intent_wanted || !vd->intent_disk || !vd->intent_touched ||
 	    !vd->intent_cand ||
 	    !vd->recover_pending || !vd->intent_blk_dirty ||
@@ -80,6 +89,7 @@ int vdirt_intent_alloc(struct vdirt_dev *vd)
 
 void vdirt_intent_free(struct vdirt_dev *vd)
 {
+	bioset_exit(&vd->intent_bs);
 	if (vd->intent_page)
 		__free_page(vd->intent_page);
 	kvfree(vd->intent_writers);
@@ -98,7 +108,9 @@ static int vdirt_intent_rw(struct vdirt_dev *vd, unsigned int i,
 	struct bio *bio;
 	int r;
 
-	bio = bio_alloc(vd->meta_dev->bdev, 1, opf, GFP_NOIO);
+	lockdep_assert_held(&vd->intent_io_lock);
+	bio = bio_alloc_bioset(vd->meta_dev->bdev, 1, opf, GFP_NOIO,
+			       &vd->intent_bs);
 	bio->bi_iter.bi_sector = (vd->layout.intent_start + i) <<
 				 (VDIRT_META_BLOCK_SHIFT - SECTOR_SHIFT);
 	__bio_add_page(bio, vd->intent_page, VDIRT_META_BLOCK_SIZE, 0);
@@ -248,7 +260,7 @@ static void vdirt_intent_release(struct vdirt_dev *vd, u64 r, bool done)
  */
 void vdirt_intent_clear_idle(struct vdirt_dev *vd)
 {
-	u64 r, nr = vd->nr_iregions, found = 0;
+	u64 r, base, end, nr = vd->nr_iregions, found = 0;
 	int err;
 
 	if (!vd->intent_on || READ_ONCE(vd->state) != VDIRT_STATE_OK)
@@ -257,20 +269,29 @@ void vdirt_intent_clear_idle(struct vdirt_dev *vd)
 	if (++vd->intent_ticks < max(1U, READ_ONCE(intent_idle_s)))
 		return;
 	vd->intent_ticks = 0;
-	spin_lock_irq(&vd->intent_lock);
+	/* intent_cand is the commit work's own: no lock needed for it */
 	bitmap_zero(vd->intent_cand, nr);
-	for (r = find_next_bit_le(vd->intent_wanted, nr, 0); r < nr;
-	     r = find_next_bit_le(vd->intent_wanted, nr, r + 1)) {
-		if (!vd->intent_writers[r] &&
-		    !test_bit(r, vd->intent_touched) &&
-		    !test_bit(r, vd->recover_pending)) {
-			__set_bit(r, vd->intent_cand);
-			found++;
+	for (base = 0; base < nr; base += VDIRT_INTENT_CHUNK) {
+		end = min_t(u64, nr, base + VDIRT_INTENT_CHUNK);
+		spin_lock_irq(&vd->intent_lock);
+		for (r = find_next_bit_le(vd->intent_wanted, end, base);
+		     r < end;
+		     r = find_next_bit_le(vd->intent_wanted, end, r + 1)) {
+			if (!vd->intent_writers[r] &&
+			    !test_bit(r, vd->intent_touched) &&
+			    !test_bit(r, vd->recover_pending)) {
+				__set_bit(r, vd->intent_cand);
+				found++;
+			}
 		}
+		/*
+		 * A new period starts for this chunk: only regions idle
+		 * through it qualify next (a write after this sets touched
+		 * again and keeps its bit below).
+		 */
+		bitmap_clear(vd->intent_touched, base, end - base);
+		spin_unlock_irq(&vd->intent_lock);
 	}
-	/* a new period starts: only regions idle through it qualify next */
-	bitmap_zero(vd->intent_touched, nr);
-	spin_unlock_irq(&vd->intent_lock);
 	if (!found)
 		return;
 
@@ -281,20 +302,27 @@ void vdirt_intent_clear_idle(struct vdirt_dev *vd)
 		return;		/* the bits stay set: recovery covers them */
 
 	mutex_lock(&vd->intent_io_lock);
-	spin_lock_irq(&vd->intent_lock);
-	for (r = find_first_bit(vd->intent_cand, nr); r < nr;
-	     r = find_next_bit(vd->intent_cand, nr, r + 1)) {
-		if (vd->intent_writers[r] || test_bit(r, vd->intent_touched))
+	for (base = 0; base < nr; base += VDIRT_INTENT_CHUNK) {
+		end = min_t(u64, nr, base + VDIRT_INTENT_CHUNK);
+		r = find_next_bit(vd->intent_cand, end, base);
+		if (r >= end)
 			continue;
-		/*
-		 * Idle for a whole period, and touched stayed clear since the
-		 * scan above: no write since before the flush and the commit.
-		 */
-		__clear_bit_le(r, vd->intent_wanted);
-		__clear_bit_le(r, vd->intent_disk);
-		__set_bit(vdirt_iblock(r), vd->intent_blk_dirty);
+		spin_lock_irq(&vd->intent_lock);
+		for (; r < end; r = find_next_bit(vd->intent_cand, end, r + 1)) {
+			if (vd->intent_writers[r] ||
+			    test_bit(r, vd->intent_touched))
+				continue;
+			/*
+			 * Idle for a whole period, and touched stayed clear
+			 * since the scan above: no write since before the
+			 * flush and the commit.
+			 */
+			__clear_bit_le(r, vd->intent_wanted);
+			__clear_bit_le(r, vd->intent_disk);
+			__set_bit(vdirt_iblock(r), vd->intent_blk_dirty);
+		}
+		spin_unlock_irq(&vd->intent_lock);
 	}
-	spin_unlock_irq(&vd->intent_lock);
 	err = vdirt_intent_write(vd);
 	mutex_unlock(&vd->intent_io_lock);
 	if (err)
@@ -308,7 +336,7 @@ void vdirt_intent_clear_idle(struct vdirt_dev *vd)
  */
 bool vdirt_intent_close(struct vdirt_dev *vd)
 {
-	size_t map = vd->layout.intent_blocks * VDIRT_META_BLOCK_SIZE;
+	size_t words = VDIRT_META_BLOCK_SIZE / sizeof(unsigned long);
 	unsigned int i;
 	int err;
 
@@ -323,12 +351,13 @@ bool vdirt_intent_close(struct vdirt_dev *vd)
 	if (err)
 		return false;
 	mutex_lock(&vd->intent_io_lock);
-	spin_lock_irq(&vd->intent_lock);
-	memset(vd->intent_wanted, 0, map);
-	memset(vd->intent_disk, 0, map);
-	for (i = 0; i < vd->layout.intent_blocks; i++)
+	for (i = 0; i < vd->layout.intent_blocks; i++) {
+		spin_lock_irq(&vd->intent_lock);
+		memset(vd->intent_wanted + i * words, 0, VDIRT_META_BLOCK_SIZE);
+		memset(vd->intent_disk + i * words, 0, VDIRT_META_BLOCK_SIZE);
 		__set_bit(i, vd->intent_blk_dirty);
-	spin_unlock_irq(&vd->intent_lock);
+		spin_unlock_irq(&vd->intent_lock);
+	}
 	err = vdirt_intent_write(vd);
 	mutex_unlock(&vd->intent_io_lock);
 	if (err) {
@@ -346,7 +375,7 @@ bool vdirt_intent_close(struct vdirt_dev *vd)
 int vdirt_intent_load(struct vdirt_dev *vd, bool unclean, bool had_intent)
 {
 	size_t words = VDIRT_META_BLOCK_SIZE / sizeof(unsigned long);
-	u64 r, nr = vd->nr_iregions, clusters = 0;
+	u64 r, base, end, nr = vd->nr_iregions, clusters = 0;
 	unsigned int i;
 	int err = 0;
 
@@ -366,20 +395,24 @@ int vdirt_intent_load(struct vdirt_dev *vd, bool unclean, bool had_intent)
 	if (err)
 		return err;
 
-	spin_lock_irq(&vd->intent_lock);
-	bitmap_zero(vd->recover_pending, nr);
-	bitmap_zero(vd->intent_touched, nr);
-	for (r = 0; unclean && r < nr; r++) {
-		if (had_intent && !test_bit_le(r, vd->intent_wanted))
-			continue;
-		__set_bit(r, vd->recover_pending);
-		clusters += min_t(u64, VDIRT_INTENT_REGION_CLUSTERS,
-				  vd->nr_clusters - (r << VDIRT_INTENT_SHIFT));
-		/* keep the bit set (and durable) until recovered */
-		if (!__test_and_set_bit_le(r, vd->intent_wanted))
-			__set_bit(vdirt_iblock(r), vd->intent_blk_dirty);
+	for (base = 0; base < nr; base += VDIRT_INTENT_CHUNK) {
+		end = min_t(u64, nr, base + VDIRT_INTENT_CHUNK);
+		spin_lock_irq(&vd->intent_lock);
+		bitmap_clear(vd->recover_pending, base, end - base);
+		bitmap_clear(vd->intent_touched, base, end - base);
+		for (r = base; unclean && r < end; r++) {
+			if (had_intent && !test_bit_le(r, vd->intent_wanted))
+				continue;
+			__set_bit(r, vd->recover_pending);
+			clusters += min_t(u64, VDIRT_INTENT_REGION_CLUSTERS,
+					  vd->nr_clusters -
+					  (r << VDIRT_INTENT_SHIFT));
+			/* keep the bit set (and durable) until recovered */
+			if (!__test_and_set_bit_le(r, vd->intent_wanted))
+				__set_bit(vdirt_iblock(r), vd->intent_blk_dirty);
+		}
+		spin_unlock_irq(&vd->intent_lock);
 	}
-	spin_unlock_irq(&vd->intent_lock);
 
 	vd->rcv.regions = 0;
 	vd->rcv.remeasured = 0;

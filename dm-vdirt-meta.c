@@ -4,6 +4,7 @@
  * ring, commits.  All metadata goes through one dm-bufio client with
  * 4 KiB blocks.
  */
+#include <linux/blkdev.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/random.h>
@@ -15,6 +16,10 @@
 
 /* bufio buffers reserved for forward progress */
 #define VDIRT_BUFIO_RESERVED	16
+/* tracked blocks examined per cache miss to find one to drop */
+#define VDIRT_CACHE_PROBES	8
+/* the verified zeroing at format reads and writes this many pages at once */
+#define VDIRT_ZERO_PAGES	256U
 
 static u32 vdirt_sb_csum(const struct vdirt_disk_sb *sb)
 {
@@ -96,6 +101,7 @@ static void vdirt_sb_fill(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 {
 	const struct vdirt_layout *l = &vd->layout;
 
+	lockdep_assert_held(&vd->commit_lock);
 	memset(sb, 0, VDIRT_META_BLOCK_SIZE);
 	sb->magic = cpu_to_le64(VDIRT_SB_MAGIC);
 	sb->version = cpu_to_le32(VDIRT_FORMAT_VERSION);
@@ -108,7 +114,9 @@ static void vdirt_sb_fill(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 	strscpy(sb->hash_name, vd->hash_name, sizeof(sb->hash_name));
 	sb->meta_block_size = cpu_to_le32(VDIRT_META_BLOCK_SIZE);
 	sb->entry_size = cpu_to_le32(l->entry_size);
-	sb->feature_compat = cpu_to_le32(vd->sb_compat);
+	/* unknown compat bits are kept as found, known ones as we keep them */
+	sb->feature_compat = cpu_to_le32(vd->sb_compat | vd->sb_compat_unknown);
+	sb->feature_ro_compat = cpu_to_le32(vd->sb_ro_compat);
 	sb->flags = cpu_to_le32(vd->sb_flags);
 	sb->entries_start = cpu_to_le64(l->entries_start);
 	sb->entries_blocks = cpu_to_le64(l->entries_blocks);
@@ -184,6 +192,9 @@ static void vdirt_sb_load(struct vdirt_dev *vd, const struct vdirt_disk_sb *sb)
 		   !!(vd->sb_flags & VDIRT_SB_F_BASELINE_PARTIAL));
 	memcpy(vd->uuid, sb->uuid, sizeof(vd->uuid));
 	vd->format_time_ns = le64_to_cpu(sb->format_time_ns);
+	vd->sb_compat_unknown = le32_to_cpu(sb->feature_compat) &
+				~VDIRT_FEATURE_COMPAT_SUPP;
+	vd->sb_ro_compat = le32_to_cpu(sb->feature_ro_compat);
 	mutex_lock(&vd->log_lock);
 	vd->log_head = le64_to_cpu(sb->log_head);
 	vd->log_tail = le64_to_cpu(sb->log_tail);
@@ -216,10 +227,91 @@ static int vdirt_zero_blocks(struct vdirt_dev *vd, u64 start, u64 count)
 	return 0;
 }
 
-static int vdirt_format(struct vdirt_dev *vd)
+static bool vdirt_block_is_zero(const void *p)
+{
+	return !memchr_inv(p, 0, VDIRT_META_BLOCK_SIZE);
+}
+
+/* read or write n metadata blocks from blk, one page each (ctr only) */
+static int vdirt_zero_rw(struct vdirt_dev *vd, struct page **pages,
+			 unsigned int n, u64 blk, blk_opf_t opf)
+{
+	struct bio *bio;
+	unsigned int i;
+	int r;
+
+	bio = bio_alloc_bioset(vd->meta_dev->bdev, n, opf, GFP_KERNEL, &vd->bs);
+	bio->bi_iter.bi_sector = blk << (VDIRT_META_BLOCK_SHIFT - SECTOR_SHIFT);
+	for (i = 0; i < n; i++)
+		__bio_add_page(bio, pages[i], VDIRT_META_BLOCK_SIZE, 0);
+	r = submit_bio_wait(bio);
+	bio_put(bio);
+	return r;
+}
+
+/*
+ * Make blocks [start, start + count) read as zero, for real (no offload
+ * that may leave stale bytes): each chunk is read; one that is not all zero
+ * is written with zeroes (FUA) and read back.  Returns 0, -EILSEQ when a
+ * chunk still is not zero after that, or another -errno; *fixed counts the
+ * blocks that were not zero.
+ */
+static int vdirt_zero_verified(struct vdirt_dev *vd, u64 start, u64 count,
+			       u64 *fixed)
+{
+	struct page **pages;
+	unsigned int i, n, bad, pass;
+	u64 blk;
+	int r = 0;
+
+	pages = kcalloc(VDIRT_ZERO_PAGES, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (i = 0; i < VDIRT_ZERO_PAGES; i++) {
+		pages[i] = alloc_page(GFP_KERNEL);
+		if (!pages[i]) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	for (blk = start; blk < start + count && !r; blk += n) {
+		n = min_t(u64, VDIRT_ZERO_PAGES, start + count - blk);
+		for (pass = 0; ; pass++) {
+			r = vdirt_zero_rw(vd, pages, n, blk, REQ_OP_READ);
+			if (r)
+				break;
+			for (i = 0, bad = 0; i < n; i++)
+				bad += !vdirt_block_is_zero(page_address(pages[i]));
+			if (!bad)
+				break;
+			if (pass) {
+				r = -EILSEQ;
+				break;
+			}
+			*fixed += bad;
+			for (i = 0; i < n; i++)
+				memset(page_address(pages[i]), 0,
+				       VDIRT_META_BLOCK_SIZE);
+			r = vdirt_zero_rw(vd, pages, n, blk,
+					  REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
+			if (r)
+				break;
+		}
+		if (!r && fatal_signal_pending(current))
+			r = -EINTR;
+		cond_resched();
+	}
+out:
+	for (i = 0; i < VDIRT_ZERO_PAGES && pages[i]; i++)
+		__free_page(pages[i]);
+	kfree(pages);
+	return r;
+}
+
+static int vdirt_format(struct vdirt_dev *vd, char **error)
 {
 	const struct vdirt_layout *l = &vd->layout;
-	struct block_device *bdev = vd->meta_dev->bdev;
+	u64 fixed = 0;
 	int r;
 
 	DMINFO("%u:%u: formatting zeroed metadata device %s (%llu blocks)",
@@ -231,72 +323,90 @@ static int vdirt_format(struct vdirt_dev *vd)
 	vd->epoch = 0;
 	vd->sb_flags = VDIRT_SB_F_CLEAN;
 	vd->sb_compat = 0;
+	vd->sb_compat_unknown = 0;
+	vd->sb_ro_compat = 0;
 	vd->log_head = 0;
 	vd->log_tail = 0;
 	vd->log_durable = 0;
 	vd->log_committing = 0;
 
 	/*
-	 * The entries must read as zero.  The device was checked to start with
-	 * zeroes; offload the zeroing of the rest where the device can.
+	 * The entries must read as zero, or stale bytes would be taken as
+	 * digests: every entry block is read, and one that is not zero is
+	 * written with zeroes and read back.
 	 */
-	r = blkdev_issue_zeroout(bdev,
-				 l->entries_start << (VDIRT_META_BLOCK_SHIFT - 9),
-				 l->entries_blocks << (VDIRT_META_BLOCK_SHIFT - 9),
-				 GFP_KERNEL, BLKDEV_ZERO_NOFALLBACK);
-	if (r && r != -EOPNOTSUPP)
+	r = vdirt_zero_verified(vd, l->entries_start, l->entries_blocks,
+				&fixed);
+	if (r == -EILSEQ) {
+		*error = vdirt_ctr_errorf("Metadata entry region does not read back as zero",
+					  "%s: the entry region still is not zero after writing zeroes over it: refused",
+					  vd->meta_dev->name);
 		return r;
+	}
+	if (r) {
+		*error = vdirt_ctr_errorf("Cannot zero the metadata entry region",
+					  "%s: cannot zero the entry region (error %d)",
+					  vd->meta_dev->name, r);
+		return r;
+	}
+	if (fixed)
+		DMWARN("%u:%u: %s: %llu entry blocks were not zero: written with zeroes and verified",
+		       MAJOR(vd->devt), MINOR(vd->devt), vd->meta_dev->name,
+		       (unsigned long long)fixed);
 
 	r = vdirt_zero_blocks(vd, l->intent_start, l->intent_blocks);
 	if (!r)
 		r = vdirt_zero_blocks(vd, l->log_start, l->log_blocks);
 	if (!r)
 		r = vdirt_zero_blocks(vd, l->event_start, l->event_blocks);
-	if (r)
+	if (!r) {
+		mutex_lock(&vd->commit_lock);
+		vdirt_log_snapshot(vd);
+		r = vdirt_write_sb(vd);		/* copy B, seq 1 */
+		if (!r)
+			r = vdirt_write_sb(vd);	/* copy A, seq 2 */
+		mutex_unlock(&vd->commit_lock);
+	}
+	if (r) {
+		*error = "Cannot format metadata device";
 		return r;
-
-	mutex_lock(&vd->commit_lock);
-	vdirt_log_snapshot(vd);
-	r = vdirt_write_sb(vd);		/* copy B, seq 1 */
-	if (!r)
-		r = vdirt_write_sb(vd);	/* copy A, seq 2 */
-	mutex_unlock(&vd->commit_lock);
-	return r;
+	}
+	/* written and clean: not kept in the cache */
+	dm_bufio_forget_buffers(vd->bufio, l->intent_start,
+				l->total_blocks - l->intent_start);
+	return 0;
 }
 
-static bool vdirt_block_is_zero(const void *p)
-{
-	return !memchr_inv(p, 0, VDIRT_META_BLOCK_SIZE);
-}
 
 /*
- * Read both superblock copies and choose the newest valid one.
+ * Read both superblock copies and choose the newest valid one.  A copy that
+ * cannot be read counts as invalid: the other one is used.
  * Returns 1 if both copies are all zero (unformatted), 0 with *sb filled,
- * or -errno with *why set.
+ * or -errno with *why set.  Uses vd->sb_buf (ctr, preresume): no
+ * allocation.
  */
 static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 			      const char **why)
 {
 	u64 meta_blocks = bdev_nr_bytes(vd->meta_dev->bdev) >>
 			  VDIRT_META_BLOCK_SHIFT;
-	struct vdirt_disk_sb *copy;
+	struct vdirt_disk_sb *copy = vd->sb_buf;
 	const char *reason[2] = { NULL, NULL };
 	bool zero[2], valid[2];
+	int i, best = -1, err[2] = { 0, 0 };
 	struct dm_buffer *b;
-	int i, best = -1;
 	void *p;
 
-	copy = kmalloc_array(2, sizeof(*copy), GFP_KERNEL);
-	if (!copy) {
-		*why = "cannot allocate memory";
-		return -ENOMEM;
-	}
 	for (i = 0; i < 2; i++) {
 		p = dm_bufio_read(vd->bufio, i, &b);
 		if (IS_ERR(p)) {
-			kfree(copy);
-			*why = "cannot read metadata superblock";
-			return PTR_ERR(p);
+			err[i] = PTR_ERR(p);
+			zero[i] = false;
+			valid[i] = false;
+			reason[i] = "read error";
+			DMERR("%s: cannot read superblock copy %c (error %d)",
+			      vd->meta_dev->name, 'A' + i, err[i]);
+			continue;
 		}
 		zero[i] = vdirt_block_is_zero(p);
 		memcpy(&copy[i], p, sizeof(copy[i]));
@@ -306,10 +416,12 @@ static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 		if (zero[i])
 			reason[i] = "all zero";
 	}
-	if (zero[0] && zero[1]) {
-		kfree(copy);
-		return 1;
+	if (err[0] && err[1]) {
+		*why = "cannot read either superblock copy";
+		return err[0];
 	}
+	if (zero[0] && zero[1])
+		return 1;
 	if (valid[0] && valid[1])
 		best = le64_to_cpu(copy[1].seq) > le64_to_cpu(copy[0].seq);
 	else if (valid[0] || valid[1])
@@ -317,8 +429,8 @@ static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 	if (best < 0) {
 		/* report copy A's reason; B's if A is merely zero */
 		*why = zero[0] ? reason[1] : reason[0];
-		kfree(copy);
-		return -EINVAL;
+		/* one copy unreadable, the other not valid: not unformatted */
+		return err[0] || err[1] ? -EIO : -EINVAL;
 	}
 	/* once per state: the constructor and the first resume read the same */
 	if (!valid[!best] &&
@@ -329,29 +441,44 @@ static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 		       best ? 'B' : 'A');
 	}
 	memcpy(sb, &copy[best], sizeof(*sb));
-	kfree(copy);
 	return 0;
 }
 
-/* does the chosen superblock describe this table? */
+/* does the chosen superblock describe this table?  NULL or the error */
 static char *vdirt_sb_match(struct vdirt_dev *vd,
-				  const struct vdirt_disk_sb *sb)
+			    const struct vdirt_disk_sb *sb)
 {
 	if (le64_to_cpu(sb->data_sectors) != vd->ti->len)
-		return vdirt_ctr_errorf("metadata belongs to another data geometry: %llu data sectors on disk, %llu in table",
+		return vdirt_ctr_errorf("Metadata belongs to another data size",
+					"metadata belongs to another data geometry: %llu data sectors on disk, %llu in table",
 					(unsigned long long)le64_to_cpu(sb->data_sectors),
 					(unsigned long long)vd->ti->len);
 	if (le32_to_cpu(sb->cluster_size) != vd->cluster_size)
-		return vdirt_ctr_errorf("metadata cluster size %u differs from table cluster size %u",
+		return vdirt_ctr_errorf("Metadata cluster size differs from the table",
+					"metadata cluster size %u differs from table cluster size %u",
 					le32_to_cpu(sb->cluster_size),
 					vd->cluster_size);
 	if (strncmp(sb->hash_name, vd->hash_name, sizeof(sb->hash_name)) ||
 	    le32_to_cpu(sb->digest_size) != vd->digest_size)
-		return vdirt_ctr_errorf("metadata hash %.63s (%u bytes) differs from table hash %s (%u bytes)",
+		return vdirt_ctr_errorf("Metadata hash differs from the table",
+					"metadata hash %.63s (%u bytes) differs from table hash %s (%u bytes)",
 					sb->hash_name,
 					le32_to_cpu(sb->digest_size),
 					vd->hash_name, vd->digest_size);
 	return NULL;
+}
+
+/* a buffer was allocated for a block: not accessed since (aux data) */
+static void vdirt_buf_alloc(struct dm_buffer *b)
+{
+	*(u8 *)dm_bufio_get_aux_data(b) = 0;
+}
+
+/* unknown feature_ro_compat bits of a superblock */
+static u32 vdirt_sb_ro_unknown(const struct vdirt_disk_sb *sb)
+{
+	return le32_to_cpu(sb->feature_ro_compat) &
+	       ~VDIRT_FEATURE_RO_COMPAT_SUPP;
 }
 
 int vdirt_meta_open(struct vdirt_dev *vd, char **error)
@@ -360,66 +487,87 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 	u64 have = bdev_nr_bytes(vd->meta_dev->bdev);
 	struct vdirt_disk_sb *sb;
 	const char *why = NULL;
+	u32 ro_unknown;
 	char *msg;
 	int r;
 
 	if (have < need) {
-		*error = vdirt_ctr_errorf("metadata device too small: %llu bytes needed, %llu bytes available",
+		*error = vdirt_ctr_errorf("Metadata device too small",
+					  "metadata device too small: %llu bytes needed, %llu bytes available",
 					  (unsigned long long)need,
 					  (unsigned long long)have);
 		return -ENOSPC;
 	}
+	vd->read_only = !(dm_table_get_mode(vd->ti->table) & VDIRT_MODE_WRITE);
+	mutex_init(&vd->cache_lock);
+	/* room for dirty blocks that cannot be dropped until written back */
+	vd->cache_cap = vd->cache_blocks + max(64U, vd->cache_blocks / 4);
+	vd->cache_ring = kvcalloc(vd->cache_cap, sizeof(*vd->cache_ring),
+				  GFP_KERNEL);
+	/* copies A and B, then the chosen one */
+	vd->sb_buf = kmalloc_array(3, sizeof(*vd->sb_buf), GFP_KERNEL);
+	if (!vd->cache_ring || !vd->sb_buf) {
+		*error = "Cannot allocate memory";
+		return -ENOMEM;
+	}
 	vd->bufio = dm_bufio_client_create(vd->meta_dev->bdev,
 					   VDIRT_META_BLOCK_SIZE,
-					   VDIRT_BUFIO_RESERVED, 0, NULL, NULL,
-					   0);
+					   VDIRT_BUFIO_RESERVED, sizeof(u8),
+					   vdirt_buf_alloc, NULL, 0);
 	if (IS_ERR(vd->bufio)) {
 		r = PTR_ERR(vd->bufio);
 		vd->bufio = NULL;
-		*error = "cannot create metadata cache";
+		*error = "Cannot create metadata cache";
 		return r;
 	}
 
-	sb = kmalloc(sizeof(*sb), GFP_KERNEL);
-	if (!sb) {
-		*error = "cannot allocate memory";
-		return -ENOMEM;
-	}
+	sb = &vd->sb_buf[2];
 	r = vdirt_sb_read_best(vd, sb, &why);
-	if (r == 1) {
-		r = vdirt_format(vd);
-		if (r)
-			*error = "cannot format metadata device";
-		goto out;
+	if (r == 1)
+		return vdirt_format(vd, error);
+	if (r == -EINVAL && !strcmp(why, "bad magic")) {
+		*error = vdirt_ctr_errorf("Metadata device is not a dm-vdirt device and not zeroed",
+					  "metadata device is not a dm-vdirt device (bad magic) and not zeroed");
+		return r;
 	}
 	if (r) {
-		if (r == -EINVAL && !strcmp(why, "bad magic"))
-			*error = "metadata device is not a dm-vdirt device (bad magic) and not zeroed";
-		else
-			*error = vdirt_ctr_errorf("metadata superblock invalid: %s",
-						  why);
-		goto out;
+		*error = vdirt_ctr_errorf("Metadata superblock invalid",
+					  "metadata superblock invalid: %s",
+					  why);
+		return r;
 	}
 	msg = vdirt_sb_match(vd, sb);
 	if (msg) {
 		*error = msg;
-		r = -EINVAL;
-		goto out;
+		return -EINVAL;
+	}
+	ro_unknown = vdirt_sb_ro_unknown(sb);
+	if (ro_unknown && !vd->read_only) {
+		*error = vdirt_ctr_errorf("Metadata has unknown read-only compatible features: only a read-only table may use it",
+					  "metadata has unknown read-only compatible features 0x%x: only a read-only table may use it",
+					  ro_unknown);
+		return -EROFS;
 	}
 	vdirt_sb_load(vd, sb);
-out:
-	kfree(sb);
-	return r;
+	if (ro_unknown) {
+		/* nothing may be written: open, but do not measure */
+		WRITE_ONCE(vd->state, VDIRT_STATE_DEGRADED);
+		vd->untracked_marked = true;
+		DMWARN("%u:%u: metadata has unknown read-only compatible features 0x%x: read-only table, not measuring, metadata left as is (state=degraded)",
+		       MAJOR(vd->devt), MINOR(vd->devt), ro_unknown);
+	}
+	return 0;
 }
 
 /*
  * Called from preresume: another table may have used the metadata since
  * our constructor read it, so drop the cache and load the newest state,
- * then mark the metadata in use (not clean) with a new epoch.
+ * then mark the metadata in use (not clean) with a new epoch.  No
+ * GFP_KERNEL allocation here (dm is resuming a suspended device).
  */
 int vdirt_meta_reload(struct vdirt_dev *vd)
 {
-	struct vdirt_disk_sb *sb;
+	struct vdirt_disk_sb *sb = &vd->sb_buf[2];
 	const char *why = NULL;
 	bool had_intent;
 	int r;
@@ -428,15 +576,19 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 	if (r)
 		return r;
 	dm_bufio_forget_buffers(vd->bufio, 0, vd->layout.total_blocks);
-	sb = kmalloc(sizeof(*sb), GFP_KERNEL);
-	if (!sb)
-		return -ENOMEM;
+	mutex_lock(&vd->cache_lock);
+	vd->cache_count = 0;
+	mutex_unlock(&vd->cache_lock);
 	r = vdirt_sb_read_best(vd, sb, &why);
 	if (r || vdirt_sb_match(vd, sb)) {
 		DMERR("%s: metadata changed while inactive: %s",
 		      vd->meta_dev->name, why ? why : "geometry differs");
-		kfree(sb);
-		return -EINVAL;
+		return r < 0 ? r : -EINVAL;
+	}
+	if (vdirt_sb_ro_unknown(sb)) {
+		DMERR("%s: metadata changed while inactive: unknown read-only compatible features 0x%x",
+		      vd->meta_dev->name, vdirt_sb_ro_unknown(sb));
+		return -EROFS;
 	}
 	mutex_lock(&vd->commit_lock);
 	vdirt_sb_load(vd, sb);
@@ -445,7 +597,6 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 		       vd->meta_dev->name);
 	had_intent = le32_to_cpu(sb->feature_compat) &
 		     VDIRT_FEATURE_COMPAT_INTENT;
-	kfree(sb);
 	/* after an unclean shutdown, the regions to measure again */
 	r = vdirt_intent_load(vd, !(vd->sb_flags & VDIRT_SB_F_CLEAN),
 			      had_intent);
@@ -467,6 +618,10 @@ void vdirt_meta_close(struct vdirt_dev *vd)
 	if (vd->bufio)
 		dm_bufio_client_destroy(vd->bufio);
 	vd->bufio = NULL;
+	kvfree(vd->cache_ring);
+	vd->cache_ring = NULL;
+	kfree(vd->sb_buf);
+	vd->sb_buf = NULL;
 }
 
 static void vdirt_events_deliver(struct vdirt_dev *vd, u64 below);
@@ -566,14 +721,136 @@ void vdirt_untracked_work(struct work_struct *work)
 					  untracked_work));
 }
 
-/* keep the bufio cache near cache_mb: drop clean, unused entry blocks */
+/*
+ * The cache bound (cache_mb).  Every block loaded into the dm-bufio cache
+ * through vdirt_meta_read() is tracked in vd->cache_ring, oldest first; a
+ * hit sets the block's accessed flag (its bufio aux byte).  Beyond
+ * cache_blocks, the oldest tracked block is dropped unless it was accessed
+ * since it was last examined (then it goes to the young end: CLOCK, an
+ * approximation of least recently used).  A dirty or held block cannot be
+ * dropped: it goes to the young end too and a write-back is started; the
+ * ring has room for such blocks up to cache_cap, and the commit work trims
+ * back to cache_blocks once they are written.  Each step is O(1).
+ */
+
+/* the accessed flag: set locklessly on a hit, cleared under cache_lock */
+static void vdirt_buf_touch(struct dm_buffer *b)
+{
+	u8 *ref = dm_bufio_get_aux_data(b);
+
+	if (!READ_ONCE(*ref))
+		WRITE_ONCE(*ref, 1);
+}
+
+static void vdirt_cache_push(struct vdirt_dev *vd, u64 blk)
+{
+	lockdep_assert_held(&vd->cache_lock);
+	vd->cache_ring[(vd->cache_head + vd->cache_count) % vd->cache_cap] = blk;
+	vd->cache_count++;
+}
+
+/*
+ * Examine the oldest tracked block: drop it (true), or give it another
+ * round (false; *busy when it is dirty or held).
+ */
+static bool vdirt_cache_evict_one(struct vdirt_dev *vd, bool *busy)
+{
+	u64 blk = vd->cache_ring[vd->cache_head];
+	struct dm_buffer *b;
+	u8 *ref;
+
+	lockdep_assert_held(&vd->cache_lock);
+	vd->cache_head = (vd->cache_head + 1) % vd->cache_cap;
+	vd->cache_count--;
+	if (!dm_bufio_get(vd->bufio, blk, &b))
+		return true;		/* dm-bufio dropped it already */
+	ref = dm_bufio_get_aux_data(b);
+	if (READ_ONCE(*ref)) {
+		WRITE_ONCE(*ref, 0);
+		dm_bufio_release(b);
+		vdirt_cache_push(vd, blk);
+		return false;
+	}
+	dm_bufio_release(b);
+	dm_bufio_forget(vd->bufio, blk);	/* only if clean and unheld */
+	if (!dm_bufio_get(vd->bufio, blk, &b)) {
+		atomic64_inc(&vd->cache_evicted);
+		return true;
+	}
+	dm_bufio_release(b);
+	*busy = true;
+	vdirt_cache_push(vd, blk);
+	return false;
+}
+
+/* drop tracked blocks until at most "limit" remain, at most "probes" looks */
+static void vdirt_cache_shrink(struct vdirt_dev *vd, u32 limit, u32 probes,
+			       bool *busy)
+{
+	lockdep_assert_held(&vd->cache_lock);
+	while (vd->cache_count > limit && probes--)
+		vdirt_cache_evict_one(vd, busy);
+}
+
+/* block blk was just loaded into the cache: track it, keep the bound */
+static void vdirt_cache_note(struct vdirt_dev *vd, u64 blk)
+{
+	bool busy = false;
+
+	mutex_lock(&vd->cache_lock);
+	vdirt_cache_shrink(vd, vd->cache_blocks - 1, VDIRT_CACHE_PROBES,
+			   &busy);
+	if (vd->cache_count >= vd->cache_cap) {
+		/* only dirty or held blocks: write back, then drop */
+		dm_bufio_write_dirty_buffers(vd->bufio);
+		vdirt_cache_shrink(vd, vd->cache_blocks - 1,
+				   2 * vd->cache_cap, &busy);
+		busy = false;
+		if (vd->cache_count >= vd->cache_cap) {
+			/* all held: stop tracking the oldest */
+			vd->cache_head = (vd->cache_head + 1) % vd->cache_cap;
+			vd->cache_count--;
+		}
+	}
+	vdirt_cache_push(vd, blk);
+	mutex_unlock(&vd->cache_lock);
+	if (busy)
+		dm_bufio_write_dirty_buffers_async(vd->bufio);
+}
+
+/*
+ * After a commit (every second, commit work): the blocks that were dirty
+ * are written, drop back to cache_blocks.
+ */
 void vdirt_cache_trim(struct vdirt_dev *vd)
 {
-	if (atomic_read(&vd->cache_loads) <= vd->cache_blocks)
-		return;
-	atomic_set(&vd->cache_loads, 0);
-	dm_bufio_forget_buffers(vd->bufio, vd->layout.entries_start,
-				vd->layout.entries_blocks);
+	bool busy = false;
+	u32 over;
+
+	mutex_lock(&vd->cache_lock);
+	over = vd->cache_count > vd->cache_blocks ?
+	       vd->cache_count - vd->cache_blocks : 0;
+	if (over)
+		vdirt_cache_shrink(vd, vd->cache_blocks,
+				   2 * over + VDIRT_CACHE_PROBES, &busy);
+	mutex_unlock(&vd->cache_lock);
+}
+
+/* a metadata block through the cache, tracked for the bound */
+static void *vdirt_meta_read(struct vdirt_dev *vd, sector_t blk,
+			     struct dm_buffer **bp)
+{
+	void *p;
+
+	p = dm_bufio_get(vd->bufio, blk, bp);
+	if (p) {
+		vdirt_buf_touch(*bp);
+		return p;
+	}
+	p = dm_bufio_read(vd->bufio, blk, bp);
+	if (!IS_ERR(p))
+		vdirt_cache_note(vd, blk);
+	return p;
 }
 
 struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
@@ -584,12 +861,7 @@ struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
 	u32 off = (u32)(cluster & (epb - 1)) * vd->layout.entry_size;
 	u8 *p;
 
-	p = dm_bufio_get(vd->bufio, blk, bp);
-	if (!p) {
-		p = dm_bufio_read(vd->bufio, blk, bp);
-		if (!IS_ERR(p))
-			atomic_inc(&vd->cache_loads);
-	}
+	p = vdirt_meta_read(vd, blk, bp);
 	if (IS_ERR(p)) {
 		vdirt_set_error(vd, "metadata read", PTR_ERR(p));
 		return ERR_CAST(p);
@@ -734,9 +1006,8 @@ int vdirt_log_append(struct vdirt_dev *vd, u64 cluster, u8 kind, u8 op,
 	mutex_lock(&vd->log_lock);
 	seq = vd->log_head;
 	idx = seq % VDIRT_LOG_CAPACITY;
-	p = dm_bufio_read(vd->bufio,
-			  vd->layout.log_start + idx / VDIRT_RECORDS_PER_BLOCK,
-			  &b);
+	p = vdirt_meta_read(vd, vd->layout.log_start +
+				idx / VDIRT_RECORDS_PER_BLOCK, &b);
 	if (IS_ERR(p)) {
 		mutex_unlock(&vd->log_lock);
 		kfree(ev);
@@ -795,9 +1066,8 @@ int vdirt_record_read(struct vdirt_dev *vd, u64 seq, struct vdirt_record *out)
 		goto out;
 	}
 	idx = seq % VDIRT_LOG_CAPACITY;
-	p = dm_bufio_read(vd->bufio,
-			  vd->layout.log_start + idx / VDIRT_RECORDS_PER_BLOCK,
-			  &b);
+	p = vdirt_meta_read(vd, vd->layout.log_start +
+				idx / VDIRT_RECORDS_PER_BLOCK, &b);
 	if (IS_ERR(p)) {
 		r = PTR_ERR(p);
 		goto out;

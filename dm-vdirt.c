@@ -97,20 +97,28 @@ enum {
 DEFINE_MUTEX(vdirt_devices_lock);
 LIST_HEAD(vdirt_devices);
 
-/* serialises constructors so vdirt_ctr_err stays theirs until printed */
+/*
+ * Serialises constructors: two tables naming the same zeroed metadata device
+ * by mistake never format it at the same time.
+ */
 static DEFINE_MUTEX(vdirt_ctr_lock);
-static char vdirt_ctr_err[224];	/* vdirt_ctr_lock */
 
-/* a formatted ti->error that also goes to the kernel log */
-char *vdirt_ctr_errorf(const char *fmt, ...)
+/*
+ * A constructor (or preresume) failure with details: the details go to the
+ * kernel log, the literal error is returned for ti->error.  No buffer is
+ * shared: ti->error must outlive a failed constructor's context.
+ */
+char *vdirt_ctr_errorf(char *error, const char *fmt, ...)
 {
+	struct va_format vaf;
 	va_list args;
 
 	va_start(args, fmt);
-	vsnprintf(vdirt_ctr_err, sizeof(vdirt_ctr_err), fmt, args);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	DMERR("%pV", &vaf);
 	va_end(args);
-	DMERR("%s", vdirt_ctr_err);
-	return vdirt_ctr_err;
+	return error;
 }
 
 int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
@@ -1382,8 +1390,11 @@ static void vdirt_scan_work(struct work_struct *work)
 	n = clamp(n, 1U, VDIRT_SCAN_MAX_INFLIGHT);
 	items = kcalloc(n, sizeof(*items), GFP_KERNEL);
 	if (!items) {
-		n = 0;
-		stop = true;
+		/* no slot: nothing to wait for (and no "% n" with n == 0) */
+		DMERR("%u:%u: scan: cannot allocate %u slots",
+		      MAJOR(vd->devt), MINOR(vd->devt), n);
+		WRITE_ONCE(vd->scan_running, false);
+		return;
 	}
 	for (i = 0; i < n; i++) {
 		INIT_WORK(&items[i].work, vdirt_scan_region);
@@ -1653,7 +1664,8 @@ static int vdirt_parse_opts(struct vdirt_dev *vd, struct dm_arg_set *as,
 			if (!strncmp(arg, "mode:", 5))
 				*error = "Invalid mode (mode:audit or mode:enforce)";
 			else
-				*error = vdirt_ctr_errorf("Unknown optional argument %.64s",
+				*error = vdirt_ctr_errorf("Unknown optional argument",
+							  "Unknown optional argument %.64s",
 							  arg);
 			return -EINVAL;
 		}
@@ -1680,7 +1692,8 @@ static int vdirt_setup_hash(struct vdirt_dev *vd, const char *name,
 	if (IS_ERR(vd->tfm)) {
 		r = PTR_ERR(vd->tfm);
 		vd->tfm = NULL;
-		*error = vdirt_ctr_errorf("Unknown hash algorithm %s (error %d)",
+		*error = vdirt_ctr_errorf("Unknown hash algorithm",
+					  "Unknown hash algorithm %s (error %d)",
 					  name, r);
 		return r == -ENOENT ? -EINVAL : r;
 	}
@@ -1797,7 +1810,8 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 		goto bad;
 	}
 	if (bdev_nr_sectors(vd->data_dev->bdev) < ti->len) {
-		ti->error = vdirt_ctr_errorf("Data device smaller than the table length (%llu < %llu sectors)",
+		ti->error = vdirt_ctr_errorf("Data device smaller than the table length",
+					     "Data device smaller than the table length (%llu < %llu sectors)",
 					     (unsigned long long)bdev_nr_sectors(vd->data_dev->bdev),
 					     (unsigned long long)ti->len);
 		goto bad;

@@ -130,7 +130,6 @@ struct vdirt_dev {
 	atomic_t commit_req;		/* commit tickets handed out */
 	int commit_done;		/* last ticket covered, commit_lock */
 	atomic_t meta_dirty;		/* entries changed since last commit */
-	atomic_t cache_loads;		/* bufio misses since last trim */
 	unsigned int cache_blocks;	/* cache_mb in metadata blocks */
 	struct delayed_work commit_work; /* periodic commit */
 	bool periodic;			/* lockless: commit_work may re-arm */
@@ -201,6 +200,19 @@ struct vdirt_dev {
 	u32 sb_compat;			/* commit_lock: feature_compat to write */
 	/* ctr, preresume (serialised by dm): 1 + seq of the copy in use */
 	u64 sb_warned_seq;		/* when a bad copy was last reported */
+
+	/* superblock robustness, cache bound (dm-vdirt-meta.c) */
+	struct vdirt_disk_sb *sb_buf;	/* ctr, preresume: 3 images, no alloc */
+	u32 sb_ro_compat;		/* commit_lock: feature_ro_compat kept */
+	u32 sb_compat_unknown;		/* commit_lock: unknown compat bits kept */
+	bool read_only;			/* constant after ctr: table not writable */
+	struct mutex cache_lock;	/* protects the cache_ring fields below */
+	u64 *cache_ring;		/* blocks believed cached, oldest first */
+	u32 cache_cap;			/* constant after ctr: ring slots */
+	u32 cache_head;			/* cache_lock: oldest slot */
+	u32 cache_count;		/* cache_lock: slots in use */
+	atomic64_t cache_evicted;	/* blocks dropped to keep the bound */
+	struct bio_set intent_bs;	/* bitmap block bios (intent_io_lock) */
 };
 
 /* per-bio data (ti->per_io_data_size) */
@@ -220,7 +232,7 @@ struct vdirt_io {
 };
 
 /* dm-vdirt.c */
-char *vdirt_ctr_errorf(const char *fmt, ...) __printf(1, 2);
+char *vdirt_ctr_errorf(char *error, const char *fmt, ...) __printf(2, 3);
 int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
 	       u8 *out);
 void vdirt_set_error(struct vdirt_dev *vd, const char *what, int err);

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* vdirtctl: the metadata superblock of dm-vdirt-format.h */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <endian.h>
 
 #include "hash.h"
@@ -39,6 +42,12 @@ static int one(const uint8_t *p, struct vsb *sb, char *msg, size_t msglen)
 		snprintf(msg, msglen, "unknown format version %u", sb->version);
 		return -EPROTONOSUPPORT;
 	}
+	if (le32toh(d.feature_incompat) & ~VDIRT_FEATURE_INCOMPAT_SUPP) {
+		snprintf(msg, msglen, "unknown incompatible features 0x%x",
+			 le32toh(d.feature_incompat) & ~VDIRT_FEATURE_INCOMPAT_SUPP);
+		return -EPROTONOSUPPORT;
+	}
+	sb->ro_compat = le32toh(d.feature_ro_compat);
 	sb->seq = le64toh(d.seq);
 	memcpy(sb->uuid, d.uuid, 16);
 	sb->data_sectors = le64toh(d.data_sectors);
@@ -127,4 +136,97 @@ int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	d.csum = htole32(vsb_csum(blk));
 	memcpy(blk, &d, sizeof(d));
 	return 0;
+}
+
+/* chunk of the verified zeroing: read, check, rewrite, read again */
+#define ZERO_CHUNK	(1U << 20)
+
+static int pread_all(int fd, uint8_t *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done, off + done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENODATA;
+		done += n;
+	}
+	return 0;
+}
+
+static int pwrite_all(int fd, const uint8_t *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf + done, len - done, off + done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += n;
+	}
+	return 0;
+}
+
+/* what the device holds now, not the page cache: flush and drop it */
+static int drop_cache(int fd, off_t off, size_t len)
+{
+	if (fsync(fd))
+		return -errno;
+	posix_fadvise(fd, off, len, POSIX_FADV_DONTNEED);
+	return 0;
+}
+
+int vsb_zero_verified(int fd, const char *path, uint64_t len, uint64_t *fixed,
+		      uint64_t *bad_off)
+{
+	uint8_t *buf = NULL;
+	uint64_t off;
+	int rfd, r = 0, pass;
+	size_t n;
+
+	*fixed = 0;
+	/* read back with O_DIRECT where the file allows it */
+	rfd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (rfd < 0)
+		rfd = fd;
+	if (posix_memalign((void **)&buf, 4096, ZERO_CHUNK)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = drop_cache(fd, 0, len);
+	for (off = 0; !r && off < len; off += n) {
+		n = len - off < ZERO_CHUNK ? len - off : ZERO_CHUNK;
+		for (pass = 0; ; pass++) {
+			r = pread_all(rfd, buf, n, off);
+			if (r)
+				break;
+			if (all_zero(buf, n))
+				break;
+			if (pass) {
+				*bad_off = off;
+				r = -EILSEQ;
+				break;
+			}
+			(*fixed)++;
+			memset(buf, 0, n);
+			r = pwrite_all(fd, buf, n, off);
+			if (!r)
+				r = drop_cache(fd, off, n);
+			if (r)
+				break;
+		}
+	}
+out:
+	free(buf);
+	if (rfd != fd)
+		close(rfd);
+	return r;
 }

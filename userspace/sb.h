@@ -17,6 +17,7 @@ struct vsb {
 	uint32_t digest_size;
 	char hash_name[VDIRT_HASH_NAME_LEN];
 	uint32_t flags;
+	uint32_t ro_compat;	/* feature_ro_compat */
 	uint64_t total_blocks;
 };
 
@@ -27,5 +28,14 @@ int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	      uint32_t cluster_size, const char *hash, uint32_t digest_size,
 	      const uint8_t uuid[16], uint64_t now, uint64_t seq);
 uint32_t vsb_csum(const uint8_t *sb512);
+/*
+ * After zeroing [0, len) of the metadata fd (opened read-write at path):
+ * read it back from the device (O_DIRECT where possible), write zeroes over
+ * any 1 MiB chunk that is not zero and read it again.  0: all zero
+ * (*fixed: chunks rewritten); -EILSEQ: a chunk at *bad_off still is not
+ * zero; other -errno.  Prints nothing.
+ */
+int vsb_zero_verified(int fd, const char *path, uint64_t len, uint64_t *fixed,
+		      uint64_t *bad_off);
 
 #endif

@@ -306,6 +306,24 @@ static int cmd_format(int argc, char **argv)
 		err("%s: cannot zero the metadata area: %s", argv[1], strerror(-r));
 		goto out;
 	}
+	/* never trust the zeroing: stale bytes would be taken as digests */
+	{
+		uint64_t fixed = 0, bad = 0;
+
+		r = vsb_zero_verified(mfd, argv[1], need, &fixed, &bad);
+		if (r == -EILSEQ) {
+			err("%s: the metadata area is not zero after writing zeroes over it "
+			    "(offset %" PRIu64 "): refused, use another device", argv[1], bad);
+			goto out;
+		}
+		if (r) {
+			err("%s: cannot verify the zeroed metadata area: %s", argv[1],
+			    strerror(-r));
+			goto out;
+		}
+		if (fixed)
+			dbg("%" PRIu64 " MiB chunks were not zero after zeroing: rewritten", fixed);
+	}
 	if (getrandom(uuid, sizeof(uuid), 0) != sizeof(uuid)) {
 		r = -errno;
 		goto out;
@@ -823,6 +841,10 @@ static int cmd_check(int argc, char **argv)
 			if (u->sb.flags & VDIRT_SB_F_BASELINE_PARTIAL)
 				printf("a baseline change was cut short: the baseline is ignored "
 				       "until it is loaded, captured or cleared again\n");
+			if (u->sb.ro_compat & ~VDIRT_FEATURE_RO_COMPAT_SUPP)
+				printf("unknown read-only compatible features 0x%x: only a "
+				       "read-only table may use it\n",
+				       u->sb.ro_compat & ~VDIRT_FEATURE_RO_COMPAT_SUPP);
 		}
 	}
 	r = c[0].valid && c[1].valid ? 0 : u->valid ? 1 : 2;

@@ -34,7 +34,7 @@ with open(f, "r+b") as fh:
 PY
 }
 echo "TAP version 13"
-echo "1..26"
+echo "1..30"
 
 truncate -s 64M "$T/data"
 truncate -s 4M "$T/meta"
@@ -70,6 +70,18 @@ has "a baseline change was cut short: the baseline is ignored until it is loaded
 t "--json" 0 $V check --json "$T/partial"
 grep -q '"copy":"A","valid":true,"seq":2,"clean":true,"baseline":true,"baseline_partial":true,' "$T/out" &&
 	ok "JSON: baseline_partial" || nok "JSON: $(cat "$T/out")"
+
+# feature bits: an unknown ro_compat bit is reported, an unknown incompat
+# bit makes the copy invalid (as in the kernel)
+cp "$T/meta" "$T/rofeat"
+poke "$T/rofeat" 144 '\040\000\000\000'
+resum "$T/rofeat" 0
+t "an unknown ro_compat bit: exit 0" 0 $V check "$T/rofeat"
+has "unknown read-only compatible features 0x20: only a read-only table may use it"
+poke "$T/rofeat" 140 '\001\000\000\000'
+resum "$T/rofeat" 0
+t "an unknown incompat bit in copy A: exit 1" 1 $V check "$T/rofeat"
+has "copy A: invalid (unknown incompatible features 0x1)"
 
 # copy A corrupted: copy B (seq 1) is used
 cp "$T/meta" "$T/badA"

@@ -5,7 +5,7 @@
 V=${1:-./vdirtctl}
 . "$(dirname "$0")/tap-lib"
 echo "TAP version 13"
-echo "1..29"
+echo "1..31"
 
 t "--help exits 0" 0 $V --help
 t "unknown command is a usage error (2)" 2 $V frobnicate
@@ -29,6 +29,13 @@ t "format --force overwrites" 0 $V format --force --hash crc32c "$T/data" "$T/me
 dd if=/dev/urandom of="$T/junk" bs=4096 count=4 2>/dev/null
 truncate -s 4M "$T/junk"
 t "format refuses foreign data without --force" 5 $V format "$T/data" "$T/junk"
+# stale bytes in the entry region only (superblock blocks zero): format
+# zeroes them and reads them back
+truncate -s 4M "$T/stale"
+dd if=/dev/urandom of="$T/stale" bs=4096 seek=2 count=64 conv=notrunc 2>/dev/null
+t "format over random bytes in the entry region" 0 $V format "$T/data" "$T/stale"
+[ "$(dd if="$T/stale" bs=4096 skip=2 count=64 2>/dev/null | tr -d '\000' | wc -c)" = 0 ] &&
+	ok "... the entry region reads as zero" || nok "entry region not zero after format"
 
 # baseline build and show
 dd if=/dev/urandom of="$T/img" bs=4096 count=3 seek=10 2>/dev/null
