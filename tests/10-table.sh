@@ -84,7 +84,7 @@ check_eq "no_read_verify: reads_verified stays 0" 0 "$(st reads_verified)"
 check "back to the default table" recreate "$base"
 head -c 32768 /dev/urandom | dio write $T 0
 for m in baseline_capture baseline_clear clear_mismatches report "report 0" "report 0 10"; do
-	check "message '$m' accepted" dmsetup message $N 0 $m
+	check "message '$m' accepted (and a change it starts ends)" msg_wait $m
 done
 check "message 'mode enforce' accepted" dmsetup message $N 0 mode enforce
 check_eq "status mode=enforce after the message" enforce "$(st mode)"
