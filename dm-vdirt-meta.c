@@ -838,6 +838,28 @@ out:
 /* change numbers, unique in the module: a waiter knows its own change */
 static atomic64_t vdirt_bc_ids = ATOMIC64_INIT(0);
 
+/*
+ * Entry blocks read ahead of a walk: one synchronous 4 KiB read per block
+ * made a 40 GiB capture (327680 blocks of sha256 entries) I/O-latency bound.
+ */
+#define VDIRT_WALK_PREFETCH	128U
+
+/* worker: start reading the entry blocks ahead of cluster c, from *pf on */
+static void vdirt_walk_prefetch(struct vdirt_dev *vd, u64 c, sector_t *pf)
+{
+	sector_t start = vd->layout.entries_start;
+	sector_t end = start + vd->layout.entries_blocks;
+	sector_t blk = start + div_u64(c, vd->layout.entries_per_block);
+
+	if (*pf < blk)
+		*pf = blk;
+	if (*pf >= end || *pf > blk + VDIRT_WALK_PREFETCH / 2)
+		return;
+	dm_bufio_prefetch(vd->bufio, *pf,
+			  min_t(sector_t, VDIRT_WALK_PREFETCH, end - *pf));
+	*pf += VDIRT_WALK_PREFETCH;
+}
+
 /* fn returns true when it changed the entry of cluster c */
 typedef bool (*vdirt_walk_fn)(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
 			      u64 c);
@@ -1022,6 +1044,7 @@ static void vdirt_bc_work(struct work_struct *work)
 {
 	struct vdirt_dev *vd = container_of(work, struct vdirt_dev, bc_work);
 	u8 kind = READ_ONCE(vd->bc_kind);
+	sector_t pf = 0;
 	vdirt_walk_fn fn;
 	u64 c, last;
 	int r = 0;
@@ -1059,6 +1082,7 @@ static void vdirt_bc_work(struct work_struct *work)
 			break;
 		}
 		last = min(c + vd->region_clusters, vd->nr_clusters) - 1;
+		vdirt_walk_prefetch(vd, c, &pf);
 		r = vdirt_walk_region(vd, c, last, fn);
 		if (!r)
 			WRITE_ONCE(vd->bc_pos, last + 1);
