@@ -49,7 +49,7 @@ wait_pos() {
 	done
 }
 
-ktap_plan 31
+ktap_plan 32
 
 LEN=$(sectors $D)
 check_eq "the data device is 40 GiB" 83886080 "$LEN"
@@ -83,7 +83,8 @@ check "dmsetup suspend during the capture returns within 5 s" within 500
 diag "suspend during capture: $ELAPSED cs"
 p1=$(pos)
 sleep 2
-check_eq "suspended: the capture is paused (position kept: $p1)" "$p1" "$(pos)"
+check "suspended: the capture is paused (position kept: $p1)" \
+	sh -c "[ -n '$p1' ] && [ '$p1' = '$(pos)' ]"
 check "resume" dmsetup resume $N
 p2=$(pos)
 kl=$(knew | grep -c "baseline capture continues at cluster $p1 of 10485760")
@@ -96,10 +97,11 @@ check_eq "after the capture: baseline=set baselined=128" "set 128" "$(st baselin
 check_eq "no error logged" 0 "$(knew | grep -c 'failed')"
 
 check "suspend (idle)" dmsetup suspend $N
-check_fail "baseline_capture on a suspended device is refused" \
-	dmsetup message $N 0 baseline_capture
 out=$($V baseline capture $N 2>&1); rc=$?
 check_eq "vdirtctl baseline capture on a suspended device: exit 5 (busy)" 5 "$rc"
+check_eq "nothing started: baseline_change=-" - "$(st baseline_change)"
+check_fail "baseline_capture on a suspended device is refused" \
+	dmsetup message $N 0 baseline_capture
 check_eq "nothing started: baseline_change=-" - "$(st baseline_change)"
 dmsetup resume $N
 dmsetup remove $N
@@ -134,7 +136,8 @@ p1=$(pos)
 timed $V devices
 [ "$ELAPSED" -gt "$worst" ] && worst=$ELAPSED
 sleep 1
-check_eq "suspended: the load is paused (position kept: $p1)" "$p1" "$(pos)"
+check "suspended: the load is paused (position kept: $p1)" \
+	sh -c "[ -n '$p1' ] && [ '$p1' = '$(pos)' ]"
 check "vdirtctl baseline load still waits while the device is suspended" kill -0 $lpid
 check "resume" dmsetup resume $N
 while kill -0 $lpid 2>/dev/null; do
