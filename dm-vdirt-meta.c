@@ -475,6 +475,8 @@ static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
 {
 	int ticket, r = 0;
 
+	if (unlikely(READ_ONCE(vd->retired)))
+		return 0;	/* the table replacing us owns the metadata */
 	if (READ_ONCE(vd->state) != VDIRT_STATE_OK) {
 		/* never durable now: tell the listeners anyway */
 		vdirt_events_deliver(vd, U64_MAX);

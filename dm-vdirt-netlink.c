@@ -398,11 +398,13 @@ static int vdirt_nl_dev_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		i = 0;
 		mutex_lock(&vdirt_devices_lock);
 		list_for_each_entry(vd, &vdirt_devices, list) {
-			if (i++ == cb->args[0]) {
-				found = vd;
-				vdirt_dev_get(vd);
-				break;
-			}
+			if (i++ < cb->args[0])
+				continue;
+			if (vdirt_find_by_devt(vd->devt) != vd)
+				continue;	/* the other table of a reload */
+			found = vd;
+			vdirt_dev_get(vd);
+			break;
 		}
 		mutex_unlock(&vdirt_devices_lock);
 		if (!found)

@@ -64,12 +64,25 @@ MODULE_PARM_DESC(page_recycle,
 
 enum {
 	VIO_NONE = 0,		/* passed through, nothing to do */
-	VIO_READ,		/* verify after the read */
+	VIO_READ,		/* cluster aligned read: verify after the read */
+	VIO_READ_PART,		/* read of part of one cluster: private copy */
 	VIO_WRITE_COPY,		/* cluster aligned write, copied and hashed */
-	VIO_WRITE_PASS,		/* unaligned write, re-read and hashed */
+	VIO_WRITE_PART,		/* write, discard or write-zeroes of part of
+				 * one cluster: read, verify, merge, write
+				 */
+	VIO_WRITE_PASS,		/* a partial write passed down (fail_open, the
+				 * cluster could not be read): re-read after
+				 */
 	VIO_DISCARD,
 	VIO_ZEROES,
 	VIO_FLUSH,		/* empty flush: commit metadata */
+};
+
+/* vdirt_check_cluster() */
+enum {
+	VDIRT_CHECK_MATCH = 0,	/* matches, or measured on first use */
+	VDIRT_CHECK_MISMATCH,	/* mismatch, recorded */
+	VDIRT_CHECK_RECHECK,	/* untrusted data: read it again to decide */
 };
 
 enum {
@@ -435,10 +448,17 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 
 /*
  * Compare the digest of data read from the data device with the expected
- * one.  Returns 0 (match or measured on first use), 1 (mismatch) or -errno.
+ * one.  trusted: the data is in our own pages.  Otherwise it is in pages
+ * the reader owns and may have changed while the device wrote them (an
+ * O_DIRECT buffer, a guest's memory): such a digest may confirm a match,
+ * but it never becomes a cluster's digest and never makes a record; those
+ * cases return VDIRT_CHECK_RECHECK, with nothing changed, for the caller to
+ * read the cluster again into its own pages.  Returns VDIRT_CHECK_* or
+ * -errno.
  */
 static int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
-			       u64 cluster, const u8 *digest, u8 op)
+			       u64 cluster, const u8 *digest, u8 op,
+			       bool trusted)
 {
 	u8 expected[VDIRT_MAX_DIGEST_SIZE];
 	struct vdirt_disk_entry *e;
@@ -447,10 +467,12 @@ static int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 
 	if (unlikely(vdirt_unrecovered(vd, cluster))) {
 		/* crash recovery has not reached it: measure, never report */
+		if (!trusted)
+			return VDIRT_CHECK_RECHECK;
 		atomic64_inc(&vd->rcv.on_read);
 		first = vdirt_recover_cluster(vd, cur, cluster, digest,
 					      ktime_get_real_ns());
-		return first < 0 ? first : 0;
+		return first < 0 ? first : VDIRT_CHECK_MATCH;
 	}
 	e = vdirt_cursor_get(vd, cur, cluster);
 	if (IS_ERR(e))
@@ -460,17 +482,23 @@ static int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	} else if (e->flags & VDIRT_E_CURRENT) {
 		exp = vdirt_entry_current(e);
 	} else {
-		/* trust on first use */
+		/* trust on first use, of our own copy only */
+		if (!trusted)
+			return VDIRT_CHECK_RECHECK;
 		memcpy(vdirt_entry_current(e), digest, vd->digest_size);
 		e->flags |= VDIRT_E_CURRENT;
 		cur->dirty = true;
 		atomic64_inc(&vd->cnt.measured);
 		atomic64_inc(&vd->cnt.tofu);
-		return 0;
+		return VDIRT_CHECK_MATCH;
 	}
+	if (!memcmp(exp, digest, vd->digest_size)) {
+		atomic64_inc(&vd->cnt.reads_verified);
+		return VDIRT_CHECK_MATCH;
+	}
+	if (!trusted)
+		return VDIRT_CHECK_RECHECK;
 	atomic64_inc(&vd->cnt.reads_verified);
-	if (!memcmp(exp, digest, vd->digest_size))
-		return 0;
 	first = !(e->flags & VDIRT_E_MISMATCH);
 	if (first) {
 		e->flags |= VDIRT_E_MISMATCH;
@@ -489,7 +517,63 @@ static int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 		if (r)
 			return r;
 	}
-	return 1;
+	return VDIRT_CHECK_MISMATCH;
+}
+
+/*
+ * Read clusters from first on into the pages of page bio pb (from its first
+ * byte, as many clusters as it holds), charged to origin's cgroup when
+ * given.  pb itself is not submitted: it may still be written later.
+ */
+static int vdirt_read_into(struct vdirt_dev *vd, struct bio *pb, u64 first,
+			   struct bio *origin)
+{
+	struct bio *rb;
+	unsigned short i;
+	int r;
+
+	rb = bio_alloc_bioset(vd->data_dev->bdev, pb->bi_vcnt, REQ_OP_READ,
+			      GFP_NOIO, &vd->bs);
+	for (i = 0; i < pb->bi_vcnt; i++)
+		__bio_add_page(rb, pb->bi_io_vec[i].bv_page,
+			       pb->bi_io_vec[i].bv_len, 0);
+	rb->bi_iter.bi_sector = first << vd->cluster_sectors_shift;
+	if (origin)
+		bio_clone_blkg_association(rb, origin);
+	r = submit_bio_wait(rb);
+	bio_put(rb);
+	return r;
+}
+
+/*
+ * Verify clusters [first, last] that we read ourselves into page bio pb
+ * (cluster first at byte 0).  *mismatch is set if one mismatched (each
+ * mismatch is recorded).  Returns 0 or -errno.
+ */
+static int vdirt_verify_pages(struct vdirt_dev *vd, struct bio *pb, u64 first,
+			      u64 last, u8 op, bool *mismatch)
+{
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	int r = 0;
+	u64 c;
+
+	for (c = first; c <= last; c++) {
+		r = vdirt_hash_page_bio(vd, pb, (c - first) << vd->cluster_shift,
+					digest);
+		if (r) {
+			vdirt_set_error(vd, "hash", r);
+			break;
+		}
+		r = vdirt_check_cluster(vd, &cur, c, digest, op, true);
+		if (r < 0)
+			break;
+		if (r == VDIRT_CHECK_MISMATCH)
+			*mismatch = true;
+		r = 0;
+	}
+	vdirt_cursor_put(vd, &cur);
+	return r;
 }
 
 /* re-read clusters [first, last] and store their digests */
@@ -563,7 +647,51 @@ static void vdirt_zero_bio_data(struct vdirt_io *io)
 		memzero_bvec(&bv);
 }
 
-/* verify the clusters of a completed read, hashing the guest's pages */
+/*
+ * The clusters of a completed aligned read whose digest from the reader's
+ * pages did not decide (bit i: cluster io->range.first + i): read them again
+ * into our own pages and check that copy, so that a reader changing its own
+ * buffer during the read can neither forge a mismatch nor plant a digest.
+ */
+static int vdirt_recheck_read(struct vdirt_io *io, u64 suspects,
+			      bool *mismatch)
+{
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
+	struct vdirt_dev *vd = io->vd;
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	unsigned int lo = __ffs64(suspects), hi = fls64(suspects) - 1, i;
+	struct bio *pb;
+	int r;
+
+	pb = vdirt_alloc_page_bio(vd, (hi - lo + 1) << vd->cluster_shift,
+				  REQ_OP_READ);
+	r = vdirt_read_into(vd, pb, io->range.first + lo, vdirt_io_bio(io));
+	for (i = lo; !r && i <= hi; i++) {
+		if (!(suspects & BIT_ULL(i)))
+			continue;
+		r = vdirt_hash_page_bio(vd, pb, (i - lo) << vd->cluster_shift,
+					digest);
+		if (r) {
+			vdirt_set_error(vd, "hash", r);
+			break;
+		}
+		r = vdirt_check_cluster(vd, &cur, io->range.first + i, digest,
+					VDIRT_OP_READ, true);
+		if (r == VDIRT_CHECK_MISMATCH)
+			*mismatch = true;
+		if (r > 0)
+			r = 0;
+	}
+	vdirt_cursor_put(vd, &cur);
+	vdirt_free_page_bio(vd, pb);
+	return r;
+}
+
+/*
+ * Verify the clusters of a completed aligned read by hashing the reader's
+ * pages; what that cannot decide goes to vdirt_recheck_read().  A read is
+ * at most one lock region (max_io_len), so at most 64 clusters.
+ */
 static int vdirt_verify_read_aligned(struct vdirt_io *io, bool *mismatch)
 {
 	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
@@ -572,12 +700,13 @@ static int vdirt_verify_read_aligned(struct vdirt_io *io, bool *mismatch)
 	SHASH_DESC_ON_STACK(desc, vd->tfm);
 	u8 digest[VDIRT_MAX_DIGEST_SIZE];
 	unsigned int done = 0, pos, len;
-	u64 c = io->range.first;
+	u64 c = io->range.first, suspects = 0;
 	struct bvec_iter iter;
 	struct bio_vec bv;
 	void *p;
 	int r;
 
+	BUILD_BUG_ON(VDIRT_REGION_MAX_CLUSTERS > 64);
 	desc->tfm = vd->tfm;
 	r = crypto_shash_init(desc);
 	if (r)
@@ -597,11 +726,11 @@ static int vdirt_verify_read_aligned(struct vdirt_io *io, bool *mismatch)
 			if (r)
 				goto hash_err;
 			r = vdirt_check_cluster(vd, &cur, c, digest,
-						VDIRT_OP_READ);
+						VDIRT_OP_READ, false);
 			if (r < 0)
 				goto out;
-			if (r)
-				*mismatch = true;
+			if (r == VDIRT_CHECK_RECHECK)
+				suspects |= BIT_ULL(c - io->range.first);
 			c++;
 			done = 0;
 			r = crypto_shash_init(desc);
@@ -609,45 +738,12 @@ static int vdirt_verify_read_aligned(struct vdirt_io *io, bool *mismatch)
 				goto hash_err;
 		}
 	}
-	r = 0;
-	goto out;
+	vdirt_cursor_put(vd, &cur);
+	return suspects ? vdirt_recheck_read(io, suspects, mismatch) : 0;
 hash_err:
 	vdirt_set_error(vd, "hash", r);
 out:
 	vdirt_cursor_put(vd, &cur);
-	return r;
-}
-
-/* verify a read of part of a cluster: read and hash the whole clusters */
-static int vdirt_verify_read_unaligned(struct vdirt_io *io, bool *mismatch)
-{
-	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
-	struct vdirt_dev *vd = io->vd;
-	u8 digest[VDIRT_MAX_DIGEST_SIZE];
-	struct bio *bio;
-	int r, err;
-	u64 c;
-
-	bio = vdirt_read_clusters(vd, io->range.first, io->range.last, &err);
-	if (!bio)
-		return err;
-	for (c = io->range.first; c <= io->range.last; c++) {
-		r = vdirt_hash_page_bio(vd, bio,
-					(c - io->range.first) <<
-					vd->cluster_shift, digest);
-		if (r) {
-			vdirt_set_error(vd, "hash", r);
-			break;
-		}
-		r = vdirt_check_cluster(vd, &cur, c, digest, VDIRT_OP_READ);
-		if (r < 0)
-			break;
-		if (r)
-			*mismatch = true;
-		r = 0;
-	}
-	vdirt_cursor_put(vd, &cur);
-	vdirt_free_page_bio(vd, bio);
 	return r;
 }
 
@@ -659,6 +755,64 @@ static bool vdirt_iter_aligned(struct vdirt_dev *vd, struct bvec_iter *iter)
 	       !(iter->bi_size & mask);
 }
 
+/* byte offset of a partial-cluster bio inside its cluster */
+static unsigned int vdirt_io_offset(struct vdirt_io *io)
+{
+	return (io->iter.bi_sector << SECTOR_SHIFT) &
+	       (io->vd->cluster_size - 1);
+}
+
+/* copy between the guest's bio (at iter) and page bio pb from byte off */
+static void vdirt_copy_bio(struct bio *pb, unsigned int off, struct bio *bio,
+			   struct bvec_iter start, bool to_pb)
+{
+	unsigned int pos, len, poff;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	void *g, *p;
+
+	__bio_for_each_segment(bv, bio, iter, start) {
+		for (pos = 0; pos < bv.bv_len; pos += len) {
+			poff = offset_in_page(off);
+			len = min_t(unsigned int, bv.bv_len - pos,
+				    PAGE_SIZE - poff);
+			g = bvec_kmap_local(&bv);
+			p = kmap_local_page(pb->bi_io_vec[off >>
+						PAGE_SHIFT].bv_page);
+			if (to_pb)
+				memcpy(p + poff, g + pos, len);
+			else
+				memcpy(g + pos, p + poff, len);
+			kunmap_local(p);
+			kunmap_local(g);
+			off += len;
+		}
+	}
+}
+
+/* zero len bytes of page bio pb from byte off */
+static void vdirt_zero_pages(struct bio *pb, unsigned int off,
+			     unsigned int len)
+{
+	unsigned int n;
+
+	for (; len; off += n, len -= n) {
+		n = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(off));
+		memzero_page(pb->bi_io_vec[off >> PAGE_SHIFT].bv_page,
+			     offset_in_page(off), n);
+	}
+}
+
+/* a mismatch is durable before the I/O that found it completes */
+static void vdirt_sync_records(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+
+	if (vdirt_records_unsynced(vd) && vdirt_commit(vd) &&
+	    !vd->opt_fail_open)
+		io->status = BLK_STS_IOERR;
+}
+
 static void vdirt_post_read(struct vdirt_io *io)
 {
 	struct vdirt_dev *vd = io->vd;
@@ -667,22 +821,52 @@ static void vdirt_post_read(struct vdirt_io *io)
 
 	if (io->status || !vdirt_measuring(vd))
 		goto out;
-	if (vdirt_iter_aligned(vd, &io->iter))
-		r = vdirt_verify_read_aligned(io, &mismatch);
-	else
-		r = vdirt_verify_read_unaligned(io, &mismatch);
+	r = vdirt_verify_read_aligned(io, &mismatch);
 	if (r && !vd->opt_fail_open)
 		io->status = BLK_STS_IOERR;
 	if (mismatch && READ_ONCE(vd->enforce)) {
 		vdirt_zero_bio_data(io);
 		io->status = BLK_STS_IOERR;
 	}
-	/* a mismatch is durable before the read that found it completes */
-	if (vdirt_records_unsynced(vd) && vdirt_commit(vd) &&
-	    !vd->opt_fail_open)
-		io->status = BLK_STS_IOERR;
+	vdirt_sync_records(io);
 out:
 	atomic_dec(&vd->reads);
+	vdirt_io_complete(io);
+}
+
+/*
+ * A read of part of a cluster: the whole cluster is read into our pages
+ * and verified there, and the guest gets its part of that same copy, so
+ * what was verified is what the guest receives.
+ */
+static void vdirt_read_part(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	struct bio *bio = vdirt_io_bio(io);
+	bool mismatch = false;
+	struct bio *pb;
+	int r;
+
+	pb = vdirt_alloc_page_bio(vd, vd->cluster_size, REQ_OP_READ);
+	r = vdirt_read_into(vd, pb, io->range.first, bio);
+	if (r) {
+		io->status = errno_to_blk_status(r);
+		goto out;
+	}
+	if (vdirt_measuring(vd)) {
+		r = vdirt_verify_pages(vd, pb, io->range.first,
+				       io->range.first, VDIRT_OP_READ,
+				       &mismatch);
+		if (r && !vd->opt_fail_open)
+			io->status = BLK_STS_IOERR;
+		if (mismatch && READ_ONCE(vd->enforce))
+			io->status = BLK_STS_IOERR;
+		vdirt_sync_records(io);
+	}
+	if (!io->status)
+		vdirt_copy_bio(pb, vdirt_io_offset(io), bio, io->iter, false);
+out:
+	vdirt_free_page_bio(vd, pb);
 	vdirt_io_complete(io);
 }
 
@@ -703,10 +887,10 @@ static void vdirt_finish_write(struct vdirt_io *io)
 }
 
 /*
- * Our copy of a cluster-aligned write completed with an error, or it needs
- * a commit (FUA): runs in the worker.  The digests were stored before the
- * copy was submitted; after an error the data on disk is unknown, so the
- * clusters are measured again from the device.
+ * Our copy of a write (a whole-cluster write, or a merged partial one)
+ * completed with an error, or it needs a commit (FUA): runs in the worker.
+ * The digests were stored before the copy was submitted; after an error the
+ * data on disk is unknown, so the clusters are measured again from the device.
  */
 static void vdirt_post_write_copy(struct vdirt_io *io)
 {
@@ -718,36 +902,30 @@ static void vdirt_post_write_copy(struct vdirt_io *io)
 	vdirt_finish_write(io);
 }
 
-/* unaligned write, discard or write-zeroes completed on the data device */
+/*
+ * A discard or write-zeroes of whole clusters (vdirt_map() splits off the
+ * partial ones), or a VIO_WRITE_PASS write, completed on the data device.
+ */
 static void vdirt_post_write_pass(struct vdirt_io *io)
 {
 	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
 	struct vdirt_dev *vd = io->vd;
-	u64 start = io->iter.bi_sector;
-	u64 end = start + (io->iter.bi_size >> SECTOR_SHIFT);
-	u64 c, cs, ce, now = ktime_get_real_ns();
+	u64 c, now = ktime_get_real_ns();
 	int r = 0;
 
 	if (!vdirt_measuring(vd))
 		goto out;
 	if (io->status || io->kind == VIO_WRITE_PASS) {
+		/* the content is unknown: measure it (unmeasured if unreadable) */
 		r = vdirt_remeasure(vd, io->range.first, io->range.last, now);
-		if (r && !io->status)
+		if (r && !io->status && !vd->opt_fail_open)
 			io->status = errno_to_blk_status(r);
 		goto out;
 	}
-	for (c = io->range.first; c <= io->range.last && !r; c++) {
-		cs = c << vd->cluster_sectors_shift;
-		ce = cs + (1U << vd->cluster_sectors_shift);
-		if (cs < start || ce > end)
-			r = vdirt_remeasure(vd, c, c, now);
-		else if (io->kind == VIO_DISCARD)
-			r = vdirt_update_cluster(vd, &cur, c, NULL, now,
-						 VDIRT_OP_WRITE);
-		else
-			r = vdirt_update_cluster(vd, &cur, c, vd->zero_digest,
-						 now, VDIRT_OP_WRITE);
-	}
+	for (c = io->range.first; c <= io->range.last && !r; c++)
+		r = vdirt_update_cluster(vd, &cur, c,
+					 io->kind == VIO_DISCARD ? NULL :
+					 vd->zero_digest, now, VDIRT_OP_WRITE);
 	vdirt_cursor_put(vd, &cur);
 	if (r && !vd->opt_fail_open)
 		io->status = BLK_STS_IOERR;
@@ -831,34 +1009,35 @@ static int vdirt_measure_copy(struct vdirt_io *io, struct bio *clone)
 	return r;
 }
 
+/*
+ * Write our copy pb of the guest's write (its digests are already stored):
+ * the guest's bio completes when the copy does (vdirt_clone_endio()).
+ */
+static void vdirt_submit_copy(struct vdirt_io *io, struct bio *pb)
+{
+	struct bio *bio = vdirt_io_bio(io);
+
+	pb->bi_iter.bi_sector = io->range.first << io->vd->cluster_sectors_shift;
+	pb->bi_ioprio = bio->bi_ioprio;
+	pb->bi_end_io = vdirt_clone_endio;
+	pb->bi_private = io;
+	bio_clone_blkg_association(pb, bio);
+	io->clone = pb;
+	io->stage = VSTAGE_INFLIGHT;
+	dm_submit_bio_remap(bio, pb);
+}
+
 /* copy a cluster-aligned write into our pages and write the copy */
 static void vdirt_write_copy(struct vdirt_io *io)
 {
 	struct vdirt_dev *vd = io->vd;
 	struct bio *bio = vdirt_io_bio(io);
-	unsigned int off = 0, pos, len, doff;
-	struct bvec_iter iter;
-	struct bio_vec bv;
 	struct bio *clone;
-	void *src, *dst;
 
 	clone = vdirt_alloc_page_bio(vd, bio->bi_iter.bi_size,
 				     REQ_OP_WRITE |
 				     (bio->bi_opf & VDIRT_PASS_FLAGS));
-	bio_for_each_segment(bv, bio, iter) {
-		for (pos = 0; pos < bv.bv_len; pos += len) {
-			doff = offset_in_page(off);
-			len = min_t(unsigned int, bv.bv_len - pos,
-				    PAGE_SIZE - doff);
-			src = bvec_kmap_local(&bv);
-			dst = kmap_local_page(clone->bi_io_vec[off >>
-						PAGE_SHIFT].bv_page);
-			memcpy(dst + doff, src + pos, len);
-			kunmap_local(dst);
-			kunmap_local(src);
-			off += len;
-		}
-	}
+	vdirt_copy_bio(clone, 0, bio, bio->bi_iter, true);
 	/*
 	 * The copy is stable: its digests are stored now, before it is
 	 * written, so the write completes without another trip through the
@@ -871,13 +1050,68 @@ static void vdirt_write_copy(struct vdirt_io *io)
 		vdirt_io_complete(io);
 		return;
 	}
-	clone->bi_iter.bi_sector = bio->bi_iter.bi_sector;
-	clone->bi_ioprio = bio->bi_ioprio;
-	clone->bi_end_io = vdirt_clone_endio;
-	clone->bi_private = io;
-	io->clone = clone;
-	io->stage = VSTAGE_INFLIGHT;
-	submit_bio_noacct(clone);
+	vdirt_submit_copy(io, clone);
+}
+
+/*
+ * A write, discard or write-zeroes of part of one cluster is a
+ * read-verify-modify-write of the whole cluster in our pages: the cluster
+ * is read and checked against its expected digest (a mismatch is recorded
+ * with op=write; in enforce mode the write fails and nothing is written),
+ * the guest's sectors (or zeros) are merged into that copy, and the merged
+ * cluster is hashed and written.  So the digest is of the bytes sent, and
+ * nothing found underneath is ever adopted without a check.
+ */
+static void vdirt_write_part(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	struct bio *bio = vdirt_io_bio(io);
+	bool mismatch = false;
+	struct bio *pb;
+	int r;
+
+	pb = vdirt_alloc_page_bio(vd, vd->cluster_size, REQ_OP_WRITE |
+				  (bio->bi_opf & VDIRT_PASS_FLAGS));
+	r = vdirt_read_into(vd, pb, io->range.first, bio);
+	if (r) {
+		vdirt_free_page_bio(vd, pb);
+		if (vd->opt_fail_open) {
+			/* availability first: write the guest's sectors */
+			io->kind = VIO_WRITE_PASS;
+			io->stage = VSTAGE_INFLIGHT;
+			dm_submit_bio_remap(bio, NULL);
+			return;
+		}
+		io->status = errno_to_blk_status(r);
+		vdirt_io_complete(io);
+		return;
+	}
+	if (vdirt_measuring(vd)) {
+		r = vdirt_verify_pages(vd, pb, io->range.first,
+				       io->range.first, VDIRT_OP_WRITE,
+				       &mismatch);
+		if ((r && !vd->opt_fail_open) ||
+		    (mismatch && READ_ONCE(vd->enforce)))
+			io->status = BLK_STS_IOERR;
+	}
+	if (io->status) {
+		vdirt_free_page_bio(vd, pb);
+		vdirt_sync_records(io);
+		vdirt_io_complete(io);
+		return;
+	}
+	if (bio_op(bio) == REQ_OP_WRITE)
+		vdirt_copy_bio(pb, vdirt_io_offset(io), bio, io->iter, true);
+	else
+		vdirt_zero_pages(pb, vdirt_io_offset(io), io->iter.bi_size);
+	if (vdirt_measuring(vd) && vdirt_measure_copy(io, pb) &&
+	    !vd->opt_fail_open) {
+		vdirt_free_page_bio(vd, pb);
+		io->status = BLK_STS_IOERR;
+		vdirt_io_complete(io);
+		return;
+	}
+	vdirt_submit_copy(io, pb);
 }
 
 static void vdirt_post(struct vdirt_io *io)
@@ -887,6 +1121,7 @@ static void vdirt_post(struct vdirt_io *io)
 		vdirt_post_read(io);
 		break;
 	case VIO_WRITE_COPY:
+	case VIO_WRITE_PART:
 		vdirt_post_write_copy(io);
 		break;
 	case VIO_FLUSH:
@@ -898,11 +1133,17 @@ static void vdirt_post(struct vdirt_io *io)
 	}
 }
 
+/* the bio changes the data device (needs its intent bit first) */
+static bool vdirt_io_writes(struct vdirt_io *io)
+{
+	return io->kind != VIO_READ && io->kind != VIO_READ_PART;
+}
+
 static void vdirt_io_work(struct work_struct *work)
 {
 	struct vdirt_io *io = container_of(work, struct vdirt_io, work);
 
-	if (io->kind != VIO_READ &&
+	if (vdirt_io_writes(io) &&
 	    (io->stage == VSTAGE_SUBMIT || io->stage == VSTAGE_COPY)) {
 		if (unlikely(READ_ONCE(io->vd->state) == VDIRT_STATE_FAILED)) {
 			io->status = BLK_STS_IOERR;	/* fail-closed */
@@ -915,10 +1156,15 @@ static void vdirt_io_work(struct work_struct *work)
 	switch (io->stage) {
 	case VSTAGE_SUBMIT:
 		io->stage = VSTAGE_INFLIGHT;
-		submit_bio_noacct(vdirt_io_bio(io));
+		dm_submit_bio_remap(vdirt_io_bio(io), NULL);
 		break;
 	case VSTAGE_COPY:
-		vdirt_write_copy(io);
+		if (io->kind == VIO_WRITE_COPY)
+			vdirt_write_copy(io);
+		else if (io->kind == VIO_WRITE_PART)
+			vdirt_write_part(io);
+		else
+			vdirt_read_part(io);
 		break;
 	case VSTAGE_POST:
 		vdirt_post(io);
@@ -934,13 +1180,34 @@ static void vdirt_io_grant(struct vdirt_range *r)
 	vdirt_io_queue(container_of(r, struct vdirt_io, range));
 }
 
+/*
+ * Split a bio that covers part of a cluster at the cluster boundaries, so
+ * that the partial part is a bio of its own, inside one cluster: an
+ * unaligned head ends at the first boundary, an aligned bio with an
+ * unaligned tail ends at the last one (dm maps the rest as a new bio).
+ */
+static void vdirt_split_partial(struct vdirt_dev *vd, struct bio *bio)
+{
+	sector_t mask = (1U << vd->cluster_sectors_shift) - 1;
+	sector_t start = bio->bi_iter.bi_sector, end = bio_end_sector(bio);
+
+	if (!mask || (bio->bi_opf & REQ_PREFLUSH))
+		return;
+	if (start & mask) {
+		if (end > (start | mask) + 1)
+			dm_accept_partial_bio(bio, (start | mask) + 1 - start);
+	} else if ((end & mask) && end - start > mask + 1) {
+		dm_accept_partial_bio(bio, (end & ~mask) - start);
+	}
+}
+
 static int vdirt_map(struct dm_target *ti, struct bio *bio)
 {
 	struct vdirt_dev *vd = ti->private;
 	struct vdirt_io *io = dm_per_bio_data(bio, sizeof(*io));
 	int state = READ_ONCE(vd->state);
 	sector_t sector, region_end, region_sectors;
-	bool pass = true;
+	bool pass, aligned;
 
 	io->vd = vd;
 	io->kind = VIO_NONE;
@@ -973,32 +1240,31 @@ static int vdirt_map(struct dm_target *ti, struct bio *bio)
 	if (unlikely(bio_end_sector(bio) > region_end) &&
 	    !(bio->bi_opf & REQ_PREFLUSH))
 		dm_accept_partial_bio(bio, region_end - sector);
+	if (bio_op(bio) == REQ_OP_READ && vd->opt_no_read_verify)
+		return DM_MAPIO_REMAPPED;
+	vdirt_split_partial(vd, bio);
+	aligned = vdirt_iter_aligned(vd, &bio->bi_iter);
 
 	switch (bio_op(bio)) {
 	case REQ_OP_READ:
-		if (vd->opt_no_read_verify)
-			return DM_MAPIO_REMAPPED;
-		io->kind = VIO_READ;
+		io->kind = aligned ? VIO_READ : VIO_READ_PART;
 		break;
 	case REQ_OP_WRITE:
-		if (vdirt_iter_aligned(vd, &bio->bi_iter)) {
-			io->kind = VIO_WRITE_COPY;
-			pass = false;
-		} else {
-			io->kind = VIO_WRITE_PASS;
-		}
+		io->kind = aligned ? VIO_WRITE_COPY : VIO_WRITE_PART;
 		break;
 	case REQ_OP_DISCARD:
-		io->kind = VIO_DISCARD;
+		io->kind = aligned ? VIO_DISCARD : VIO_WRITE_PART;
 		break;
 	case REQ_OP_WRITE_ZEROES:
-		io->kind = VIO_ZEROES;
+		io->kind = aligned ? VIO_ZEROES : VIO_WRITE_PART;
 		break;
 	default:
 		return DM_MAPIO_KILL;
 	}
-	if (!vdirt_iter_aligned(vd, &bio->bi_iter) &&
-	    (io->kind == VIO_READ || io->kind == VIO_WRITE_PASS))
+	pass = io->kind == VIO_READ || io->kind == VIO_DISCARD ||
+	       io->kind == VIO_ZEROES;
+	if (!aligned && (bio_op(bio) == REQ_OP_READ ||
+			 bio_op(bio) == REQ_OP_WRITE))
 		atomic64_inc(&vd->cnt.unaligned);
 
 	if (io->kind == VIO_READ)
@@ -1013,7 +1279,7 @@ static int vdirt_map(struct dm_target *ti, struct bio *bio)
 	io->locked = true;
 	if (!vdirt_range_trylock(vd, &io->range))
 		return DM_MAPIO_SUBMITTED;	/* granted later */
-	if (io->kind != VIO_READ && !vdirt_intent_get(io))
+	if (vdirt_io_writes(io) && !vdirt_intent_get(io))
 		return DM_MAPIO_SUBMITTED;	/* when the intent bit is durable */
 	if (pass) {
 		io->stage = VSTAGE_INFLIGHT;
@@ -1089,7 +1355,8 @@ static void vdirt_scan_region(struct work_struct *work)
 			vdirt_set_error(vd, "hash", r);
 			break;
 		}
-		r = vdirt_check_cluster(vd, &cur, c, digest, VDIRT_OP_SCAN);
+		r = vdirt_check_cluster(vd, &cur, c, digest, VDIRT_OP_SCAN,
+					 true);
 		if (r < 0)
 			break;
 	}
@@ -1214,6 +1481,8 @@ int vdirt_devices_walk(int (*fn)(struct vdirt_dev *vd, void *arg), void *arg)
 
 	mutex_lock(&vdirt_devices_lock);
 	list_for_each_entry(vd, &vdirt_devices, list) {
+		if (vdirt_find_by_devt(vd->devt) != vd)
+			continue;	/* the other table of a reload */
 		r = fn(vd, arg);
 		if (r)
 			break;
@@ -1222,15 +1491,25 @@ int vdirt_devices_walk(int (*fn)(struct vdirt_dev *vd, void *arg), void *arg)
 	return r;
 }
 
+/*
+ * During a table reload two instances share one dm device: the inactive
+ * table's (constructed, not resumed) and the live one's.  A lookup finds
+ * the one that is not suspended, else the newest (the list is in
+ * construction order), which is the one a resume makes live.
+ */
 struct vdirt_dev *vdirt_find_by_devt(dev_t devt)
 {
-	struct vdirt_dev *vd;
+	struct vdirt_dev *vd, *found = NULL;
 
 	lockdep_assert_held(&vdirt_devices_lock);
-	list_for_each_entry(vd, &vdirt_devices, list)
-		if (vd->devt == devt)
-			return vd;
-	return NULL;
+	list_for_each_entry(vd, &vdirt_devices, list) {
+		if (vd->devt != devt)
+			continue;
+		found = vd;
+		if (!READ_ONCE(vd->suspended))
+			break;
+	}
+	return found;
 }
 
 struct vdirt_dev *vdirt_find_by_name(const char *name)
@@ -1244,9 +1523,24 @@ struct vdirt_dev *vdirt_find_by_name(const char *name)
 					  dm_name, NULL))
 			continue;
 		if (!strcmp(dm_name, name))
-			return vd;
+			return vdirt_find_by_devt(vd->devt);
 	}
 	return NULL;
+}
+
+/*
+ * Our preresume: any other instance on our metadata device (the table we
+ * replace) must never write it again, or it would undo our state.
+ */
+static void vdirt_retire_others(struct vdirt_dev *vd)
+{
+	struct vdirt_dev *o;
+
+	mutex_lock(&vdirt_devices_lock);
+	list_for_each_entry(o, &vdirt_devices, list)
+		if (o != vd && o->meta_dev->bdev == vd->meta_dev->bdev)
+			WRITE_ONCE(o->retired, true);
+	mutex_unlock(&vdirt_devices_lock);
 }
 
 void vdirt_get_info(struct vdirt_dev *vd, struct vdirt_info *info)
@@ -1458,6 +1752,7 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 		INIT_LIST_HEAD(&vd->buckets[i].waiters);
 	}
 	vd->cache_mb = VDIRT_DEFAULT_CACHE_MB;
+	vd->suspended = true;		/* until the first resume */
 	vd->devt = disk_devt(dm_disk(dm_table_get_md(ti->table)));
 
 	mode = dm_table_get_mode(ti->table);
@@ -1609,14 +1904,22 @@ static void vdirt_dtr(struct dm_target *ti)
 
 static void vdirt_presuspend(struct dm_target *ti)
 {
-	vdirt_bc_pause(ti->private);
-	vdirt_scan_stop(ti->private);
-	vdirt_recover_stop(ti->private);
+	struct vdirt_dev *vd = ti->private;
+
+	WRITE_ONCE(vd->suspended, true);
+	vdirt_bc_pause(vd);
+	vdirt_scan_stop(vd);
+	vdirt_recover_stop(vd);
 }
 
+/* the suspend was cancelled before postsuspend: carry on as before */
 static void vdirt_presuspend_undo(struct dm_target *ti)
 {
-	vdirt_bc_resume(ti->private);
+	struct vdirt_dev *vd = ti->private;
+
+	WRITE_ONCE(vd->suspended, false);
+	vdirt_recover_start(vd);
+	vdirt_bc_resume(vd);
 }
 
 static void vdirt_postsuspend(struct dm_target *ti)
@@ -1638,6 +1941,7 @@ static int vdirt_preresume(struct dm_target *ti)
 	struct vdirt_dev *vd = ti->private;
 	int r;
 
+	vdirt_retire_others(vd);
 	if (!vdirt_measuring(vd))
 		return 0;
 	r = vdirt_meta_reload(vd);
@@ -1652,6 +1956,7 @@ static void vdirt_resume(struct dm_target *ti)
 
 	WRITE_ONCE(vd->periodic, true);
 	queue_delayed_work(vd->wq, &vd->commit_work, HZ);
+	WRITE_ONCE(vd->suspended, false);
 	vdirt_recover_start(vd);
 	vdirt_bc_resume(vd);
 }

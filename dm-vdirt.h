@@ -81,6 +81,10 @@ struct vdirt_dev {
 	struct dm_dev *meta_dev;
 	struct list_head list;		/* in vdirt_devices, vdirt_devices_lock */
 	dev_t devt;			/* the dm device, for log lines */
+	bool suspended;			/* lockless: from presuspend to resume */
+	bool retired;			/* lockless: a newer table of the meta
+					 * device ran preresume: never write it
+					 */
 
 	/* geometry, constant after ctr */
 	u32 cluster_size;

@@ -4,12 +4,15 @@
  * while the writes are in flight (a stable-writes stress for dm-vdirt: the
  * hash it stores must be the hash of the bytes that reached the disk).
  *
- * Usage: scribble [-t SECONDS] [-p PAIRS] [-o OFFSET] [-r REGION] [-a] DEV
+ * Usage: scribble [-t SECONDS] [-p PAIRS] [-o OFFSET] [-r REGION] [-a] [-R] DEV
  *   PAIRS writer/scribbler thread pairs (default 2). Each writer writes its
  *   buffer (512 B .. 64 KiB, 512-aligned; with -a only whole 4 KiB blocks) at
  *   random offsets inside REGION (bytes, default 1 MiB) starting at OFFSET
  *   while its scribbler rewrites the buffer without pause.
- * Prints the number of writes; exit 0 unless a write failed.
+ *   -R: the writers read instead (O_DIRECT reads into the buffer being
+ *   rewritten: a reader that changes its own buffer must not be able to
+ *   forge a mismatch or plant a digest).
+ * Prints the number of I/Os; exit 0 unless one failed.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,7 +28,7 @@
 #define BUFSZ (64 * 1024)
 
 static volatile int stop;
-static int fd, aligned;
+static int fd, aligned, reading;
 static long long off, region;
 
 struct pair {
@@ -75,9 +78,11 @@ static void *writer(void *arg)
 		}
 		if (pos + len > region)
 			len = region - pos;
-		if (pwrite(fd, p->buf, len, off + pos) != len) {
+		if ((reading ? pread(fd, p->buf, len, off + pos) :
+			       pwrite(fd, p->buf, len, off + pos)) != len) {
 			if (!p->errors)
-				fprintf(stderr, "scribble: write %lld+%lld: %s\n", off + pos, len,
+				fprintf(stderr, "scribble: %s %lld+%lld: %s\n",
+					reading ? "read" : "write", off + pos, len,
 					strerror(errno));
 			p->errors++;
 		}
@@ -93,13 +98,14 @@ int main(int argc, char **argv)
 	struct pair *p;
 
 	region = 1 << 20;
-	while ((opt = getopt(argc, argv, "t:p:o:r:a")) != -1) {
+	while ((opt = getopt(argc, argv, "t:p:o:r:aR")) != -1) {
 		switch (opt) {
 		case 't': secs = atoi(optarg); break;
 		case 'p': pairs = atoi(optarg); break;
 		case 'o': off = atoll(optarg); break;
 		case 'r': region = atoll(optarg); break;
 		case 'a': aligned = 1; break;
+		case 'R': reading = 1; break;
 		default: goto usage;
 		}
 	}
@@ -129,9 +135,10 @@ int main(int argc, char **argv)
 	}
 	if (fsync(fd))
 		perror("fsync");
-	printf("scribble: writes=%lld errors=%lld\n", writes, errors);
+	printf("scribble: %s=%lld errors=%lld\n", reading ? "reads" : "writes",
+	       writes, errors);
 	return errors ? 1 : 0;
 usage:
-	fprintf(stderr, "usage: scribble [-t SECONDS] [-p PAIRS] [-o OFFSET] [-r REGION] [-a] DEV\n");
+	fprintf(stderr, "usage: scribble [-t SECONDS] [-p PAIRS] [-o OFFSET] [-r REGION] [-a] [-R] DEV\n");
 	return 2;
 }
