@@ -19,26 +19,44 @@
  *        DIGEST_SIZE HASH_NAME STATE MODE READ_VERIFY FAIL_OPEN MEASURED
  *        BASELINED READS_VERIFIED READ_MISMATCHES WRITE_DRIFT UNALIGNED
  *        META_ERRORS TOFU SCAN_RUNNING SCAN_POS LOG_FIRST LOG_HEAD
- *        EVENT_SEQ EVENTS_DROPPED RECOVER_POS RECOVER_TOTAL
+ *        EVENT_SEQ EVENTS_DROPPED RECOVER_POS RECOVER_TOTAL CHANGE_KIND
+ *        CHANGE_POS CHANGE_TOTAL CHANGE_PAUSED CHANGE_ID CHANGE_DONE_ID
+ *        CHANGE_RESULT
+ *        CHANGE_*: the device's baseline change (capture, clear, the
+ *        commit of a load, or a mismatch clear), which runs in the kernel
+ *        after the command that started it returned.  CHANGE_ID is the
+ *        number of the last one started, CHANGE_DONE_ID of the last one
+ *        ended and CHANGE_RESULT its errno (0: success).  A waiter polls
+ *        DEV_GET until CHANGE_DONE_ID is the CHANGE_ID its command got;
+ *        if CHANGE_ID moves on first, another change followed (its result
+ *        is lost), or the table was replaced (the change was cut short).
  * VDIRT_CMD_BASELINE_BEGIN R: device, CLUSTER_SIZE, DIGEST_SIZE, HASH_NAME,
  *        NR_CLUSTERS (all must match the device).  A: LOAD_ID.
  *        Starts a staged load owned by the sending socket; -EBUSY if
  *        another load is open on the device.  Closing the socket aborts.
  * VDIRT_CMD_BASELINE_CHUNK R: device, LOAD_ID, FIRST_CLUSTER, DIGESTS
  *        (n * digest_size bytes, n >= 1, at most VDIRT_CHUNK_MAX bytes).
- * VDIRT_CMD_BASELINE_COMMIT R: device, LOAD_ID.  Refused (-ENODATA) unless
- *        every cluster was loaded; then replaces the baseline of every
- *        cluster and commits the metadata.  Until then the old baseline
- *        stays in force, and an abandoned load changes nothing.
+ * VDIRT_CMD_BASELINE_COMMIT R: device, LOAD_ID.  A: CHANGE_ID.  Refused
+ *        (-ENODATA) unless every cluster was loaded; then starts the change
+ *        that replaces the baseline of every cluster and commits the
+ *        metadata, and the staged load belongs to it (closing the socket
+ *        no longer aborts).  Until then the old baseline stays in force,
+ *        and an abandoned load changes nothing.
  * VDIRT_CMD_BASELINE_ABORT  R: device, LOAD_ID.
- * VDIRT_CMD_BASELINE_CAPTURE R: device.  Current measurements -> baseline.
- * VDIRT_CMD_BASELINE_CLEAR   R: device.
+ * VDIRT_CMD_BASELINE_CAPTURE R: device.  A: CHANGE_ID.  Starts the change
+ *        that makes the current measurements the baseline.
+ * VDIRT_CMD_BASELINE_CLEAR   R: device.  A: CHANGE_ID.
+ *        CAPTURE, CLEAR, COMMIT and MISMATCH_CLEAR return once the change
+ *        has started; they fail with -EBUSY while another change runs, on
+ *        a suspended (or not yet resumed) device, and CAPTURE while crash
+ *        recovery runs; with -EIO when the device is degraded or failed.
  * VDIRT_CMD_SCAN_START       R: device.  VDIRT_CMD_SCAN_STOP R: device.
+ *        SCAN_START: -EBUSY on a suspended device, -EIO when degraded.
  * VDIRT_CMD_MISMATCH_GET     NLM_F_DUMP, R: device, optional REC_SEQ (first
  *        record number wanted).  One message per record:
  *        A: DEV_NAME DEV_MAJOR DEV_MINOR REC_SEQ CLUSTER KIND OP TIME
  *           EXPECTED ACTUAL, and REC_AUX for a recovery summary record
- * VDIRT_CMD_MISMATCH_CLEAR   R: device.
+ * VDIRT_CMD_MISMATCH_CLEAR   R: device.  A: CHANGE_ID.
  * VDIRT_CMD_HASH_GET         NLM_F_DUMP, R: device, optional FIRST_CLUSTER,
  *        COUNT.  One message per run of up to VDIRT_HASH_BATCH clusters:
  *        A: FIRST_CLUSTER COUNT VALID (one byte per cluster, VDIRT_HV_*)
@@ -137,6 +155,13 @@ enum vdirt_genl_attr {
 	VDIRT_A_REC_AUX,		/* binary, 4 x u64 host order: aux[] */
 	VDIRT_A_RECOVER_POS,		/* u64, clusters of dirty regions done */
 	VDIRT_A_RECOVER_TOTAL,		/* u64, 0: not recovering */
+	VDIRT_A_CHANGE_ID,		/* u64, a baseline change's number */
+	VDIRT_A_CHANGE_KIND,		/* u8, VDIRT_GENL_CHANGE_*, NONE: idle */
+	VDIRT_A_CHANGE_POS,		/* u64, clusters done */
+	VDIRT_A_CHANGE_TOTAL,		/* u64, clusters to do */
+	VDIRT_A_CHANGE_PAUSED,		/* u8, 1: paused, the device is suspended */
+	VDIRT_A_CHANGE_DONE_ID,		/* u64, the last change that ended */
+	VDIRT_A_CHANGE_RESULT,		/* u32, its errno, 0: success */
 
 	__VDIRT_A_MAX,
 	VDIRT_A_MAX = __VDIRT_A_MAX - 1
@@ -150,6 +175,13 @@ enum vdirt_genl_attr {
 /* VDIRT_A_MODE */
 #define VDIRT_GENL_MODE_AUDIT		0
 #define VDIRT_GENL_MODE_ENFORCE		1
+
+/* VDIRT_A_CHANGE_KIND */
+#define VDIRT_GENL_CHANGE_NONE		0
+#define VDIRT_GENL_CHANGE_CAPTURE	1
+#define VDIRT_GENL_CHANGE_CLEAR		2
+#define VDIRT_GENL_CHANGE_LOAD		3
+#define VDIRT_GENL_CHANGE_MISMATCH_CLEAR 4
 
 /* VDIRT_A_VALID bits */
 #define VDIRT_HV_CURRENT		(1U << 0)

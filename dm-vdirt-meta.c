@@ -1098,48 +1098,79 @@ out:
 }
 
 /*
- * Walk every cluster entry, one lock region at a time with the region's
- * range lock held; fn returns true when it changed the entry.
+ * Baseline changes (capture, clear, replace by a netlink load) and
+ * clear_mismatches walk every cluster entry.  They run in a worker, one
+ * lock region at a time with the region's range lock held, so that no
+ * message, netlink command or suspend waits for a walk: the message or
+ * command starts the change and returns, status shows baseline_change=
+ * POS/TOTAL.  Presuspend asks the worker to stop at the next region
+ * boundary and waits for it (the position is kept); resume continues.
  */
-static int vdirt_walk(struct vdirt_dev *vd,
-		      bool (*fn)(struct vdirt_dev *vd,
-				 struct vdirt_disk_entry *e, void *arg),
-		      void *arg)
-{
-	struct vdirt_range range;
-	struct dm_buffer *b;
-	struct vdirt_disk_entry *e;
-	u64 c, last;
 
-	for (c = 0; c < vd->nr_clusters; c = last + 1) {
-		last = min(c + vd->region_clusters, vd->nr_clusters) - 1;
-		vdirt_range_lock_sync(vd, c, last, &range);
-		for (; c <= last; c++) {
-			e = vdirt_entry_get(vd, c, &b);
-			if (IS_ERR(e)) {
-				vdirt_range_unlock(vd, &range);
-				return PTR_ERR(e);
-			}
-			vdirt_entry_put(vd, b, fn(vd, e, arg));
+/* change numbers, unique in the module: a waiter knows its own change */
+static atomic64_t vdirt_bc_ids = ATOMIC64_INIT(0);
+
+/*
+ * Entry blocks read ahead of a walk: one synchronous 4 KiB read per block
+ * made a 40 GiB capture (327680 blocks of sha256 entries) I/O-latency bound.
+ */
+#define VDIRT_WALK_PREFETCH	128U
+
+/* worker: start reading the entry blocks ahead of cluster c, from *pf on */
+static void vdirt_walk_prefetch(struct vdirt_dev *vd, u64 c, sector_t *pf)
+{
+	sector_t start = vd->layout.entries_start;
+	sector_t end = start + vd->layout.entries_blocks;
+	sector_t blk = start + div_u64(c, vd->layout.entries_per_block);
+
+	if (*pf < blk)
+		*pf = blk;
+	if (*pf >= end || *pf > blk + VDIRT_WALK_PREFETCH / 2)
+		return;
+	dm_bufio_prefetch(vd->bufio, *pf,
+			  min_t(sector_t, VDIRT_WALK_PREFETCH, end - *pf));
+	*pf += VDIRT_WALK_PREFETCH;
+}
+
+/* fn returns true when it changed the entry of cluster c */
+typedef bool (*vdirt_walk_fn)(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
+			      u64 c);
+
+/* one lock region [first, last] */
+static int vdirt_walk_region(struct vdirt_dev *vd, u64 first, u64 last,
+			     vdirt_walk_fn fn)
+{
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
+	struct vdirt_disk_entry *e;
+	struct vdirt_range range;
+	int r = 0;
+	u64 c;
+
+	vdirt_range_lock_sync(vd, first, last, &range);
+	for (c = first; c <= last; c++) {
+		e = vdirt_cursor_get(vd, &cur, c);
+		if (IS_ERR(e)) {
+			r = PTR_ERR(e);
+			break;
 		}
-		c = last;
-		vdirt_range_unlock(vd, &range);
-		cond_resched();
+		if (fn(vd, e, c))
+			cur.dirty = true;
 	}
-	return 0;
+	vdirt_cursor_put(vd, &cur);
+	vdirt_range_unlock(vd, &range);
+	return r;
 }
 
 static bool vdirt_capture_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
-			     void *arg)
+			     u64 c)
 {
-	u64 *count = arg;
 	u8 old = e->flags;
 
 	if (e->flags & VDIRT_E_CURRENT) {
 		memcpy(vdirt_entry_baseline(vd, e), vdirt_entry_current(e),
 		       vd->digest_size);
 		e->flags |= VDIRT_E_BASELINE;
-		(*count)++;
+		vd->bc_count++;
 	} else {
 		e->flags &= ~VDIRT_E_BASELINE;
 		memset(vdirt_entry_baseline(vd, e), 0, vd->digest_size);
@@ -1148,34 +1179,107 @@ static bool vdirt_capture_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
 	return old != e->flags || (e->flags & VDIRT_E_BASELINE);
 }
 
+static bool vdirt_bclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
+			    u64 c)
+{
+	if (!(e->flags & (VDIRT_E_BASELINE | VDIRT_E_WRITTEN | VDIRT_E_DRIFT)))
+		return false;
+	e->flags &= ~(VDIRT_E_BASELINE | VDIRT_E_WRITTEN | VDIRT_E_DRIFT);
+	memset(vdirt_entry_baseline(vd, e), 0, vd->digest_size);
+	return true;
+}
+
+/*
+ * Each cluster switches under its region's range lock, so a concurrent read
+ * is checked against the old or the new digest of its cluster, never a
+ * torn one.
+ */
+static bool vdirt_replace_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
+			     u64 c)
+{
+	if (!(e->flags & VDIRT_E_BASELINE))
+		atomic64_inc(&vd->cnt.baselined);
+	memcpy(vdirt_entry_baseline(vd, e), vd->bc_digests + c * vd->digest_size,
+	       vd->digest_size);
+	e->flags |= VDIRT_E_BASELINE;
+	e->flags &= ~(VDIRT_E_WRITTEN | VDIRT_E_DRIFT);
+	return true;
+}
+
+static bool vdirt_mclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
+			    u64 c)
+{
+	if (!(e->flags & (VDIRT_E_MISMATCH | VDIRT_E_DRIFT)))
+		return false;
+	e->flags &= ~(VDIRT_E_MISMATCH | VDIRT_E_DRIFT);
+	return true;
+}
+
+static const char *vdirt_bc_name(u8 kind)
+{
+	switch (kind) {
+	case VDIRT_BC_CAPTURE:
+		return "baseline capture";
+	case VDIRT_BC_CLEAR:
+		return "baseline clear";
+	case VDIRT_BC_REPLACE:
+		return "baseline load";
+	default:
+		return "clear_mismatches";
+	}
+}
+
 /*
  * A baseline change rewrites entries in place, and dirty entry blocks may
  * reach the disk before the change is complete.  The superblock therefore
  * carries BASELINE_PARTIAL, committed before the first entry changes and
- * cleared by the commit that follows the last: a crash in between leaves a
- * mark, and baseline digests are ignored (reads are checked against the
- * last write) until a baseline is loaded, captured or cleared again.  An
- * error in between is treated the same way.
+ * cleared by the commit that follows the last: a crash in between (or the
+ * table going away while the change is paused) leaves a mark, and baseline
+ * digests are ignored (reads are checked against the last write) until a
+ * baseline is loaded, captured or cleared again.  An error in between is
+ * treated the same way.  clear_mismatches needs no bracket: the flags it
+ * clears only say that a record exists.
  */
-static int vdirt_baseline_change(struct vdirt_dev *vd,
-				 int (*change)(struct vdirt_dev *vd,
-					       const void *arg),
-				 const void *arg)
+static int vdirt_bc_begin(struct vdirt_dev *vd, u8 kind)
 {
-	int r;
-
-	mutex_lock(&vd->baseline_lock);
+	lockdep_assert_held(&vd->baseline_lock);
+	if (kind == VDIRT_BC_MCLEAR) {
+		mutex_lock(&vd->log_lock);
+		vd->bc_log_head = vd->log_head;
+		vd->bc_rm = atomic64_read(&vd->cnt.read_mismatches);
+		vd->bc_wd = atomic64_read(&vd->cnt.write_drift);
+		mutex_unlock(&vd->log_lock);
+		return 0;
+	}
 	mutex_lock(&vd->commit_lock);
 	vd->sb_flags |= VDIRT_SB_F_BASELINE_PARTIAL;
 	mutex_unlock(&vd->commit_lock);
 	atomic_set(&vd->meta_dirty, 1);
-	r = vdirt_commit(vd);
-	if (!r)
-		r = change(vd, arg);
-	if (r) {
-		WRITE_ONCE(vd->baseline_partial, true);
-		goto out;
+	return vdirt_commit(vd);
+}
+
+static int vdirt_bc_end(struct vdirt_dev *vd, u8 kind)
+{
+	lockdep_assert_held(&vd->baseline_lock);
+	if (kind == VDIRT_BC_MCLEAR) {
+		/* records and counts from before the walk go; later ones stay */
+		mutex_lock(&vd->log_lock);
+		if (vd->log_tail < vd->bc_log_head)
+			vd->log_tail = vd->bc_log_head;
+		atomic64_sub(min_t(u64, vd->bc_rm,
+				   atomic64_read(&vd->cnt.read_mismatches)),
+			     &vd->cnt.read_mismatches);
+		atomic64_sub(min_t(u64, vd->bc_wd,
+				   atomic64_read(&vd->cnt.write_drift)),
+			     &vd->cnt.write_drift);
+		mutex_unlock(&vd->log_lock);
+		atomic_set(&vd->meta_dirty, 1);
+		return vdirt_commit(vd);
 	}
+	if (kind == VDIRT_BC_CAPTURE)
+		atomic64_set(&vd->cnt.baselined, vd->bc_count);
+	else if (kind == VDIRT_BC_CLEAR)
+		atomic64_set(&vd->cnt.baselined, 0);
 	mutex_lock(&vd->commit_lock);
 	vd->sb_flags &= ~VDIRT_SB_F_BASELINE_PARTIAL;
 	if (atomic64_read(&vd->cnt.baselined))
@@ -1185,118 +1289,224 @@ static int vdirt_baseline_change(struct vdirt_dev *vd,
 	WRITE_ONCE(vd->baseline_partial, false);
 	mutex_unlock(&vd->commit_lock);
 	atomic_set(&vd->meta_dirty, 1);
-	r = vdirt_commit(vd);
-out:
-	mutex_unlock(&vd->baseline_lock);
-	return r;
+	return vdirt_commit(vd);
 }
 
-/*
- * Each cluster switches under its range lock, so a concurrent read is
- * checked against the old or the new digest of its cluster, never a torn one.
- */
-static int vdirt_replace_change(struct vdirt_dev *vd, const void *digests)
+/* the change is over (done, failed or stopped for good) */
+static void vdirt_bc_finish(struct vdirt_dev *vd, int r)
 {
-	u64 c;
+	void (*release)(void *arg);
+	void *arg;
+
+	mutex_lock(&vd->bc_lock);
+	release = vd->bc_release;
+	arg = vd->bc_release_arg;
+	vd->bc_release = NULL;
+	vd->bc_release_arg = NULL;
+	vd->bc_digests = NULL;
+	vd->bc_done_id = vd->bc_id;
+	vd->bc_result = r;
+	WRITE_ONCE(vd->bc_kind, VDIRT_BC_NONE);
+	mutex_unlock(&vd->bc_lock);
+	if (release)
+		release(arg);
+}
+
+static void vdirt_bc_work(struct work_struct *work)
+{
+	struct vdirt_dev *vd = container_of(work, struct vdirt_dev, bc_work);
+	u8 kind = READ_ONCE(vd->bc_kind);
+	sector_t pf = 0;
+	vdirt_walk_fn fn;
+	u64 c, last;
 	int r = 0;
 
-	for (c = 0; c < vd->nr_clusters && !r; c++) {
-		r = vdirt_baseline_write(vd, c, (const u8 *)digests +
-					 c * vd->digest_size);
-		if (!(c & 1023))
-			cond_resched();
+	switch (kind) {
+	case VDIRT_BC_CAPTURE:
+		fn = vdirt_capture_fn;
+		break;
+	case VDIRT_BC_CLEAR:
+		fn = vdirt_bclear_fn;
+		break;
+	case VDIRT_BC_REPLACE:
+		fn = vdirt_replace_fn;
+		break;
+	case VDIRT_BC_MCLEAR:
+		fn = vdirt_mclear_fn;
+		break;
+	default:
+		return;
 	}
-	return r;
-}
-
-/* every cluster's baseline becomes digests[c * digest_size] */
-int vdirt_baseline_replace(struct vdirt_dev *vd, const u8 *digests)
-{
-	return vdirt_baseline_change(vd, vdirt_replace_change, digests);
-}
-
-static int vdirt_capture_change(struct vdirt_dev *vd, const void *arg)
-{
-	u64 count = 0;
-	int r;
-
-	r = vdirt_walk(vd, vdirt_capture_fn, &count);
+	mutex_lock(&vd->baseline_lock);
+	if (!vd->bc_begun) {
+		r = vdirt_bc_begin(vd, kind);
+		vd->bc_begun = true;
+	}
+	for (c = READ_ONCE(vd->bc_pos); !r && c < vd->nr_clusters;
+	     c = last + 1) {
+		if (READ_ONCE(vd->bc_stop)) {
+			/* paused: the position is kept, resume continues */
+			mutex_unlock(&vd->baseline_lock);
+			return;
+		}
+		if (READ_ONCE(vd->state) != VDIRT_STATE_OK) {
+			r = -EIO;
+			break;
+		}
+		last = min(c + vd->region_clusters, vd->nr_clusters) - 1;
+		vdirt_walk_prefetch(vd, c, &pf);
+		r = vdirt_walk_region(vd, c, last, fn);
+		if (!r)
+			WRITE_ONCE(vd->bc_pos, last + 1);
+		cond_resched();
+	}
 	if (!r)
-		atomic64_set(&vd->cnt.baselined, count);
+		r = vdirt_bc_end(vd, kind);
+	if (r) {
+		if (kind != VDIRT_BC_MCLEAR)
+			WRITE_ONCE(vd->baseline_partial, true);
+		DMERR("%u:%u: %s failed at cluster %llu of %llu (error %d)%s",
+		      MAJOR(vd->devt), MINOR(vd->devt), vdirt_bc_name(kind),
+		      (unsigned long long)READ_ONCE(vd->bc_pos),
+		      (unsigned long long)vd->nr_clusters, r,
+		      kind != VDIRT_BC_MCLEAR ? ": baseline=partial" : "");
+	}
+	mutex_unlock(&vd->baseline_lock);
+	vdirt_bc_finish(vd, r);
+}
+
+void vdirt_bc_init(struct vdirt_dev *vd)
+{
+	mutex_init(&vd->bc_lock);
+	INIT_WORK(&vd->bc_work, vdirt_bc_work);
+	vd->bc_quiesced = true;
+}
+
+int vdirt_bc_start(struct vdirt_dev *vd, u8 kind, const u8 *digests,
+		   void (*release)(void *arg), void *arg, u64 *id)
+{
+	int r = 0;
+
+	if (READ_ONCE(vd->state) != VDIRT_STATE_OK)
+		return -EIO;
+	mutex_lock(&vd->bc_lock);
+	if (vd->bc_quiesced || vd->bc_kind ||
+	    (kind == VDIRT_BC_CAPTURE && READ_ONCE(vd->recovering))) {
+		r = -EBUSY;
+		goto out;
+	}
+	vd->bc_digests = digests;
+	vd->bc_release = release;
+	vd->bc_release_arg = arg;
+	vd->bc_begun = false;
+	vd->bc_count = 0;
+	WRITE_ONCE(vd->bc_pos, 0);
+	WRITE_ONCE(vd->bc_stop, false);
+	vd->bc_id = atomic64_inc_return(&vdirt_bc_ids);
+	if (id)
+		*id = vd->bc_id;
+	WRITE_ONCE(vd->bc_kind, kind);
+	/* not on vd->wq: a long walk must never hold up its rescuer */
+	queue_work(system_long_wq, &vd->bc_work);
+out:
+	mutex_unlock(&vd->bc_lock);
 	return r;
 }
 
-int vdirt_baseline_capture(struct vdirt_dev *vd)
+void vdirt_bc_get_info(struct vdirt_dev *vd, struct vdirt_bc_info *bi)
 {
-	return vdirt_baseline_change(vd, vdirt_capture_change, NULL);
+	mutex_lock(&vd->bc_lock);
+	bi->kind = vd->bc_kind;
+	bi->paused = vd->bc_kind && vd->bc_quiesced;
+	bi->pos = READ_ONCE(vd->bc_pos);
+	bi->total = vd->nr_clusters;
+	bi->id = vd->bc_id;
+	bi->done_id = vd->bc_done_id;
+	bi->result = vd->bc_result;
+	mutex_unlock(&vd->bc_lock);
 }
 
-static bool vdirt_bclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
-			    void *arg)
+void vdirt_bc_pause(struct vdirt_dev *vd)
 {
-	if (!(e->flags & (VDIRT_E_BASELINE | VDIRT_E_WRITTEN | VDIRT_E_DRIFT)))
-		return false;
-	e->flags &= ~(VDIRT_E_BASELINE | VDIRT_E_WRITTEN | VDIRT_E_DRIFT);
-	memset(vdirt_entry_baseline(vd, e), 0, vd->digest_size);
-	return true;
+	mutex_lock(&vd->bc_lock);
+	vd->bc_quiesced = true;
+	WRITE_ONCE(vd->bc_stop, true);
+	mutex_unlock(&vd->bc_lock);
+	flush_work(&vd->bc_work);
+	mutex_lock(&vd->bc_lock);
+	vd->bc_partial_saved = READ_ONCE(vd->baseline_partial);
+	if (vd->bc_kind)
+		DMINFO("%u:%u: %s paused at cluster %llu of %llu",
+		       MAJOR(vd->devt), MINOR(vd->devt),
+		       vdirt_bc_name(vd->bc_kind),
+		       (unsigned long long)READ_ONCE(vd->bc_pos),
+		       (unsigned long long)vd->nr_clusters);
+	mutex_unlock(&vd->bc_lock);
 }
 
-static int vdirt_clear_change(struct vdirt_dev *vd, const void *arg)
+void vdirt_bc_resume(struct vdirt_dev *vd)
 {
-	int r;
-
-	r = vdirt_walk(vd, vdirt_bclear_fn, NULL);
-	if (!r)
-		atomic64_set(&vd->cnt.baselined, 0);
-	return r;
+	mutex_lock(&vd->bc_lock);
+	vd->bc_quiesced = false;
+	WRITE_ONCE(vd->bc_stop, false);
+	if (vd->bc_kind) {
+		/*
+		 * The metadata reload of preresume saw our own bracket in the
+		 * superblock: the change goes on, as it did before the pause.
+		 */
+		if (vd->bc_begun && !vd->bc_partial_saved)
+			WRITE_ONCE(vd->baseline_partial, false);
+		DMINFO("%u:%u: %s continues at cluster %llu of %llu",
+		       MAJOR(vd->devt), MINOR(vd->devt),
+		       vdirt_bc_name(vd->bc_kind),
+		       (unsigned long long)READ_ONCE(vd->bc_pos),
+		       (unsigned long long)vd->nr_clusters);
+		queue_work(system_long_wq, &vd->bc_work);
+	}
+	mutex_unlock(&vd->bc_lock);
 }
 
-int vdirt_baseline_clear(struct vdirt_dev *vd)
+void vdirt_bc_stop(struct vdirt_dev *vd)
 {
-	return vdirt_baseline_change(vd, vdirt_clear_change, NULL);
-}
+	u8 kind;
 
-static bool vdirt_mclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
-			    void *arg)
-{
-	if (!(e->flags & (VDIRT_E_MISMATCH | VDIRT_E_DRIFT)))
-		return false;
-	e->flags &= ~(VDIRT_E_MISMATCH | VDIRT_E_DRIFT);
-	return true;
-}
-
-int vdirt_clear_mismatches(struct vdirt_dev *vd)
-{
-	int r;
-
-	r = vdirt_walk(vd, vdirt_mclear_fn, NULL);
-	if (r)
-		return r;
-	mutex_lock(&vd->log_lock);
-	vd->log_tail = vd->log_head;
-	atomic64_set(&vd->cnt.read_mismatches, 0);
-	atomic64_set(&vd->cnt.write_drift, 0);
-	mutex_unlock(&vd->log_lock);
-	atomic_set(&vd->meta_dirty, 1);
-	return vdirt_commit(vd);
+	mutex_lock(&vd->bc_lock);
+	vd->bc_quiesced = true;
+	WRITE_ONCE(vd->bc_stop, true);
+	mutex_unlock(&vd->bc_lock);
+	flush_work(&vd->bc_work);
+	kind = READ_ONCE(vd->bc_kind);
+	if (!kind)
+		return;
+	DMWARN("%u:%u: %s stopped at cluster %llu of %llu by the table going away%s",
+	       MAJOR(vd->devt), MINOR(vd->devt), vdirt_bc_name(kind),
+	       (unsigned long long)READ_ONCE(vd->bc_pos),
+	       (unsigned long long)vd->nr_clusters,
+	       kind != VDIRT_BC_MCLEAR ? ": baseline=partial" : "");
+	vdirt_bc_finish(vd, -EINTR);
 }
 
 static int vdirt_digest_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
 			     bool *valid, bool baseline)
 {
 	struct vdirt_disk_entry *e;
+	struct vdirt_range range;
 	struct dm_buffer *b;
 	u8 flag = baseline ? VDIRT_E_BASELINE : VDIRT_E_CURRENT;
 
 	if (cluster >= vd->nr_clusters)
 		return -ERANGE;
+	vdirt_range_lock_sync(vd, cluster, cluster, &range);
 	e = vdirt_entry_get(vd, cluster, &b);
-	if (IS_ERR(e))
+	if (IS_ERR(e)) {
+		vdirt_range_unlock(vd, &range);
 		return PTR_ERR(e);
+	}
 	*valid = e->flags & flag;
 	memcpy(digest, baseline ? vdirt_entry_baseline(vd, e) :
 	       vdirt_entry_current(e), vd->digest_size);
 	vdirt_entry_put(vd, b, false);
+	vdirt_range_unlock(vd, &range);
 	return 0;
 }
 
@@ -1310,6 +1520,56 @@ int vdirt_baseline_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
 			bool *valid)
 {
 	return vdirt_digest_read(vd, cluster, digest, valid, true);
+}
+
+/*
+ * Both digests of clusters [first, first + n), read under the range lock of
+ * each lock region they span, so that none is read while a write or a
+ * baseline change of its cluster is half done.  valid[i] gets
+ * VDIRT_E_CURRENT and VDIRT_E_BASELINE of the entry; a digest that is not
+ * valid is returned as zeros.  cur_digests and base_digests hold
+ * n * digest_size bytes.
+ */
+int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
+		       u8 *cur_digests, u8 *base_digests)
+{
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
+	unsigned int ds = vd->digest_size;
+	struct vdirt_disk_entry *e;
+	struct vdirt_range range;
+	u64 c, last, end;
+	int r = 0;
+
+	if (first >= vd->nr_clusters || n > vd->nr_clusters - first)
+		return -ERANGE;
+	end = first + n;
+	for (c = first; c < end && !r; ) {
+		last = min(vdirt_region_first(vd, c) + vd->region_clusters,
+			   end) - 1;
+		vdirt_range_lock_sync(vd, c, last, &range);
+		for (; c <= last; c++) {
+			u64 i = c - first;
+
+			e = vdirt_cursor_get(vd, &cur, c);
+			if (IS_ERR(e)) {
+				r = PTR_ERR(e);
+				break;
+			}
+			valid[i] = e->flags & (VDIRT_E_CURRENT | VDIRT_E_BASELINE);
+			if (e->flags & VDIRT_E_CURRENT)
+				memcpy(cur_digests + i * ds, vdirt_entry_current(e), ds);
+			else
+				memset(cur_digests + i * ds, 0, ds);
+			if (e->flags & VDIRT_E_BASELINE)
+				memcpy(base_digests + i * ds,
+				       vdirt_entry_baseline(vd, e), ds);
+			else
+				memset(base_digests + i * ds, 0, ds);
+		}
+		vdirt_cursor_put(vd, &cur);
+		vdirt_range_unlock(vd, &range);
+	}
+	return r;
 }
 
 int vdirt_baseline_write(struct vdirt_dev *vd, u64 cluster, const u8 *digest)

@@ -7,9 +7,16 @@
  * wrong lengths and a non-zero reserved header field are -EINVAL with an
  * extack message.
  *
+ * A command finds its device under vdirt_devices_lock, takes a reference
+ * (vd->nl_refs) and drops the lock: no metadata walk, no baseline replace
+ * and no metadata I/O happens under a global lock.  The destructor waits
+ * for the references.
+ *
  * Baseline loads are staged in vmalloc memory owned by the sending socket
  * (closing it aborts the load) and applied only by COMMIT, after every
  * cluster arrived: an interrupted load leaves the old baseline in force.
+ * COMMIT hands the staged baseline to the device's baseline change worker
+ * and returns; the worker frees it when the change ends.
  *
  * Events are rate limited per device in the record hook (atomic context:
  * under RCU; excess events are dropped and counted, the records are stored
@@ -85,14 +92,56 @@ static bool vdirt_nl_allowed(struct sk_buff *skb, struct netlink_ext_ack *extack
 	return false;
 }
 
-/*
- * The device named by the request; vdirt_devices_lock held.  Returns the
- * device or an ERR_PTR with extack set.
- */
-static struct vdirt_dev *vdirt_nl_dev(struct nlattr **a,
-				      struct netlink_ext_ack *extack)
+/* ---- device references ---- */
+
+void vdirt_dev_refs_init(struct vdirt_dev *vd)
+{
+	refcount_set(&vd->nl_refs, 1);
+	init_completion(&vd->nl_released);
+}
+
+static void vdirt_dev_get(struct vdirt_dev *vd)
+{
+	lockdep_assert_held(&vdirt_devices_lock);
+	refcount_inc(&vd->nl_refs);
+}
+
+static void vdirt_dev_put(struct vdirt_dev *vd)
+{
+	if (refcount_dec_and_test(&vd->nl_refs))
+		complete(&vd->nl_released);
+}
+
+/* destructor: no new lookup finds vd; wait until the last user is gone */
+void vdirt_dev_unlist(struct vdirt_dev *vd)
+{
+	mutex_lock(&vdirt_devices_lock);
+	list_del_init(&vd->list);
+	mutex_unlock(&vdirt_devices_lock);
+	vdirt_dev_put(vd);
+	wait_for_completion(&vd->nl_released);
+}
+
+/* a device by number with a reference (vdirt_dev_put() it), or NULL */
+static struct vdirt_dev *vdirt_nl_get_devt(dev_t devt)
 {
 	struct vdirt_dev *vd;
+
+	mutex_lock(&vdirt_devices_lock);
+	vd = vdirt_find_by_devt(devt);
+	if (vd)
+		vdirt_dev_get(vd);
+	mutex_unlock(&vdirt_devices_lock);
+	return vd;
+}
+
+/* the lookup of vdirt_nl_dev(); vdirt_devices_lock held */
+static struct vdirt_dev *vdirt_nl_dev_locked(struct nlattr **a,
+					     struct netlink_ext_ack *extack)
+{
+	struct vdirt_dev *vd;
+
+	lockdep_assert_held(&vdirt_devices_lock);
 
 	if (a[VDIRT_A_DEV_MAJOR] || a[VDIRT_A_DEV_MINOR]) {
 		u32 ma, mi;
@@ -116,6 +165,24 @@ static struct vdirt_dev *vdirt_nl_dev(struct nlattr **a,
 		NL_SET_ERR_MSG(extack, "vdirt: no such vdirt device");
 		return ERR_PTR(-ENODEV);
 	}
+	return vd;
+}
+
+/*
+ * The device named by the request, with a reference (vdirt_dev_put() it),
+ * or an ERR_PTR with extack set.  vdirt_devices_lock is held for the
+ * lookup only.
+ */
+static struct vdirt_dev *vdirt_nl_dev(struct nlattr **a,
+				      struct netlink_ext_ack *extack)
+{
+	struct vdirt_dev *vd;
+
+	mutex_lock(&vdirt_devices_lock);
+	vd = vdirt_nl_dev_locked(a, extack);
+	if (!IS_ERR(vd))
+		vdirt_dev_get(vd);
+	mutex_unlock(&vdirt_devices_lock);
 	return vd;
 }
 
@@ -203,9 +270,26 @@ static void vdirt_sub_drop(u32 portid)
 
 /* ---- device attributes ---- */
 
+static u8 vdirt_nl_change_kind(u8 kind)
+{
+	switch (kind) {
+	case VDIRT_BC_CAPTURE:
+		return VDIRT_GENL_CHANGE_CAPTURE;
+	case VDIRT_BC_CLEAR:
+		return VDIRT_GENL_CHANGE_CLEAR;
+	case VDIRT_BC_REPLACE:
+		return VDIRT_GENL_CHANGE_LOAD;
+	case VDIRT_BC_MCLEAR:
+		return VDIRT_GENL_CHANGE_MISMATCH_CLEAR;
+	default:
+		return VDIRT_GENL_CHANGE_NONE;
+	}
+}
+
 static int vdirt_nl_fill_dev(struct sk_buff *skb, struct vdirt_dev *vd,
 			     u32 portid, u32 seq, int flags)
 {
+	struct vdirt_bc_info bi;
 	struct vdirt_info in;
 	u64 ev_seq, dropped;
 	void *hdr;
@@ -215,6 +299,7 @@ static int vdirt_nl_fill_dev(struct sk_buff *skb, struct vdirt_dev *vd,
 	if (!hdr)
 		return -EMSGSIZE;
 	vdirt_get_info(vd, &in);
+	vdirt_bc_get_info(vd, &bi);
 	vdirt_ev_get(vd->devt, &ev_seq, &dropped);
 	if (vdirt_nl_put_name(skb, vd) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_DATA_SECTORS, in.data_sectors, VDIRT_A_PAD) ||
@@ -242,7 +327,14 @@ static int vdirt_nl_fill_dev(struct sk_buff *skb, struct vdirt_dev *vd,
 	    nla_put_u64_64bit(skb, VDIRT_A_EVENT_SEQ, ev_seq, VDIRT_A_PAD) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_EVENTS_DROPPED, dropped, VDIRT_A_PAD) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_RECOVER_POS, in.recover_pos, VDIRT_A_PAD) ||
-	    nla_put_u64_64bit(skb, VDIRT_A_RECOVER_TOTAL, in.recover_total, VDIRT_A_PAD)) {
+	    nla_put_u64_64bit(skb, VDIRT_A_RECOVER_TOTAL, in.recover_total, VDIRT_A_PAD) ||
+	    nla_put_u8(skb, VDIRT_A_CHANGE_KIND, vdirt_nl_change_kind(bi.kind)) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_CHANGE_POS, bi.pos, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_CHANGE_TOTAL, bi.total, VDIRT_A_PAD) ||
+	    nla_put_u8(skb, VDIRT_A_CHANGE_PAUSED, bi.paused) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_CHANGE_ID, bi.id, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_CHANGE_DONE_ID, bi.done_id, VDIRT_A_PAD) ||
+	    nla_put_u32(skb, VDIRT_A_CHANGE_RESULT, -bi.result)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -261,13 +353,13 @@ static int vdirt_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	mutex_lock(&vdirt_devices_lock);
 	vd = vdirt_nl_dev(info->attrs, info->extack);
-	if (IS_ERR(vd))
+	if (IS_ERR(vd)) {
 		r = PTR_ERR(vd);
-	else
+	} else {
 		r = vdirt_nl_fill_dev(msg, vd, info->snd_portid, info->snd_seq, 0);
-	mutex_unlock(&vdirt_devices_lock);
+		vdirt_dev_put(vd);
+	}
 	if (r) {
 		nlmsg_free(msg);
 		return r;
@@ -293,90 +385,172 @@ static int vdirt_nl_dev_dump_start(struct netlink_callback *cb)
 	return vdirt_nl_dump_start_common(cb, tb);
 }
 
+/* args[0]: index of the next device in vdirt_devices */
 static int vdirt_nl_dev_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct vdirt_dev *vd;
-	long i = 0;
+	struct vdirt_dev *vd, *found;
+	long i;
+	int r;
 
-	mutex_lock(&vdirt_devices_lock);
-	list_for_each_entry(vd, &vdirt_devices, list) {
-		if (i++ < cb->args[0])
-			continue;
-		if (vdirt_find_by_devt(vd->devt) != vd)
-			continue;	/* the other table of a reload */
-		if (vdirt_nl_fill_dev(skb, vd, NETLINK_CB(cb->skb).portid,
-				      cb->nlh->nlmsg_seq, NLM_F_MULTI))
+	for (;;) {
+		/* the lock for the lookup only: the fill runs on a reference */
+		found = NULL;
+		i = 0;
+		mutex_lock(&vdirt_devices_lock);
+		list_for_each_entry(vd, &vdirt_devices, list) {
+			if (i++ < cb->args[0])
+				continue;
+			if (vdirt_find_by_devt(vd->devt) != vd)
+				continue;	/* the other table of a reload */
+			found = vd;
+			vdirt_dev_get(vd);
+			break;
+		}
+		mutex_unlock(&vdirt_devices_lock);
+		if (!found)
+			break;
+		r = vdirt_nl_fill_dev(skb, found, NETLINK_CB(cb->skb).portid,
+				      cb->nlh->nlmsg_seq, NLM_F_MULTI);
+		vdirt_dev_put(found);
+		if (r)
 			break;
 		cb->args[0] = i;
 	}
-	mutex_unlock(&vdirt_devices_lock);
 	return skb->len;
 }
 
 /* ---- simple commands ---- */
 
-static int vdirt_nl_simple(struct sk_buff *skb, struct genl_info *info,
-			   int (*fn)(struct vdirt_dev *vd), const char *what)
+/*
+ * The checks of the messages: work that changes metadata needs a device
+ * that measures (-EIO when degraded or failed) and is not suspended.
+ */
+static int vdirt_nl_can_start(struct vdirt_dev *vd,
+			      struct netlink_ext_ack *extack)
+{
+	if (READ_ONCE(vd->state) != VDIRT_STATE_OK) {
+		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is degraded or failed");
+		return -EIO;
+	}
+	if (vdirt_quiesced(vd)) {
+		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is suspended");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+/* the answer to a command that started a baseline change: its number */
+static int vdirt_nl_reply_change(struct genl_info *info, u8 cmd, u64 id)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put(msg, info->snd_portid, info->snd_seq,
+			  &vdirt_genl_family, 0, cmd);
+	if (!hdr || nla_put_u64_64bit(msg, VDIRT_A_CHANGE_ID, id, VDIRT_A_PAD)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* extack message of a refused vdirt_bc_start() */
+static void vdirt_nl_bc_refused(struct vdirt_dev *vd, int r,
+				struct netlink_ext_ack *extack)
+{
+	if (r == -EIO)
+		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is degraded or failed");
+	else if (r == -EBUSY && READ_ONCE(vd->bc_kind))
+		NL_SET_ERR_MSG(extack, "vdirt: a baseline change or mismatch clear is running");
+	else if (r == -EBUSY && vdirt_quiesced(vd))
+		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is suspended");
+	else if (r == -EBUSY)
+		NL_SET_ERR_MSG(extack, "vdirt: refused while crash recovery runs");
+}
+
+/* capture, clear, mismatch clear: start the change, answer its number */
+static int vdirt_nl_change(struct sk_buff *skb, struct genl_info *info,
+			   u8 kind)
+{
+	struct genlmsghdr *gh = info->genlhdr;
+	struct vdirt_dev *vd;
+	u64 id = 0;
+	int r;
+
+	if (!vdirt_nl_allowed(skb, info->extack))
+		return -EPERM;
+	vd = vdirt_nl_dev(info->attrs, info->extack);
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	r = vdirt_nl_can_start(vd, info->extack);
+	if (!r) {
+		r = vdirt_bc_start(vd, kind, NULL, NULL, NULL, &id);
+		if (r)
+			vdirt_nl_bc_refused(vd, r, info->extack);
+	}
+	vdirt_dev_put(vd);
+	if (r)
+		return r;
+	return vdirt_nl_reply_change(info, gh->cmd, id);
+}
+
+static int vdirt_nl_capture(struct sk_buff *skb, struct genl_info *info)
+{
+	return vdirt_nl_change(skb, info, VDIRT_BC_CAPTURE);
+}
+
+static int vdirt_nl_clear(struct sk_buff *skb, struct genl_info *info)
+{
+	return vdirt_nl_change(skb, info, VDIRT_BC_CLEAR);
+}
+
+static int vdirt_nl_mismatch_clear(struct sk_buff *skb, struct genl_info *info)
+{
+	return vdirt_nl_change(skb, info, VDIRT_BC_MCLEAR);
+}
+
+static int vdirt_nl_scan_start(struct sk_buff *skb, struct genl_info *info)
 {
 	struct vdirt_dev *vd;
 	int r;
 
 	if (!vdirt_nl_allowed(skb, info->extack))
 		return -EPERM;
-	mutex_lock(&vdirt_devices_lock);
 	vd = vdirt_nl_dev(info->attrs, info->extack);
-	if (IS_ERR(vd)) {
-		r = PTR_ERR(vd);
-	} else {
-		r = fn(vd);
-		/* what is a string literal, as NL_SET_ERR_MSG() would store */
-		if (r && info->extack && !info->extack->_msg)
-			info->extack->_msg = what;
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	r = vdirt_nl_can_start(vd, info->extack);
+	if (!r) {
+		r = vdirt_scan_start(vd);
+		if (r)
+			NL_SET_ERR_MSG(info->extack, "vdirt: cannot start a scan");
 	}
-	mutex_unlock(&vdirt_devices_lock);
+	vdirt_dev_put(vd);
 	return r;
-}
-
-static int vdirt_nl_scan_stop_fn(struct vdirt_dev *vd)
-{
-	vdirt_scan_stop(vd);
-	return 0;
-}
-
-static int vdirt_nl_capture(struct sk_buff *skb, struct genl_info *info)
-{
-	return vdirt_nl_simple(skb, info, vdirt_baseline_capture,
-			       "vdirt: baseline capture failed");
-}
-
-static int vdirt_nl_clear(struct sk_buff *skb, struct genl_info *info)
-{
-	return vdirt_nl_simple(skb, info, vdirt_baseline_clear,
-			       "vdirt: baseline clear failed");
-}
-
-static int vdirt_nl_scan_start(struct sk_buff *skb, struct genl_info *info)
-{
-	return vdirt_nl_simple(skb, info, vdirt_scan_start,
-			       "vdirt: cannot start a scan");
 }
 
 static int vdirt_nl_scan_stop(struct sk_buff *skb, struct genl_info *info)
 {
-	return vdirt_nl_simple(skb, info, vdirt_nl_scan_stop_fn,
-			       "vdirt: cannot stop the scan");
-}
+	struct vdirt_dev *vd;
 
-static int vdirt_nl_mismatch_clear(struct sk_buff *skb, struct genl_info *info)
-{
-	return vdirt_nl_simple(skb, info, vdirt_clear_mismatches,
-			       "vdirt: cannot clear mismatches");
+	if (!vdirt_nl_allowed(skb, info->extack))
+		return -EPERM;
+	vd = vdirt_nl_dev(info->attrs, info->extack);
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	vdirt_scan_stop(vd);
+	vdirt_dev_put(vd);
+	return 0;
 }
 
 /* ---- staged baseline loads ---- */
 
 struct vdirt_load {
-	struct list_head node;
+	struct list_head node;	/* in vdirt_loads; empty once committed */
 	dev_t devt;
 	u32 id;
 	u32 portid;
@@ -387,18 +561,38 @@ struct vdirt_load {
 	unsigned long *have;	/* bitmap of received clusters */
 };
 
-static DEFINE_MUTEX(vdirt_loads_lock);
-static LIST_HEAD(vdirt_loads);
-static unsigned int vdirt_nloads;
+static DEFINE_MUTEX(vdirt_loads_lock);	/* vdirt_loads, vdirt_nloads, ids */
+static LIST_HEAD(vdirt_loads);		/* staged loads, owned by sockets */
+static unsigned int vdirt_nloads;	/* staged or committing loads */
 static u32 vdirt_load_next_id = 1;
+/* lockless: loads on vdirt_loads, so that a socket close checks nothing */
+static atomic_t vdirt_loads_open = ATOMIC_INIT(0);
+
+/* vdirt_loads_lock held: l leaves vdirt_loads (still counted in nloads) */
+static void vdirt_load_unlist(struct vdirt_load *l)
+{
+	lockdep_assert_held(&vdirt_loads_lock);
+	list_del_init(&l->node);
+	atomic_dec(&vdirt_loads_open);
+}
 
 static void vdirt_load_free(struct vdirt_load *l)
 {
-	list_del(&l->node);
+	lockdep_assert_held(&vdirt_loads_lock);
+	if (!list_empty(&l->node))
+		vdirt_load_unlist(l);
 	vdirt_nloads--;
 	vfree(l->digests);
 	vfree(l->have);
 	kfree(l);
+}
+
+/* the baseline change worker is done with a committed load */
+static void vdirt_load_release(void *arg)
+{
+	mutex_lock(&vdirt_loads_lock);
+	vdirt_load_free(arg);
+	mutex_unlock(&vdirt_loads_lock);
 }
 
 /* vdirt_loads_lock held */
@@ -406,6 +600,7 @@ static struct vdirt_load *vdirt_load_find(dev_t devt)
 {
 	struct vdirt_load *l;
 
+	lockdep_assert_held(&vdirt_loads_lock);
 	list_for_each_entry(l, &vdirt_loads, node)
 		if (l->devt == devt)
 			return l;
@@ -418,6 +613,7 @@ static struct vdirt_load *vdirt_load_get(struct vdirt_dev *vd,
 {
 	struct vdirt_load *l;
 
+	lockdep_assert_held(&vdirt_loads_lock);
 	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_LOAD_ID))
 		return ERR_PTR(-EINVAL);
 	l = vdirt_load_find(vd->devt);
@@ -447,84 +643,102 @@ static int vdirt_nl_load_begin(struct sk_buff *skb, struct genl_info *info)
 	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_HASH_NAME) ||
 	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_NR_CLUSTERS))
 		return -EINVAL;
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	mutex_lock(&vdirt_devices_lock);
-	mutex_lock(&vdirt_loads_lock);
 	vd = vdirt_nl_dev(info->attrs, extack);
-	if (IS_ERR(vd)) {
-		r = PTR_ERR(vd);
-		goto out;
-	}
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
 	r = -EINVAL;
 	if (nla_get_u32(info->attrs[VDIRT_A_CLUSTER_SIZE]) != vd->cluster_size) {
 		NL_SET_ERR_MSG_ATTR(extack, info->attrs[VDIRT_A_CLUSTER_SIZE],
 				    "vdirt: cluster size differs from the device's");
-		goto out;
+		goto out_put;
 	}
 	if (nla_get_u32(info->attrs[VDIRT_A_DIGEST_SIZE]) != vd->digest_size ||
 	    strcmp(nla_data(info->attrs[VDIRT_A_HASH_NAME]), vd->hash_name)) {
 		NL_SET_ERR_MSG_ATTR(extack, info->attrs[VDIRT_A_HASH_NAME],
 				    "vdirt: hash differs from the device's");
-		goto out;
+		goto out_put;
 	}
 	if (nla_get_u64(info->attrs[VDIRT_A_NR_CLUSTERS]) != vd->nr_clusters) {
 		NL_SET_ERR_MSG_ATTR(extack, info->attrs[VDIRT_A_NR_CLUSTERS],
 				    "vdirt: cluster count differs from the device's");
-		goto out;
+		goto out_put;
 	}
-	if (vdirt_load_find(vd->devt)) {
-		NL_SET_ERR_MSG(extack, "vdirt: another baseline load is open on this device");
-		r = -EBUSY;
-		goto out;
+	if (READ_ONCE(vd->state) != VDIRT_STATE_OK) {
+		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is degraded or failed");
+		r = -EIO;
+		goto out_put;
 	}
 	bytes = vd->nr_clusters * vd->digest_size;
-	if (bytes > VDIRT_LOAD_MAX_BYTES || vdirt_nloads >= VDIRT_LOAD_MAX) {
+	if (bytes > VDIRT_LOAD_MAX_BYTES) {
 		NL_SET_ERR_MSG(extack,
 			       "vdirt: baseline too large to stage (or too many loads); use capture");
 		r = -EFBIG;
-		goto out;
+		goto out_put;
 	}
+	/* allocated without a lock: nothing global waits for vmalloc */
 	r = -ENOMEM;
 	l = kzalloc(sizeof(*l), GFP_KERNEL);
 	if (!l)
-		goto out;
+		goto out_put;
+	INIT_LIST_HEAD(&l->node);
 	l->digests = vmalloc(bytes);
 	l->have = vzalloc(BITS_TO_LONGS(vd->nr_clusters) * sizeof(long));
-	if (!l->digests || !l->have) {
-		vfree(l->digests);
-		vfree(l->have);
-		kfree(l);
-		goto out;
-	}
+	if (!l->digests || !l->have)
+		goto out_free;
 	l->devt = vd->devt;
 	l->portid = info->snd_portid;
 	l->nr_clusters = vd->nr_clusters;
 	l->digest_size = vd->digest_size;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		goto out_free;
+
+	mutex_lock(&vdirt_loads_lock);
+	if (vdirt_load_find(vd->devt)) {
+		mutex_unlock(&vdirt_loads_lock);
+		NL_SET_ERR_MSG(extack, "vdirt: another baseline load is open on this device");
+		r = -EBUSY;
+		goto out_msg;
+	}
+	if (vdirt_nloads >= VDIRT_LOAD_MAX) {
+		mutex_unlock(&vdirt_loads_lock);
+		NL_SET_ERR_MSG(extack,
+			       "vdirt: baseline too large to stage (or too many loads); use capture");
+		r = -EFBIG;
+		goto out_msg;
+	}
 	l->id = vdirt_load_next_id++;
 	if (!vdirt_load_next_id)
 		vdirt_load_next_id = 1;
 	list_add(&l->node, &vdirt_loads);
 	vdirt_nloads++;
+	atomic_inc(&vdirt_loads_open);
 
 	hdr = genlmsg_put(msg, info->snd_portid, info->snd_seq,
 			  &vdirt_genl_family, 0, VDIRT_CMD_BASELINE_BEGIN);
 	if (!hdr || nla_put_u32(msg, VDIRT_A_LOAD_ID, l->id)) {
 		vdirt_load_free(l);
+		mutex_unlock(&vdirt_loads_lock);
 		r = -EMSGSIZE;
-		goto out;
+		l = NULL;
+		goto out_msg;
 	}
-	genlmsg_end(msg, hdr);
-	r = 0;
-out:
 	mutex_unlock(&vdirt_loads_lock);
-	mutex_unlock(&vdirt_devices_lock);
-	if (r) {
-		nlmsg_free(msg);
-		return r;
-	}
+	genlmsg_end(msg, hdr);
+	vdirt_dev_put(vd);
 	return genlmsg_reply(msg, info);
+
+out_msg:
+	nlmsg_free(msg);
+out_free:
+	if (l) {
+		vfree(l->digests);
+		vfree(l->have);
+		kfree(l);
+	}
+out_put:
+	vdirt_dev_put(vd);
+	return r;
 }
 
 static int vdirt_nl_load_chunk(struct sk_buff *skb, struct genl_info *info)
@@ -543,13 +757,11 @@ static int vdirt_nl_load_chunk(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	d = info->attrs[VDIRT_A_DIGESTS];
 	first = nla_get_u64(info->attrs[VDIRT_A_FIRST_CLUSTER]);
-	mutex_lock(&vdirt_devices_lock);
-	mutex_lock(&vdirt_loads_lock);
 	vd = vdirt_nl_dev(info->attrs, extack);
-	if (IS_ERR(vd)) {
-		r = PTR_ERR(vd);
-		goto out;
-	}
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	/* a copy of at most VDIRT_CHUNK_MAX bytes under the lock */
+	mutex_lock(&vdirt_loads_lock);
 	l = vdirt_load_get(vd, info);
 	if (IS_ERR(l)) {
 		r = PTR_ERR(l);
@@ -573,7 +785,7 @@ static int vdirt_nl_load_chunk(struct sk_buff *skb, struct genl_info *info)
 			l->loaded++;
 out:
 	mutex_unlock(&vdirt_loads_lock);
-	mutex_unlock(&vdirt_devices_lock);
+	vdirt_dev_put(vd);
 	return r;
 }
 
@@ -582,17 +794,15 @@ static int vdirt_nl_load_commit(struct sk_buff *skb, struct genl_info *info)
 	struct netlink_ext_ack *extack = info->extack;
 	struct vdirt_load *l;
 	struct vdirt_dev *vd;
+	u64 id = 0;
 	int r;
 
 	if (!vdirt_nl_allowed(skb, extack))
 		return -EPERM;
-	mutex_lock(&vdirt_devices_lock);
-	mutex_lock(&vdirt_loads_lock);
 	vd = vdirt_nl_dev(info->attrs, extack);
-	if (IS_ERR(vd)) {
-		r = PTR_ERR(vd);
-		goto out;
-	}
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	mutex_lock(&vdirt_loads_lock);
 	l = vdirt_load_get(vd, info);
 	if (IS_ERR(l)) {
 		r = PTR_ERR(l);
@@ -609,14 +819,29 @@ static int vdirt_nl_load_commit(struct sk_buff *skb, struct genl_info *info)
 		r = -ESTALE;
 		goto out;
 	}
-	r = vdirt_baseline_replace(vd, l->digests);
+	r = vdirt_nl_can_start(vd, extack);
 	if (r)
-		NL_SET_ERR_MSG(extack, "vdirt: writing the baseline failed");
-	vdirt_load_free(l);
+		goto out;
+	/*
+	 * Starting is quick (the worker does the replace): on success the
+	 * load leaves the socket's list and belongs to the worker, which
+	 * releases it; on a refusal it stays staged and may be committed again.
+	 */
+	r = vdirt_bc_start(vd, VDIRT_BC_REPLACE, l->digests, vdirt_load_release,
+			   l, &id);
+	if (r) {
+		vdirt_nl_bc_refused(vd, r, extack);
+		goto out;
+	}
+	vdirt_load_unlist(l);
+	vfree(l->have);
+	l->have = NULL;
 out:
 	mutex_unlock(&vdirt_loads_lock);
-	mutex_unlock(&vdirt_devices_lock);
-	return r;
+	vdirt_dev_put(vd);
+	if (r)
+		return r;
+	return vdirt_nl_reply_change(info, VDIRT_CMD_BASELINE_COMMIT, id);
 }
 
 static int vdirt_nl_load_abort(struct sk_buff *skb, struct genl_info *info)
@@ -627,25 +852,25 @@ static int vdirt_nl_load_abort(struct sk_buff *skb, struct genl_info *info)
 
 	if (!vdirt_nl_allowed(skb, info->extack))
 		return -EPERM;
-	mutex_lock(&vdirt_devices_lock);
-	mutex_lock(&vdirt_loads_lock);
 	vd = vdirt_nl_dev(info->attrs, info->extack);
-	if (IS_ERR(vd)) {
-		r = PTR_ERR(vd);
-		goto out;
-	}
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	mutex_lock(&vdirt_loads_lock);
 	l = vdirt_load_get(vd, info);
 	if (IS_ERR(l))
 		r = PTR_ERR(l);
 	else
 		vdirt_load_free(l);
-out:
 	mutex_unlock(&vdirt_loads_lock);
-	mutex_unlock(&vdirt_devices_lock);
+	vdirt_dev_put(vd);
 	return r;
 }
 
-/* a socket went away: its loads are aborted, its subscription ends */
+/*
+ * A socket went away: its loads are aborted, its subscription ends.  This
+ * runs for every generic netlink socket closed on the system: without a
+ * staged load it takes no lock but the subscribers' spinlock.
+ */
 static int vdirt_nl_notify(struct notifier_block *nb, unsigned long event,
 			   void *ptr)
 {
@@ -655,6 +880,8 @@ static int vdirt_nl_notify(struct notifier_block *nb, unsigned long event,
 	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC)
 		return NOTIFY_DONE;
 	vdirt_sub_drop(n->portid);
+	if (!atomic_read(&vdirt_loads_open))
+		return NOTIFY_DONE;
 	mutex_lock(&vdirt_loads_lock);
 	list_for_each_entry_safe(l, tmp, &vdirt_loads, node)
 		if (l->portid == n->portid)
@@ -669,9 +896,27 @@ static struct notifier_block vdirt_nl_notifier = {
 
 /* ---- mismatch dump ---- */
 
-/* args[0] devt, args[1] next record number */
+/*
+ * Dump positions are u64 in cb->ctx (cb->args are long, 32 bits on a 32-bit
+ * kernel): the device number and the next record / cluster.
+ */
+struct vdirt_mm_ctx {
+	u32 devt;
+	u64 next;		/* next record number */
+};
+
+struct vdirt_hash_ctx {
+	u32 devt;
+	u64 next;		/* next cluster */
+	u64 end;		/* first cluster not wanted */
+};
+
+static_assert(sizeof(struct vdirt_mm_ctx) <= sizeof_field(struct netlink_callback, ctx));
+static_assert(sizeof(struct vdirt_hash_ctx) <= sizeof_field(struct netlink_callback, ctx));
+
 static int vdirt_nl_mm_dump_start(struct netlink_callback *cb)
 {
+	struct vdirt_mm_ctx *ctx = (struct vdirt_mm_ctx *)cb->ctx;
 	struct nlattr *tb[VDIRT_A_MAX + 1];
 	struct vdirt_dev *vd;
 	int r;
@@ -679,16 +924,13 @@ static int vdirt_nl_mm_dump_start(struct netlink_callback *cb)
 	r = vdirt_nl_dump_start_common(cb, tb);
 	if (r)
 		return r;
-	mutex_lock(&vdirt_devices_lock);
 	vd = vdirt_nl_dev(tb, cb->extack);
-	if (IS_ERR(vd)) {
-		r = PTR_ERR(vd);
-	} else {
-		cb->args[0] = vd->devt;
-		cb->args[1] = tb[VDIRT_A_REC_SEQ] ? nla_get_u64(tb[VDIRT_A_REC_SEQ]) : 0;
-	}
-	mutex_unlock(&vdirt_devices_lock);
-	return r;
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	ctx->devt = vd->devt;
+	ctx->next = tb[VDIRT_A_REC_SEQ] ? nla_get_u64(tb[VDIRT_A_REC_SEQ]) : 0;
+	vdirt_dev_put(vd);
+	return 0;
 }
 
 static int vdirt_nl_put_record(struct sk_buff *skb, struct vdirt_dev *vd,
@@ -722,6 +964,7 @@ static int vdirt_nl_put_record(struct sk_buff *skb, struct vdirt_dev *vd,
 
 static int vdirt_nl_mm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	struct vdirt_mm_ctx *ctx = (struct vdirt_mm_ctx *)cb->ctx;
 	struct vdirt_record *rec;
 	struct vdirt_info in;
 	struct vdirt_dev *vd;
@@ -731,14 +974,13 @@ static int vdirt_nl_mm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	rec = kmalloc(sizeof(*rec), GFP_KERNEL);
 	if (!rec)
 		return -ENOMEM;
-	mutex_lock(&vdirt_devices_lock);
-	vd = vdirt_find_by_devt((dev_t)cb->args[0]);
+	vd = vdirt_nl_get_devt(ctx->devt);
 	if (!vd) {
 		r = -ENODEV;	/* removed during the dump */
 		goto out;
 	}
 	vdirt_get_info(vd, &in);
-	seq = max_t(u64, cb->args[1], in.log_first);
+	seq = max_t(u64, ctx->next, in.log_first);
 	for (; seq < in.log_head; seq++) {
 		r = vdirt_record_read(vd, seq, rec);
 		if (r == -ENOENT) {	/* cleared or overwritten meanwhile */
@@ -752,9 +994,9 @@ static int vdirt_nl_mm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 					VDIRT_CMD_MISMATCH_GET, 0))
 			break;
 	}
-	cb->args[1] = seq;
+	ctx->next = seq;
+	vdirt_dev_put(vd);
 out:
-	mutex_unlock(&vdirt_devices_lock);
 	kfree(rec);
 	if (r && !skb->len)
 		return r;
@@ -763,9 +1005,9 @@ out:
 
 /* ---- hash dump ---- */
 
-/* args[0] devt, args[1] next cluster, args[2] end cluster */
 static int vdirt_nl_hash_dump_start(struct netlink_callback *cb)
 {
+	struct vdirt_hash_ctx *ctx = (struct vdirt_hash_ctx *)cb->ctx;
 	struct nlattr *tb[VDIRT_A_MAX + 1];
 	struct vdirt_dev *vd;
 	u64 first, count;
@@ -776,41 +1018,38 @@ static int vdirt_nl_hash_dump_start(struct netlink_callback *cb)
 		return r;
 	first = tb[VDIRT_A_FIRST_CLUSTER] ? nla_get_u64(tb[VDIRT_A_FIRST_CLUSTER]) : 0;
 	count = tb[VDIRT_A_COUNT] ? nla_get_u64(tb[VDIRT_A_COUNT]) : U64_MAX;
-	mutex_lock(&vdirt_devices_lock);
 	vd = vdirt_nl_dev(tb, cb->extack);
-	if (IS_ERR(vd)) {
-		r = PTR_ERR(vd);
-	} else if (first >= vd->nr_clusters) {
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	if (first >= vd->nr_clusters) {
 		NL_SET_ERR_MSG(cb->extack, "vdirt: first cluster beyond the device");
 		r = -ERANGE;
 	} else {
-		cb->args[0] = vd->devt;
-		cb->args[1] = first;
-		cb->args[2] = count > vd->nr_clusters - first ?
-			      vd->nr_clusters : first + count;
+		ctx->devt = vd->devt;
+		ctx->next = first;
+		ctx->end = count > vd->nr_clusters - first ?
+			   vd->nr_clusters : first + count;
 	}
-	mutex_unlock(&vdirt_devices_lock);
+	vdirt_dev_put(vd);
 	return r;
 }
 
 static int vdirt_nl_hash_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	u64 first = cb->args[1], end = cb->args[2], n, i;
+	struct vdirt_hash_ctx *ctx = (struct vdirt_hash_ctx *)cb->ctx;
+	u64 first = ctx->next, end = ctx->end, i;
 	struct nlattr *av, *ac, *ab;
 	struct vdirt_dev *vd;
-	u8 *valid, *cur, *base;
 	unsigned int ds, per;
 	void *hdr;
+	u8 *valid;
 	int r = 0;
 
 	if (first >= end)
 		return 0;
-	mutex_lock(&vdirt_devices_lock);
-	vd = vdirt_find_by_devt((dev_t)cb->args[0]);
-	if (!vd) {
-		r = -ENODEV;
-		goto out;
-	}
+	vd = vdirt_nl_get_devt(ctx->devt);
+	if (!vd)
+		return skb->len ? skb->len : -ENODEV;
 	ds = vd->digest_size;
 	/* as many clusters as fit this skb, at most VDIRT_HASH_BATCH */
 	per = skb_tailroom(skb) > 256 ?
@@ -820,43 +1059,33 @@ static int vdirt_nl_hash_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 		r = skb->len ? 0 : -EMSGSIZE;
 		goto out;
 	}
-	n = per;
 	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 			  &vdirt_genl_family, NLM_F_MULTI, VDIRT_CMD_HASH_GET);
 	if (!hdr)
 		goto out;
 	if (nla_put_u64_64bit(skb, VDIRT_A_FIRST_CLUSTER, first, VDIRT_A_PAD) ||
-	    nla_put_u64_64bit(skb, VDIRT_A_COUNT, n, VDIRT_A_PAD))
+	    nla_put_u64_64bit(skb, VDIRT_A_COUNT, per, VDIRT_A_PAD))
 		goto cancel;
-	av = nla_reserve(skb, VDIRT_A_VALID, n);
-	ac = av ? nla_reserve(skb, VDIRT_A_DIGESTS, n * ds) : NULL;
-	ab = ac ? nla_reserve(skb, VDIRT_A_BASELINE_DIGESTS, n * ds) : NULL;
+	av = nla_reserve(skb, VDIRT_A_VALID, per);
+	ac = av ? nla_reserve(skb, VDIRT_A_DIGESTS, per * ds) : NULL;
+	ab = ac ? nla_reserve(skb, VDIRT_A_BASELINE_DIGESTS, per * ds) : NULL;
 	if (!ab)
 		goto cancel;
 	valid = nla_data(av);
-	cur = nla_data(ac);
-	base = nla_data(ab);
-	for (i = 0; i < n; i++) {
-		bool vc = false, vb = false;
-
-		r = vdirt_current_read(vd, first + i, cur + i * ds, &vc);
-		if (!r)
-			r = vdirt_baseline_read(vd, first + i, base + i * ds, &vb);
-		if (r)
-			goto cancel;
-		if (!vc)
-			memset(cur + i * ds, 0, ds);
-		if (!vb)
-			memset(base + i * ds, 0, ds);
-		valid[i] = (vc ? VDIRT_HV_CURRENT : 0) | (vb ? VDIRT_HV_BASELINE : 0);
-	}
+	/* under the range locks: never a digest of a half-done write */
+	r = vdirt_digests_read(vd, first, per, valid, nla_data(ac), nla_data(ab));
+	if (r)
+		goto cancel;
+	for (i = 0; i < per; i++)
+		valid[i] = (valid[i] & VDIRT_E_CURRENT ? VDIRT_HV_CURRENT : 0) |
+			   (valid[i] & VDIRT_E_BASELINE ? VDIRT_HV_BASELINE : 0);
 	genlmsg_end(skb, hdr);
-	cb->args[1] = first + n;
+	ctx->next = first + per;
 	goto out;
 cancel:
 	genlmsg_cancel(skb, hdr);
 out:
-	mutex_unlock(&vdirt_devices_lock);
+	vdirt_dev_put(vd);
 	if (r && !skb->len)
 		return r;
 	return skb->len;
@@ -935,8 +1164,8 @@ static bool vdirt_nl_have_listeners(void)
  * Events are queued by the record hook (atomic: it runs under
  * rcu_read_lock() in the I/O path) and sent by a work item, which may sleep:
  * the dm name needs dm's hash lock (dm_copy_name_and_uuid()), and the device
- * is looked up again under vdirt_devices_lock, so a device removed in
- * between is simply skipped.  The queue is bounded; overflow counts as
+ * is looked up again (with a reference), so a device removed in between is
+ * simply skipped.  The queue is bounded; overflow counts as
  * dropped, the records themselves are always stored.
  */
 #define VDIRT_EVQ_MAX	4096
@@ -983,12 +1212,12 @@ static void vdirt_nl_event_work(struct work_struct *work)
 		list_del(&q->node);
 		vdirt_ev_get(q->devt, &last, &dropped);
 		if (skb) {
-			mutex_lock(&vdirt_devices_lock);
-			vd = vdirt_find_by_devt(q->devt);
-			if (vd)
+			vd = vdirt_nl_get_devt(q->devt);
+			if (vd) {
 				r = vdirt_nl_put_record(skb, vd, &q->rec, 0, 0, 0,
 							VDIRT_CMD_EVENT, dropped);
-			mutex_unlock(&vdirt_devices_lock);
+				vdirt_dev_put(vd);
+			}
 			if (r) {
 				nlmsg_free(skb);
 			} else if (VDIRT_MCAST_RESTRICTED) {

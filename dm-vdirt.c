@@ -1596,10 +1596,8 @@ void vdirt_get_info(struct vdirt_dev *vd, struct vdirt_info *info)
 
 static void vdirt_cleanup(struct vdirt_dev *vd)
 {
-	mutex_lock(&vdirt_devices_lock);
-	list_del_init(&vd->list);
-	mutex_unlock(&vdirt_devices_lock);
-
+	vdirt_dev_unlist(vd);
+	vdirt_bc_stop(vd);
 	if (vd->wq) {
 		WRITE_ONCE(vd->scan_stop, true);
 		flush_work(&vd->scan_work);
@@ -1759,6 +1757,8 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 	spin_lock_init(&vd->events_lock);
 	INIT_LIST_HEAD(&vd->events);
 	INIT_WORK(&vd->untracked_work, vdirt_untracked_work);
+	vdirt_bc_init(vd);
+	vdirt_dev_refs_init(vd);
 	for (i = 0; i < VDIRT_LOCK_BUCKETS; i++) {
 		spin_lock_init(&vd->buckets[i].lock);
 		INIT_LIST_HEAD(&vd->buckets[i].inflight);
@@ -1921,6 +1921,7 @@ static void vdirt_presuspend(struct dm_target *ti)
 	struct vdirt_dev *vd = ti->private;
 
 	WRITE_ONCE(vd->suspended, true);
+	vdirt_bc_pause(vd);
 	vdirt_scan_stop(vd);
 	vdirt_recover_stop(vd);
 }
@@ -1932,6 +1933,7 @@ static void vdirt_presuspend_undo(struct dm_target *ti)
 
 	WRITE_ONCE(vd->suspended, false);
 	vdirt_recover_start(vd);
+	vdirt_bc_resume(vd);
 }
 
 static void vdirt_postsuspend(struct dm_target *ti)
@@ -1970,6 +1972,7 @@ static void vdirt_resume(struct dm_target *ti)
 	queue_delayed_work(vd->wq, &vd->commit_work, HZ);
 	WRITE_ONCE(vd->suspended, false);
 	vdirt_recover_start(vd);
+	vdirt_bc_resume(vd);
 }
 
 static const char *vdirt_state_name(int state)
@@ -2020,6 +2023,12 @@ static void vdirt_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(" baseline=%s", READ_ONCE(vd->baseline_partial) ?
 		       "partial" : atomic64_read(&vd->cnt.baselined) ?
 		       "set" : "none");
+		if (READ_ONCE(vd->bc_kind))
+			DMEMIT(" baseline_change=%llu/%llu",
+			       (unsigned long long)READ_ONCE(vd->bc_pos),
+			       (unsigned long long)vd->nr_clusters);
+		else
+			DMEMIT(" baseline_change=-");
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %s %u %s", vd->data_dev->name, vd->meta_dev->name,
@@ -2141,25 +2150,40 @@ static int vdirt_message(struct dm_target *ti, unsigned int argc, char **argv,
 			vdirt_scan_stop(vd);
 			return 0;
 		}
-		if (!vdirt_measuring(vd) &&
-		    (!strcasecmp(cmd, "baseline_capture") ||
-		     !strcasecmp(cmd, "baseline_clear") ||
-		     !strcasecmp(cmd, "scan") ||
-		     !strcasecmp(cmd, "clear_mismatches"))) {
+		u8 kind = !strcasecmp(cmd, "baseline_capture") ?
+			  VDIRT_BC_CAPTURE :
+			  !strcasecmp(cmd, "baseline_clear") ? VDIRT_BC_CLEAR :
+			  !strcasecmp(cmd, "clear_mismatches") ?
+			  VDIRT_BC_MCLEAR : VDIRT_BC_NONE;
+		bool scan = !strcasecmp(cmd, "scan");
+		int r;
+
+		if (!kind && !scan)
+			goto unknown;
+		if (!vdirt_measuring(vd)) {
 			DMWARN("%u:%u: %s refused: state=%s", MAJOR(vd->devt),
 			       MINOR(vd->devt), cmd,
 			       vdirt_state_name(READ_ONCE(vd->state)));
 			return -EIO;
 		}
-		if (!strcasecmp(cmd, "baseline_capture"))
-			return vdirt_baseline_capture(vd);
-		if (!strcasecmp(cmd, "baseline_clear"))
-			return vdirt_baseline_clear(vd);
-		if (!strcasecmp(cmd, "scan"))
+		if (vdirt_quiesced(vd)) {
+			DMWARN("%u:%u: %s refused: the device is suspended",
+			       MAJOR(vd->devt), MINOR(vd->devt), cmd);
+			return -EBUSY;
+		}
+		if (scan)
 			return vdirt_scan_start(vd);
-		if (!strcasecmp(cmd, "clear_mismatches"))
-			return vdirt_clear_mismatches(vd);
+		/* the walk runs in a worker: status shows baseline_change= */
+		r = vdirt_bc_start(vd, kind, NULL, NULL, NULL, NULL);
+		if (r == -EBUSY)
+			DMWARN("%u:%u: %s refused: %s", MAJOR(vd->devt),
+			       MINOR(vd->devt), cmd,
+			       READ_ONCE(vd->bc_kind) ?
+			       "a baseline change or clear_mismatches runs" :
+			       "crash recovery runs");
+		return r;
 	}
+unknown:
 	DMWARN("%u:%u: unrecognised message %s (%u arguments)",
 	       MAJOR(vd->devt), MINOR(vd->devt), cmd, argc);
 	return -EINVAL;

@@ -14,6 +14,7 @@
 #include <linux/list.h>
 #include <linux/mempool.h>
 #include <linux/mutex.h>
+#include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 #include <crypto/hash.h>
@@ -213,6 +214,48 @@ struct vdirt_dev {
 	u32 cache_count;		/* cache_lock: slots in use */
 	atomic64_t cache_evicted;	/* blocks dropped to keep the bound */
 	struct bio_set intent_bs;	/* bitmap block bios (intent_io_lock) */
+
+	/*
+	 * Baseline changes (capture, clear, replace) and clear_mismatches run
+	 * in a worker, one region at a time (dm-vdirt-meta.c); suspend
+	 * pauses them at a region boundary, resume continues.
+	 */
+	struct mutex bc_lock;		/* starting, pausing, ending a change */
+	struct work_struct bc_work;	/* the change, on system_long_wq */
+	u8 bc_kind;			/* bc_lock; status reads it: VDIRT_BC_* */
+	bool bc_quiesced;		/* bc_lock: presuspend..resume, or never
+					 * resumed: no change may start
+					 */
+	bool bc_stop;			/* lockless: worker stops at a boundary */
+	bool bc_begun;			/* worker or bc_lock with the worker idle:
+					 * BASELINE_PARTIAL bracket committed
+					 */
+	bool bc_partial_saved;		/* bc_lock: baseline_partial at pause */
+	u64 bc_pos;			/* lockless: clusters done, for status */
+	u64 bc_count;			/* worker: capture, clusters baselined */
+	u64 bc_log_head;		/* worker: clear_mismatches, records below
+					 * it are cleared
+					 */
+	u64 bc_rm, bc_wd;		/* worker: clear_mismatches, counters then */
+	u64 bc_id;			/* bc_lock: id of the last change started */
+	u64 bc_done_id;			/* bc_lock: id of the last change ended */
+	int bc_result;			/* bc_lock: its result, 0 or -errno */
+	const u8 *bc_digests;		/* bc_lock: replace, the new baseline */
+	void (*bc_release)(void *arg);	/* bc_lock: frees bc_digests at the end */
+	void *bc_release_arg;		/* bc_lock: for bc_release */
+
+	/* netlink commands keep the device alive (dm-vdirt-netlink.c) */
+	refcount_t nl_refs;		/* 1 for vdirt_devices + 1 per user */
+	struct completion nl_released;	/* nl_refs dropped to zero */
+};
+
+/* vd->bc_kind: what the baseline change worker does */
+enum {
+	VDIRT_BC_NONE = 0,		/* idle */
+	VDIRT_BC_CAPTURE,		/* current digests become the baseline */
+	VDIRT_BC_CLEAR,			/* the baseline is forgotten */
+	VDIRT_BC_REPLACE,		/* a loaded baseline replaces it */
+	VDIRT_BC_MCLEAR,		/* clear_mismatches */
 };
 
 /* per-bio data (ti->per_io_data_size) */
@@ -323,10 +366,11 @@ void vdirt_events_free(struct vdirt_dev *vd);
 /*
  * ---- API for dm-vdirt-netlink.c (and messages) ----
  *
- * Device iteration: every live target is on vdirt_devices.  Hold
- * vdirt_devices_lock while using a struct vdirt_dev found there; the
- * destructor takes it too before freeing, so a device cannot go away
- * under a holder.  Functions below may sleep (metadata I/O).
+ * Device iteration: every live target is on vdirt_devices.  A device
+ * found there under vdirt_devices_lock may be used after the lock is
+ * dropped only with a reference (vd->nl_refs, taken under the lock): the
+ * destructor takes the device off the list, then waits until the last
+ * reference is dropped.  Functions below may sleep (metadata I/O).
  */
 extern struct mutex vdirt_devices_lock;	/* protects vdirt_devices */
 extern struct list_head vdirt_devices;	/* of struct vdirt_dev.list */
@@ -372,10 +416,44 @@ int vdirt_baseline_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
 			bool *valid);
 int vdirt_baseline_write(struct vdirt_dev *vd, u64 cluster,
 			 const u8 *digest);
-int vdirt_baseline_replace(struct vdirt_dev *vd, const u8 *digests);
-int vdirt_baseline_capture(struct vdirt_dev *vd);
-int vdirt_baseline_clear(struct vdirt_dev *vd);
-int vdirt_clear_mismatches(struct vdirt_dev *vd);
+int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
+		       u8 *cur_digests, u8 *base_digests);
+
+/*
+ * Baseline changes and clear_mismatches (dm-vdirt-meta.c): started here,
+ * run by a worker.  vdirt_bc_start() returns at once: 0 (*id, if not NULL,
+ * is the change's number, unique in the module), -EBUSY (a change runs,
+ * the device is suspended or was never resumed, or a capture while crash
+ * recovery runs) or -EIO (degraded or failed).  For VDIRT_BC_REPLACE the
+ * worker owns digests (nr_clusters * digest_size bytes) once 0 is
+ * returned and calls release(arg) when the change ends; on an error the
+ * caller keeps them.
+ */
+int vdirt_bc_start(struct vdirt_dev *vd, u8 kind, const u8 *digests,
+		   void (*release)(void *arg), void *arg, u64 *id);
+struct vdirt_bc_info {
+	u8 kind;			/* VDIRT_BC_*, NONE: idle */
+	bool paused;			/* the device is suspended */
+	u64 pos;			/* clusters done */
+	u64 total;			/* clusters to do */
+	u64 id;				/* last change started */
+	u64 done_id;			/* last change ended */
+	int result;			/* its result, 0 or -errno */
+};
+void vdirt_bc_get_info(struct vdirt_dev *vd, struct vdirt_bc_info *bi);
+/* ctr: the worker, quiesced until the first resume */
+void vdirt_bc_init(struct vdirt_dev *vd);
+/* presuspend: pause at a region boundary and wait; refuse new changes */
+void vdirt_bc_pause(struct vdirt_dev *vd);
+/* resume, presuspend_undo: allow changes, continue a paused one */
+void vdirt_bc_resume(struct vdirt_dev *vd);
+/* destructor: stop for good (a change cut short leaves baseline=partial) */
+void vdirt_bc_stop(struct vdirt_dev *vd);
+/* the device is quiesced (suspended or not yet resumed): no new work */
+static inline bool vdirt_quiesced(struct vdirt_dev *vd)
+{
+	return READ_ONCE(vd->bc_quiesced);
+}
 int vdirt_scan_start(struct vdirt_dev *vd);
 void vdirt_scan_stop(struct vdirt_dev *vd);
 
@@ -398,5 +476,8 @@ void vdirt_set_event_ops(const struct vdirt_event_ops *ops);
 /* dm-vdirt-netlink.c: the generic netlink family, from module init/exit */
 int vdirt_netlink_init(void);
 void vdirt_netlink_exit(void);
+/* ctr: the device's reference count; dtr: off the list, wait for users */
+void vdirt_dev_refs_init(struct vdirt_dev *vd);
+void vdirt_dev_unlist(struct vdirt_dev *vd);
 
 #endif /* DM_VDIRT_H */

@@ -33,11 +33,11 @@ check "create with the minimal table" recreate "$base"
 check_eq "table reads back (devices as major:minor, no options)" "$base_out" "$(dmsetup table $N)"
 check_eq "status starts with the dm prefix" "0 $len vdirt" "$(dmsetup status $N | cut -d' ' -f1-3)"
 check_eq "status field names and order" \
-	"state mode clusters measured baselined reads_verified read_mismatches write_drift unaligned meta_errors scan tofu recovering baseline" \
+	"state mode clusters measured baselined reads_verified read_mismatches write_drift unaligned meta_errors scan tofu recovering baseline baseline_change" \
 	"$(dmsetup status $N | cut -d' ' -f4- | tr ' ' '\n' | sed 's/=.*//' | tr '\n' ' ' | sed 's/ $//')"
 check_eq "status values of a fresh device" \
-	"state=ok mode=audit clusters=$((len / 8)) measured=0 baselined=0 read_mismatches=0 write_drift=0 unaligned=0 meta_errors=0 scan=- tofu=0 recovering=- baseline=none" \
-	"$(for k in state mode clusters measured baselined read_mismatches write_drift unaligned meta_errors scan tofu recovering baseline; do
+	"state=ok mode=audit clusters=$((len / 8)) measured=0 baselined=0 read_mismatches=0 write_drift=0 unaligned=0 meta_errors=0 scan=- tofu=0 recovering=- baseline=none baseline_change=-" \
+	"$(for k in state mode clusters measured baselined read_mismatches write_drift unaligned meta_errors scan tofu recovering baseline baseline_change; do
 		printf '%s=%s ' $k "$(st $k)"; done | sed 's/ $//')"
 check "status is one line" test "$(dmsetup status $N | wc -l)" -eq 1
 
@@ -84,7 +84,7 @@ check_eq "no_read_verify: reads_verified stays 0" 0 "$(st reads_verified)"
 check "back to the default table" recreate "$base"
 head -c 32768 /dev/urandom | dio write $T 0
 for m in baseline_capture baseline_clear clear_mismatches report "report 0" "report 0 10"; do
-	check "message '$m' accepted" dmsetup message $N 0 $m
+	check "message '$m' accepted (and a change it starts ends)" msg_wait $m
 done
 check "message 'mode enforce' accepted" dmsetup message $N 0 mode enforce
 check_eq "status mode=enforce after the message" enforce "$(st mode)"

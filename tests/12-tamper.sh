@@ -98,7 +98,7 @@ check "enforce: clusters 0..36 in one read succeed and are intact" \
 	sh -c "dd if=/tmp/orig bs=$CS count=37 2>/dev/null | cmp - /tmp/back37"
 
 # clear_mismatches, then heal by restoring / rewriting
-check "message clear_mismatches" dmsetup message $N 0 clear_mismatches
+check "message clear_mismatches (and its walk ends)" msg_wait clear_mismatches
 check_eq "clear_mismatches: report is empty, read_mismatches=0" "0 0" \
 	"$(report | grep -c 'cluster=') $(st read_mismatches)"
 fcl /tmp/orig 37 >/tmp/c37

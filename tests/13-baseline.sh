@@ -28,7 +28,7 @@ rnd /tmp/a 64
 len=$(sectors $D)
 open_or_end "create the target" "0 $len vdirt $D $M $CS sha256"
 check "write clusters 0..63" wr /tmp/a 0
-check "message baseline_capture" dmsetup message $N 0 baseline_capture
+check "message baseline_capture (and the capture ends)" msg_wait baseline_capture
 check_eq "baselined = measured = 64" "64 64" "$(st baselined) $(st measured)"
 check_eq "no drift yet" 0 "$(st write_drift)"
 
@@ -61,21 +61,21 @@ drop_caches
 check "all written clusters read back" rd 0 101
 check_eq "no read mismatch (drifted clusters verify against their new content)" 0 "$(st read_mismatches)"
 
-check "message clear_mismatches" dmsetup message $N 0 clear_mismatches
+check "message clear_mismatches (and its walk ends)" msg_wait clear_mismatches
 check_eq "after clear_mismatches: write_drift=0, no record" "0 0" "$(st write_drift) $(report | grep -c 'cluster=')"
 rnd /tmp/d5
 wr /tmp/d5 5
 check_eq "cluster 5 changed again after the clear: drift recorded again" "5" "$(drifted)"
 
-check "message baseline_clear" dmsetup message $N 0 baseline_clear
+check "message baseline_clear (and the clear ends)" msg_wait baseline_clear
 check_eq "baselined=0 after baseline_clear" 0 "$(st baselined)"
 rnd /tmp/e30
 wr /tmp/e30 30
 check_eq "no drift without a baseline" 1 "$(st write_drift)"
 
 # a fresh baseline; a baselined cluster changed underneath is checked against it
-dmsetup message $N 0 clear_mismatches
-check "baseline_capture again" dmsetup message $N 0 baseline_capture
+msg_wait clear_mismatches
+check "baseline_capture again" msg_wait baseline_capture
 check_eq "baselined = measured" "$(st measured)" "$(st baselined)"
 head -c 512 /dev/urandom | dio write $D $((40 * CS + 512))
 drop_caches

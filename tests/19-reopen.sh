@@ -27,7 +27,7 @@ check "create" open_dev "$table"
 head -c $((32 * CS)) /dev/urandom >/tmp/a
 head -c $CS /dev/urandom >/tmp/b3
 wr /tmp/a 0
-dmsetup message $N 0 baseline_capture
+msg_wait baseline_capture
 wr /tmp/b3 3
 head -c 512 /dev/urandom | dio write $D $((7 * CS + 1024))
 drop_caches

@@ -57,7 +57,7 @@ check "open" open_dev "$TABLE"
 check_eq "baseline=partial" partial "$(st baseline)"
 check_eq "kernel log: the baseline change was cut short" 1 \
 	"$(knew | grep -c 'baseline change was cut short')"
-dmsetup message $N 0 clear_mismatches
+msg_wait clear_mismatches
 head -c $CS /dev/urandom >/tmp/w27
 wr /tmp/w27 6
 rd 0 16
@@ -76,7 +76,7 @@ rd 5 1
 check_eq "the baseline counts again: cluster 5 mismatches" 2 "$(st read_mismatches)"
 dmsetup remove $N && open_dev "$TABLE"
 check_eq "the mark is gone from the superblock (reopen: baseline=set)" set "$(st baseline)"
-dmsetup message $N 0 baseline_clear
+msg_wait baseline_clear
 check_eq "baseline_clear: baseline=none" none "$(st baseline)"
 
 ktap_done

@@ -142,6 +142,19 @@ wait_scan_of() {
 	done
 }
 
+# wait_bchange_of DEV [SECONDS]: wait until DEV's baseline change (capture,
+# clear, load, clear_mismatches: they run in the kernel after the message
+# returned) is over (status "baseline_change=-"); fails after SECONDS
+# (default 90).
+wait_bchange_of() {
+	_wb_left=$(( ${2:-90} * 10 ))
+	while [ "$(status_field "$1" baseline_change)" != "-" ]; do
+		[ "$_wb_left" -le 0 ] && return 1
+		_wb_left=$((_wb_left - 1))
+		usleep 100000
+	done
+}
+
 # kmark: remember where the kernel log ends; knew: what was logged since
 # (without the [timestamp] prefix)
 kmark() { KMARK=$(dmesg | wc -l); }
@@ -193,6 +206,10 @@ use_devs() { D=/dev/vda; M=/dev/vdb; N=$1; T=/dev/mapper/$1; CS=4096; }
 st() { status_field $N "$1"; }
 # wait_scan [SECONDS]: wait until $N's background scan is idle (default 90 s)
 wait_scan() { wait_scan_of $N "${1:-90}"; }
+# wait_bchange [SECONDS]: wait until $N's baseline change is over (default 90 s)
+wait_bchange() { wait_bchange_of $N "${1:-90}"; }
+# msg_wait MESSAGE: dmsetup message $N 0 MESSAGE, then wait_bchange
+msg_wait() { dmsetup message $N 0 "$@" && wait_bchange; }
 # report: the mismatch report of $N (one record per line)
 report() { dmsetup message $N 0 report; }
 # rd FIRST COUNT [OUT]: O_DIRECT read (dio; busybox dd may fall back to buffered) of COUNT clusters of $T

@@ -1230,6 +1230,11 @@ struct devinfo {
 	uint64_t unaligned, meta_errors, tofu, scan_pos, log_first, log_head;
 	uint64_t event_seq, events_dropped;
 	uint64_t recover_pos, recover_total;	/* total 0: not recovering */
+	/* the baseline change (capture, clear, load commit, mismatch clear) */
+	int change_kind, change_paused;		/* VDIRT_GENL_CHANGE_*, NONE: idle */
+	uint64_t change_pos, change_total;
+	uint64_t change_id, change_done_id;	/* last started, last ended */
+	int change_result;			/* errno of the last ended, 0: ok */
 	int found;
 };
 
@@ -1287,6 +1292,13 @@ static void fill_devinfo(const struct nlattr **tb, struct devinfo *d)
 	d->events_dropped = nla_u64(tb, VDIRT_A_EVENTS_DROPPED, 0);
 	d->recover_pos = nla_u64(tb, VDIRT_A_RECOVER_POS, 0);
 	d->recover_total = nla_u64(tb, VDIRT_A_RECOVER_TOTAL, 0);
+	d->change_kind = nla_u64(tb, VDIRT_A_CHANGE_KIND, 0);
+	d->change_paused = nla_u64(tb, VDIRT_A_CHANGE_PAUSED, 0);
+	d->change_pos = nla_u64(tb, VDIRT_A_CHANGE_POS, 0);
+	d->change_total = nla_u64(tb, VDIRT_A_CHANGE_TOTAL, 0);
+	d->change_id = nla_u64(tb, VDIRT_A_CHANGE_ID, 0);
+	d->change_done_id = nla_u64(tb, VDIRT_A_CHANGE_DONE_ID, 0);
+	d->change_result = nla_u64(tb, VDIRT_A_CHANGE_RESULT, 0);
 	d->found = 1;
 }
 
@@ -1349,26 +1361,111 @@ static int nl_simple(const char *dev, uint8_t cmd, const char *what)
 	return r;
 }
 
-/* command NAME <name>: nl_simple() on that device */
-static int cmd_simple(int argc, char **argv, const char *name, uint8_t cmd,
+static int change_id_cb(const struct nlattr **tb, void *arg)
+{
+	*(uint64_t *)arg = nla_u64(tb, VDIRT_A_CHANGE_ID, 0);
+	return 0;
+}
+
+/*
+ * Wait for the baseline change number id of dev to end, polling its info;
+ * 0 when it succeeded, else -errno (its error, or -EINTR on a signal, the
+ * change going on in the kernel).
+ */
+static int change_wait(struct vnl *v, const char *dev, uint64_t id, const char *what)
+{
+	int show = o.progress < 0 ? isatty(2) && !opt_quiet : o.progress;
+	int said_paused = 0, r;
+	struct devinfo d;
+
+	for (;;) {
+		r = nl_dev_get(v, dev, &d);
+		if (r)
+			return r;
+		if (d.change_done_id == id)
+			break;
+		if (d.change_id != id) {
+			err("%s: %s: ended, but its result was not kept (another change followed, "
+			    "or the table was replaced: see baseline= in the status)", dev, what);
+			return -ESTALE;
+		}
+		if (show)
+			progress(what, d.change_pos, d.change_total, 0);
+		if (d.change_paused && !said_paused && !opt_quiet)
+			fprintf(stderr, "%s%s: %s paused: the device is suspended; it goes on at resume\n",
+				show ? "\n" : "", dev, what);
+		said_paused = d.change_paused;
+		if (interrupted) {
+			if (show)
+				fputc('\n', stderr);
+			err("%s: interrupted: the %s goes on in the kernel (status baseline_change=)",
+			    dev, what);
+			return -EINTR;
+		}
+		usleep(100000);
+	}
+	if (show)
+		progress(what, d.change_total, d.change_total, 1);
+	if (d.change_result) {
+		err("%s: %s failed: %s", dev, what, strerror(d.change_result));
+		return -d.change_result;
+	}
+	return 0;
+}
+
+/* a command that starts a baseline change on dev, then waits for its end */
+static int nl_change(const char *dev, uint8_t cmd, const char *what)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	uint64_t id = 0;
+	struct vnl v;
+	int r;
+
+	r = vnl_open(&v);
+	if (r) {
+		if (r != -ENOENT)
+			err("netlink: %s", strerror(-r));
+		vnl_close(&v);
+		return r;
+	}
+	nlh = vnl_msg(&v, buf, cmd, 0);
+	r = vnl_put_dev(nlh, dev);
+	if (!r)
+		r = vnl_talk(&v, nlh, change_id_cb, &id);
+	if (r)
+		err("%s: %s: %s", dev, what, strerror(-r));
+	else if (id)
+		r = change_wait(&v, dev, id, what);
+	vnl_close(&v);
+	return r;
+}
+
+/* command NAME <name>: nl_change() on that device */
+static int cmd_change(int argc, char **argv, const char *name, uint8_t cmd,
 		      const char *what)
 {
+	int r;
+
 	if (argc != 1) {
 		err("usage: vdirtctl %s <name>", name);
 		return EXIT_USAGE;
 	}
-	return nl_simple(argv[0], cmd, what);
+	r = nl_change(argv[0], cmd, what);
+	if (!r && !opt_quiet && !opt_json)
+		printf("%s: %s done\n", argv[0], what);
+	return r;
 }
 
 static int cmd_baseline_capture(int argc, char **argv)
 {
-	return cmd_simple(argc, argv, "baseline capture", VDIRT_CMD_BASELINE_CAPTURE,
+	return cmd_change(argc, argv, "baseline capture", VDIRT_CMD_BASELINE_CAPTURE,
 			  "baseline capture");
 }
 
 static int cmd_baseline_clear(int argc, char **argv)
 {
-	return cmd_simple(argc, argv, "baseline clear", VDIRT_CMD_BASELINE_CLEAR,
+	return cmd_change(argc, argv, "baseline clear", VDIRT_CMD_BASELINE_CLEAR,
 			  "baseline clear");
 }
 
@@ -1390,7 +1487,7 @@ static int cmd_baseline_load(int argc, char **argv)
 	struct vb_file f;
 	struct vnl v;
 	uint32_t id = 0, per;
-	uint64_t c;
+	uint64_t c, change = 0;
 	long chunks = 0;
 	int r;
 
@@ -1462,10 +1559,13 @@ static int cmd_baseline_load(int argc, char **argv)
 	nlh = vnl_msg(&v, buf, VDIRT_CMD_BASELINE_COMMIT, 0);
 	vnl_put_dev(nlh, argv[0]);
 	mnl_attr_put_u32(nlh, VDIRT_A_LOAD_ID, id);
-	r = vnl_talk(&v, nlh, NULL, NULL);
+	r = vnl_talk(&v, nlh, change_id_cb, &change);
 	if (r)
 		err("%s: baseline commit: %s", argv[0], strerror(-r));
-	else if (!opt_quiet && !opt_json)
+	/* the kernel replaces the baseline in a worker: wait for its end */
+	else if (change)
+		r = change_wait(&v, argv[0], change, "baseline load");
+	if (!r && !opt_quiet && !opt_json)
 		printf("%s: baseline of %" PRIu64 " clusters loaded from %s\n", argv[0],
 		       f.info.nr_clusters, argv[1]);
 out:
@@ -1623,7 +1723,7 @@ out:
 
 static int cmd_clear(int argc, char **argv)
 {
-	return cmd_simple(argc, argv, "clear", VDIRT_CMD_MISMATCH_CLEAR, "clear mismatches");
+	return cmd_change(argc, argv, "clear", VDIRT_CMD_MISMATCH_CLEAR, "clear mismatches");
 }
 
 static int cmd_scan(int argc, char **argv)
