@@ -592,7 +592,8 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 	}
 	mutex_lock(&vd->commit_lock);
 	vdirt_sb_load(vd, sb);
-	if (vd->baseline_partial)
+	/* a paused change of this table continues at resume: not cut short */
+	if (vd->baseline_partial && !READ_ONCE(vd->bc_kind))
 		DMWARN("%s: a baseline change was cut short: baseline digests ignored until a baseline is loaded, captured or cleared",
 		       vd->meta_dev->name);
 	had_intent = le32_to_cpu(sb->feature_compat) &

@@ -18,7 +18,7 @@
 #include "dm-vdirt.h"
 
 #define VDIRT_VERSION_MAJOR	1
-#define VDIRT_VERSION_MINOR	1
+#define VDIRT_VERSION_MINOR	2
 #define VDIRT_VERSION_PATCH	0
 
 #define VDIRT_DEFAULT_CACHE_MB	32U
