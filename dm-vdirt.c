@@ -1018,12 +1018,24 @@ static int vdirt_measure_copy(struct vdirt_io *io, struct bio *clone)
 }
 
 /*
- * Write our copy pb of the guest's write (its digests are already stored):
- * the guest's bio completes when the copy does (vdirt_clone_endio()).
+ * Measure our copy pb of the guest's write and write it: the guest's bio
+ * completes when the copy does (vdirt_clone_endio()).  The copy is
+ * stable: its digests are stored now, before it is written, so the write
+ * completes without another trip through the worker.  Readers of these
+ * clusters wait on the range lock.
  */
 static void vdirt_submit_copy(struct vdirt_io *io, struct bio *pb)
 {
+	struct vdirt_dev *vd = io->vd;
 	struct bio *bio = vdirt_io_bio(io);
+
+	if (vdirt_measuring(vd) && vdirt_measure_copy(io, pb) &&
+	    !vd->opt_fail_open) {
+		vdirt_free_page_bio(vd, pb);
+		io->status = BLK_STS_IOERR;
+		vdirt_io_complete(io);
+		return;
+	}
 
 	pb->bi_iter.bi_sector = io->range.first << io->vd->cluster_sectors_shift;
 	pb->bi_ioprio = bio->bi_ioprio;
@@ -1046,18 +1058,6 @@ static void vdirt_write_copy(struct vdirt_io *io)
 				     REQ_OP_WRITE |
 				     (bio->bi_opf & VDIRT_PASS_FLAGS));
 	vdirt_copy_bio(clone, 0, bio, bio->bi_iter, true);
-	/*
-	 * The copy is stable: its digests are stored now, before it is
-	 * written, so the write completes without another trip through the
-	 * worker.  Readers of these clusters wait on the range lock.
-	 */
-	if (vdirt_measuring(vd) && vdirt_measure_copy(io, clone) &&
-	    !vd->opt_fail_open) {
-		vdirt_free_page_bio(vd, clone);
-		io->status = BLK_STS_IOERR;
-		vdirt_io_complete(io);
-		return;
-	}
 	vdirt_submit_copy(io, clone);
 }
 
@@ -1112,13 +1112,6 @@ static void vdirt_write_part(struct vdirt_io *io)
 		vdirt_copy_bio(pb, vdirt_io_offset(io), bio, io->iter, true);
 	else
 		vdirt_zero_pages(pb, vdirt_io_offset(io), io->iter.bi_size);
-	if (vdirt_measuring(vd) && vdirt_measure_copy(io, pb) &&
-	    !vd->opt_fail_open) {
-		vdirt_free_page_bio(vd, pb);
-		io->status = BLK_STS_IOERR;
-		vdirt_io_complete(io);
-		return;
-	}
 	vdirt_submit_copy(io, pb);
 }
 

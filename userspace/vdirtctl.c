@@ -1336,31 +1336,6 @@ static int nl_open_dev(struct vnl *v, const char *dev, struct devinfo *d)
 	return r ? r : nl_dev_get(v, dev, d);
 }
 
-/* simple command on one device */
-static int nl_simple(const char *dev, uint8_t cmd, const char *what)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
-	struct vnl v;
-	int r;
-
-	r = vnl_open(&v);
-	if (r) {
-		if (r != -ENOENT)
-			err("netlink: %s", strerror(-r));
-		vnl_close(&v);
-		return r;
-	}
-	nlh = vnl_msg(&v, buf, cmd, 0);
-	r = vnl_put_dev(nlh, dev);
-	if (!r)
-		r = vnl_talk(&v, nlh, NULL, NULL);
-	if (r)
-		err("%s: %s: %s", dev, what, strerror(-r));
-	vnl_close(&v);
-	return r;
-}
-
 static int change_id_cb(const struct nlattr **tb, void *arg)
 {
 	*(uint64_t *)arg = nla_u64(tb, VDIRT_A_CHANGE_ID, 0);
@@ -1413,8 +1388,12 @@ static int change_wait(struct vnl *v, const char *dev, uint64_t id, const char *
 	return 0;
 }
 
-/* a command that starts a baseline change on dev, then waits for its end */
-static int nl_change(const char *dev, uint8_t cmd, const char *what)
+/*
+ * A command on one device; wait: it starts a baseline change, wait for its
+ * end.
+ */
+static int nl_change(const char *dev, uint8_t cmd, const char *what,
+		     bool wait)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh;
@@ -1432,10 +1411,10 @@ static int nl_change(const char *dev, uint8_t cmd, const char *what)
 	nlh = vnl_msg(&v, buf, cmd, 0);
 	r = vnl_put_dev(nlh, dev);
 	if (!r)
-		r = vnl_talk(&v, nlh, change_id_cb, &id);
+		r = vnl_talk(&v, nlh, wait ? change_id_cb : NULL, &id);
 	if (r)
 		err("%s: %s: %s", dev, what, strerror(-r));
-	else if (id)
+	else if (wait && id)
 		r = change_wait(&v, dev, id, what);
 	vnl_close(&v);
 	return r;
@@ -1451,7 +1430,7 @@ static int cmd_change(int argc, char **argv, const char *name, uint8_t cmd,
 		err("usage: vdirtctl %s <name>", name);
 		return EXIT_USAGE;
 	}
-	r = nl_change(argv[0], cmd, what);
+	r = nl_change(argv[0], cmd, what, true);
 	if (!r && !opt_quiet && !opt_json)
 		printf("%s: %s done\n", argv[0], what);
 	return r;
@@ -1739,12 +1718,12 @@ static int cmd_scan(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (stop)
-		return nl_simple(argv[0], VDIRT_CMD_SCAN_STOP, "scan stop");
+		return nl_change(argv[0], VDIRT_CMD_SCAN_STOP, "scan stop", false);
 	r = nl_open_dev(&v, argv[0], &d0);
 	if (r)
 		goto out;
 	vnl_close(&v);
-	r = nl_simple(argv[0], VDIRT_CMD_SCAN_START, "scan");
+	r = nl_change(argv[0], VDIRT_CMD_SCAN_START, "scan", false);
 	if (r || !o.wait)
 		return r;
 	r = vnl_open(&v);
