@@ -9,7 +9,8 @@
 #                        tests and the guest tests on both kernels
 #   make check KERNELS=6.1 TESTS=tests/12-tamper.sh   narrow it down
 #                        (its power-cut test runs CHECK_CUTS=4 cuts per kernel)
-#   make check-crash     the power-cut chain alone, CRASH_CUTS=10 cuts per kernel
+#   make check-crash     the power-cut chain, CRASH_CUTS=10 cuts per kernel, and the
+#                        long tests ("# long" in their header: stress-ng, cache bound)
 #   make demo            the README's demo in a VM
 #   make bench           overhead benchmarks of bench/README (~35 min)
 #   make bench QUICK=1   a short subset, to check the scripts
@@ -69,9 +70,12 @@ check: deps
 	@$(MAKE) -s guest KERNELS="$(KERNELS)"
 	@VDIRT_CUTS=$(CHECK_CUTS) tests/run --kernels "$(KERNELS)" $(TESTS)
 
+# tests marked "# long" in their first lines: make check-crash runs them
+LONG_TESTS := $(shell grep -l '^\# long' $(wildcard tests/[0-9][0-9]-*.sh) 2>/dev/null)
+
 check-crash: deps
 	@$(MAKE) -s guest KERNELS="$(KERNELS)"
-	@VDIRT_CUTS=$(CRASH_CUTS) tests/run --kernels "$(KERNELS)" tests/50-powercut.sh
+	@VDIRT_CUTS=$(CRASH_CUTS) tests/run --kernels "$(KERNELS)" tests/50-powercut.sh $(LONG_TESTS)
 
 demo: deps
 	@$(MAKE) -s guest KERNELS=6.12

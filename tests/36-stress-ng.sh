@@ -1,5 +1,6 @@
 #!/bin/sh
 # vm: --disk 256M --disk 16M --timeout 420
+# long: run by make check-crash (about 2 min per kernel), not make check
 # SPDX-License-Identifier: GPL-2.0
 # A third-party workload: Debian's stress-ng on ext4 (4 KiB blocks, mounted
 # with -o discard) on dm-vdirt (4 KiB clusters, sha256), every stressor with
