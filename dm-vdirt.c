@@ -1333,41 +1333,27 @@ static void vdirt_scan_region(struct work_struct *work)
 {
 	struct vdirt_scan_item *it = container_of(work, struct vdirt_scan_item,
 						  work);
-	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
-	u8 digest[VDIRT_MAX_DIGEST_SIZE];
 	struct vdirt_dev *vd = it->vd;
 	struct vdirt_range range;
+	bool mismatch = false;
 	struct bio *bio;
 	int r = 0, err;
-	u64 c;
 
 	vdirt_range_lock_sync(vd, it->first, it->last, &range);
 	bio = vdirt_read_clusters(vd, it->first, it->last, &err);
-	if (!bio) {
+	if (bio) {
+		r = vdirt_verify_pages(vd, bio, it->first, it->last,
+				       VDIRT_OP_SCAN, &mismatch);
+		vdirt_free_page_bio(vd, bio);
+	} else {
 		DMERR_LIMIT("%u:%u: scan: read error %d at cluster %llu",
 			    MAJOR(vd->devt), MINOR(vd->devt), err,
 			    (unsigned long long)it->first);
 	}
-	for (c = it->first; bio && c <= it->last; c++) {
-		r = vdirt_hash_page_bio(vd, bio,
-					(c - it->first) << vd->cluster_shift,
-					digest);
-		if (r) {
-			vdirt_set_error(vd, "hash", r);
-			break;
-		}
-		r = vdirt_check_cluster(vd, &cur, c, digest, VDIRT_OP_SCAN,
-					 true);
-		if (r < 0)
-			break;
-	}
-	vdirt_cursor_put(vd, &cur);
-	if (bio)
-		vdirt_free_page_bio(vd, bio);
 	vdirt_range_unlock(vd, &range);
-	if (r >= 0 && vdirt_records_unsynced(vd))
+	if (!r && vdirt_records_unsynced(vd))
 		vdirt_commit(vd);
-	it->r = r < 0 ? r : 0;
+	it->r = r;
 	complete(&it->done);
 }
 

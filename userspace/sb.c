@@ -11,6 +11,7 @@
 
 #include "hash.h"
 #include "sb.h"
+#include "util.h"
 
 _Static_assert(sizeof(struct vdirt_disk_sb) == VDIRT_SB_SIZE, "superblock size");
 
@@ -141,40 +142,6 @@ int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 /* chunk of the verified zeroing: read, check, rewrite, read again */
 #define ZERO_CHUNK	(1U << 20)
 
-static int pread_all(int fd, uint8_t *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, off + done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ENODATA;
-		done += n;
-	}
-	return 0;
-}
-
-static int pwrite_all(int fd, const uint8_t *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, buf + done, len - done, off + done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		done += n;
-	}
-	return 0;
-}
-
 /* what the device holds now, not the page cache: flush and drop it */
 static int drop_cache(int fd, off_t off, size_t len)
 {
@@ -205,7 +172,7 @@ int vsb_zero_verified(int fd, const char *path, uint64_t len, uint64_t *fixed,
 	for (off = 0; !r && off < len; off += n) {
 		n = len - off < ZERO_CHUNK ? len - off : ZERO_CHUNK;
 		for (pass = 0; ; pass++) {
-			r = pread_all(rfd, buf, n, off);
+			r = read_full(rfd, buf, n, off);
 			if (r)
 				break;
 			if (all_zero(buf, n))
@@ -217,7 +184,7 @@ int vsb_zero_verified(int fd, const char *path, uint64_t len, uint64_t *fixed,
 			}
 			(*fixed)++;
 			memset(buf, 0, n);
-			r = pwrite_all(fd, buf, n, off);
+			r = write_full(fd, buf, n, off);
 			if (!r)
 				r = drop_cache(fd, off, n);
 			if (r)

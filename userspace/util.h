@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 extern int opt_debug;
 extern int opt_json;
@@ -41,5 +42,9 @@ void json_str(FILE *f, const char *s);
 uint64_t now_ns(void);
 /* value of key in a "k=v k=v" status line into out; 0 or -ENOENT */
 int status_get(const char *status, const char *key, char *out, size_t outlen);
+
+/* pread/pwrite all of len at off (EINTR retried): 0, -errno, -ENODATA at EOF */
+int read_full(int fd, void *buf, size_t len, off_t off);
+int write_full(int fd, const void *buf, size_t len, off_t off);
 
 #endif

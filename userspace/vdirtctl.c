@@ -108,42 +108,6 @@ static int open_dev(const char *path, int flags, uint64_t *size)
 	return fd;
 }
 
-static int read_full(int fd, void *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done, off + done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -ENODATA;
-		done += n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len, off_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, off + done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		done += n;
-	}
-	return 0;
-}
-
 static const struct vh_alg *get_alg(const char *name)
 {
 	const struct vh_alg *a = vh_find(name ? name : DEFAULT_HASH);
