@@ -12,8 +12,20 @@
 
 #ifdef __KERNEL__
 #include <linux/types.h>
+#include <linux/string.h>
+#include <asm/byteorder.h>
+#define vdirt_le32(x)		le32_to_cpu(x)
+#define vdirt_le64(x)		le64_to_cpu(x)
+#define vdirt_cpu32(x)		cpu_to_le32(x)
+#define vdirt_cpu64(x)		cpu_to_le64(x)
 #else
 #include <linux/types.h>
+#include <string.h>
+#include <endian.h>
+#define vdirt_le32(x)		le32toh(x)
+#define vdirt_le64(x)		le64toh(x)
+#define vdirt_cpu32(x)		htole32(x)
+#define vdirt_cpu64(x)		htole64(x)
 /*
  * The structures below have no implicit padding (every field is naturally
  * aligned, sizes are checked at build time), so userspace gets the same
@@ -26,7 +38,14 @@
 
 /* "VDIRTMD1" read as a little-endian 64-bit number */
 #define VDIRT_SB_MAGIC			0x31444d5452494456ULL
-#define VDIRT_FORMAT_VERSION		1
+/*
+ * Version 2 adds optional regions, each announced by a feature bit (the
+ * first: the baseline staging area).  Version 1 metadata (written before)
+ * is read and kept as version 1: it has no optional region; `vdirtctl
+ * upgrade` converts it to version 2.
+ */
+#define VDIRT_FORMAT_VERSION		2
+#define VDIRT_FORMAT_VERSION_MIN	1
 
 /* metadata block size: every region starts on a 4 KiB block */
 #define VDIRT_META_BLOCK_SIZE		4096U
@@ -69,14 +88,28 @@
 #define VDIRT_SB_F_BASELINE		(1U << 1)	/* some cluster has a baseline */
 /* a baseline change (load, capture, clear) began and has not completed */
 #define VDIRT_SB_F_BASELINE_PARTIAL	(1U << 2)
+/*
+ * with BASELINE_PARTIAL: the change is a baseline load whose complete new
+ * baseline is in the staging area; the next activation applies it again
+ * from the start
+ */
+#define VDIRT_SB_F_BASELINE_STAGED	(1U << 3)
 
 /*
- * Feature masks.  COMPAT_INTENT: the write-intent bitmap was maintained
- * while the metadata was in use; an unclean superblock without it is
- * recovered in full.  Unknown incompat bits refuse the device.
+ * Feature masks.  Unknown feature_incompat bits refuse the metadata;
+ * unknown feature_ro_compat bits allow only a read-only table (nothing is
+ * written); unknown feature_compat bits are ignored.  Unknown bits are kept
+ * when the superblock is written again.
+ *
+ * COMPAT_INTENT: the write-intent bitmap was maintained while the metadata
+ * was in use; an unclean superblock without it is recovered in full.
+ * COMPAT_STAGING (version 2): the superblock describes a baseline staging
+ * area (staging_start, staging_blocks); a load is streamed into it.
  */
 #define VDIRT_FEATURE_COMPAT_INTENT	(1U << 0)
-#define VDIRT_FEATURE_COMPAT_SUPP	VDIRT_FEATURE_COMPAT_INTENT
+#define VDIRT_FEATURE_COMPAT_STAGING	(1U << 1)
+#define VDIRT_FEATURE_COMPAT_SUPP	(VDIRT_FEATURE_COMPAT_INTENT | \
+					 VDIRT_FEATURE_COMPAT_STAGING)
 #define VDIRT_FEATURE_INCOMPAT_SUPP	0U
 #define VDIRT_FEATURE_RO_COMPAT_SUPP	0U
 
@@ -142,7 +175,9 @@ struct vdirt_disk_sb {
 	__le64 format_time_ns;		/* 304: wall clock at format */
 	__le64 commit_time_ns;		/* 312: wall clock at this commit */
 	__u8   merkle_root[64];		/* 320: reserved, zero */
-	__u8   reserved[128];		/* 384: zero */
+	__le64 staging_start;		/* 384: COMPAT_STAGING, else 0 */
+	__le64 staging_blocks;		/* 392: COMPAT_STAGING, else 0 */
+	__u8   reserved[112];		/* 400: zero */
 } __packed;				/* 512 */
 
 /*
@@ -199,6 +234,8 @@ struct vdirt_layout {
 	__u64 log_blocks;
 	__u64 event_start;
 	__u64 event_blocks;
+	__u64 staging_start;		/* 0 without a staging area */
+	__u64 staging_blocks;
 	__u64 total_blocks;
 };
 
@@ -224,7 +261,11 @@ static inline __u32 vdirt_entry_size(__u32 digest_size)
  *           + max(1, ceil(ceil(C / 1024) / 32768)) (write-intent bitmap)
  *           + 256                               (mismatch record ring)
  *           + 16                                (event log)
+ *           + ceil(C * digest_size / 4096)      (staging area, version 2)
  *   bytes   = blocks * 4096
+ *
+ * Version 1 metadata has the same layout without the staging area
+ * (vdirt_layout_v1()).
  */
 static inline int vdirt_compute_layout(__u64 data_sectors, __u32 cluster_size,
 				       __u32 digest_size,
@@ -256,8 +297,19 @@ static inline int vdirt_compute_layout(__u64 data_sectors, __u32 cluster_size,
 	l->log_blocks = VDIRT_LOG_BLOCKS;
 	l->event_start = l->log_start + l->log_blocks;
 	l->event_blocks = VDIRT_EVENT_BLOCKS;
-	l->total_blocks = l->event_start + l->event_blocks;
+	l->staging_start = l->event_start + l->event_blocks;
+	l->staging_blocks = (l->nr_clusters * digest_size +
+			     VDIRT_META_BLOCK_SIZE - 1) / VDIRT_META_BLOCK_SIZE;
+	l->total_blocks = l->staging_start + l->staging_blocks;
 	return 0;
+}
+
+/* the layout of version 1 metadata (no staging area) */
+static inline void vdirt_layout_v1(struct vdirt_layout *l)
+{
+	l->staging_start = 0;
+	l->staging_blocks = 0;
+	l->total_blocks = l->event_start + l->event_blocks;
 }
 
 /* required metadata device size in bytes, 0 for invalid parameters */
@@ -269,6 +321,128 @@ static inline __u64 vdirt_meta_size(__u64 data_sectors, __u32 cluster_size,
 	if (vdirt_compute_layout(data_sectors, cluster_size, digest_size, &l))
 		return 0;
 	return l.total_blocks * VDIRT_META_BLOCK_SIZE;
+}
+
+/* what vdirt_sb_check() found wrong with a superblock copy */
+enum vdirt_sb_bad {
+	VDIRT_SB_OK = 0,
+	VDIRT_SB_BAD_MAGIC,		/* not a dm-vdirt superblock */
+	VDIRT_SB_BAD_CSUM,		/* checksum does not match */
+	VDIRT_SB_BAD_VERSION,		/* unknown format version */
+	VDIRT_SB_BAD_INCOMPAT,		/* unknown feature_incompat bits */
+	VDIRT_SB_BAD_LAYOUT,		/* fields do not describe the layout */
+	VDIRT_SB_BAD_SIZE,		/* layout larger than the device */
+};
+
+/*
+ * The one superblock validator, used by the kernel and by vdirtctl:
+ * structural checks of one copy, independent of any table.  csum is the
+ * crc32c the caller computed over the copy with its csum field zeroed
+ * (each side has its own crc32c); meta_blocks the metadata device's size
+ * in blocks (0: not checked).  On VDIRT_SB_OK, *l (if not NULL) is the
+ * layout the copy describes.  feature_ro_compat is the caller's to judge.
+ */
+static inline enum vdirt_sb_bad
+vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
+	       struct vdirt_layout *lp)
+{
+	__u32 version = vdirt_le32(sb->version);
+	__u32 compat = vdirt_le32(sb->feature_compat);
+	struct vdirt_layout l;
+	int staging;
+
+	if (vdirt_le64(sb->magic) != VDIRT_SB_MAGIC)
+		return VDIRT_SB_BAD_MAGIC;
+	if (vdirt_le32(sb->csum) != csum)
+		return VDIRT_SB_BAD_CSUM;
+	if (version < VDIRT_FORMAT_VERSION_MIN || version > VDIRT_FORMAT_VERSION)
+		return VDIRT_SB_BAD_VERSION;
+	if (vdirt_le32(sb->feature_incompat) & ~VDIRT_FEATURE_INCOMPAT_SUPP)
+		return VDIRT_SB_BAD_INCOMPAT;
+	if (vdirt_le32(sb->meta_block_size) != VDIRT_META_BLOCK_SIZE ||
+	    vdirt_le32(sb->record_size) != VDIRT_RECORD_SIZE ||
+	    vdirt_le32(sb->intent_region_clusters) !=
+			VDIRT_INTENT_REGION_CLUSTERS ||
+	    !memchr(sb->hash_name, 0, sizeof(sb->hash_name)) ||
+	    vdirt_compute_layout(vdirt_le64(sb->data_sectors),
+				 vdirt_le32(sb->cluster_size),
+				 vdirt_le32(sb->digest_size), &l))
+		return VDIRT_SB_BAD_LAYOUT;
+	/* optional regions exist from version 2 on, each with its bit */
+	staging = version >= 2 && (compat & VDIRT_FEATURE_COMPAT_STAGING);
+	if (!staging)
+		vdirt_layout_v1(&l);
+	if (version < 2 && (compat & ~VDIRT_FEATURE_COMPAT_INTENT))
+		return VDIRT_SB_BAD_LAYOUT;
+	if (vdirt_le32(sb->entry_size) != l.entry_size ||
+	    vdirt_le64(sb->nr_clusters) != l.nr_clusters ||
+	    vdirt_le64(sb->entries_start) != l.entries_start ||
+	    vdirt_le64(sb->entries_blocks) != l.entries_blocks ||
+	    vdirt_le64(sb->intent_start) != l.intent_start ||
+	    vdirt_le64(sb->intent_blocks) != l.intent_blocks ||
+	    vdirt_le64(sb->log_start) != l.log_start ||
+	    vdirt_le64(sb->log_blocks) != l.log_blocks ||
+	    vdirt_le64(sb->log_capacity) != VDIRT_LOG_CAPACITY ||
+	    vdirt_le64(sb->event_start) != l.event_start ||
+	    vdirt_le64(sb->event_blocks) != l.event_blocks ||
+	    vdirt_le64(sb->staging_start) != l.staging_start ||
+	    vdirt_le64(sb->staging_blocks) != l.staging_blocks ||
+	    vdirt_le64(sb->total_blocks) != l.total_blocks ||
+	    vdirt_le64(sb->log_tail) > vdirt_le64(sb->log_head))
+		return VDIRT_SB_BAD_LAYOUT;
+	if (meta_blocks && l.total_blocks > meta_blocks)
+		return VDIRT_SB_BAD_SIZE;
+	if (lp)
+		*lp = l;
+	return VDIRT_SB_OK;
+}
+
+/*
+ * The one superblock builder: the fields fixed by the geometry and the
+ * layout (magic, version, sizes, regions, feature_compat's STAGING bit).
+ * The caller sets seq, uuid, counters, flags, times and the other feature
+ * bits, then the checksum.  l comes from vdirt_compute_layout(), with
+ * vdirt_layout_v1() applied for version 1.
+ */
+static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
+				       const struct vdirt_layout *l,
+				       __u64 data_sectors, __u32 cluster_size,
+				       __u32 digest_size, const char *hash)
+{
+	size_t n = strlen(hash);
+	__u32 compat = vdirt_le32(sb->feature_compat);
+
+	if (n >= VDIRT_HASH_NAME_LEN)
+		n = VDIRT_HASH_NAME_LEN - 1;
+	sb->magic = vdirt_cpu64(VDIRT_SB_MAGIC);
+	sb->version = vdirt_cpu32(l->staging_blocks ? VDIRT_FORMAT_VERSION : 1);
+	sb->data_sectors = vdirt_cpu64(data_sectors);
+	sb->nr_clusters = vdirt_cpu64(l->nr_clusters);
+	sb->cluster_size = vdirt_cpu32(cluster_size);
+	sb->digest_size = vdirt_cpu32(digest_size);
+	memset(sb->hash_name, 0, sizeof(sb->hash_name));
+	memcpy(sb->hash_name, hash, n);
+	sb->meta_block_size = vdirt_cpu32(VDIRT_META_BLOCK_SIZE);
+	sb->entry_size = vdirt_cpu32(l->entry_size);
+	if (l->staging_blocks)
+		compat |= VDIRT_FEATURE_COMPAT_STAGING;
+	else
+		compat &= ~VDIRT_FEATURE_COMPAT_STAGING;
+	sb->feature_compat = vdirt_cpu32(compat);
+	sb->entries_start = vdirt_cpu64(l->entries_start);
+	sb->entries_blocks = vdirt_cpu64(l->entries_blocks);
+	sb->intent_start = vdirt_cpu64(l->intent_start);
+	sb->intent_blocks = vdirt_cpu64(l->intent_blocks);
+	sb->intent_region_clusters = vdirt_cpu32(VDIRT_INTENT_REGION_CLUSTERS);
+	sb->record_size = vdirt_cpu32(VDIRT_RECORD_SIZE);
+	sb->log_start = vdirt_cpu64(l->log_start);
+	sb->log_blocks = vdirt_cpu64(l->log_blocks);
+	sb->log_capacity = vdirt_cpu64(VDIRT_LOG_CAPACITY);
+	sb->event_start = vdirt_cpu64(l->event_start);
+	sb->event_blocks = vdirt_cpu64(l->event_blocks);
+	sb->staging_start = vdirt_cpu64(l->staging_start);
+	sb->staging_blocks = vdirt_cpu64(l->staging_blocks);
+	sb->total_blocks = vdirt_cpu64(l->total_blocks);
 }
 
 _Static_assert(sizeof(struct vdirt_disk_sb) == VDIRT_SB_SIZE,

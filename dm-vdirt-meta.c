@@ -40,59 +40,28 @@ static u32 vdirt_record_csum(const struct vdirt_disk_record *rec)
 }
 
 /*
- * The one superblock validator: structural checks of a copy, independent
- * of the table.  Returns 0 or -EINVAL with *why set.
+ * Structural checks of a superblock copy through the one validator of
+ * dm-vdirt-format.h (shared with vdirtctl), independent of the table.
+ * Returns 0 with *l the layout it describes, or -EINVAL with *why set.
  */
 static int vdirt_sb_validate(const struct vdirt_disk_sb *sb, u64 meta_blocks,
-			     const char **why)
+			     const char **why, struct vdirt_layout *l)
 {
-	struct vdirt_layout l;
-	u32 ds = le32_to_cpu(sb->digest_size);
+	static const char * const reason[] = {
+		[VDIRT_SB_BAD_MAGIC] = "bad magic",
+		[VDIRT_SB_BAD_CSUM] = "bad checksum",
+		[VDIRT_SB_BAD_VERSION] = "unsupported format version",
+		[VDIRT_SB_BAD_INCOMPAT] = "unknown incompatible features",
+		[VDIRT_SB_BAD_LAYOUT] = "inconsistent layout",
+		[VDIRT_SB_BAD_SIZE] = "layout larger than the device",
+	};
+	enum vdirt_sb_bad bad;
 
-	if (le64_to_cpu(sb->magic) != VDIRT_SB_MAGIC) {
-		*why = "bad magic";
-		return -EINVAL;
-	}
-	if (le32_to_cpu(sb->csum) != vdirt_sb_csum(sb)) {
-		*why = "bad checksum";
-		return -EINVAL;
-	}
-	if (le32_to_cpu(sb->version) != VDIRT_FORMAT_VERSION) {
-		*why = "unsupported format version";
-		return -EINVAL;
-	}
-	if (le32_to_cpu(sb->feature_incompat) & ~VDIRT_FEATURE_INCOMPAT_SUPP) {
-		*why = "unknown incompatible features";
-		return -EINVAL;
-	}
-	if (le32_to_cpu(sb->meta_block_size) != VDIRT_META_BLOCK_SIZE ||
-	    le32_to_cpu(sb->record_size) != VDIRT_RECORD_SIZE ||
-	    le32_to_cpu(sb->intent_region_clusters) !=
-			VDIRT_INTENT_REGION_CLUSTERS ||
-	    !memchr(sb->hash_name, 0, sizeof(sb->hash_name)) ||
-	    vdirt_compute_layout(le64_to_cpu(sb->data_sectors),
-				 le32_to_cpu(sb->cluster_size), ds, &l) ||
-	    le32_to_cpu(sb->entry_size) != l.entry_size ||
-	    le64_to_cpu(sb->nr_clusters) != l.nr_clusters ||
-	    le64_to_cpu(sb->entries_start) != l.entries_start ||
-	    le64_to_cpu(sb->entries_blocks) != l.entries_blocks ||
-	    le64_to_cpu(sb->intent_start) != l.intent_start ||
-	    le64_to_cpu(sb->intent_blocks) != l.intent_blocks ||
-	    le64_to_cpu(sb->log_start) != l.log_start ||
-	    le64_to_cpu(sb->log_blocks) != l.log_blocks ||
-	    le64_to_cpu(sb->log_capacity) != VDIRT_LOG_CAPACITY ||
-	    le64_to_cpu(sb->event_start) != l.event_start ||
-	    le64_to_cpu(sb->event_blocks) != l.event_blocks ||
-	    le64_to_cpu(sb->total_blocks) != l.total_blocks ||
-	    le64_to_cpu(sb->log_tail) > le64_to_cpu(sb->log_head)) {
-		*why = "inconsistent layout";
-		return -EINVAL;
-	}
-	if (l.total_blocks > meta_blocks) {
-		*why = "layout larger than the device";
-		return -EINVAL;
-	}
-	return 0;
+	bad = vdirt_sb_check(sb, vdirt_sb_csum(sb), meta_blocks, l);
+	if (bad == VDIRT_SB_OK)
+		return 0;
+	*why = reason[bad];
+	return -EINVAL;
 }
 
 /* fill a superblock image from memory; caller holds commit_lock */
@@ -103,38 +72,19 @@ static void vdirt_sb_fill(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 
 	lockdep_assert_held(&vd->commit_lock);
 	memset(sb, 0, VDIRT_META_BLOCK_SIZE);
-	sb->magic = cpu_to_le64(VDIRT_SB_MAGIC);
-	sb->version = cpu_to_le32(VDIRT_FORMAT_VERSION);
-	sb->seq = cpu_to_le64(seq);
-	memcpy(sb->uuid, vd->uuid, sizeof(sb->uuid));
-	sb->data_sectors = cpu_to_le64(vd->ti->len);
-	sb->nr_clusters = cpu_to_le64(l->nr_clusters);
-	sb->cluster_size = cpu_to_le32(vd->cluster_size);
-	sb->digest_size = cpu_to_le32(vd->digest_size);
-	strscpy(sb->hash_name, vd->hash_name, sizeof(sb->hash_name));
-	sb->meta_block_size = cpu_to_le32(VDIRT_META_BLOCK_SIZE);
-	sb->entry_size = cpu_to_le32(l->entry_size);
 	/* unknown compat bits are kept as found, known ones as we keep them */
 	sb->feature_compat = cpu_to_le32(vd->sb_compat | vd->sb_compat_unknown);
+	vdirt_sb_set_layout(sb, l, vd->ti->len, vd->cluster_size,
+			    vd->digest_size, vd->hash_name);
+	sb->seq = cpu_to_le64(seq);
+	memcpy(sb->uuid, vd->uuid, sizeof(sb->uuid));
 	sb->feature_ro_compat = cpu_to_le32(vd->sb_ro_compat);
 	sb->flags = cpu_to_le32(vd->sb_flags);
-	sb->entries_start = cpu_to_le64(l->entries_start);
-	sb->entries_blocks = cpu_to_le64(l->entries_blocks);
-	sb->intent_start = cpu_to_le64(l->intent_start);
-	sb->intent_blocks = cpu_to_le64(l->intent_blocks);
-	sb->intent_region_clusters = cpu_to_le32(VDIRT_INTENT_REGION_CLUSTERS);
-	sb->record_size = cpu_to_le32(VDIRT_RECORD_SIZE);
-	sb->log_start = cpu_to_le64(l->log_start);
-	sb->log_blocks = cpu_to_le64(l->log_blocks);
-	sb->log_capacity = cpu_to_le64(VDIRT_LOG_CAPACITY);
 	mutex_lock(&vd->log_lock);
 	/* records up to log_committing were written before this copy */
 	sb->log_head = cpu_to_le64(vd->log_committing);
 	sb->log_tail = cpu_to_le64(min(vd->log_tail, vd->log_committing));
 	mutex_unlock(&vd->log_lock);
-	sb->event_start = cpu_to_le64(l->event_start);
-	sb->event_blocks = cpu_to_le64(l->event_blocks);
-	sb->total_blocks = cpu_to_le64(l->total_blocks);
 	sb->epoch = cpu_to_le64(vd->epoch);
 	sb->measured = cpu_to_le64(atomic64_read(&vd->cnt.measured));
 	sb->baselined = cpu_to_le64(atomic64_read(&vd->cnt.baselined));
@@ -381,13 +331,14 @@ static int vdirt_format(struct vdirt_dev *vd, char **error)
 /*
  * Read both superblock copies and choose the newest valid one.  A copy that
  * cannot be read counts as invalid: the other one is used.
- * Returns 1 if both copies are all zero (unformatted), 0 with *sb filled,
- * or -errno with *why set.  Uses vd->sb_buf (ctr, preresume): no
- * allocation.
+ * Returns 1 if both copies are all zero (unformatted), 0 with *sb and *lo
+ * (its layout) filled, or -errno with *why set.  Uses vd->sb_buf (ctr,
+ * preresume): no allocation.
  */
 static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
-			      const char **why)
+			      struct vdirt_layout *lo, const char **why)
 {
+	struct vdirt_layout l[2];
 	u64 meta_blocks = bdev_nr_bytes(vd->meta_dev->bdev) >>
 			  VDIRT_META_BLOCK_SHIFT;
 	struct vdirt_disk_sb *copy = vd->sb_buf;
@@ -412,7 +363,8 @@ static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 		memcpy(&copy[i], p, sizeof(copy[i]));
 		dm_bufio_release(b);
 		valid[i] = !zero[i] &&
-			   !vdirt_sb_validate(&copy[i], meta_blocks, &reason[i]);
+			   !vdirt_sb_validate(&copy[i], meta_blocks, &reason[i],
+					      &l[i]);
 		if (zero[i])
 			reason[i] = "all zero";
 	}
@@ -441,6 +393,7 @@ static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 		       best ? 'B' : 'A');
 	}
 	memcpy(sb, &copy[best], sizeof(*sb));
+	*lo = l[best];
 	return 0;
 }
 
@@ -481,23 +434,35 @@ static u32 vdirt_sb_ro_unknown(const struct vdirt_disk_sb *sb)
 	       ~VDIRT_FEATURE_RO_COMPAT_SUPP;
 }
 
-int vdirt_meta_open(struct vdirt_dev *vd, char **error)
+/* an unformatted metadata device must hold the layout of this version */
+static int vdirt_meta_fits(struct vdirt_dev *vd, char **error)
 {
 	u64 need = vd->layout.total_blocks * VDIRT_META_BLOCK_SIZE;
 	u64 have = bdev_nr_bytes(vd->meta_dev->bdev);
+
+	if (have >= need)
+		return 0;
+	*error = vdirt_ctr_errorf("Metadata device too small",
+				  "metadata device too small: %llu bytes needed, %llu bytes available",
+				  (unsigned long long)need,
+				  (unsigned long long)have);
+	return -ENOSPC;
+}
+
+int vdirt_meta_open(struct vdirt_dev *vd, char **error)
+{
+	struct vdirt_layout layout;
 	struct vdirt_disk_sb *sb;
 	const char *why = NULL;
 	u32 ro_unknown;
 	char *msg;
 	int r;
 
-	if (have < need) {
-		*error = vdirt_ctr_errorf("Metadata device too small",
-					  "metadata device too small: %llu bytes needed, %llu bytes available",
-					  (unsigned long long)need,
-					  (unsigned long long)have);
-		return -ENOSPC;
-	}
+	/* smaller than the smallest layout (version 1): not even read */
+	if (bdev_nr_bytes(vd->meta_dev->bdev) <
+	    (vd->layout.total_blocks - vd->layout.staging_blocks) *
+	    VDIRT_META_BLOCK_SIZE)
+		return vdirt_meta_fits(vd, error);
 	vd->read_only = !(dm_table_get_mode(vd->ti->table) & VDIRT_MODE_WRITE);
 	mutex_init(&vd->cache_lock);
 	/* room for dirty blocks that cannot be dropped until written back */
@@ -522,9 +487,9 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 	}
 
 	sb = &vd->sb_buf[2];
-	r = vdirt_sb_read_best(vd, sb, &why);
+	r = vdirt_sb_read_best(vd, sb, &layout, &why);
 	if (r == 1)
-		return vdirt_format(vd, error);
+		return vdirt_meta_fits(vd, error) ?: vdirt_format(vd, error);
 	if (r == -EINVAL && !strcmp(why, "bad magic")) {
 		*error = vdirt_ctr_errorf("Metadata device is not a dm-vdirt device and not zeroed",
 					  "metadata device is not a dm-vdirt device (bad magic) and not zeroed");
@@ -548,6 +513,8 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 					  ro_unknown);
 		return -EROFS;
 	}
+	/* version 1 metadata keeps its layout (no staging area) */
+	vd->layout = layout;
 	vdirt_sb_load(vd, sb);
 	if (ro_unknown) {
 		/* nothing may be written: open, but do not measure */
@@ -568,6 +535,7 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 int vdirt_meta_reload(struct vdirt_dev *vd)
 {
 	struct vdirt_disk_sb *sb = &vd->sb_buf[2];
+	struct vdirt_layout layout;
 	const char *why = NULL;
 	bool had_intent;
 	int r;
@@ -579,8 +547,10 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 	mutex_lock(&vd->cache_lock);
 	vd->cache_count = 0;
 	mutex_unlock(&vd->cache_lock);
-	r = vdirt_sb_read_best(vd, sb, &why);
-	if (r || vdirt_sb_match(vd, sb)) {
+	r = vdirt_sb_read_best(vd, sb, &layout, &why);
+	if (!r && memcmp(&layout, &vd->layout, sizeof(layout)))
+		why = "layout changed";
+	if (r || why || vdirt_sb_match(vd, sb)) {
 		DMERR("%s: metadata changed while inactive: %s",
 		      vd->meta_dev->name, why ? why : "geometry differs");
 		return r < 0 ? r : -EINVAL;
@@ -593,9 +563,12 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 	mutex_lock(&vd->commit_lock);
 	vdirt_sb_load(vd, sb);
 	/* a paused change of this table continues at resume: not cut short */
-	if (vd->baseline_partial && !READ_ONCE(vd->bc_kind))
-		DMWARN("%s: a baseline change was cut short: baseline digests ignored until a baseline is loaded, captured or cleared",
-		       vd->meta_dev->name);
+	if (vd->baseline_partial && !vdirt_bc_running(vd))
+		DMWARN("%s: a baseline change was cut short: baseline digests ignored until %s",
+		       vd->meta_dev->name,
+		       vd->sb_flags & VDIRT_SB_F_BASELINE_STAGED ?
+		       "the staged baseline is applied again" :
+		       "a baseline is loaded, captured or cleared");
 	had_intent = le32_to_cpu(sb->feature_compat) &
 		     VDIRT_FEATURE_COMPAT_INTENT;
 	/* after an unclean shutdown, the regions to measure again */
@@ -1096,395 +1069,6 @@ int vdirt_record_read(struct vdirt_dev *vd, u64 seq, struct vdirt_record *out)
 out:
 	mutex_unlock(&vd->log_lock);
 	return r;
-}
-
-/*
- * Baseline changes (capture, clear, replace by a netlink load) and
- * clear_mismatches walk every cluster entry.  They run in a worker, one
- * lock region at a time with the region's range lock held, so that no
- * message, netlink command or suspend waits for a walk: the message or
- * command starts the change and returns, status shows baseline_change=
- * POS/TOTAL.  Presuspend asks the worker to stop at the next region
- * boundary and waits for it (the position is kept); resume continues.
- */
-
-/* change numbers, unique in the module: a waiter knows its own change */
-static atomic64_t vdirt_bc_ids = ATOMIC64_INIT(0);
-
-/*
- * Entry blocks read ahead of a walk: one synchronous 4 KiB read per block
- * made a 40 GiB capture (327680 blocks of sha256 entries) I/O-latency bound.
- */
-#define VDIRT_WALK_PREFETCH	128U
-
-/* worker: start reading the entry blocks ahead of cluster c, from *pf on */
-static void vdirt_walk_prefetch(struct vdirt_dev *vd, u64 c, sector_t *pf)
-{
-	sector_t start = vd->layout.entries_start;
-	sector_t end = start + vd->layout.entries_blocks;
-	sector_t blk = start + div_u64(c, vd->layout.entries_per_block);
-
-	if (*pf < blk)
-		*pf = blk;
-	if (*pf >= end || *pf > blk + VDIRT_WALK_PREFETCH / 2)
-		return;
-	dm_bufio_prefetch(vd->bufio, *pf,
-			  min_t(sector_t, VDIRT_WALK_PREFETCH, end - *pf));
-	*pf += VDIRT_WALK_PREFETCH;
-}
-
-/* fn returns true when it changed the entry of cluster c */
-typedef bool (*vdirt_walk_fn)(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
-			      u64 c);
-
-/* one lock region [first, last] */
-static int vdirt_walk_region(struct vdirt_dev *vd, u64 first, u64 last,
-			     vdirt_walk_fn fn)
-{
-	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
-	struct vdirt_disk_entry *e;
-	struct vdirt_range range;
-	int r = 0;
-	u64 c;
-
-	vdirt_range_lock_sync(vd, first, last, &range);
-	for (c = first; c <= last; c++) {
-		e = vdirt_cursor_get(vd, &cur, c);
-		if (IS_ERR(e)) {
-			r = PTR_ERR(e);
-			break;
-		}
-		if (fn(vd, e, c))
-			cur.dirty = true;
-	}
-	vdirt_cursor_put(vd, &cur);
-	vdirt_range_unlock(vd, &range);
-	return r;
-}
-
-static bool vdirt_capture_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
-			     u64 c)
-{
-	u8 old = e->flags;
-
-	if (e->flags & VDIRT_E_CURRENT) {
-		memcpy(vdirt_entry_baseline(vd, e), vdirt_entry_current(e),
-		       vd->digest_size);
-		e->flags |= VDIRT_E_BASELINE;
-		vd->bc_count++;
-	} else {
-		e->flags &= ~VDIRT_E_BASELINE;
-		memset(vdirt_entry_baseline(vd, e), 0, vd->digest_size);
-	}
-	e->flags &= ~(VDIRT_E_WRITTEN | VDIRT_E_DRIFT);
-	return old != e->flags || (e->flags & VDIRT_E_BASELINE);
-}
-
-static bool vdirt_bclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
-			    u64 c)
-{
-	if (!(e->flags & (VDIRT_E_BASELINE | VDIRT_E_WRITTEN | VDIRT_E_DRIFT)))
-		return false;
-	e->flags &= ~(VDIRT_E_BASELINE | VDIRT_E_WRITTEN | VDIRT_E_DRIFT);
-	memset(vdirt_entry_baseline(vd, e), 0, vd->digest_size);
-	return true;
-}
-
-/*
- * Each cluster switches under its region's range lock, so a concurrent read
- * is checked against the old or the new digest of its cluster, never a
- * torn one.
- */
-static bool vdirt_replace_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
-			     u64 c)
-{
-	if (!(e->flags & VDIRT_E_BASELINE))
-		atomic64_inc(&vd->cnt.baselined);
-	memcpy(vdirt_entry_baseline(vd, e), vd->bc_digests + c * vd->digest_size,
-	       vd->digest_size);
-	e->flags |= VDIRT_E_BASELINE;
-	e->flags &= ~(VDIRT_E_WRITTEN | VDIRT_E_DRIFT);
-	return true;
-}
-
-static bool vdirt_mclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
-			    u64 c)
-{
-	if (!(e->flags & (VDIRT_E_MISMATCH | VDIRT_E_DRIFT)))
-		return false;
-	e->flags &= ~(VDIRT_E_MISMATCH | VDIRT_E_DRIFT);
-	return true;
-}
-
-static const char *vdirt_bc_name(u8 kind)
-{
-	switch (kind) {
-	case VDIRT_BC_CAPTURE:
-		return "baseline capture";
-	case VDIRT_BC_CLEAR:
-		return "baseline clear";
-	case VDIRT_BC_REPLACE:
-		return "baseline load";
-	default:
-		return "clear_mismatches";
-	}
-}
-
-/*
- * A baseline change rewrites entries in place, and dirty entry blocks may
- * reach the disk before the change is complete.  The superblock therefore
- * carries BASELINE_PARTIAL, committed before the first entry changes and
- * cleared by the commit that follows the last: a crash in between (or the
- * table going away while the change is paused) leaves a mark, and baseline
- * digests are ignored (reads are checked against the last write) until a
- * baseline is loaded, captured or cleared again.  An error in between is
- * treated the same way.  clear_mismatches needs no bracket: the flags it
- * clears only say that a record exists.
- */
-static int vdirt_bc_begin(struct vdirt_dev *vd, u8 kind)
-{
-	lockdep_assert_held(&vd->baseline_lock);
-	if (kind == VDIRT_BC_MCLEAR) {
-		mutex_lock(&vd->log_lock);
-		vd->bc_log_head = vd->log_head;
-		vd->bc_rm = atomic64_read(&vd->cnt.read_mismatches);
-		vd->bc_wd = atomic64_read(&vd->cnt.write_drift);
-		mutex_unlock(&vd->log_lock);
-		return 0;
-	}
-	mutex_lock(&vd->commit_lock);
-	vd->sb_flags |= VDIRT_SB_F_BASELINE_PARTIAL;
-	mutex_unlock(&vd->commit_lock);
-	atomic_set(&vd->meta_dirty, 1);
-	return vdirt_commit(vd);
-}
-
-static int vdirt_bc_end(struct vdirt_dev *vd, u8 kind)
-{
-	lockdep_assert_held(&vd->baseline_lock);
-	if (kind == VDIRT_BC_MCLEAR) {
-		/* records and counts from before the walk go; later ones stay */
-		mutex_lock(&vd->log_lock);
-		if (vd->log_tail < vd->bc_log_head)
-			vd->log_tail = vd->bc_log_head;
-		atomic64_sub(min_t(u64, vd->bc_rm,
-				   atomic64_read(&vd->cnt.read_mismatches)),
-			     &vd->cnt.read_mismatches);
-		atomic64_sub(min_t(u64, vd->bc_wd,
-				   atomic64_read(&vd->cnt.write_drift)),
-			     &vd->cnt.write_drift);
-		mutex_unlock(&vd->log_lock);
-		atomic_set(&vd->meta_dirty, 1);
-		return vdirt_commit(vd);
-	}
-	if (kind == VDIRT_BC_CAPTURE)
-		atomic64_set(&vd->cnt.baselined, vd->bc_count);
-	else if (kind == VDIRT_BC_CLEAR)
-		atomic64_set(&vd->cnt.baselined, 0);
-	mutex_lock(&vd->commit_lock);
-	vd->sb_flags &= ~VDIRT_SB_F_BASELINE_PARTIAL;
-	if (atomic64_read(&vd->cnt.baselined))
-		vd->sb_flags |= VDIRT_SB_F_BASELINE;
-	else
-		vd->sb_flags &= ~VDIRT_SB_F_BASELINE;
-	WRITE_ONCE(vd->baseline_partial, false);
-	mutex_unlock(&vd->commit_lock);
-	atomic_set(&vd->meta_dirty, 1);
-	return vdirt_commit(vd);
-}
-
-/* the change is over (done, failed or stopped for good) */
-static void vdirt_bc_finish(struct vdirt_dev *vd, int r)
-{
-	void (*release)(void *arg);
-	void *arg;
-
-	mutex_lock(&vd->bc_lock);
-	release = vd->bc_release;
-	arg = vd->bc_release_arg;
-	vd->bc_release = NULL;
-	vd->bc_release_arg = NULL;
-	vd->bc_digests = NULL;
-	vd->bc_done_id = vd->bc_id;
-	vd->bc_result = r;
-	WRITE_ONCE(vd->bc_kind, VDIRT_BC_NONE);
-	mutex_unlock(&vd->bc_lock);
-	if (release)
-		release(arg);
-}
-
-static void vdirt_bc_work(struct work_struct *work)
-{
-	struct vdirt_dev *vd = container_of(work, struct vdirt_dev, bc_work);
-	u8 kind = READ_ONCE(vd->bc_kind);
-	sector_t pf = 0;
-	vdirt_walk_fn fn;
-	u64 c, last;
-	int r = 0;
-
-	switch (kind) {
-	case VDIRT_BC_CAPTURE:
-		fn = vdirt_capture_fn;
-		break;
-	case VDIRT_BC_CLEAR:
-		fn = vdirt_bclear_fn;
-		break;
-	case VDIRT_BC_REPLACE:
-		fn = vdirt_replace_fn;
-		break;
-	case VDIRT_BC_MCLEAR:
-		fn = vdirt_mclear_fn;
-		break;
-	default:
-		return;
-	}
-	mutex_lock(&vd->baseline_lock);
-	if (!vd->bc_begun) {
-		r = vdirt_bc_begin(vd, kind);
-		vd->bc_begun = true;
-	}
-	for (c = READ_ONCE(vd->bc_pos); !r && c < vd->nr_clusters;
-	     c = last + 1) {
-		if (READ_ONCE(vd->bc_stop)) {
-			/* paused: the position is kept, resume continues */
-			mutex_unlock(&vd->baseline_lock);
-			return;
-		}
-		if (READ_ONCE(vd->state) != VDIRT_STATE_OK) {
-			r = -EIO;
-			break;
-		}
-		last = min(c + vd->region_clusters, vd->nr_clusters) - 1;
-		vdirt_walk_prefetch(vd, c, &pf);
-		r = vdirt_walk_region(vd, c, last, fn);
-		if (!r)
-			WRITE_ONCE(vd->bc_pos, last + 1);
-		cond_resched();
-	}
-	if (!r)
-		r = vdirt_bc_end(vd, kind);
-	if (r) {
-		if (kind != VDIRT_BC_MCLEAR)
-			WRITE_ONCE(vd->baseline_partial, true);
-		DMERR("%u:%u: %s failed at cluster %llu of %llu (error %d)%s",
-		      MAJOR(vd->devt), MINOR(vd->devt), vdirt_bc_name(kind),
-		      (unsigned long long)READ_ONCE(vd->bc_pos),
-		      (unsigned long long)vd->nr_clusters, r,
-		      kind != VDIRT_BC_MCLEAR ? ": baseline=partial" : "");
-	}
-	mutex_unlock(&vd->baseline_lock);
-	vdirt_bc_finish(vd, r);
-}
-
-void vdirt_bc_init(struct vdirt_dev *vd)
-{
-	mutex_init(&vd->bc_lock);
-	INIT_WORK(&vd->bc_work, vdirt_bc_work);
-	vd->bc_quiesced = true;
-}
-
-int vdirt_bc_start(struct vdirt_dev *vd, u8 kind, const u8 *digests,
-		   void (*release)(void *arg), void *arg, u64 *id)
-{
-	int r = 0;
-
-	if (READ_ONCE(vd->state) != VDIRT_STATE_OK)
-		return -EIO;
-	mutex_lock(&vd->bc_lock);
-	if (vd->bc_quiesced || vd->bc_kind ||
-	    (kind == VDIRT_BC_CAPTURE && READ_ONCE(vd->recovering))) {
-		r = -EBUSY;
-		goto out;
-	}
-	vd->bc_digests = digests;
-	vd->bc_release = release;
-	vd->bc_release_arg = arg;
-	vd->bc_begun = false;
-	vd->bc_count = 0;
-	WRITE_ONCE(vd->bc_pos, 0);
-	WRITE_ONCE(vd->bc_stop, false);
-	vd->bc_id = atomic64_inc_return(&vdirt_bc_ids);
-	if (id)
-		*id = vd->bc_id;
-	WRITE_ONCE(vd->bc_kind, kind);
-	/* not on vd->wq: a long walk must never hold up its rescuer */
-	queue_work(system_long_wq, &vd->bc_work);
-out:
-	mutex_unlock(&vd->bc_lock);
-	return r;
-}
-
-void vdirt_bc_get_info(struct vdirt_dev *vd, struct vdirt_bc_info *bi)
-{
-	mutex_lock(&vd->bc_lock);
-	bi->kind = vd->bc_kind;
-	bi->paused = vd->bc_kind && vd->bc_quiesced;
-	bi->pos = READ_ONCE(vd->bc_pos);
-	bi->total = vd->nr_clusters;
-	bi->id = vd->bc_id;
-	bi->done_id = vd->bc_done_id;
-	bi->result = vd->bc_result;
-	mutex_unlock(&vd->bc_lock);
-}
-
-void vdirt_bc_pause(struct vdirt_dev *vd)
-{
-	mutex_lock(&vd->bc_lock);
-	vd->bc_quiesced = true;
-	WRITE_ONCE(vd->bc_stop, true);
-	mutex_unlock(&vd->bc_lock);
-	flush_work(&vd->bc_work);
-	mutex_lock(&vd->bc_lock);
-	vd->bc_partial_saved = READ_ONCE(vd->baseline_partial);
-	if (vd->bc_kind)
-		DMINFO("%u:%u: %s paused at cluster %llu of %llu",
-		       MAJOR(vd->devt), MINOR(vd->devt),
-		       vdirt_bc_name(vd->bc_kind),
-		       (unsigned long long)READ_ONCE(vd->bc_pos),
-		       (unsigned long long)vd->nr_clusters);
-	mutex_unlock(&vd->bc_lock);
-}
-
-void vdirt_bc_resume(struct vdirt_dev *vd)
-{
-	mutex_lock(&vd->bc_lock);
-	vd->bc_quiesced = false;
-	WRITE_ONCE(vd->bc_stop, false);
-	if (vd->bc_kind) {
-		/*
-		 * The metadata reload of preresume saw our own bracket in the
-		 * superblock: the change goes on, as it did before the pause.
-		 */
-		if (vd->bc_begun && !vd->bc_partial_saved)
-			WRITE_ONCE(vd->baseline_partial, false);
-		DMINFO("%u:%u: %s continues at cluster %llu of %llu",
-		       MAJOR(vd->devt), MINOR(vd->devt),
-		       vdirt_bc_name(vd->bc_kind),
-		       (unsigned long long)READ_ONCE(vd->bc_pos),
-		       (unsigned long long)vd->nr_clusters);
-		queue_work(system_long_wq, &vd->bc_work);
-	}
-	mutex_unlock(&vd->bc_lock);
-}
-
-void vdirt_bc_stop(struct vdirt_dev *vd)
-{
-	u8 kind;
-
-	mutex_lock(&vd->bc_lock);
-	vd->bc_quiesced = true;
-	WRITE_ONCE(vd->bc_stop, true);
-	mutex_unlock(&vd->bc_lock);
-	flush_work(&vd->bc_work);
-	kind = READ_ONCE(vd->bc_kind);
-	if (!kind)
-		return;
-	DMWARN("%u:%u: %s stopped at cluster %llu of %llu by the table going away%s",
-	       MAJOR(vd->devt), MINOR(vd->devt), vdirt_bc_name(kind),
-	       (unsigned long long)READ_ONCE(vd->bc_pos),
-	       (unsigned long long)vd->nr_clusters,
-	       kind != VDIRT_BC_MCLEAR ? ": baseline=partial" : "");
-	vdirt_bc_finish(vd, -EINTR);
 }
 
 static int vdirt_digest_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,

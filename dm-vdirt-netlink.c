@@ -12,11 +12,11 @@
  * and no metadata I/O happens under a global lock.  The destructor waits
  * for the references.
  *
- * Baseline loads are staged in vmalloc memory owned by the sending socket
- * (closing it aborts the load) and applied only by COMMIT, after every
+ * Baseline loads (dm-vdirt-baseline.c) are owned by the sending socket
+ * (closing it aborts the load), streamed into the staging area of the
+ * metadata device in cluster order and applied only by COMMIT, after every
  * cluster arrived: an interrupted load leaves the old baseline in force.
- * COMMIT hands the staged baseline to the device's baseline change worker
- * and returns; the worker frees it when the change ends.
+ * COMMIT starts the device's baseline change worker and returns.
  *
  * Events are rate limited per device in the record hook (atomic context:
  * under RCU; excess events are dropped and counted, the records are stored
@@ -33,7 +33,6 @@
 #include <linux/notifier.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
-#include <linux/vmalloc.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 #include <net/sock.h>
@@ -41,9 +40,6 @@
 #include "dm-vdirt.h"
 #include "dm-vdirt-genl.h"
 
-/* staged baselines larger than this are refused (use capture instead) */
-#define VDIRT_LOAD_MAX_BYTES	(256UL << 20)
-#define VDIRT_LOAD_MAX		16
 /* events per device per second before dropping */
 #define VDIRT_EVENT_RATE	2000
 #define VDIRT_EVSTATE_SLOTS	64
@@ -464,7 +460,7 @@ static void vdirt_nl_bc_refused(struct vdirt_dev *vd, int r,
 {
 	if (r == -EIO)
 		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is degraded or failed");
-	else if (r == -EBUSY && READ_ONCE(vd->bc_kind))
+	else if (r == -EBUSY && vdirt_bc_running(vd))
 		NL_SET_ERR_MSG(extack, "vdirt: a baseline change or mismatch clear is running");
 	else if (r == -EBUSY && vdirt_quiesced(vd))
 		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is suspended");
@@ -488,7 +484,7 @@ static int vdirt_nl_change(struct sk_buff *skb, struct genl_info *info,
 		return PTR_ERR(vd);
 	r = vdirt_nl_can_start(vd, info->extack);
 	if (!r) {
-		r = vdirt_bc_start(vd, kind, NULL, NULL, NULL, &id);
+		r = vdirt_bc_start(vd, kind, &id);
 		if (r)
 			vdirt_nl_bc_refused(vd, r, info->extack);
 	}
@@ -547,92 +543,47 @@ static int vdirt_nl_scan_stop(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
-/* ---- staged baseline loads ---- */
+/* ---- baseline loads: transport of dm-vdirt-baseline.c's loads ---- */
 
-struct vdirt_load {
-	struct list_head node;	/* in vdirt_loads; empty once committed */
-	dev_t devt;
-	u32 id;
-	u32 portid;
-	u64 nr_clusters;
-	u32 digest_size;
-	u64 loaded;		/* clusters received at least once */
-	u8 *digests;		/* nr_clusters * digest_size */
-	unsigned long *have;	/* bitmap of received clusters */
-};
-
-static DEFINE_MUTEX(vdirt_loads_lock);	/* vdirt_loads, vdirt_nloads, ids */
-static LIST_HEAD(vdirt_loads);		/* staged loads, owned by sockets */
-static unsigned int vdirt_nloads;	/* staged or committing loads */
-static u32 vdirt_load_next_id = 1;
-/* lockless: loads on vdirt_loads, so that a socket close checks nothing */
-static atomic_t vdirt_loads_open = ATOMIC_INIT(0);
-
-/* vdirt_loads_lock held: l leaves vdirt_loads (still counted in nloads) */
-static void vdirt_load_unlist(struct vdirt_load *l)
+/* an engine's static message for the sender */
+static void vdirt_nl_why(struct netlink_ext_ack *extack, const char *why)
 {
-	lockdep_assert_held(&vdirt_loads_lock);
-	list_del_init(&l->node);
-	atomic_dec(&vdirt_loads_open);
+	if (extack && why)
+		extack->_msg = why;
 }
 
-static void vdirt_load_free(struct vdirt_load *l)
+/* BEGIN: the sender's geometry must be the device's */
+static int vdirt_nl_load_geometry(struct vdirt_dev *vd, struct genl_info *info)
 {
-	lockdep_assert_held(&vdirt_loads_lock);
-	if (!list_empty(&l->node))
-		vdirt_load_unlist(l);
-	vdirt_nloads--;
-	vfree(l->digests);
-	vfree(l->have);
-	kfree(l);
-}
+	struct netlink_ext_ack *extack = info->extack;
+	struct nlattr **a = info->attrs;
 
-/* the baseline change worker is done with a committed load */
-static void vdirt_load_release(void *arg)
-{
-	mutex_lock(&vdirt_loads_lock);
-	vdirt_load_free(arg);
-	mutex_unlock(&vdirt_loads_lock);
-}
-
-/* vdirt_loads_lock held */
-static struct vdirt_load *vdirt_load_find(dev_t devt)
-{
-	struct vdirt_load *l;
-
-	lockdep_assert_held(&vdirt_loads_lock);
-	list_for_each_entry(l, &vdirt_loads, node)
-		if (l->devt == devt)
-			return l;
-	return NULL;
-}
-
-/* vdirt_loads_lock held: the caller's load on vd named by LOAD_ID */
-static struct vdirt_load *vdirt_load_get(struct vdirt_dev *vd,
-					 struct genl_info *info)
-{
-	struct vdirt_load *l;
-
-	lockdep_assert_held(&vdirt_loads_lock);
-	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_LOAD_ID))
-		return ERR_PTR(-EINVAL);
-	l = vdirt_load_find(vd->devt);
-	if (!l || l->id != nla_get_u32(info->attrs[VDIRT_A_LOAD_ID]) ||
-	    l->portid != info->snd_portid) {
-		NL_SET_ERR_MSG(info->extack,
-			       "vdirt: no such baseline load on this device for this socket");
-		return ERR_PTR(-ENOENT);
+	if (nla_get_u32(a[VDIRT_A_CLUSTER_SIZE]) != vd->cluster_size) {
+		NL_SET_ERR_MSG_ATTR(extack, a[VDIRT_A_CLUSTER_SIZE],
+				    "vdirt: cluster size differs from the device's");
+		return -EINVAL;
 	}
-	return l;
+	if (nla_get_u32(a[VDIRT_A_DIGEST_SIZE]) != vd->digest_size ||
+	    strcmp(nla_data(a[VDIRT_A_HASH_NAME]), vd->hash_name)) {
+		NL_SET_ERR_MSG_ATTR(extack, a[VDIRT_A_HASH_NAME],
+				    "vdirt: hash differs from the device's");
+		return -EINVAL;
+	}
+	if (nla_get_u64(a[VDIRT_A_NR_CLUSTERS]) != vd->nr_clusters) {
+		NL_SET_ERR_MSG_ATTR(extack, a[VDIRT_A_NR_CLUSTERS],
+				    "vdirt: cluster count differs from the device's");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int vdirt_nl_load_begin(struct sk_buff *skb, struct genl_info *info)
 {
 	struct netlink_ext_ack *extack = info->extack;
-	struct vdirt_load *l = NULL;
+	const char *why = NULL;
 	struct vdirt_dev *vd;
 	struct sk_buff *msg;
-	u64 bytes;
+	u32 id = 0;
 	void *hdr;
 	int r;
 
@@ -643,100 +594,32 @@ static int vdirt_nl_load_begin(struct sk_buff *skb, struct genl_info *info)
 	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_HASH_NAME) ||
 	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_NR_CLUSTERS))
 		return -EINVAL;
-	vd = vdirt_nl_dev(info->attrs, extack);
-	if (IS_ERR(vd))
-		return PTR_ERR(vd);
-	r = -EINVAL;
-	if (nla_get_u32(info->attrs[VDIRT_A_CLUSTER_SIZE]) != vd->cluster_size) {
-		NL_SET_ERR_MSG_ATTR(extack, info->attrs[VDIRT_A_CLUSTER_SIZE],
-				    "vdirt: cluster size differs from the device's");
-		goto out_put;
-	}
-	if (nla_get_u32(info->attrs[VDIRT_A_DIGEST_SIZE]) != vd->digest_size ||
-	    strcmp(nla_data(info->attrs[VDIRT_A_HASH_NAME]), vd->hash_name)) {
-		NL_SET_ERR_MSG_ATTR(extack, info->attrs[VDIRT_A_HASH_NAME],
-				    "vdirt: hash differs from the device's");
-		goto out_put;
-	}
-	if (nla_get_u64(info->attrs[VDIRT_A_NR_CLUSTERS]) != vd->nr_clusters) {
-		NL_SET_ERR_MSG_ATTR(extack, info->attrs[VDIRT_A_NR_CLUSTERS],
-				    "vdirt: cluster count differs from the device's");
-		goto out_put;
-	}
-	if (READ_ONCE(vd->state) != VDIRT_STATE_OK) {
-		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is degraded or failed");
-		r = -EIO;
-		goto out_put;
-	}
-	bytes = vd->nr_clusters * vd->digest_size;
-	if (bytes > VDIRT_LOAD_MAX_BYTES) {
-		NL_SET_ERR_MSG(extack,
-			       "vdirt: baseline too large to stage (or too many loads); use capture");
-		r = -EFBIG;
-		goto out_put;
-	}
-	/* allocated without a lock: nothing global waits for vmalloc */
-	r = -ENOMEM;
-	l = kzalloc(sizeof(*l), GFP_KERNEL);
-	if (!l)
-		goto out_put;
-	INIT_LIST_HEAD(&l->node);
-	l->digests = vmalloc(bytes);
-	l->have = vzalloc(BITS_TO_LONGS(vd->nr_clusters) * sizeof(long));
-	if (!l->digests || !l->have)
-		goto out_free;
-	l->devt = vd->devt;
-	l->portid = info->snd_portid;
-	l->nr_clusters = vd->nr_clusters;
-	l->digest_size = vd->digest_size;
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
-		goto out_free;
-
-	mutex_lock(&vdirt_loads_lock);
-	if (vdirt_load_find(vd->devt)) {
-		mutex_unlock(&vdirt_loads_lock);
-		NL_SET_ERR_MSG(extack, "vdirt: another baseline load is open on this device");
-		r = -EBUSY;
-		goto out_msg;
+		return -ENOMEM;
+	vd = vdirt_nl_dev(info->attrs, extack);
+	if (IS_ERR(vd)) {
+		nlmsg_free(msg);
+		return PTR_ERR(vd);
 	}
-	if (vdirt_nloads >= VDIRT_LOAD_MAX) {
-		mutex_unlock(&vdirt_loads_lock);
-		NL_SET_ERR_MSG(extack,
-			       "vdirt: baseline too large to stage (or too many loads); use capture");
-		r = -EFBIG;
-		goto out_msg;
-	}
-	l->id = vdirt_load_next_id++;
-	if (!vdirt_load_next_id)
-		vdirt_load_next_id = 1;
-	list_add(&l->node, &vdirt_loads);
-	vdirt_nloads++;
-	atomic_inc(&vdirt_loads_open);
-
+	r = vdirt_nl_load_geometry(vd, info);
+	if (!r)
+		r = vdirt_load_begin(vd, info->snd_portid, &id, &why);
+	if (r)
+		goto out;
 	hdr = genlmsg_put(msg, info->snd_portid, info->snd_seq,
 			  &vdirt_genl_family, 0, VDIRT_CMD_BASELINE_BEGIN);
-	if (!hdr || nla_put_u32(msg, VDIRT_A_LOAD_ID, l->id)) {
-		vdirt_load_free(l);
-		mutex_unlock(&vdirt_loads_lock);
+	if (!hdr || nla_put_u32(msg, VDIRT_A_LOAD_ID, id)) {
+		vdirt_load_abort(vd, info->snd_portid, id, &why);
 		r = -EMSGSIZE;
-		l = NULL;
-		goto out_msg;
+		goto out;
 	}
-	mutex_unlock(&vdirt_loads_lock);
 	genlmsg_end(msg, hdr);
 	vdirt_dev_put(vd);
 	return genlmsg_reply(msg, info);
-
-out_msg:
+out:
+	vdirt_nl_why(extack, why);
 	nlmsg_free(msg);
-out_free:
-	if (l) {
-		vfree(l->digests);
-		vfree(l->have);
-		kfree(l);
-	}
-out_put:
 	vdirt_dev_put(vd);
 	return r;
 }
@@ -744,47 +627,26 @@ out_put:
 static int vdirt_nl_load_chunk(struct sk_buff *skb, struct genl_info *info)
 {
 	struct netlink_ext_ack *extack = info->extack;
-	struct vdirt_load *l;
+	const char *why = NULL;
 	struct vdirt_dev *vd;
 	struct nlattr *d;
-	u64 first, n, c;
-	int r = 0;
+	int r;
 
 	if (!vdirt_nl_allowed(skb, extack))
 		return -EPERM;
-	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_FIRST_CLUSTER) ||
+	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_LOAD_ID) ||
+	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_FIRST_CLUSTER) ||
 	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_DIGESTS))
 		return -EINVAL;
 	d = info->attrs[VDIRT_A_DIGESTS];
-	first = nla_get_u64(info->attrs[VDIRT_A_FIRST_CLUSTER]);
 	vd = vdirt_nl_dev(info->attrs, extack);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
-	/* a copy of at most VDIRT_CHUNK_MAX bytes under the lock */
-	mutex_lock(&vdirt_loads_lock);
-	l = vdirt_load_get(vd, info);
-	if (IS_ERR(l)) {
-		r = PTR_ERR(l);
-		goto out;
-	}
-	if (!nla_len(d) || nla_len(d) % l->digest_size) {
-		NL_SET_ERR_MSG_ATTR(extack, d, "vdirt: not a whole number of digests");
-		r = -EINVAL;
-		goto out;
-	}
-	n = nla_len(d) / l->digest_size;
-	if (first >= l->nr_clusters || n > l->nr_clusters - first) {
-		NL_SET_ERR_MSG_ATTR(extack, info->attrs[VDIRT_A_FIRST_CLUSTER],
-				    "vdirt: cluster range beyond the device");
-		r = -ERANGE;
-		goto out;
-	}
-	memcpy(l->digests + first * l->digest_size, nla_data(d), nla_len(d));
-	for (c = first; c < first + n; c++)
-		if (!__test_and_set_bit(c, l->have))
-			l->loaded++;
-out:
-	mutex_unlock(&vdirt_loads_lock);
+	r = vdirt_load_chunk(vd, info->snd_portid,
+			     nla_get_u32(info->attrs[VDIRT_A_LOAD_ID]),
+			     nla_get_u64(info->attrs[VDIRT_A_FIRST_CLUSTER]),
+			     nla_data(d), nla_len(d), &why);
+	vdirt_nl_why(extack, why);
 	vdirt_dev_put(vd);
 	return r;
 }
@@ -792,52 +654,24 @@ out:
 static int vdirt_nl_load_commit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct netlink_ext_ack *extack = info->extack;
-	struct vdirt_load *l;
+	const char *why = NULL;
 	struct vdirt_dev *vd;
 	u64 id = 0;
 	int r;
 
 	if (!vdirt_nl_allowed(skb, extack))
 		return -EPERM;
+	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_LOAD_ID))
+		return -EINVAL;
 	vd = vdirt_nl_dev(info->attrs, extack);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
-	mutex_lock(&vdirt_loads_lock);
-	l = vdirt_load_get(vd, info);
-	if (IS_ERR(l)) {
-		r = PTR_ERR(l);
-		goto out;
-	}
-	if (l->loaded != l->nr_clusters) {
-		NL_SET_ERR_MSG(extack, "vdirt: baseline incomplete, not committed");
-		r = -ENODATA;
-		goto out;
-	}
-	if (l->nr_clusters != vd->nr_clusters || l->digest_size != vd->digest_size) {
-		NL_SET_ERR_MSG(extack, "vdirt: device geometry changed during the load");
-		vdirt_load_free(l);
-		r = -ESTALE;
-		goto out;
-	}
 	r = vdirt_nl_can_start(vd, extack);
-	if (r)
-		goto out;
-	/*
-	 * Starting is quick (the worker does the replace): on success the
-	 * load leaves the socket's list and belongs to the worker, which
-	 * releases it; on a refusal it stays staged and may be committed again.
-	 */
-	r = vdirt_bc_start(vd, VDIRT_BC_REPLACE, l->digests, vdirt_load_release,
-			   l, &id);
-	if (r) {
-		vdirt_nl_bc_refused(vd, r, extack);
-		goto out;
-	}
-	vdirt_load_unlist(l);
-	vfree(l->have);
-	l->have = NULL;
-out:
-	mutex_unlock(&vdirt_loads_lock);
+	if (!r)
+		r = vdirt_load_commit(vd, info->snd_portid,
+				      nla_get_u32(info->attrs[VDIRT_A_LOAD_ID]),
+				      &id, &why);
+	vdirt_nl_why(extack, why);
 	vdirt_dev_put(vd);
 	if (r)
 		return r;
@@ -846,47 +680,34 @@ out:
 
 static int vdirt_nl_load_abort(struct sk_buff *skb, struct genl_info *info)
 {
-	struct vdirt_load *l;
+	const char *why = NULL;
 	struct vdirt_dev *vd;
-	int r = 0;
+	int r;
 
 	if (!vdirt_nl_allowed(skb, info->extack))
 		return -EPERM;
+	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_LOAD_ID))
+		return -EINVAL;
 	vd = vdirt_nl_dev(info->attrs, info->extack);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
-	mutex_lock(&vdirt_loads_lock);
-	l = vdirt_load_get(vd, info);
-	if (IS_ERR(l))
-		r = PTR_ERR(l);
-	else
-		vdirt_load_free(l);
-	mutex_unlock(&vdirt_loads_lock);
+	r = vdirt_load_abort(vd, info->snd_portid,
+			     nla_get_u32(info->attrs[VDIRT_A_LOAD_ID]), &why);
+	vdirt_nl_why(info->extack, why);
 	vdirt_dev_put(vd);
 	return r;
 }
 
-/*
- * A socket went away: its loads are aborted, its subscription ends.  This
- * runs for every generic netlink socket closed on the system: without a
- * staged load it takes no lock but the subscribers' spinlock.
- */
+/* a socket went away: its loads end, its subscription ends */
 static int vdirt_nl_notify(struct notifier_block *nb, unsigned long event,
 			   void *ptr)
 {
 	struct netlink_notify *n = ptr;
-	struct vdirt_load *l, *tmp;
 
 	if (event != NETLINK_URELEASE || n->protocol != NETLINK_GENERIC)
 		return NOTIFY_DONE;
 	vdirt_sub_drop(n->portid);
-	if (!atomic_read(&vdirt_loads_open))
-		return NOTIFY_DONE;
-	mutex_lock(&vdirt_loads_lock);
-	list_for_each_entry_safe(l, tmp, &vdirt_loads, node)
-		if (l->portid == n->portid)
-			vdirt_load_free(l);
-	mutex_unlock(&vdirt_loads_lock);
+	vdirt_load_release_port(n->portid);
 	return NOTIFY_DONE;
 }
 
@@ -1364,7 +1185,6 @@ int vdirt_netlink_init(void)
 
 void vdirt_netlink_exit(void)
 {
-	struct vdirt_load *l, *tmp;
 	struct vdirt_evq *q, *qtmp;
 	unsigned long flags;
 
@@ -1378,9 +1198,6 @@ void vdirt_netlink_exit(void)
 		kfree(q);
 	}
 	genl_unregister_family(&vdirt_genl_family);
+	/* loads belong to devices: none is left once every table is gone */
 	netlink_unregister_notifier(&vdirt_nl_notifier);
-	mutex_lock(&vdirt_loads_lock);
-	list_for_each_entry_safe(l, tmp, &vdirt_loads, node)
-		vdirt_load_free(l);
-	mutex_unlock(&vdirt_loads_lock);
 }

@@ -2002,9 +2002,9 @@ static void vdirt_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(" baseline=%s", READ_ONCE(vd->baseline_partial) ?
 		       "partial" : atomic64_read(&vd->cnt.baselined) ?
 		       "set" : "none");
-		if (READ_ONCE(vd->bc_kind))
+		if (vdirt_bc_running(vd))
 			DMEMIT(" baseline_change=%llu/%llu",
-			       (unsigned long long)READ_ONCE(vd->bc_pos),
+			       (unsigned long long)READ_ONCE(vd->bc.pos),
 			       (unsigned long long)vd->nr_clusters);
 		else
 			DMEMIT(" baseline_change=-");
@@ -2153,11 +2153,11 @@ static int vdirt_message(struct dm_target *ti, unsigned int argc, char **argv,
 		if (scan)
 			return vdirt_scan_start(vd);
 		/* the walk runs in a worker: status shows baseline_change= */
-		r = vdirt_bc_start(vd, kind, NULL, NULL, NULL, NULL);
+		r = vdirt_bc_start(vd, kind, NULL);
 		if (r == -EBUSY)
 			DMWARN("%u:%u: %s refused: %s", MAJOR(vd->devt),
 			       MINOR(vd->devt), cmd,
-			       READ_ONCE(vd->bc_kind) ?
+			       vdirt_bc_running(vd) ?
 			       "a baseline change or clear_mismatches runs" :
 			       "crash recovery runs");
 		return r;

@@ -21,6 +21,8 @@
 
 #include "dm-vdirt-compat.h"
 #include "dm-vdirt-format.h"
+#include "dm-vdirt-baseline.h"
+#include "dm-vdirt-staging.h"
 
 #define DM_MSG_PREFIX "vdirt"
 
@@ -215,47 +217,12 @@ struct vdirt_dev {
 	atomic64_t cache_evicted;	/* blocks dropped to keep the bound */
 	struct bio_set intent_bs;	/* bitmap block bios (intent_io_lock) */
 
-	/*
-	 * Baseline changes (capture, clear, replace) and clear_mismatches run
-	 * in a worker, one region at a time (dm-vdirt-meta.c); suspend
-	 * pauses them at a region boundary, resume continues.
-	 */
-	struct mutex bc_lock;		/* starting, pausing, ending a change */
-	struct work_struct bc_work;	/* the change, on system_long_wq */
-	u8 bc_kind;			/* bc_lock; status reads it: VDIRT_BC_* */
-	bool bc_quiesced;		/* bc_lock: presuspend..resume, or never
-					 * resumed: no change may start
-					 */
-	bool bc_stop;			/* lockless: worker stops at a boundary */
-	bool bc_begun;			/* worker or bc_lock with the worker idle:
-					 * BASELINE_PARTIAL bracket committed
-					 */
-	bool bc_partial_saved;		/* bc_lock: baseline_partial at pause */
-	u64 bc_pos;			/* lockless: clusters done, for status */
-	u64 bc_count;			/* worker: capture, clusters baselined */
-	u64 bc_log_head;		/* worker: clear_mismatches, records below
-					 * it are cleared
-					 */
-	u64 bc_rm, bc_wd;		/* worker: clear_mismatches, counters then */
-	u64 bc_id;			/* bc_lock: id of the last change started */
-	u64 bc_done_id;			/* bc_lock: id of the last change ended */
-	int bc_result;			/* bc_lock: its result, 0 or -errno */
-	const u8 *bc_digests;		/* bc_lock: replace, the new baseline */
-	void (*bc_release)(void *arg);	/* bc_lock: frees bc_digests at the end */
-	void *bc_release_arg;		/* bc_lock: for bc_release */
+	/* baseline changes and loads (dm-vdirt-baseline.c) */
+	struct vdirt_bc bc;
 
 	/* netlink commands keep the device alive (dm-vdirt-netlink.c) */
 	refcount_t nl_refs;		/* 1 for vdirt_devices + 1 per user */
 	struct completion nl_released;	/* nl_refs dropped to zero */
-};
-
-/* vd->bc_kind: what the baseline change worker does */
-enum {
-	VDIRT_BC_NONE = 0,		/* idle */
-	VDIRT_BC_CAPTURE,		/* current digests become the baseline */
-	VDIRT_BC_CLEAR,			/* the baseline is forgotten */
-	VDIRT_BC_REPLACE,		/* a loaded baseline replaces it */
-	VDIRT_BC_MCLEAR,		/* clear_mismatches */
 };
 
 /* per-bio data (ti->per_io_data_size) */
@@ -419,41 +386,6 @@ int vdirt_baseline_write(struct vdirt_dev *vd, u64 cluster,
 int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
 		       u8 *cur_digests, u8 *base_digests);
 
-/*
- * Baseline changes and clear_mismatches (dm-vdirt-meta.c): started here,
- * run by a worker.  vdirt_bc_start() returns at once: 0 (*id, if not NULL,
- * is the change's number, unique in the module), -EBUSY (a change runs,
- * the device is suspended or was never resumed, or a capture while crash
- * recovery runs) or -EIO (degraded or failed).  For VDIRT_BC_REPLACE the
- * worker owns digests (nr_clusters * digest_size bytes) once 0 is
- * returned and calls release(arg) when the change ends; on an error the
- * caller keeps them.
- */
-int vdirt_bc_start(struct vdirt_dev *vd, u8 kind, const u8 *digests,
-		   void (*release)(void *arg), void *arg, u64 *id);
-struct vdirt_bc_info {
-	u8 kind;			/* VDIRT_BC_*, NONE: idle */
-	bool paused;			/* the device is suspended */
-	u64 pos;			/* clusters done */
-	u64 total;			/* clusters to do */
-	u64 id;				/* last change started */
-	u64 done_id;			/* last change ended */
-	int result;			/* its result, 0 or -errno */
-};
-void vdirt_bc_get_info(struct vdirt_dev *vd, struct vdirt_bc_info *bi);
-/* ctr: the worker, quiesced until the first resume */
-void vdirt_bc_init(struct vdirt_dev *vd);
-/* presuspend: pause at a region boundary and wait; refuse new changes */
-void vdirt_bc_pause(struct vdirt_dev *vd);
-/* resume, presuspend_undo: allow changes, continue a paused one */
-void vdirt_bc_resume(struct vdirt_dev *vd);
-/* destructor: stop for good (a change cut short leaves baseline=partial) */
-void vdirt_bc_stop(struct vdirt_dev *vd);
-/* the device is quiesced (suspended or not yet resumed): no new work */
-static inline bool vdirt_quiesced(struct vdirt_dev *vd)
-{
-	return READ_ONCE(vd->bc_quiesced);
-}
 int vdirt_scan_start(struct vdirt_dev *vd);
 void vdirt_scan_stop(struct vdirt_dev *vd);
 

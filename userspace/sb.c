@@ -25,29 +25,35 @@ uint32_t vsb_csum(const uint8_t *p)
 	return vh_crc32c(~0U, tmp, sizeof(tmp));
 }
 
+/* one copy through the validator of dm-vdirt-format.h, shared with the kernel */
 static int one(const uint8_t *p, struct vsb *sb, char *msg, size_t msglen)
 {
 	struct vdirt_disk_sb d;
+	struct vdirt_layout l;
 
 	memcpy(&d, p, sizeof(d));
-	if (le64toh(d.magic) != VDIRT_SB_MAGIC) {
+	switch (vdirt_sb_check(&d, vsb_csum(p), 0, &l)) {
+	case VDIRT_SB_OK:
+		break;
+	case VDIRT_SB_BAD_MAGIC:
 		snprintf(msg, msglen, "bad magic");
 		return -EBADMSG;
-	}
-	if (le32toh(d.csum) != vsb_csum(p)) {
+	case VDIRT_SB_BAD_CSUM:
 		snprintf(msg, msglen, "bad superblock checksum");
 		return -EBADMSG;
-	}
-	sb->version = le32toh(d.version);
-	if (sb->version != VDIRT_FORMAT_VERSION) {
-		snprintf(msg, msglen, "unknown format version %u", sb->version);
+	case VDIRT_SB_BAD_VERSION:
+		snprintf(msg, msglen, "unknown format version %u", le32toh(d.version));
 		return -EPROTONOSUPPORT;
-	}
-	if (le32toh(d.feature_incompat) & ~VDIRT_FEATURE_INCOMPAT_SUPP) {
+	case VDIRT_SB_BAD_INCOMPAT:
 		snprintf(msg, msglen, "unknown incompatible features 0x%x",
 			 le32toh(d.feature_incompat) & ~VDIRT_FEATURE_INCOMPAT_SUPP);
 		return -EPROTONOSUPPORT;
+	default:
+		snprintf(msg, msglen, "inconsistent layout");
+		return -EBADMSG;
 	}
+	sb->version = le32toh(d.version);
+	sb->compat = le32toh(d.feature_compat);
 	sb->ro_compat = le32toh(d.feature_ro_compat);
 	sb->seq = le64toh(d.seq);
 	memcpy(sb->uuid, d.uuid, 16);
@@ -58,7 +64,9 @@ static int one(const uint8_t *p, struct vsb *sb, char *msg, size_t msglen)
 	memcpy(sb->hash_name, d.hash_name, sizeof(sb->hash_name));
 	sb->hash_name[sizeof(sb->hash_name) - 1] = 0;
 	sb->flags = le32toh(d.flags);
-	sb->total_blocks = le64toh(d.total_blocks);
+	sb->staging_start = l.staging_start;
+	sb->staging_blocks = l.staging_blocks;
+	sb->total_blocks = l.total_blocks;
 	return 0;
 }
 
@@ -106,30 +114,10 @@ int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	if (strlen(hash) >= VDIRT_HASH_NAME_LEN)
 		return -EINVAL;
 	memset(&d, 0, sizeof(d));
-	d.magic = htole64(VDIRT_SB_MAGIC);
-	d.version = htole32(VDIRT_FORMAT_VERSION);
+	vdirt_sb_set_layout(&d, &l, data_sectors, cluster_size, digest_size, hash);
 	d.seq = htole64(seq);
 	memcpy(d.uuid, uuid, 16);
-	d.data_sectors = htole64(data_sectors);
-	d.nr_clusters = htole64(l.nr_clusters);
-	d.cluster_size = htole32(cluster_size);
-	d.digest_size = htole32(digest_size);
-	memcpy(d.hash_name, hash, strlen(hash));
-	d.meta_block_size = htole32(VDIRT_META_BLOCK_SIZE);
-	d.entry_size = htole32(l.entry_size);
 	d.flags = htole32(VDIRT_SB_F_CLEAN);
-	d.entries_start = htole64(l.entries_start);
-	d.entries_blocks = htole64(l.entries_blocks);
-	d.intent_start = htole64(l.intent_start);
-	d.intent_blocks = htole64(l.intent_blocks);
-	d.intent_region_clusters = htole32(VDIRT_INTENT_REGION_CLUSTERS);
-	d.record_size = htole32(VDIRT_RECORD_SIZE);
-	d.log_start = htole64(l.log_start);
-	d.log_blocks = htole64(l.log_blocks);
-	d.log_capacity = htole64(VDIRT_LOG_CAPACITY);
-	d.event_start = htole64(l.event_start);
-	d.event_blocks = htole64(l.event_blocks);
-	d.total_blocks = htole64(l.total_blocks);
 	d.format_time_ns = htole64(now);
 	d.commit_time_ns = htole64(now);
 	memset(blk, 0, VDIRT_META_BLOCK_SIZE);
@@ -137,6 +125,59 @@ int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	d.csum = htole32(vsb_csum(blk));
 	memcpy(blk, &d, sizeof(d));
 	return 0;
+}
+
+int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
+{
+	uint8_t buf[2 * VDIRT_META_BLOCK_SIZE], blk[VDIRT_META_BLOCK_SIZE];
+	struct vdirt_disk_sb d;
+	struct vdirt_layout l;
+	char msg[160];
+	uint64_t seq;
+	int r, i;
+
+	r = read_full(fd, buf, sizeof(buf), 0);
+	if (r)
+		return r;
+	r = vsb_parse(buf, sb, msg, sizeof(msg));
+	if (r <= 0)
+		return r ? r : -ENODATA;
+	if (sb->version >= VDIRT_FORMAT_VERSION)
+		return -EALREADY;
+	if (vdirt_compute_layout(sb->data_sectors, sb->cluster_size,
+				 sb->digest_size, &l))
+		return -EBADMSG;
+	*need = l.total_blocks * VDIRT_META_BLOCK_SIZE;
+	if (dev_bytes < *need)
+		return -ENOSPC;
+	/*
+	 * The newest copy, with the staging area added after the event log
+	 * (every other region stays where it is), written as the next two
+	 * sequence numbers: a crash in between leaves one valid copy of
+	 * either version.
+	 */
+	memcpy(&d, buf + sb->copy * VDIRT_META_BLOCK_SIZE, sizeof(d));
+	vdirt_sb_set_layout(&d, &l, sb->data_sectors, sb->cluster_size,
+			    sb->digest_size, sb->hash_name);
+	for (i = 1; i <= 2; i++) {
+		seq = sb->seq + i;
+		d.seq = htole64(seq);
+		d.csum = 0;
+		memset(blk, 0, sizeof(blk));
+		memcpy(blk, &d, sizeof(d));
+		d.csum = htole32(vsb_csum(blk));
+		memcpy(blk, &d, sizeof(d));
+		r = write_full(fd, blk, sizeof(blk), (seq & 1) * VDIRT_META_BLOCK_SIZE);
+		if (!r && fsync(fd))
+			r = -errno;
+		if (r)
+			return r;
+	}
+	r = read_full(fd, buf, sizeof(buf), 0);
+	if (r)
+		return r;
+	r = vsb_parse(buf, sb, msg, sizeof(msg));
+	return r == 1 && sb->version == VDIRT_FORMAT_VERSION ? 0 : -EIO;
 }
 
 /* chunk of the verified zeroing: read, check, rewrite, read again */

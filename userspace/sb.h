@@ -17,7 +17,10 @@ struct vsb {
 	uint32_t digest_size;
 	char hash_name[VDIRT_HASH_NAME_LEN];
 	uint32_t flags;
+	uint32_t compat;	/* feature_compat */
 	uint32_t ro_compat;	/* feature_ro_compat */
+	uint64_t staging_start;	/* 0: no staging area (version 1) */
+	uint64_t staging_blocks;
 	uint64_t total_blocks;
 };
 
@@ -28,6 +31,14 @@ int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	      uint32_t cluster_size, const char *hash, uint32_t digest_size,
 	      const uint8_t uuid[16], uint64_t now, uint64_t seq);
 uint32_t vsb_csum(const uint8_t *sb512);
+/*
+ * Convert version 1 metadata on fd (read-write, not in use) to version 2:
+ * the staging area is added after the last region.  0 (*sb: the new
+ * superblock), -EALREADY (already version 2), -ENOSPC (the device of
+ * dev_bytes is smaller than *need bytes), -ENODATA (not formatted) or
+ * another -errno.  Prints nothing.
+ */
+int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need);
 /*
  * After zeroing [0, len) of the metadata fd (opened read-write at path):
  * read it back from the device (O_DIRECT where possible), write zeroes over

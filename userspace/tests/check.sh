@@ -50,7 +50,7 @@ grep -q '"using":"A","seq":2,"clusters":16384,' "$T/out" && grep -q '"recover_re
 # an unclean superblock with the intent feature and bits 0, 3, 15 set (20 is
 # beyond the 16 regions of 16384 clusters: it does not count)
 cp "$T/meta" "$T/unclean"
-poke "$T/unclean" 136 '\001\000\000\000'			# feature_compat: intent
+poke "$T/unclean" 136 '\003\000\000\000'			# feature_compat: intent, staging
 poke "$T/unclean" 148 '\000\000\000\000'			# flags: not clean
 poke "$T/unclean" 256 '\005'				# epoch 5
 istart=$(od -An -tu8 -j 168 -N 8 "$T/unclean" | tr -d ' ')

@@ -2,6 +2,9 @@
 /* parsing helpers, exit codes, the metadata superblock, meta-size formula */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <endian.h>
 #include "tap.h"
 #include "util.h"
 #include "sb.h"
@@ -15,7 +18,7 @@ int main(void)
 	char msg[128];
 	const char *st = "state=ok mode=audit clusters=16384 measured=3 scan=- read_mismatches=7";
 
-	TAP_PLAN(22);
+	TAP_PLAN(27);
 	OK(!parse_size("4096", &v) && v == 4096, "parse_size plain");
 	OK(!parse_size("4k", &v) && v == 4096 && !parse_size("64KiB", &v) && v == 65536,
 	   "parse_size K/KiB");
@@ -40,11 +43,14 @@ int main(void)
 	   errno_to_exit(-EOPNOTSUPP) == EXIT_NOTSUP && errno_to_exit(-EINTR) == EXIT_INTR &&
 	   errno_to_exit(-E2BIG) == EXIT_FAIL, "errno -> exit code table");
 	/* meta-size formula (dm-vdirt-format.h) */
-	/* 262144 clusters; 128-byte entries, 32 a block: 2 + 8192 + 1 + 256 + 16 blocks */
-	OK(vdirt_meta_size(2097152, 4096, 32) == 8467 * 4096ULL,
-	   "meta size: 1 GiB, 4 KiB clusters, sha256 (128-byte entries)");
-	/* 32-byte entries, 128 a block: 2 + 2048 + 1 + 256 + 16 */
-	OK(vdirt_meta_size(2097152, 4096, 4) == 2323 * 4096ULL,
+	/*
+	 * 262144 clusters; 128-byte entries, 32 a block: 2 + 8192 + 1 + 256 + 16
+	 * blocks, then the staging area: 262144 * 32 bytes = 2048 blocks
+	 */
+	OK(vdirt_meta_size(2097152, 4096, 32) == 10515 * 4096ULL,
+	   "meta size: 1 GiB, 4 KiB clusters, sha256 (128-byte entries, staging)");
+	/* 32-byte entries, 128 a block: 2 + 2048 + 1 + 256 + 16, staging 256 */
+	OK(vdirt_meta_size(2097152, 4096, 4) == 2579 * 4096ULL,
 	   "meta size: crc32c packs 128 entries per block");
 	OK(vdirt_meta_size(2097152, 3000, 32) == 0 && vdirt_meta_size(2097152, 4096, 65) == 0 &&
 	   vdirt_meta_size(2097152, 256, 32) == 0, "meta size refuses bad parameters");
@@ -65,8 +71,54 @@ int main(void)
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) == 1 && sb.copy == 0 && sb.seq == 2 &&
 	   sb.data_sectors == 2097152 && sb.cluster_size == 4096 && sb.digest_size == 32 &&
 	   !strcmp(sb.hash_name, "sha256") && sb.nr_clusters == 262144 &&
-	   sb.total_blocks == 8467,
-	   "superblock parsed back: copy A, seq 2");
+	   sb.total_blocks == 10515 && sb.version == 2 && sb.staging_start == 8467 &&
+	   sb.staging_blocks == 2048 && (sb.compat & VDIRT_FEATURE_COMPAT_STAGING),
+	   "superblock parsed back: copy A, seq 2, version 2 with a staging area");
+	{
+		/* the same superblock as version 1 writes it: no staging area */
+		struct vdirt_disk_sb d;
+		struct vdirt_layout l;
+		uint8_t v1[2 * VDIRT_META_BLOCK_SIZE];
+		char path[] = "/tmp/vdirt-test-upgrade-XXXXXX";
+		uint64_t need = 0;
+		int fd;
+
+		memcpy(v1, blk, sizeof(v1));
+		memcpy(&d, v1, sizeof(d));
+		vdirt_compute_layout(2097152, 4096, 32, &l);
+		vdirt_layout_v1(&l);
+		vdirt_sb_set_layout(&d, &l, 2097152, 4096, 32, "sha256");
+		d.csum = 0;
+		memcpy(v1, &d, sizeof(d));
+		d.csum = htole32(vsb_csum(v1));
+		memcpy(v1, &d, sizeof(d));
+		OK(vsb_parse(v1, &sb, msg, sizeof(msg)) == 1 && sb.copy == 0 && sb.version == 1 &&
+		   sb.total_blocks == 8467 && !sb.staging_blocks && le32toh(d.version) == 1,
+		   "a version 1 superblock parses: no staging area, 8467 blocks");
+		d.feature_compat = htole32(VDIRT_FEATURE_COMPAT_STAGING);
+		d.csum = 0;
+		memcpy(v1 + VDIRT_META_BLOCK_SIZE, &d, sizeof(d));
+		d.csum = htole32(vsb_csum(v1 + VDIRT_META_BLOCK_SIZE));
+		memcpy(v1 + VDIRT_META_BLOCK_SIZE, &d, sizeof(d));
+		OK(vsb_parse(v1 + VDIRT_META_BLOCK_SIZE, &sb, msg, sizeof(msg)) < 0 &&
+		   strstr(msg, "layout"), "version 1 with the staging bit: refused (%s)", msg);
+		fd = mkstemp(path);
+		OK(fd >= 0 && !write_full(fd, v1, VDIRT_META_BLOCK_SIZE, 0) &&
+		   !write_full(fd, blk + VDIRT_META_BLOCK_SIZE, VDIRT_META_BLOCK_SIZE,
+			       VDIRT_META_BLOCK_SIZE) &&
+		   !ftruncate(fd, 8467 * 4096LL), "a version 1 metadata file of 8467 blocks");
+		/* copy B (seq 1) is version 2 here: copy A (seq 2) is the newest */
+		OK(vsb_upgrade(fd, 8467 * 4096ULL, &sb, &need) == -ENOSPC && need == 10515 * 4096ULL,
+		   "upgrade refused on a device too small for the staging area");
+		OK(!vsb_upgrade(fd, 10515 * 4096ULL, &sb, &need) && sb.version == 2 &&
+		   sb.seq == 4 && sb.staging_start == 8467 && sb.staging_blocks == 2048 &&
+		   !memcmp(sb.uuid, uuid, 3), "upgrade: version 2, seq 4, staging at 8467");
+		OK(vsb_upgrade(fd, 10515 * 4096ULL, &sb, &need) == -EALREADY,
+		   "upgrade again: already version 2");
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+	}
 	blk[100] ^= 1;
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) == 1 && sb.copy == 1 && sb.seq == 1,
 	   "a corrupt copy A falls back to copy B");
