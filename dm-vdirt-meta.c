@@ -332,7 +332,8 @@ static int vdirt_format(struct vdirt_dev *vd, char **error)
  * Read both superblock copies and choose the newest valid one.  A copy that
  * cannot be read counts as invalid: the other one is used.
  * Returns 1 if both copies are all zero (unformatted), 0 with *sb and *lo
- * (its layout) filled, or -errno with *why set.  Uses vd->sb_buf (ctr,
+ * (its layout) filled, -ENOSPC with *lo filled when that layout does not
+ * fit on the device, or -errno with *why set.  Uses vd->sb_buf (ctr,
  * preresume): no allocation.
  */
 static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
@@ -363,8 +364,7 @@ static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 		memcpy(&copy[i], p, sizeof(copy[i]));
 		dm_bufio_release(b);
 		valid[i] = !zero[i] &&
-			   !vdirt_sb_validate(&copy[i], meta_blocks, &reason[i],
-					      &l[i]);
+			   !vdirt_sb_validate(&copy[i], 0, &reason[i], &l[i]);
 		if (zero[i])
 			reason[i] = "all zero";
 	}
@@ -394,6 +394,10 @@ static int vdirt_sb_read_best(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 	}
 	memcpy(sb, &copy[best], sizeof(*sb));
 	*lo = l[best];
+	if (lo->total_blocks > meta_blocks) {
+		*why = "layout larger than the device";
+		return -ENOSPC;
+	}
 	return 0;
 }
 
@@ -434,10 +438,11 @@ static u32 vdirt_sb_ro_unknown(const struct vdirt_disk_sb *sb)
 	       ~VDIRT_FEATURE_RO_COMPAT_SUPP;
 }
 
-/* an unformatted metadata device must hold the layout of this version */
-static int vdirt_meta_fits(struct vdirt_dev *vd, char **error)
+/* the metadata device must hold layout l */
+static int vdirt_meta_fits(struct vdirt_dev *vd, const struct vdirt_layout *l,
+			   char **error)
 {
-	u64 need = vd->layout.total_blocks * VDIRT_META_BLOCK_SIZE;
+	u64 need = l->total_blocks * VDIRT_META_BLOCK_SIZE;
 	u64 have = bdev_nr_bytes(vd->meta_dev->bdev);
 
 	if (have >= need)
@@ -458,11 +463,15 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 	char *msg;
 	int r;
 
-	/* smaller than the smallest layout (version 1): not even read */
+	/*
+	 * Smaller than the smallest layout (version 1): not even read; the
+	 * size a format needs is the one to report.
+	 */
+	layout = vd->layout;
+	vdirt_layout_v1(&layout);
 	if (bdev_nr_bytes(vd->meta_dev->bdev) <
-	    (vd->layout.total_blocks - vd->layout.staging_blocks) *
-	    VDIRT_META_BLOCK_SIZE)
-		return vdirt_meta_fits(vd, error);
+	    layout.total_blocks * VDIRT_META_BLOCK_SIZE)
+		return vdirt_meta_fits(vd, &vd->layout, error);
 	vd->read_only = !(dm_table_get_mode(vd->ti->table) & VDIRT_MODE_WRITE);
 	mutex_init(&vd->cache_lock);
 	/* room for dirty blocks that cannot be dropped until written back */
@@ -489,7 +498,10 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 	sb = &vd->sb_buf[2];
 	r = vdirt_sb_read_best(vd, sb, &layout, &why);
 	if (r == 1)
-		return vdirt_meta_fits(vd, error) ?: vdirt_format(vd, error);
+		return vdirt_meta_fits(vd, &vd->layout, error) ?:
+		       vdirt_format(vd, error);
+	if (r == -ENOSPC)
+		return vdirt_meta_fits(vd, &layout, error);
 	if (r == -EINVAL && !strcmp(why, "bad magic")) {
 		*error = vdirt_ctr_errorf("Metadata device is not a dm-vdirt device and not zeroed",
 					  "metadata device is not a dm-vdirt device (bad magic) and not zeroed");

@@ -36,14 +36,16 @@ klog() { knew | grep -Eq "$1"; }
 rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
 wr() { dio write $T $(($2 * CS)) "$1"; }
 swap() { dmsetup reload "$1" --table "$2" && dmsetup resume "$1"; }
-# need SECTORS CS ENTRY: documented metadata bytes (Documentation/dm-vdirt.rst)
+# need SECTORS CS ENTRY [DIGEST]: documented metadata bytes
+# (Documentation/dm-vdirt.rst), digest size 32 (sha256) by default
 need() {
 	_c=$(($1 * 512 / $2))
 	_epb=$((4096 / $3))
 	_ir=$(((_c + 1023) / 1024))
 	_ib=$(((_ir + 32767) / 32768))
 	[ $_ib -lt 1 ] && _ib=1
-	echo $(((2 + (_c + _epb - 1) / _epb + _ib + 256 + 16) * 4096))
+	_sb=$(((_c * ${4:-32} + 4095) / 4096))
+	echo $(((2 + (_c + _epb - 1) / _epb + _ib + 256 + 16 + _sb) * 4096))
 }
 # live LEN: the live table has length LEN and there is no inactive table
 live() {

@@ -8,6 +8,9 @@
 # device opens with baseline=partial and a kernel log line, ignores baseline
 # digests (no read mismatch or write drift against them; reads still checked
 # against the last write), keeps that over a reopen, and a new load clears it.
+# A load's replace cut short (BASELINE_PARTIAL with BASELINE_STAGED, bit 3:
+# its complete baseline is in the staging area) is applied again from the
+# staging area when the device is next activated.
 . "${0%/*}/lib.sh"
 
 use_devs t27
@@ -20,19 +23,19 @@ cleanup() {
 
 need_vdirtctl
 
-# mark_partial: set BASELINE_PARTIAL in the newer superblock copy
+# mark_partial [BITS]: set BASELINE_PARTIAL (or BITS) in the newer superblock copy
 mark_partial() {
 	dio read $M 0 8192 /tmp/sb27 || return 1
 	_new=0
 	[ "$(u64 /tmp/sb27 4112)" -gt "$(u64 /tmp/sb27 16)" ] && _new=1
 	_off=$((_new * 4096 + 148))
 	dio read $M 0 $(($(sectors $M) * 512)) /tmp/m27 || return 1
-	putbytes /tmp/m27 $_off $(($(byte /tmp/m27 $_off) | 4))
+	putbytes /tmp/m27 $_off $(($(byte /tmp/m27 $_off) | ${1:-4}))
 	sb_fix_csum /tmp/m27 $_new
 	dio write $M 0 /tmp/m27
 }
 
-ktap_plan 21
+ktap_plan 30
 
 check "create on a zeroed metadata device" open_dev "$TABLE"
 head -c $((16 * CS)) /dev/urandom >/tmp/a27
@@ -78,5 +81,23 @@ dmsetup remove $N && open_dev "$TABLE"
 check_eq "the mark is gone from the superblock (reopen: baseline=set)" set "$(st baseline)"
 msg_wait baseline_clear
 check_eq "baseline_clear: baseline=none" none "$(st baseline)"
+
+# a load whose replace was cut short: applied again from the staging area
+check "baseline load" $V baseline load $N /tmp/bl27
+msg_wait baseline_clear
+check "remove" dmsetup remove $N
+check "mark the newest copy BASELINE_PARTIAL + BASELINE_STAGED" mark_partial 12
+kmark
+check "open" open_dev "$TABLE"
+check "the staged baseline is applied again (baseline_change ends)" wait_bchange
+check_eq "kernel log: applying the staged baseline again" 1 \
+	"$(knew | grep -c 'applying the staged baseline again (4096 clusters)')"
+check_eq "baseline=set, the whole device baselined" "set 4096" "$(st baseline) $(st baselined)"
+msg_wait clear_mismatches
+rd 5 1
+check_eq "the staged baseline counts: cluster 5 mismatches" 1 "$(st read_mismatches)"
+dmsetup remove $N && open_dev "$TABLE"
+check_eq "the marks are gone (reopen: baseline=set, nothing applied again)" "set -" \
+	"$(st baseline) $(st baseline_change)"
 
 ktap_done

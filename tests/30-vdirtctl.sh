@@ -22,7 +22,8 @@ ktap_plan 36
 
 # meta-size for the real devices
 need=$($V meta-size $D)
-check_eq "meta-size of the data device (256 MiB, 4K, sha256)" $(( (2 + 2048 + 1 + 256 + 16) * 4096 )) "$need"
+# superblocks, entries, intent bitmap, records, event log, staging area
+check_eq "meta-size of the data device (256 MiB, 4K, sha256)" $(( (2 + 2048 + 1 + 256 + 16 + 512) * 4096 )) "$need"
 check_eq "meta-size by size equals by device" "$need" "$($V meta-size 256M)"
 check "meta-size --json" sh -c "$V meta-size --json $D | grep -q '\"meta_bytes\":$need'"
 
