@@ -8,7 +8,7 @@ cleanup() {
 	dmsetup remove t02 2>/dev/null
 }
 
-ktap_plan 6
+ktap_start
 len=$(sectors /dev/vda)
 table="0 $len vdirt /dev/vda /dev/vdb 4096 sha256"
 check "dmsetup create" dmsetup create t02 --table "$table"

@@ -28,7 +28,7 @@ dcl() { dio read $D $(($1 * CS)) $CS; }
 # rfield KEY: value of KEY=VALUE from report lines on stdin
 rfield() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
-ktap_plan 38
+ktap_start
 
 dd if=/dev/urandom of=/tmp/orig bs=$CS count=64 2>/dev/null
 # A cluster written on the data device before dm-vdirt ever saw it.

@@ -22,7 +22,7 @@ drifted() { report | grep 'kind=write_drift' | sed 's/^cluster=\([0-9]*\) .*/\1/
 # rec CLUSTER KEY: KEY of the record about CLUSTER
 rec() { report | grep "^cluster=$1 " | head -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
-ktap_plan 26
+ktap_start
 
 rnd /tmp/a 64
 len=$(sectors $D)

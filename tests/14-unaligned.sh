@@ -14,7 +14,7 @@ cleanup() {
 	dmsetup remove $N
 }
 
-ktap_plan 33
+ktap_start
 
 # run CLUSTER_SIZE META LEN_SECTORS SEED
 run() {

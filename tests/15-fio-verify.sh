@@ -17,7 +17,7 @@ job="--filename=$T --ioengine=libaio --direct=1 --iodepth=16 --rw=randrw --rwmix
 	--bsrange=512-256k --verify=crc32c --verify_fatal=1 --numjobs=4 --size=8M
 	--offset_increment=8M --group_reporting"
 
-ktap_plan 11
+ktap_start
 
 len=$(sectors $D)
 check "create the target" open_dev "0 $len vdirt $D $M $CS sha256"

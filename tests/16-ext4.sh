@@ -40,7 +40,7 @@ writefiles() {
 	sync
 }
 
-ktap_plan 13
+ktap_start
 
 len=$(sectors $D)
 check "create the target" sh -c "dmsetup create $N --table '0 $len vdirt $D $M 4096 sha256' && dmsetup mknodes $N"

@@ -17,7 +17,7 @@ cleanup() {
 secs() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -c1-64; }
 q() { cat "/sys/block/$1/queue/$2" 2>/dev/null || echo 0; }
 
-ktap_plan 24
+ktap_start
 
 len=$(sectors $D)
 open_or_end "create the target" "0 $len vdirt $D $M $CS sha256"

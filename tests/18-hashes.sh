@@ -24,7 +24,7 @@ st() { status_field $N "$1"; }
 report() { dmsetup message $N 0 report; }
 rfield() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
-ktap_plan 25
+ktap_start
 
 len=32768	# 16 MiB of data, 4096 clusters
 msz=$(($(sectors /dev/vdb) / 5))

@@ -19,7 +19,7 @@ snap() {
 	done
 }
 
-ktap_plan 17
+ktap_start
 
 len=$(sectors $D)
 table="0 $len vdirt $D $M $CS sha256"

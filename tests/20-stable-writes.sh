@@ -14,7 +14,7 @@ cleanup() {
 	dmsetup remove $N
 }
 
-ktap_plan 11
+ktap_start
 
 len=$(sectors $D)
 check "create" open_dev "0 $len vdirt $D $M $CS sha256"

@@ -17,7 +17,7 @@ cleanup() {
 common="--filename=$T --size=256k --offset=1M --numjobs=4 --bsrange=512-64k --norandommap
 	--randrepeat=0 --time_based --group_reporting"
 
-ktap_plan 11
+ktap_start
 
 len=$(sectors $D)
 check "create" open_dev "0 $len vdirt $D $M $CS sha256"

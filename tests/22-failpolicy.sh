@@ -26,7 +26,7 @@ meta_fail() {
 # wsync CLUSTER: write one random cluster and fsync (a flush commits metadata)
 wsync() { head -c $CS /dev/urandom >/tmp/w22 && dio write $T $(($1 * CS)) /tmp/w22; }
 
-ktap_plan 18
+ktap_start
 
 len=$(sectors $D)
 

@@ -57,7 +57,7 @@ fcl() { dd if="$1" bs=$CS skip="$2" count="$3" 2>/dev/null; }
 # (default FIRST) through the target
 rcmp() { rd "${4:-$2}" "$3" /tmp/r23 && fcl "$1" "$2" "$3" | cmp - /tmp/r23; }
 
-ktap_plan 74
+ktap_start
 
 # data_faults TAG META OPTS: the data device section for one policy
 data_faults() {

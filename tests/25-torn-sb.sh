@@ -104,7 +104,7 @@ torn_case() {
 	sb_read
 }
 
-ktap_plan 40
+ktap_start
 
 check "create on a zeroed metadata device" open_dev
 head -c $((64 * CS)) /dev/urandom >/tmp/a25

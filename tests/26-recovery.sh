@@ -37,7 +37,7 @@ wait_recovered() { poll - st recovering; }
 # wait until the bitmap reads $1 (bits are cleared after 1-2 idle seconds)
 wait_ibyte() { poll "$1" ibyte; }
 
-ktap_plan 18
+ktap_start
 
 len=$(sectors $D)
 table="0 $len vdirt $D $M $CS sha256"

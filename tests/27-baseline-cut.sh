@@ -32,7 +32,7 @@ mark_partial() {
 	dio write $M 0 /tmp/m27
 }
 
-ktap_plan 21
+ktap_start
 
 check "create on a zeroed metadata device" open_dev "$TABLE"
 head -c $((16 * CS)) /dev/urandom >/tmp/a27

@@ -49,7 +49,7 @@ wait_pos() {
 	done
 }
 
-ktap_plan 32
+ktap_start
 
 LEN=$(sectors $D)
 check_eq "the data device is 40 GiB" 83886080 "$LEN"

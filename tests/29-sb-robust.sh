@@ -42,7 +42,7 @@ data_ok() {
 }
 zero_file() { [ "$(tr -d '\000' <"$1" | wc -c)" = 0 ]; }
 
-ktap_plan 30
+ktap_start
 
 # --- a device in use, closed cleanly -------------------------------------------
 open_or_end "create on a zeroed metadata device" "$(tbl)"

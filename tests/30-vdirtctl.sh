@@ -18,7 +18,7 @@ cleanup() {
 
 command -v $V >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
 
-ktap_plan 36
+ktap_start
 
 # meta-size for the real devices
 need=$($V meta-size $D)

@@ -32,7 +32,7 @@ dfield() { $V devices --json | tr ',{}' '\n\n\n' | sed -n "s/^\"$1\"://p" | head
 wr() { dd if="$1" of=$T bs=$CS seek="$2" oflag=direct conv=notrunc 2>/dev/null; }
 rd() { dd if=$T of=/dev/null bs=$CS skip="$1" count="${2:-1}" iflag=direct 2>/dev/null; }
 
-ktap_plan 36
+ktap_start
 
 dmsetup create $L --table "0 32768 linear /dev/vda 0" && dmsetup mknodes $L
 dd if=/dev/urandom of=/tmp/data bs=$CS count=8 2>/dev/null

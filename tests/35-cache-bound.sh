@@ -41,7 +41,7 @@ sample() {
 
 [ -r $BP/current_allocated_bytes ] || skip_all "no dm_bufio parameters in sysfs"
 command -v fio >/dev/null 2>&1 || skip_all "no fio in the guest"
-ktap_plan 15
+ktap_start
 
 OLDMAX=$(cat $BP/max_cache_size_bytes)
 # dm-bufio's global limit (a share of RAM) must not be what bounds the cache

@@ -82,7 +82,7 @@ sng_report() {
 	diag "$_d: $(sng_ops $_n | tr '\n' ' ')(stressor:bogo-ops:seconds)"
 }
 
-ktap_plan 23
+ktap_start
 
 diag "$(stress-ng --version)"
 

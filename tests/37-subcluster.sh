@@ -16,7 +16,7 @@ cleanup() {
 	dmsetup remove $N
 }
 
-ktap_plan 35
+ktap_start
 
 # nrec PATTERN: records matching PATTERN
 nrec() { report | grep -c -- "$1"; }

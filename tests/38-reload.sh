@@ -16,7 +16,7 @@ cleanup() {
 	dmsetup remove t38d
 }
 
-ktap_plan 18
+ktap_start
 
 LEN=$(sectors $D)
 TAB="0 $LEN vdirt $D $M $CS sha256"

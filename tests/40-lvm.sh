@@ -36,7 +36,7 @@ tamper() { head -c 512 /dev/urandom | dio write $LVD $(($1 * CS + 512)); }
 st() { status_field $N "$1"; }
 lvex() { L lvs --noheadings -o lv_name "$VG/$1" >/dev/null 2>&1; }
 
-ktap_plan 28
+ktap_start
 
 dd if=/dev/zero of=/dev/vda bs=1M count=4 2>/dev/null
 L pvcreate -y /dev/vda >/dev/null 2>&1 && L vgcreate $VG /dev/vda >/dev/null 2>&1 &&

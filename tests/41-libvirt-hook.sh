@@ -32,7 +32,7 @@ cleanup() {
 command -v lvm >/dev/null 2>&1 || skip_all "no lvm in the guest"
 command -v $V >/dev/null 2>&1 || skip_all "no vdirtctl in the guest"
 
-ktap_plan 16
+ktap_start
 
 dd if=/dev/zero of=/dev/vda bs=1M count=4 2>/dev/null
 L pvcreate -y /dev/vda >/dev/null 2>&1 && L vgcreate $VG /dev/vda >/dev/null 2>&1 &&

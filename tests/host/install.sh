@@ -7,19 +7,11 @@
 # libsystemd, and a missing -dev package is named.  TAP output.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$top/tests/host/lib.sh"
+tmp=$T
 d=$tmp/root
 
-echo "TAP version 13"
-echo "1..13"
-n=0
-fail=0
-tap() {	# DESC RC
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fail=1; fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+tap_start
 
 make -s -C "$top" install DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
 rc=$?
@@ -104,4 +96,4 @@ make -s -C "$tmp/src/userspace" clean >/dev/null
 out=$(make -s -C "$tmp/src/userspace" WITH_JOURNAL=yes PKG_CONFIG="$tmp/pc" 2>&1)
 echo "$out" | grep -q 'vdirtctl needs libsystemd-dev: apt-get install libsystemd-dev'
 tap "WITH_JOURNAL=yes without libsystemd names the package" $?
-exit $fail
+tap_done
