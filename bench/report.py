@@ -4,7 +4,7 @@
 
   report.py kernel --raw DIR --out bench/results/<series> --series 6.12 [--host-baseline F]
       results.json  config -> job -> {iops, mib_s, ratio_iops ...} (medians over repeats)
-      summary.json  the issue-6 targets, met or not
+      summary.json  the benchmark targets, met or not
       table.md      the same as markdown; chart.png a gnuplot bar chart of the ratios
   report.py index --out bench/results      README.md of the results dir (both kernels)
   report.py rst --out bench/results         rst tables for Documentation/benchmarks.rst
@@ -447,7 +447,7 @@ def markdown(res):
             L.append("")
             L.append("\\* sha256sum time scaled linearly from a smaller sparse file.")
         L.append("")
-    L.append("## Targets (issue 6)")
+    L.append("## Targets")
     L.append("")
     L.append("| target | value | goal | met |")
     L.append("|---|---|---|---|")

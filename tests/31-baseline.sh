@@ -22,7 +22,7 @@ cleanup() {
 }
 
 command -v $V >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
-$V devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in, see userspace/INTEGRATION.md)"
+$V devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in)"
 
 # dig FILE CLUSTER DS: hex digest of CLUSTER in a baseline file
 dig() { dd if="$1" bs=1 skip=$((256 + $2 * $3)) count="$3" 2>/dev/null | od -An -tx1 -v | tr -d ' \n'; }

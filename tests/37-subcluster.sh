@@ -1,8 +1,8 @@
 #!/bin/sh
 # vm: --disk 64M --disk 16M --timeout 400
 # SPDX-License-Identifier: GPL-2.0
-# Sub-cluster I/O cannot launder a tamper, and a reader cannot forge one
-# (issue 11 items 1-3): a write, discard or write-zeroes of part of a cluster
+# Sub-cluster I/O cannot launder a tamper, and a reader cannot forge one:
+# a write, discard or write-zeroes of part of a cluster
 # is read-verify-modify-write (a tamper found there is recorded op=write and,
 # in enforce mode, the write fails and nothing is written; the digest is of
 # the merged cluster, so a dropped partial write is caught); a partial read

@@ -1,7 +1,7 @@
 #!/bin/sh
 # vm: --disk 64M --disk 16M --timeout 400
 # SPDX-License-Identifier: GPL-2.0
-# Suspend, reload and resume (issue 11 item 7): while a new table is loaded
+# Suspend, reload and resume: while a new table is loaded
 # (inactive), netlink finds the live instance and lists the device once;
 # after the swap the new instance serves it; table reloads under a write load
 # leave consistent metadata (the old instance never writes after the new one's

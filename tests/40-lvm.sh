@@ -1,7 +1,7 @@
 #!/bin/sh
 # vm: --disk 512M --timeout 300
 # SPDX-License-Identifier: GPL-2.0
-# scripts/vdirt-lv with real lvm2 (a VG on a virtio disk, no udev): open makes
+# tools/vdirt-lv with real lvm2 (a VG on a virtio disk, no udev): open makes
 # the metadata LV (meta-size rounded up to the extent) and the dm-vdirt device,
 # is idempotent; data written through reads back; a change made underneath on
 # the LV is reported as read_mismatch; close keeps the metadata LV; a reopen
@@ -9,7 +9,7 @@
 # removes the metadata LV; bad targets give clear errors.
 . "${0%/*}/lib.sh"
 
-S=${VDIRT_SCRIPTS:-/usr/local/sbin}
+S=${VDIRT_TOOLS:-/usr/local/sbin}	# tools/ as mkguest installs them
 VL=$S/vdirt-lv
 V=vdirtctl
 VG=vg40
@@ -27,7 +27,7 @@ cleanup() {
 	L vgchange -an $VG
 }
 
-[ -f "$VL" ] || skip_all "no $VL (set VDIRT_SCRIPTS)"
+[ -f "$VL" ] || skip_all "no $VL (set VDIRT_TOOLS)"
 command -v lvm >/dev/null 2>&1 || skip_all "no lvm in the guest"
 command -v $V >/dev/null 2>&1 || skip_all "no vdirtctl in the guest"
 

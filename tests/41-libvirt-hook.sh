@@ -1,7 +1,7 @@
 #!/bin/sh
 # vm: --disk 512M --timeout 300
 # SPDX-License-Identifier: GPL-2.0
-# scripts/libvirt-hook-qemu run the way libvirt runs /etc/libvirt/hooks/qemu
+# tools/libvirt-hook-qemu run the way libvirt runs /etc/libvirt/hooks/qemu
 # (qemu DOMAIN OPERATION SUB-OPERATION EXTRA, domain XML on stdin): "prepare
 # begin" opens a dm-vdirt device per tagged disk (an LV tag inside <disk>, a
 # data/meta tag in <metadata>), leaves untagged disks alone, other operations
@@ -9,7 +9,7 @@
 # prepare fail and rolls back what it opened.
 . "${0%/*}/lib.sh"
 
-S=${VDIRT_SCRIPTS:-/usr/local/sbin}
+S=${VDIRT_TOOLS:-/usr/local/sbin}	# tools/ as mkguest installs them
 H=$S/libvirt-hook-qemu
 V=vdirtctl
 VG=vg41
@@ -27,7 +27,7 @@ cleanup() {
 	L vgchange -an $VG
 }
 
-[ -f "$H" ] || skip_all "no $H (set VDIRT_SCRIPTS)"
+[ -f "$H" ] || skip_all "no $H (set VDIRT_TOOLS)"
 [ -f "$S/vdirt-lv" ] || skip_all "no $S/vdirt-lv"
 command -v lvm >/dev/null 2>&1 || skip_all "no lvm in the guest"
 command -v $V >/dev/null 2>&1 || skip_all "no vdirtctl in the guest"

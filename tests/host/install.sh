@@ -22,8 +22,7 @@ unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
 unitdir=${unitdir:-/usr/lib/systemd/system}
 want=("755 /usr/sbin/vdirtctl" "755 /usr/sbin/vdirt-lv" "644 /usr/share/man/man8/vdirtctl.8"
       "755 /usr/share/dm-vdirt/examples/libvirt-hook-qemu"
-      "644 $unitdir/vdirt-monitor.service"
-      "644 /usr/share/doc/dm-vdirt/INTEGRATION.md")
+      "644 $unitdir/vdirt-monitor.service")
 for f in "$top"/Documentation/*.rst; do
 	want+=("644 /usr/share/doc/dm-vdirt/${f##*/}")
 done
@@ -39,9 +38,9 @@ extra=$(cd "$d" && find . -type f | sed 's/^\.//' | sort |
 [ -z "$extra" ] || echo "#   unexpected: $extra"
 [ -z "$extra" ]
 tap "nothing else installed" $?
-cmp -s "$d/usr/sbin/vdirt-lv" "$top/scripts/vdirt-lv" &&
+cmp -s "$d/usr/sbin/vdirt-lv" "$top/tools/vdirt-lv" &&
 	cmp -s "$d/usr/share/man/man8/vdirtctl.8" "$top/userspace/vdirtctl.8"
-tap "scripts and man page are the tree's" $?
+tap "tools and man page are the tree's" $?
 out=$("$d/usr/sbin/vdirtctl" --version 2>&1)
 [ "$out" = "vdirtctl 1.0" ]
 tap "the installed vdirtctl --version runs ($out)" $?
