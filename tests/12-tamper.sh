@@ -11,9 +11,6 @@
 
 use_devs t12
 
-cleanup() {
-	dmsetup remove $N
-}
 
 # All direct I/O goes through the dio tool (rd/wr in lib.sh): busybox dd may
 # quietly fall back to buffered I/O for small blocks, and a stale dirty page of
@@ -35,8 +32,7 @@ dd if=/dev/urandom of=/tmp/orig bs=$CS count=64 2>/dev/null
 dd if=/dev/urandom of=/tmp/pre bs=$CS count=1 2>/dev/null
 dio write $D $((200 * CS)) /tmp/pre
 
-len=$(sectors $D)
-open_or_end "create the target" "0 $len vdirt $D $M $CS sha256"
+open_or_end "create the target"
 devno=$(devno $T)
 
 check "write 64 clusters through the target" wr /tmp/orig 0

@@ -12,11 +12,8 @@
 
 use_devs t27
 V=vdirtctl
-TABLE="0 $(sectors $D) vdirt $D $M $CS sha256"
+TABLE=$(table)
 
-cleanup() {
-	dmsetup remove $N
-}
 
 need_vdirtctl
 

@@ -17,11 +17,6 @@ M=/dev/vdb		# 4 KiB clusters, sha256
 M2=/dev/vdc		# 16 KiB clusters, sha256
 V=vdirtctl
 
-cleanup() {
-	dmsetup resume $N
-	dmsetup remove $N
-}
-
 need_vdirtctl
 
 # cs_now: centiseconds since boot
@@ -58,7 +53,7 @@ check "metadata devices as large as vdirtctl meta-size says" sh -c \
 	 [ $(($(sectors $M2) * 512)) -ge \$($V meta-size -c 16384 $D) ]"
 
 # ---- baseline_capture: 10485760 entries ----
-open_or_end "create (4 KiB clusters, sha256)" "0 $LEN vdirt $D $M 4096 sha256"
+open_or_end "create (4 KiB clusters, sha256)"
 head -c $((64 * CS)) /dev/urandom >/tmp/a28
 wr /tmp/a28 0
 wr /tmp/a28 $((LEN / 8 - 64))
@@ -107,7 +102,7 @@ dmsetup resume $N
 dmsetup remove $N
 
 # ---- vdirtctl baseline load: 2621440 clusters, 80 MiB of digests ----
-open_or_end "create (16 KiB clusters, sha256)" "0 $LEN vdirt $D $M2 16384 sha256"
+open_or_end "create (16 KiB clusters, sha256)" "$(M=$M2 CS=16384 table)"
 truncate -s 40G /tmp/img28
 check "baseline build of a 40 GiB (sparse) image" \
 	$V baseline build -q -c 16384 /tmp/img28 -o /tmp/bl28

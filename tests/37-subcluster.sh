@@ -12,9 +12,6 @@
 . "${0%/*}/lib.sh"
 
 use_devs t37
-cleanup() {
-	dmsetup remove $N
-}
 
 ktap_start
 
@@ -26,7 +23,7 @@ vda_reads() { awk '{print $1}' /sys/block/vda/stat; }
 sect() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null; }
 
 head -c $((1 << 20)) /dev/zero | dio write $D 0
-open_or_end "create" "0 $(sectors $D) vdirt $D $M $CS sha256"
+open_or_end "create"
 
 # 1. the reproduction of the issue, audit mode
 head -c $CS /dev/urandom >/tmp/c0

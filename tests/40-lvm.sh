@@ -14,9 +14,8 @@ VL=$S/vdirt-lv
 V=vdirtctl
 VG=vg40
 LVD=/dev/mapper/$VG-data
-N=$VG-data-vdirt
-T=/dev/mapper/$N
-CS=4096
+# the LV vg40/data and the metadata LV vdirt-lv makes; vdirt-lv opens the device
+use_devs $VG-data-vdirt $LVD /dev/mapper/$VG-data_vdirt_meta
 LCFG='activation { udev_sync = 0 udev_rules = 0 } devices { obtain_device_list_from_udev = 0 }'
 
 L() { _c=$1; shift; lvm "$_c" --config "$LCFG" "$@"; }
@@ -31,9 +30,7 @@ cleanup() {
 command -v lvm >/dev/null 2>&1 || skip_all "no lvm in the guest"
 command -v $V >/dev/null 2>&1 || skip_all "no vdirtctl in the guest"
 
-rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
 tamper() { head -c 512 /dev/urandom | dio write $LVD $(($1 * CS + 512)); }
-st() { status_field $N "$1"; }
 lvex() { L lvs --noheadings -o lv_name "$VG/$1" >/dev/null 2>&1; }
 
 ktap_start

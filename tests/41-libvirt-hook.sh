@@ -13,7 +13,10 @@ S=${VDIRT_TOOLS:-/usr/local/sbin}	# tools/ as mkguest installs them
 H=$S/libvirt-hook-qemu
 V=vdirtctl
 VG=vg41
-A=/dev/mapper/$VG-a-vdirt
+# two devices, both opened by the hook: $N over LV a (tagged in <disk>),
+# demo-b over LV b with b_meta (tagged in <metadata>)
+use_devs $VG-a-vdirt /dev/$VG/a /dev/$VG/a_vdirt_meta
+A=$T
 B=/dev/mapper/demo-b
 LCFG='activation { udev_sync = 0 udev_rules = 0 } devices { obtain_device_list_from_udev = 0 }'
 
@@ -22,7 +25,7 @@ L() { _c=$1; shift; lvm "$_c" --config "$LCFG" "$@"; }
 hook() { VDIRT_LV=$S/vdirt-lv sh "$H" "$1" "$2" "$3" - <"$4"; }
 
 cleanup() {
-	dmsetup remove $VG-a-vdirt
+	dmsetup remove $N
 	dmsetup remove demo-b
 	L vgchange -an $VG
 }

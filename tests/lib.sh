@@ -18,8 +18,9 @@
 # points that ran: adding a check needs no count edit.  A test that ends
 # before ktap_done (an exit, a crash, a timeout) prints no plan: tests/run
 # counts a missing or short plan as a failure.
-# Devices made by open_dev, open_as and part_dev are removed at exit, after
-# the test's own cleanup() (if it defines one).
+# The device under test ($N) and the devices made by open_dev, open_as,
+# part_dev and aux_dev are removed at exit, after the test's own cleanup()
+# (if it defines one).
 # Exit status: 0 all passed, 1 a failure, 4 the whole test skipped.
 
 KTAP_N=0
@@ -129,6 +130,7 @@ _ktap_exit() {
 		cleanup >/dev/null 2>&1 || true
 	fi
 	remove_devs
+	rm -f "$LIB_DEVS"
 	if [ -n "$KTAP_STARTED" ] && [ -z "$KTAP_DONE" ]; then
 		diag "ended after $KTAP_N test points without ktap_done (exit $_rc): no plan"
 		[ "$_rc" -ne 0 ] || _rc=1
@@ -244,29 +246,41 @@ table() {
 # its /dev/mapper node; it is removed at exit
 open_dev() {
 	_ro=
-	[ "$1" = --readonly ] && { _ro=--readonly; shift; }
-	open_as $_ro $N "${1:-$(table)}"
+	[ "${1:-}" = --readonly ] && { _ro=--readonly; shift; }
+	[ $# -gt 0 ] || set -- "$(table)"
+	# shellcheck disable=SC2086 # empty or one option
+	open_as $_ro $N "$1"
 }
 # open_or_end DESC [TABLE]: test point DESC for open_dev TABLE; if it fails
 # the test ends there (the points after it never run: a failure)
 open_or_end() {
-	if open_dev "${2:-$(table)}"; then ok "$1"; else not_ok "$1"; ktap_done; fi
+	_oe=$1
+	shift
+	if open_dev "$@"; then ok "$_oe"; else not_ok "$_oe"; ktap_done; fi
 }
 # open_as [--readonly] NAME TABLE: create another device NAME with TABLE and
 # its /dev/mapper node (a second dm-vdirt device); removed at exit
 open_as() {
 	_ro=
 	[ "$1" = --readonly ] && { _ro=--readonly; shift; }
-	_lib_track LIB_TOPS "$1"
+	_lib_track top "$1"
 	# shellcheck disable=SC2086 # empty or one option
 	dmsetup create $_ro "$1" --table "$2" && dmsetup mknodes "$1"
 }
+# load_dev TABLE: create $N without a table and load TABLE as its inactive
+# table (the constructor runs; nothing is resumed); resume_dev finishes it
+load_dev() {
+	_lib_track top $N
+	dmsetup create $N --notable && dmsetup load $N --table "$1"
+}
+# resume_dev [NAME]: resume $N (or NAME) and make its /dev/mapper node
+resume_dev() { dmsetup resume "${1:-$N}" && dmsetup mknodes "${1:-$N}"; }
 # close_dev [NAME]: remove $N (or NAME)
 close_dev() { dmsetup remove "${1:-$N}"; }
 # aux_dev NAME TABLE: a helper device under the one tested (linear, error,
 # flakey, delay...) at /dev/mapper/NAME; removed at exit, after the others
 aux_dev() {
-	_lib_track LIB_AUX "$1"
+	_lib_track aux "$1"
 	dmsetup create "$1" --table "$2" && dmsetup mknodes "$1"
 }
 # part_dev NAME DEV [SECTORS [START]]: aux_dev NAME, a dm-linear device over
@@ -277,29 +291,24 @@ part_dev() {
 }
 # swap_table NAME TABLE: replace the live table of NAME (reload, resume)
 swap_table() { dmsetup reload "$1" --table "$2" && dmsetup resume "$1"; }
-# _lib_track VAR NAME: add NAME to the list in VAR (once)
+# The devices to remove at exit, one "top NAME" or "aux NAME" line each: a
+# file, so that devices made inside check's subshell are listed too
+LIB_DEVS=/tmp/.lib-devs.$$
+: >"$LIB_DEVS"
+# _lib_track KIND NAME: list NAME (once)
 _lib_track() {
-	eval "_lt=\$$1"
-	case " $_lt " in *" $2 "*) ;; *) eval "$1=\"\$$1 $2\"" ;; esac
+	grep -qx "$1 $2" "$LIB_DEVS" 2>/dev/null || echo "$1 $2" >>"$LIB_DEVS"
 }
-# remove_devs: remove every device made by the helpers above (the tested
-# ones, then the helper devices in reverse order); run at exit
+# remove_devs: remove $N (whoever made it: vdirtctl, vdirt-lv) and every
+# device made by the helpers above (the tested ones, then the helper
+# devices, the last made first); run at exit
 remove_devs() {
-	for _d in $LIB_TOPS; do
+	for _d in ${N:-} $(sed -n 's/^top //p' "$LIB_DEVS") $(sed -n 's/^aux //p' "$LIB_DEVS" | sed -n '1!G;h;$p'); do
 		dmsetup resume "$_d" >/dev/null 2>&1
 		dmsetup remove "$_d" >/dev/null 2>&1
 	done
-	_rl=
-	for _d in $LIB_AUX; do _rl="$_d $_rl"; done
-	for _d in $_rl; do
-		dmsetup resume "$_d" >/dev/null 2>&1
-		dmsetup remove "$_d" >/dev/null 2>&1
-	done
-	LIB_TOPS=
-	LIB_AUX=
+	: >"$LIB_DEVS"
 }
-LIB_TOPS=
-LIB_AUX=
 # st KEY: the value of KEY in the status of $N
 st() { status_field $N "$1"; }
 # wait_scan [SECONDS]: wait until $N's background scan is idle (default 90 s)

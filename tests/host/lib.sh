@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
 # The TAP library of the host shell tests (sourced, POSIX sh or bash):
 # tests/host/*.sh, userspace/tests/*.sh, tests/50-powercut.sh.  The guest
 # tests have their own (tests/lib.sh), the C unit tests userspace/tests/tap.h.
