@@ -16,7 +16,8 @@
 #   make bench QUICK=1   a short subset, to check the scripts
 #   make lint            sparse on both kernels and checkpatch on the kernel files
 #   make dkms-install    register, build and install the module with DKMS
-#   make install         install the tool, man page, scripts, systemd unit and docs
+#   make install         install vdirtctl, tools/ (vdirt-lv, the libvirt hook), the man
+#                        page, systemd unit and docs
 #                        (PREFIX, DESTDIR, ...: userspace/Makefile); make uninstall
 #   make clean
 
@@ -35,7 +36,7 @@ QUICK ?=
 CHECK_CUTS ?= 4
 CRASH_CUTS ?= 10
 
-.PHONY: check-crash bench all module modules userspace guest tools check demo lint clean deps dkms-install install uninstall
+.PHONY: check-crash bench all module modules userspace guest test-tools check demo lint clean deps dkms-install install uninstall
 
 all: module userspace
 
@@ -52,7 +53,9 @@ modules:
 userspace:
 	@if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace; fi
 
-tools: $(TOOLS_BIN)
+# the guest tests' helper programs (tests/tools/*.c, static, on the guest's
+# PATH); the installed tools (vdirt-lv, the libvirt hook) are in tools/
+test-tools: $(TOOLS_BIN)
 
 build/tests-bin/%: tests/tools/%.c
 	@mkdir -p build/tests-bin
@@ -63,7 +66,7 @@ build/tests-bin/vdigest: tests/tools/vdigest.c userspace/hash.c userspace/hash.h
 	@mkdir -p build/tests-bin
 	gcc -static -O2 -Wall -Werror -pthread -Iuserspace -o $@ $< userspace/hash.c -lcrypto -lxxhash
 
-guest: modules userspace tools
+guest: modules userspace test-tools
 	@for k in $(KERNELS); do scripts/mkguest $$k >/dev/null || exit 1; done
 
 check: deps
@@ -92,7 +95,7 @@ lint: deps
 dkms-install:
 	scripts/dkms-install
 
-# the tool, man page, scripts, systemd unit and docs (userspace/Makefile has
+# vdirtctl, tools/, man page, systemd unit and docs (userspace/Makefile has
 # SBINDIR, MANDIR, DOCDIR, SYSTEMDUNITDIR, WITH_JOURNAL); make uninstall too
 install uninstall: userspace
 	@$(MAKE) -s -C userspace $@ PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""Item 4 of issue 6: `vdirtctl baseline build` against `sha256sum`, host-native.
+"""The host-side benchmark: `vdirtctl baseline build` against `sha256sum`, host-native.
 
 Images (kept in --work, created once):
   random    fully random, --size (default 4G)

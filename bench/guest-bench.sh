@@ -3,10 +3,10 @@
 # dm-vdirt benchmarks, guest side (busybox sh).  Started by bench/run from the
 # share dir: sh /mnt/host/guest-bench.sh io|memscan
 #
-#   io       item 1 (fio, every configuration on the same two disks) and
-#            item 2 (CPU split per run; kernel profile with kprof if present)
+#   io       I/O (fio, every configuration on the same two disks) and
+#            where the time goes (CPU split per run; kernel profile with kprof if present)
 #            disks: /dev/vda data, /dev/vdb metadata / hash device
-#   memscan  item 5 (full-device scan vs dd through dm-linear) and item 3
+#   memscan  the full-device scan (vs dd through dm-linear) and memory
 #            (kernel memory for 1 GiB / 64 GiB / 1 TiB data)
 #            disks: vda scan data, vdb its metadata, then data/meta pairs
 #            vdc/vdd, vde/vdf, vdg/vdh
@@ -237,7 +237,7 @@ run_io() {
 	log "io done"
 }
 
-# item 2: a kernel profile of dm-vdirt (sha256) under load with kprof (a static
+# where the time goes: a kernel profile of dm-vdirt (sha256) under load with kprof (a static
 # perf_event_open sampler built on the host, bench/kprof.c), when it works here
 profile() {
 	[ -x $H/kprof ] || { log "profile: no kprof, skipped"; return 0; }
@@ -254,7 +254,7 @@ profile() {
 	done
 }
 
-# ---- item 3 / item 5 ----
+# ---- memory / full-device scan ----
 
 memsnap() {	# one line: slab_kb sunreclaim_kb vmalloc_kb bufio_bytes bufio_gfp memfree_kb
 	_b=/sys/module/dm_bufio/parameters

@@ -4,7 +4,7 @@
  * perf(1).  Samples every CPU with the software cpu-clock event (works under
  * QEMU TCG, no PMU needed) with kernel call chains, resolves them with
  * /proc/kallsyms and sorts each sample into one category, so the benchmark
- * can say where dm-vdirt's time goes (item 2 of issue 6).
+ * can say where dm-vdirt's time goes (Documentation/benchmarks.rst).
  *
  *   kprof SECONDS [PERIOD_US]     (root; built static on the host by bench/run)
  *

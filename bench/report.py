@@ -4,7 +4,7 @@
 
   report.py kernel --raw DIR --out bench/results/<series> --series 6.12 [--host-baseline F]
       results.json  config -> job -> {iops, mib_s, ratio_iops ...} (medians over repeats)
-      summary.json  the issue-6 targets, met or not
+      summary.json  the benchmark targets, met or not
       table.md      the same as markdown; chart.png a gnuplot bar chart of the ratios
   report.py index --out bench/results      README.md of the results dir (both kernels)
   report.py rst --out bench/results         rst tables for Documentation/benchmarks.rst
@@ -144,7 +144,7 @@ def kernel_report(a):
     if os.path.exists(dur):
         res["durations_s"] = dict(zip(*[iter(open(dur).read().split())] * 2))
 
-    # ---- item 1 ----
+    # ---- I/O ----
     runs = {}
     for p in glob.glob(os.path.join(raw, "io", "*.json")):
         parts = os.path.basename(p)[:-5].split(".")
@@ -173,7 +173,7 @@ def kernel_report(a):
             if job in lin and lin[job]["iops"]:
                 v["ratio_to_linear"] = round(v["iops"] / lin[job]["iops"], 3)
 
-    # ---- item 2: CPU per I/O from /proc/stat around every run ----
+    # ---- where the time goes: CPU per I/O from /proc/stat around every run ----
     cpu = cpu_table(raw)
     for cfg, jobs in cpu.items():
         for job, reps in jobs.items():
@@ -218,7 +218,7 @@ def kernel_report(a):
         job = os.path.basename(p)[len("profile."):-4]
         res["profile"][job] = parse_profile(p)
 
-    # ---- item 3 ----
+    # ---- memory ----
     memp = os.path.join(raw, "mem.tsv")
     if os.path.exists(memp):
         for line in open(memp):
@@ -252,7 +252,7 @@ def kernel_report(a):
             if os.path.exists(st):
                 res["memory"][size]["status"] = open(st).read().strip()
 
-    # ---- item 5 ----
+    # ---- full-device scan ----
     scp = os.path.join(raw, "scan.tsv")
     if os.path.exists(scp):
         for line in open(scp):
@@ -271,7 +271,7 @@ def kernel_report(a):
         for p in sorted(glob.glob(os.path.join(raw, "scan.status.*"))):
             res["scan"]["status_" + p.rsplit(".", 1)[1]] = open(p).read().strip()
 
-    # ---- item 4 (host, same for both kernels) ----
+    # ---- baseline build (host, same for both kernels) ----
     base = None
     if a.host_baseline and os.path.exists(a.host_baseline):
         base = json.load(open(a.host_baseline))
@@ -447,7 +447,7 @@ def markdown(res):
             L.append("")
             L.append("\\* sha256sum time scaled linearly from a smaller sparse file.")
         L.append("")
-    L.append("## Targets (issue 6)")
+    L.append("## Targets")
     L.append("")
     L.append("| target | value | goal | met |")
     L.append("|---|---|---|---|")
@@ -500,7 +500,7 @@ plot for [i=2:%d] '%s' using i:xtic(1) title columnheader(i), 1 with lines lw 2 
 def index(a):
     L = ["# dm-vdirt benchmark results", "",
          "One directory per kernel series: results.json (everything), summary.json (targets),",
-         "table.md (tables), chart.png (ratios to dm-linear). host/baseline.json: item 4.",
+         "table.md (tables), chart.png (ratios to dm-linear). host/baseline.json: the baseline build.",
          "See bench/README for what each number means.", ""]
     for d in sorted(glob.glob(os.path.join(a.out, "*", "summary.json"))):
         s = json.load(open(d))

@@ -4,7 +4,7 @@
 # The guest boots with what the other tests need.
 . "${0%/*}/lib.sh"
 
-ktap_plan 7
+ktap_start
 check "kernel is a test kernel" sh -c 'uname -r | grep -qE "^6\.(1|12)\."'
 check "device-mapper is available" dmsetup version
 check "fio runs" fio --version

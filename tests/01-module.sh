@@ -4,7 +4,7 @@
 # dm-vdirt loads, registers its target, unloads and loads again.
 . "${0%/*}/lib.sh"
 
-ktap_plan 6
+ktap_start
 ko=$(modinfo -n dm_vdirt 2>/dev/null)
 check "module dm_vdirt is loaded at boot" grep -q '^dm_vdirt ' /proc/modules
 check "target vdirt is registered" sh -c 'dmsetup targets | grep -q "^vdirt "'

@@ -19,7 +19,7 @@ recreate() {
 	open_dev "$1"
 }
 
-ktap_plan 47
+ktap_start
 
 len=$(sectors $D)
 dd=$(devno $D)

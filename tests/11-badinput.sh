@@ -50,7 +50,7 @@ accept() { dmsetup create $N --table "$1" && dmsetup remove $N; }
 # has_magic FILE BLOCK: the block starts with "VDIRTMD1"
 has_magic() { [ "$(dd if="$1" bs=8 skip=$(($2 * 512)) count=1 2>/dev/null)" = VDIRTMD1 ]; }
 
-ktap_plan 58
+ktap_start
 
 L=$(sectors $D)
 B="0 $L vdirt $D $M 4096 sha256"

@@ -11,9 +11,6 @@
 
 use_devs t12
 
-cleanup() {
-	dmsetup remove $N
-}
 
 # All direct I/O goes through the dio tool (rd/wr in lib.sh): busybox dd may
 # quietly fall back to buffered I/O for small blocks, and a stale dirty page of
@@ -28,15 +25,14 @@ dcl() { dio read $D $(($1 * CS)) $CS; }
 # rfield KEY: value of KEY=VALUE from report lines on stdin
 rfield() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
-ktap_plan 38
+ktap_start
 
 dd if=/dev/urandom of=/tmp/orig bs=$CS count=64 2>/dev/null
 # A cluster written on the data device before dm-vdirt ever saw it.
 dd if=/dev/urandom of=/tmp/pre bs=$CS count=1 2>/dev/null
 dio write $D $((200 * CS)) /tmp/pre
 
-len=$(sectors $D)
-open_or_end "create the target" "0 $len vdirt $D $M $CS sha256"
+open_or_end "create the target"
 devno=$(devno $T)
 
 check "write 64 clusters through the target" wr /tmp/orig 0

@@ -9,18 +9,14 @@
 
 use_devs t15
 
-cleanup() {
-	dmsetup remove $N
-}
 
 job="--filename=$T --ioengine=libaio --direct=1 --iodepth=16 --rw=randrw --rwmixwrite=60
 	--bsrange=512-256k --verify=crc32c --verify_fatal=1 --numjobs=4 --size=8M
 	--offset_increment=8M --group_reporting"
 
-ktap_plan 11
+ktap_start
 
-len=$(sectors $D)
-check "create the target" open_dev "0 $len vdirt $D $M $CS sha256"
+check "create the target" open_dev
 # shellcheck disable=SC2086
 fio --name=mixed $job >/tmp/fio.out 2>&1
 rc=$?

@@ -6,18 +6,13 @@
 # files after dropping caches, then a scan finds no mismatch.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t16
-T=/dev/mapper/$N
+use_devs t16
 MP=/tmp/mnt16
 
 cleanup() {
 	umount $MP
-	dmsetup remove $N
 }
 
-st() { status_field $N "$1"; }
 wait_scan() { wait_scan_of $N 120; }
 writefiles() {
 	mkdir -p $MP/a/b/c $MP/d || return 1
@@ -40,10 +35,9 @@ writefiles() {
 	sync
 }
 
-ktap_plan 13
+ktap_start
 
-len=$(sectors $D)
-check "create the target" sh -c "dmsetup create $N --table '0 $len vdirt $D $M 4096 sha256' && dmsetup mknodes $N"
+check "create the target" open_dev
 check "mkfs.ext4 -b 1024" mkfs.ext4 -F -q -b 1024 $T
 mkdir -p $MP
 check "mount ext4" mount -t ext4 $T $MP

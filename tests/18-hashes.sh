@@ -8,34 +8,22 @@
 # in the kernel shash's byte order).
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-CS=4096
-N=t18
-T=/dev/mapper/$N
+use_devs t18
+LEN=32768	# 16 MiB of data, 4096 clusters
 
-cleanup() {
-	dmsetup remove $N
-	for i in 0 1 2 3 4; do
-		dmsetup remove m18_$i
-	done
-}
-
-st() { status_field $N "$1"; }
-report() { dmsetup message $N 0 report; }
 rfield() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
-ktap_plan 25
+ktap_start
 
-len=32768	# 16 MiB of data, 4096 clusters
 msz=$(($(sectors /dev/vdb) / 5))
 i=0
 for alg in sha256 sha1 blake2b-256 xxhash64 crc32c; do
-	dmsetup create m18_$i --table "0 $msz linear /dev/vdb $((i * msz))" && dmsetup mknodes m18_$i
-	if ! dmsetup create $N --table "0 $len vdirt $D /dev/mapper/m18_$i $CS $alg" || ! dmsetup mknodes $N; then
-		not_ok "$alg: create the target"
-		for s in "write and read back" "one mismatch, for cluster 3" "expected digest" "actual digest"; do
-			not_ok "$alg: $s" "no device"
-		done
+	# each hash on its own fifth of the metadata disk
+	part_dev m18_$i /dev/vdb $msz $((i * msz))
+	M=/dev/mapper/m18_$i
+	HASH=$alg
+	if ! open_dev; then
+		not_ok "$alg: create the target" "no device: the other checks of $alg are not run"
 		i=$((i + 1))
 		continue
 	fi
@@ -53,7 +41,7 @@ for alg in sha256 sha1 blake2b-256 xxhash64 crc32c; do
 		"$(dd if=/tmp/a bs=$CS skip=3 count=1 2>/dev/null | vdigest $alg)" "$(report | rfield expected)"
 	check_eq "$alg: actual digest = $alg of the tampered cluster" \
 		"$(dio read $D $((3 * CS)) $CS | vdigest $alg)" "$(report | rfield actual)"
-	dmsetup remove $N
+	close_dev
 	dmsetup remove m18_$i
 	i=$((i + 1))
 done

@@ -9,9 +9,6 @@
 
 use_devs t19
 
-cleanup() {
-	dmsetup remove $N
-}
 
 snap() {
 	for k in measured baselined read_mismatches write_drift; do
@@ -19,10 +16,9 @@ snap() {
 	done
 }
 
-ktap_plan 17
+ktap_start
 
-len=$(sectors $D)
-table="0 $len vdirt $D $M $CS sha256"
+table=$(table)
 check "create" open_dev "$table"
 head -c $((32 * CS)) /dev/urandom >/tmp/a
 head -c $CS /dev/urandom >/tmp/b3

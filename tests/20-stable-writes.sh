@@ -10,14 +10,10 @@
 
 use_devs t20
 
-cleanup() {
-	dmsetup remove $N
-}
 
-ktap_plan 11
+ktap_start
 
-len=$(sectors $D)
-check "create" open_dev "0 $len vdirt $D $M $CS sha256"
+check "create" open_dev
 check "scribble: 512-byte granular writes from changing buffers, 6 s, 2 pairs" \
 	scribble -t 6 -p 2 -o 0 -r $((4 << 20)) $T
 check "scribble: 4 KiB-aligned writes from changing buffers, 5 s, 2 pairs" \

@@ -10,17 +10,13 @@
 
 use_devs t21
 
-cleanup() {
-	dmsetup remove $N
-}
 
 common="--filename=$T --size=256k --offset=1M --numjobs=4 --bsrange=512-64k --norandommap
 	--randrepeat=0 --time_based --group_reporting"
 
-ktap_plan 11
+ktap_start
 
-len=$(sectors $D)
-check "create" open_dev "0 $len vdirt $D $M $CS sha256"
+check "create" open_dev
 # shellcheck disable=SC2086
 check "4 fio jobs, overlapping random writes (libaio, direct, iodepth 16), 6 s" \
 	fio --name=ow $common --rw=randwrite --ioengine=libaio --direct=1 --iodepth=16 --runtime=6

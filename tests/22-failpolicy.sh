@@ -8,32 +8,24 @@
 # the device can still be removed.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-N=t22
-T=/dev/mapper/$N
-CS=4096
+# the metadata device is m22, a dm-linear device over /dev/vdb (then /dev/vdc)
+use_devs t22 /dev/vda /dev/mapper/m22
 
-cleanup() {
-	dmsetup remove $N
-	dmsetup remove m22
+# create_on DISK [OPT...]: m22 over DISK, then the device with options OPT
+create_on() {
+	part_dev m22 "$1" || return 1
+	shift
+	open_dev "$(table "$@")"
 }
-
-st() { status_field $N "$1"; }
 # meta_fail: swap the table of the metadata device m22 for the error target
-meta_fail() {
-	dmsetup reload m22 --table "0 $(sectors /dev/vdb) error" && dmsetup resume m22
-}
+meta_fail() { swap_table m22 "0 $(sectors /dev/vdb) error"; }
 # wsync CLUSTER: write one random cluster and fsync (a flush commits metadata)
 wsync() { head -c $CS /dev/urandom >/tmp/w22 && dio write $T $(($1 * CS)) /tmp/w22; }
 
-ktap_plan 18
-
-len=$(sectors $D)
+ktap_start
 
 # --- fail-closed (default) ---
-check "fail-closed: create on a working metadata device" sh -c "
-	dmsetup create m22 --table '0 $(sectors /dev/vdb) linear /dev/vdb 0' && dmsetup mknodes m22 &&
-	dmsetup create $N --table '0 $len vdirt $D /dev/mapper/m22 $CS sha256' && dmsetup mknodes $N"
+check "fail-closed: create on a working metadata device" create_on /dev/vdb
 check "fail-closed: write + flush before the failure" wsync 1
 check "swap the metadata device for the error target" meta_fail
 kmark
@@ -46,9 +38,7 @@ check "fail-closed: the device can be removed" timeout 60 dmsetup remove $N
 dmsetup remove m22
 
 # --- fail_open ---
-check "fail_open: create on a fresh metadata device" sh -c "
-	dmsetup create m22 --table '0 $(sectors /dev/vdc) linear /dev/vdc 0' && dmsetup mknodes m22 &&
-	dmsetup create $N --table '0 $len vdirt $D /dev/mapper/m22 $CS sha256 1 fail_open' && dmsetup mknodes $N"
+check "fail_open: create on a fresh metadata device" create_on /dev/vdc fail_open
 check "fail_open: write + flush before the failure" wsync 1
 meta_fail
 kmark

@@ -16,21 +16,13 @@
 # for the error target.)
 . "${0%/*}/lib.sh"
 
-D=/dev/vda	# data, 8 MiB, under the dm-linear/error/flakey device d23
-CS=4096
-N=t23
-T=/dev/mapper/$N
-
-cleanup() {
-	dmsetup remove $N
-	dmsetup remove d23
-	dmsetup remove m23
-}
-
-L=$(sectors $D)
-LIN="0 $L linear $D 0"
-st() { status_field $N "$1"; }
-report() { dmsetup message $N 0 report; }
+# data /dev/vda (8 MiB) under the dm-linear/error/flakey device d23; the
+# metadata: a disk, or m23 (dm-linear, then flakey) over one
+use_devs t23 /dev/mapper/d23
+DISK=/dev/vda
+L=$(sectors $DISK)
+LEN=$L
+LIN="0 $L linear $DISK 0"
 kgrep() { knew | grep -q "$1"; }
 # rd FIRST COUNT [OUT] / wr FILE FIRST: O_DIRECT I/O through the target, with
 # a timeout so that a hang is a failure and not a stuck guest
@@ -40,8 +32,6 @@ wr() { timeout 30 dio write $T $(($2 * CS)) "$1"; }
 part() { head -c 512 /dev/urandom | timeout 30 dio write $T $(($1 * CS + 1024)); }
 # part_rd CLUSTER: a 512-byte read inside CLUSTER
 part_rd() { timeout 30 dio read $T $(($1 * CS + 2048)) 512 /dev/null; }
-# swap DEV TABLE: replace the live table of a dm-linear helper device
-swap() { dmsetup reload "$1" --table "$2" && dmsetup resume "$1"; }
 flakey() { echo "0 $(sectors "$1") flakey $1 0 0 1 1 $2"; }	# always "down"
 # wait_recovery: crash recovery, if any, has finished (status recovering=-)
 wait_recovery() {
@@ -57,19 +47,31 @@ fcl() { dd if="$1" bs=$CS skip="$2" count="$3" 2>/dev/null; }
 # (default FIRST) through the target
 rcmp() { rd "${4:-$2}" "$3" /tmp/r23 && fcl "$1" "$2" "$3" | cmp - /tmp/r23; }
 
-ktap_plan 74
+ktap_start
 
-# data_faults TAG META OPTS: the data device section for one policy
+# create_on [OPT...]: d23 (linear), then the device with options OPT
+create_on() {
+	aux_dev d23 "$LIN" && open_dev "$(table "$@")"
+}
+
+# create_meta DISK [OPT...]: m23 (linear over DISK), then the device
+create_meta() {
+	part_dev m23 "$1" || return 1
+	shift
+	open_dev "$(table "$@")"
+}
+
+# data_faults TAG META OPT: the data device section for one policy
 data_faults() {
 	tag=$1
-	check "$tag: create over a dm-linear data device" sh -c "
-		dmsetup create d23 --table '$LIN' && dmsetup mknodes d23 &&
-		dmsetup create $N --table '0 $L vdirt /dev/mapper/d23 $2 $CS sha256 $3' && dmsetup mknodes $N"
+	M=$2
+	# shellcheck disable=SC2086 # $3: the options, none or one
+	check "$tag: create over a dm-linear data device" create_on $3
 	head -c $((64 * CS)) /dev/urandom >/tmp/a23
 	check "$tag: write 64 clusters" wr /tmp/a23 0
 
 	# --- the error target: every read and write fails ---
-	check "$tag: data device swapped for the error target" swap d23 "0 $L error"
+	check "$tag: data device swapped for the error target" swap_table d23 "0 $L error"
 	head -c $((8 * CS)) /dev/urandom >/tmp/b23
 	check_fail "$tag: error target: an aligned write fails (no hang)" wr /tmp/b23 0
 	check_fail "$tag: error target: a partial-cluster write fails" part 10
@@ -81,14 +83,14 @@ data_faults() {
 		"0 ok 0" "$(st read_mismatches) $(st state) $(st meta_errors)"
 
 	# --- flakey error_writes: writes fail, reads work ---
-	check "$tag: data device swapped for flakey error_writes" swap d23 "$(flakey $D error_writes)"
+	check "$tag: data device swapped for flakey error_writes" swap_table d23 "$(flakey $DISK error_writes)"
 	check_fail "$tag: error_writes: an aligned write fails" wr /tmp/b23 20
 	check_fail "$tag: error_writes: a partial-cluster write fails" part 28
 	check "$tag: error_writes: reads pass and return the old data" rcmp /tmp/a23 0 64
 	check_eq "$tag: error_writes: no mismatch recorded" 0 "$(st read_mismatches)"
 
 	# --- healed: no stale digest anywhere ---
-	check "$tag: data device healed (linear again)" swap d23 "$LIN"
+	check "$tag: data device healed (linear again)" swap_table d23 "$LIN"
 	check "$tag: healed: all 64 clusters read their old data" rcmp /tmp/a23 0 64
 	dmsetup message $N 0 scan
 	wait_scan_of $N 60
@@ -97,11 +99,11 @@ data_faults() {
 	diag "$tag: $(dmsetup status $N)"
 
 	# --- flakey drop_writes: writes acknowledged and lost ---
-	check "$tag: data device swapped for flakey drop_writes" swap d23 "$(flakey $D drop_writes)"
+	check "$tag: data device swapped for flakey drop_writes" swap_table d23 "$(flakey $DISK drop_writes)"
 	head -c $((8 * CS)) /dev/urandom >/tmp/c23
 	check "$tag: drop_writes: writes of clusters 40..47 are acknowledged" wr /tmp/c23 40
 	part 50
-	swap d23 "$LIN"
+	swap_table d23 "$LIN"
 	check "$tag: drop_writes: the data device still has the old data (silent loss)" rcmp /tmp/a23 40 8
 	check_eq "$tag: drop_writes: read mismatch recorded for exactly clusters 40..47" \
 		"40 41 42 43 44 45 46 47 " \
@@ -117,16 +119,15 @@ data_faults() {
 # for a few seconds, then healed
 meta_faults() {
 	tag=$1
-	dmsetup create d23 --table "$LIN" && dmsetup mknodes d23
-	check "$tag: create on a dm-linear metadata device" sh -c "
-		dmsetup create m23 --table '0 $(sectors $2) linear $2 0' && dmsetup mknodes m23 &&
-		dmsetup create $N --table '0 $L vdirt /dev/mapper/d23 /dev/mapper/m23 $CS sha256 $3' &&
-		dmsetup mknodes $N"
+	aux_dev d23 "$LIN"
+	M=/dev/mapper/m23
+	# shellcheck disable=SC2086 # $3: the options, none or one
+	check "$tag: create on a dm-linear metadata device" create_meta $2 $3
 	head -c $((16 * CS)) /dev/urandom >/tmp/a23
 	check "$tag: write + flush before the fault" wr /tmp/a23 0
 	sleep 3		# idle: the region's write-intent bit is cleared
 	kmark
-	check "$tag: metadata device swapped for flakey error_writes" swap m23 "$(flakey $2 error_writes)"
+	check "$tag: metadata device swapped for flakey error_writes" swap_table m23 "$(flakey $2 error_writes)"
 	head -c $((8 * CS)) /dev/urandom >/tmp/b23
 	if [ -n "$3" ]; then
 		check "$tag: write + flush (clusters 8..15) with failing metadata writes succeeds" wr /tmp/b23 8
@@ -148,12 +149,11 @@ meta_faults() {
 	check "$tag: kernel log: '<what> failed (error -N): $want'" test -n "$line"
 	diag "$tag: ${line#*] }"
 	sleep 2
-	check "$tag: metadata healed after ~2 s" swap m23 "0 $(sectors $2) linear $2 0"
+	check "$tag: metadata healed after ~2 s" swap_table m23 "0 $(sectors $2) linear $2 0"
 	diag "$tag: $(dmsetup status $N)"
 	check "$tag: the device can be removed" timeout 60 dmsetup remove $N
 	# reopen on the healed metadata and read what was written
-	check "$tag: reopen on the healed metadata" sh -c "
-		dmsetup create $N --table '0 $L vdirt /dev/mapper/d23 /dev/mapper/m23 $CS sha256' && dmsetup mknodes $N"
+	check "$tag: reopen on the healed metadata" open_dev
 	wait_recovery
 	rd 0 64
 	if [ -n "$3" ]; then
@@ -169,8 +169,8 @@ meta_faults() {
 }
 
 data_faults "fail-closed" /dev/vdb ""
-data_faults "fail_open" /dev/vdc "1 fail_open"
-meta_faults "meta fail_open" /dev/vdd "1 fail_open"
+data_faults "fail_open" /dev/vdc fail_open
+meta_faults "meta fail_open" /dev/vdd fail_open
 meta_faults "meta fail-closed" /dev/vde ""
 check_eq "no kernel splat" "" "$(dmesg | grep -E 'BUG:|WARNING:|Oops|general protection' | head -n 2)"
 ktap_done

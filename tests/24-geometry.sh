@@ -54,7 +54,7 @@ live() {
 }
 dfield() { $V devices --json | tr ',{}' '\n\n\n' | sed -n "s/^\"$1\"://p" | head -n 1; }
 
-ktap_plan 41
+ktap_start
 
 L1=16384			# 8 MiB: the data device d24 at first
 L2=$(sectors $D)		# 16 MiB: d24 grown

@@ -13,21 +13,9 @@
 # exists, names the invalid copy and exits 1.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda	# data, 16 MiB
-M=/dev/vdb	# metadata, 4 MiB
-CS=4096
-N=t25
-T=/dev/mapper/$N
+use_devs t25	# data /dev/vda, 16 MiB; metadata /dev/vdb, 4 MiB
 V=vdirtctl
 
-cleanup() {
-	dmsetup remove $N
-}
-
-st() { status_field $N "$1"; }
-report() { dmsetup message $N 0 report; }
-rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
-open_dev() { dmsetup create $N --table "0 $(sectors $D) vdirt $D $M $CS sha256" && dmsetup mknodes $N; }
 # putu64 FILE OFFSET VALUE: write a little-endian 64-bit number
 putu64() {
 	_v=$3
@@ -104,7 +92,7 @@ torn_case() {
 	sb_read
 }
 
-ktap_plan 40
+ktap_start
 
 check "create on a zeroed metadata device" open_dev
 head -c $((64 * CS)) /dev/urandom >/tmp/a25

@@ -16,9 +16,6 @@ use_devs t26
 # 2 superblocks + 16384 / 32 entry blocks -> the bitmap is block 514
 IBLK=514
 
-cleanup() {
-	dmsetup remove $N
-}
 
 # the write-intent bits of the 16 regions on disk, as a number
 ibyte() { dio read $M $((IBLK * 4096)) 4096 | od -An -tu2 -N2 | tr -d ' '; }
@@ -37,10 +34,9 @@ wait_recovered() { poll - st recovering; }
 # wait until the bitmap reads $1 (bits are cleared after 1-2 idle seconds)
 wait_ibyte() { poll "$1" ibyte; }
 
-ktap_plan 18
+ktap_start
 
-len=$(sectors $D)
-table="0 $len vdirt $D $M $CS sha256"
+table=$(table)
 check "create" open_dev "$table"
 check "fill the device (every cluster measured)" \
 	dd if=/dev/zero of=$T bs=1M count=64 oflag=direct

@@ -15,11 +15,8 @@
 
 use_devs t27
 V=vdirtctl
-TABLE="0 $(sectors $D) vdirt $D $M $CS sha256"
+TABLE=$(table)
 
-cleanup() {
-	dmsetup remove $N
-}
 
 need_vdirtctl
 
@@ -35,7 +32,7 @@ mark_partial() {
 	dio write $M 0 /tmp/m27
 }
 
-ktap_plan 30
+ktap_start
 
 check "create on a zeroed metadata device" open_dev "$TABLE"
 head -c $((16 * CS)) /dev/urandom >/tmp/a27

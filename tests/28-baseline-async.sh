@@ -17,11 +17,6 @@ use_devs t28
 M=/dev/vdb		# 4 KiB clusters, sha256
 V=vdirtctl
 
-cleanup() {
-	dmsetup resume $N
-	dmsetup remove $N
-}
-
 need_vdirtctl
 
 # cs_now: centiseconds since boot
@@ -49,7 +44,7 @@ wait_pos() {
 	done
 }
 
-ktap_plan 34
+ktap_start
 
 LEN=$(sectors $D)
 check_eq "the data device is 40 GiB" 83886080 "$LEN"
@@ -57,7 +52,7 @@ check "the metadata device is as large as vdirtctl meta-size says" sh -c \
 	"[ $(($(sectors $M) * 512)) -ge \$($V meta-size $D) ]"
 
 # ---- baseline_capture: 10485760 entries ----
-open_or_end "create (4 KiB clusters, sha256)" "0 $LEN vdirt $D $M 4096 sha256"
+open_or_end "create (4 KiB clusters, sha256)"
 head -c $((64 * CS)) /dev/urandom >/tmp/a28
 wr /tmp/a28 0
 wr /tmp/a28 $((LEN / 8 - 64))

@@ -16,13 +16,9 @@ MS=m29			# the stacked metadata device
 MT=/dev/mapper/$MS
 S=$(sectors $M)
 
-cleanup() {
-	dmsetup remove $N
-	dmsetup remove $MS
-}
-
 klog() { knew | grep -Eq "$1"; }
-tbl() { echo "0 $(sectors $D) vdirt $D ${1:-$M} $CS sha256"; }
+# tbl [META]: the table, on metadata device META (default $M)
+tbl() { (M=${1:-$M}; table); }
 msum() { dio read $M 0 $((S * 512)) | sha256sum | cut -c1-64; }
 # putu32 FILE OFFSET VALUE: a little-endian 32-bit number
 putu32() { putbytes "$1" "$2" $(($3 & 255)) $((($3 >> 8) & 255)) $((($3 >> 16) & 255)) $((($3 >> 24) & 255)); }
@@ -42,28 +38,28 @@ data_ok() {
 }
 zero_file() { [ "$(tr -d '\000' <"$1" | wc -c)" = 0 ]; }
 
-ktap_plan 30
+ktap_start
 
 # --- a device in use, closed cleanly -------------------------------------------
-open_or_end "create on a zeroed metadata device" "$(tbl)"
+open_or_end "create on a zeroed metadata device"
 head -c $(($(sectors $D) * 512)) /dev/urandom >/tmp/d29
 wr /tmp/d29 0
 check_eq "every cluster measured" 4096 "$(st measured)"
 check "clean remove" dmsetup remove $N
 
 # --- read error on copy A --------------------------------------------------------
-dmsetup create $MS --table "0 8 error
-8 $((S - 8)) linear $M 8" && dmsetup mknodes $MS
+aux_dev $MS "0 8 error
+8 $((S - 8)) linear $M 8"
 kmark
 check "copy A unreadable: the table loads (constructor)" \
-	sh -c "dmsetup create $N --notable && dmsetup load $N --table '$(tbl $MT)'"
+	load_dev "$(tbl $MT)"
 check "kernel log: 'cannot read superblock copy A (error -5)'" \
 	klog "vdirt: [^ ]+: cannot read superblock copy A \\(error -5\\)"
 check "kernel log: 'superblock copy A invalid (read error), using copy B'" \
 	klog "superblock copy A invalid \\(read error\\), using copy B"
 # the sector is repaired (remapped) before the first superblock write
 dmsetup suspend $MS && dmsetup load $MS --table "0 $S linear $M 0" && dmsetup resume $MS
-check "resume after copy A came back" sh -c "dmsetup resume $N && dmsetup mknodes $N"
+check "resume after copy A came back" resume_dev
 check_eq "state=ok, no mismatch" "ok 0" "$(st state) $(st read_mismatches)"
 check "data and measurements intact (reads verified, no mismatch)" data_ok
 check_eq "... read_mismatches=0 after the reads" 0 "$(st read_mismatches)"
@@ -71,8 +67,8 @@ dmsetup remove $N
 dmsetup remove $MS
 
 # --- both copies unreadable --------------------------------------------------------
-dmsetup create $MS --table "0 16 error
-16 $((S - 16)) linear $M 16" && dmsetup mknodes $MS
+aux_dev $MS "0 16 error
+16 $((S - 16)) linear $M 16"
 before=$(msum)
 kmark
 check_fail "both copies unreadable: the open is refused" open_dev "$(tbl $MT)"
@@ -86,12 +82,12 @@ dmsetup remove $MS
 sb_set 144 32
 before=$(msum)
 kmark
-check_fail "unknown ro_compat bit: a read-write table is refused" open_dev "$(tbl)"
+check_fail "unknown ro_compat bit: a read-write table is refused" open_dev
 check "kernel log: 'unknown read-only compatible features 0x20: only a read-only table may use it'" \
 	klog "vdirt: metadata has unknown read-only compatible features 0x20: only a read-only table may use it"
 dmsetup remove $N 2>/dev/null
 check "unknown ro_compat bit: a read-only table opens" \
-	sh -c "dmsetup create $N --readonly --table '$(tbl)' && dmsetup mknodes $N"
+	open_dev --readonly
 check_eq "... not measuring (state=degraded)" degraded "$(st state)"
 check "... the data reads" data_ok
 dmsetup remove $N
@@ -100,7 +96,7 @@ check_eq "... nothing was written to the metadata" "$before" "$(msum)"
 # --- unknown feature_compat bit: kept -----------------------------------------------
 sb_set 144 0
 sb_set 136 $((0x101))
-open_or_end "unknown compat bit: the device opens read-write" "$(tbl)"
+open_or_end "unknown compat bit: the device opens read-write"
 check_eq "... state=ok" ok "$(st state)"
 dmsetup remove $N
 dio read $M 0 8192 /tmp/sb29
@@ -113,7 +109,7 @@ dd if=/dev/zero of=$M bs=1M count=4 oflag=direct 2>/dev/null
 head -c $((E * 4096)) /dev/urandom >/tmp/e29
 dio write $M 8192 /tmp/e29
 kmark
-open_or_end "stale entry region: the device opens (formats)" "$(tbl)"
+open_or_end "stale entry region: the device opens (formats)"
 check "kernel log: '$E entry blocks were not zero: written with zeroes and verified'" \
 	klog "$E entry blocks were not zero: written with zeroes and verified"
 dio read $M 8192 $((E * 4096)) /tmp/e29

@@ -6,19 +6,21 @@
 # shapes, close, exit codes, baseline build/show in the guest, --debug lines.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda
-M=/dev/vdb
-N=t30
+use_devs t30	# opened by vdirtctl, not by open_dev: vdirtctl is tested
 V=vdirtctl
 
-cleanup() {
-	dmsetup remove $N
+# not_vdirt_close: vdirtctl close refuses a dm device that is not vdirt
+not_vdirt_close() {
+	part_dev ${N}b $M 8 || return 1
+	! $V close ${N}b
+	_rc=$?
 	dmsetup remove ${N}b
+	return $_rc
 }
 
 command -v $V >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
 
-ktap_plan 36
+ktap_start
 
 # meta-size for the real devices
 need=$($V meta-size $D)
@@ -32,7 +34,7 @@ dd if=/dev/zero of=$M bs=1M count=32 2>/dev/null
 $V format $D /dev/vdc >/dev/null 2>&1; rc=$?
 check_eq "format of a missing device: exit 4" 4 "$rc"
 # a too-small metadata device: a 1 MiB dm-linear slice of the metadata disk
-dmsetup create ${N}b --table "0 2048 linear $M 0" && dmsetup mknodes ${N}b
+part_dev ${N}b $M 2048
 out=$($V format $D /dev/mapper/${N}b 2>&1); rc=$?
 check_eq "format refuses a too small metadata device: exit 8" 8 "$rc"
 case "$out" in *"at least $need bytes"*) ok "... and says how big it must be" ;;
@@ -83,8 +85,7 @@ case "$tbl" in *mode:enforce*) ok "mode:enforce in table" ;; *) not_ok "mode:enf
 case "$tbl" in *no_read_verify*fail_open*cache_mb:8*|*no_read_verify*cache_mb:8*fail_open*|*fail_open*no_read_verify*cache_mb:8*) ok "other options in table" ;;
 	*) case "$tbl" in *no_read_verify*) case "$tbl" in *fail_open*) case "$tbl" in *cache_mb:8*) ok "other options in table" ;; *) not_ok "other options in table" "$tbl" ;; esac ;; *) not_ok "other options in table" "$tbl" ;; esac ;; *) not_ok "other options in table" "$tbl" ;; esac ;; esac
 check_eq "status mode" enforce "$($V status $N | sed -n 's/^mode *//p')"
-check "a dm device not of type vdirt is refused by close" sh -c "
-	dmsetup create ${N}b --table '0 8 linear $M 0' && ! $V close ${N}b; rc=\$?; dmsetup remove ${N}b; exit \$rc"
+check "a dm device not of type vdirt is refused by close" not_vdirt_close
 check "close" $V close $N
 
 # a zeroed metadata device: open needs the geometry, then the kernel formats it

@@ -8,21 +8,14 @@
 # report JSON shapes.
 . "${0%/*}/lib.sh"
 
-M=/dev/vdb
+# data: d31, the first 16 MiB of /dev/vda; opened by vdirtctl (it is tested)
 L=d31
-D=/dev/mapper/$L
-N=t31
-T=/dev/mapper/$N
+use_devs t31 /dev/mapper/$L
 V=vdirtctl
-CS=4096
 
-cleanup() {
-	dmsetup remove $N
-	dmsetup remove $L
-}
 
 command -v $V >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
-$V devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in, see userspace/INTEGRATION.md)"
+$V devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in)"
 
 # dig FILE CLUSTER DS: hex digest of CLUSTER in a baseline file
 dig() { dd if="$1" bs=1 skip=$((256 + $2 * $3)) count="$3" 2>/dev/null | od -An -tx1 -v | tr -d ' \n'; }
@@ -32,9 +25,9 @@ dfield() { $V devices --json | tr ',{}' '\n\n\n' | sed -n "s/^\"$1\"://p" | head
 wr() { dd if="$1" of=$T bs=$CS seek="$2" oflag=direct conv=notrunc 2>/dev/null; }
 rd() { dd if=$T of=/dev/null bs=$CS skip="$1" count="${2:-1}" iflag=direct 2>/dev/null; }
 
-ktap_plan 36
+ktap_start
 
-dmsetup create $L --table "0 32768 linear /dev/vda 0" && dmsetup mknodes $L
+part_dev $L /dev/vda 32768
 dd if=/dev/urandom of=/tmp/data bs=$CS count=8 2>/dev/null
 
 for h in sha1 blake2b-256 xxhash64 crc32c sha512 blake2b-512 sha256; do

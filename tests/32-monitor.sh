@@ -33,7 +33,7 @@ start_monitor() {
 jfield() { tr ',{}' '\n\n\n' | sed -n "s/^\"$1\"://p"; }
 dfield() { $V devices --json | jfield "$1" | head -n 1; }
 
-ktap_plan 18
+ktap_start
 
 $V format -q --force $D $M && $V open -q $D $M $N || { not_ok "format and open"; ktap_done; }
 ok "format and open"

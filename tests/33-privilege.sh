@@ -25,7 +25,7 @@ denied() {
 	if [ $_rc -eq 3 ]; then ok "$_d"; else not_ok "$_d" "exit $_rc: $_out"; fi
 }
 
-ktap_plan 17
+ktap_start
 
 check_eq "the user exists and is unprivileged" 1000 "$(asuser id -u)"
 $V format -q --force $D $M && $V open -q $D $M $N

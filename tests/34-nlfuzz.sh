@@ -10,14 +10,11 @@
 use_devs t34
 V=vdirtctl
 
-cleanup() {
-	dmsetup remove $N
-}
 
 command -v nlfuzz >/dev/null 2>&1 || skip_all "nlfuzz not in the guest image"
 need_vdirtctl
 
-ktap_plan 9
+ktap_start
 
 $V format -q --force $D $M && $V open -q $D $M $N
 dd if=/dev/urandom of=$T bs=4096 count=64 oflag=direct 2>/dev/null

@@ -23,7 +23,6 @@ NWF=150
 
 cleanup() {
 	[ -f /tmp/pid35 ] && kill "$(cat /tmp/pid35)" 2>/dev/null
-	dmsetup remove $N
 	[ -n "$OLDMAX" ] && echo "$OLDMAX" >$BP/max_cache_size_bytes
 }
 
@@ -41,7 +40,7 @@ sample() {
 
 [ -r $BP/current_allocated_bytes ] || skip_all "no dm_bufio parameters in sysfs"
 command -v fio >/dev/null 2>&1 || skip_all "no fio in the guest"
-ktap_plan 15
+ktap_start
 
 OLDMAX=$(cat $BP/max_cache_size_bytes)
 # dm-bufio's global limit (a share of RAM) must not be what bounds the cache
@@ -53,7 +52,7 @@ t0=$(date +%s)
 for MB in 8 64; do
 	B0=$(cur)
 	A0=$(memavail)
-	open_or_end "cache_mb:$MB: create on 1 TiB" "0 $LEN vdirt $D $M $CS crc32c 1 cache_mb:$MB"
+	open_or_end "cache_mb:$MB: create on 1 TiB" "$(HASH=crc32c; table cache_mb:$MB)"
 	[ "$MB" = 8 ] && diag "first open (format, entry region verified zero): $(($(date +%s) - t0)) s"
 	NW=$((MB * 256 * NWF / 100))
 	echo 0 >/tmp/peak35

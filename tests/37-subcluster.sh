@@ -1,8 +1,8 @@
 #!/bin/sh
 # vm: --disk 64M --disk 16M --timeout 400
 # SPDX-License-Identifier: GPL-2.0
-# Sub-cluster I/O cannot launder a tamper, and a reader cannot forge one
-# (issue 11 items 1-3): a write, discard or write-zeroes of part of a cluster
+# Sub-cluster I/O cannot launder a tamper, and a reader cannot forge one:
+# a write, discard or write-zeroes of part of a cluster
 # is read-verify-modify-write (a tamper found there is recorded op=write and,
 # in enforce mode, the write fails and nothing is written; the digest is of
 # the merged cluster, so a dropped partial write is caught); a partial read
@@ -12,11 +12,8 @@
 . "${0%/*}/lib.sh"
 
 use_devs t37
-cleanup() {
-	dmsetup remove $N
-}
 
-ktap_plan 35
+ktap_start
 
 # nrec PATTERN: records matching PATTERN
 nrec() { report | grep -c -- "$1"; }
@@ -26,7 +23,7 @@ vda_reads() { awk '{print $1}' /sys/block/vda/stat; }
 sect() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null; }
 
 head -c $((1 << 20)) /dev/zero | dio write $D 0
-open_or_end "create" "0 $(sectors $D) vdirt $D $M $CS sha256"
+open_or_end "create"
 
 # 1. the reproduction of the issue, audit mode
 head -c $CS /dev/urandom >/tmp/c0

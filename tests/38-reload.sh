@@ -1,7 +1,7 @@
 #!/bin/sh
 # vm: --disk 64M --disk 16M --timeout 400
 # SPDX-License-Identifier: GPL-2.0
-# Suspend, reload and resume (issue 11 item 7): while a new table is loaded
+# Suspend, reload and resume: while a new table is loaded
 # (inactive), netlink finds the live instance and lists the device once;
 # after the swap the new instance serves it; table reloads under a write load
 # leave consistent metadata (the old instance never writes after the new one's
@@ -10,16 +10,11 @@
 . "${0%/*}/lib.sh"
 
 use_devs t38
-cleanup() {
-	dmsetup resume $N
-	dmsetup remove $N
-	dmsetup remove t38d
-}
 
-ktap_plan 18
+ktap_start
 
 LEN=$(sectors $D)
-TAB="0 $LEN vdirt $D $M $CS sha256"
+TAB=$(table)
 # devices_json: the netlink device list
 devs() { vdirtctl devices --json; }
 
@@ -69,8 +64,8 @@ check_eq "the scan finds no mismatch: no stale digest was written" "0 0" \
 dmsetup remove $N
 
 # a suspend interrupted by a signal: reads held 3 s by dm-delay below the target
-dmsetup create t38d --table "0 $LEN delay $D 0 3000 $D 0 0" && dmsetup mknodes t38d
-open_dev "0 $LEN vdirt /dev/mapper/t38d $M $CS sha256"
+aux_dev t38d "0 $LEN delay $D 0 3000 $D 0 0"
+open_dev "$(D=/dev/mapper/t38d; table)"
 dio read $T 0 $CS /dev/null &
 rpid=$!
 sleep 0.5

@@ -15,13 +15,6 @@
 use_devs t39
 V=vdirtctl
 FIX=${0%/*}/fixtures/meta-v1-16M-4k-sha256.sb.gz
-TABLE="0 $(sectors $D) vdirt $D $M $CS sha256"
-
-cleanup() {
-	dmsetup remove $N 2>/dev/null
-	dmsetup remove small39 2>/dev/null
-}
-
 need_vdirtctl
 
 # u32 FILE OFFSET: a little-endian 32-bit number
@@ -35,22 +28,22 @@ version() {
 	u32 /tmp/sb39 $((_b + 8))
 }
 
-ktap_plan 26
+ktap_start
 
 # a zeroed metadata device holding the version 1 superblocks
 head -c $(($(sectors $M) * 512)) /dev/zero | dio write $M 0
 check "the version 1 fixture is written" sh -c "zcat $FIX | dio write $M 0"
 check_eq "format version 1 on disk" 1 "$(version)"
-check "a version 1 metadata device opens" open_dev "$TABLE"
+check "a version 1 metadata device opens" open_dev
 head -c $((8 * CS)) /dev/urandom >/tmp/a39
 wr /tmp/a39 0
 check_eq "writes are measured" 8 "$(st measured)"
 head -c 512 /dev/urandom | dio write $D $((3 * CS))
 rd 0 8
 check_eq "a change underneath is detected" 1 "$(st read_mismatches)"
-check "remove" dmsetup remove $N
+check "remove" close_dev
 check_eq "the metadata stays version 1" 1 "$(version)"
-check "reopen" open_dev "$TABLE"
+check "reopen" open_dev
 check_eq "digests and counters kept over the reopen" "8 1" "$(st measured) $(st read_mismatches)"
 
 rd 0 $(($(sectors $D) / 8)) /tmp/img39
@@ -65,22 +58,22 @@ out=$($V upgrade $M 2>&1); rc=$?
 check_eq "upgrade of a metadata device in use: exit 5 (busy)" 5 "$rc"
 diag "$out"
 m0="$(st measured) $(st read_mismatches)"
-check "remove" dmsetup remove $N
+check "remove" close_dev
 # 403 blocks of version 1, 435 with the staging area
-dmsetup create small39 --table "0 $((403 * 8)) linear $M 0" && dmsetup mknodes
+part_dev small39 $M $((403 * 8))
 out=$($V upgrade /dev/mapper/small39 2>&1); rc=$?
 check_eq "upgrade of a device too small for the staging area: exit 8" 8 "$rc"
 check "the message gives the size needed (1781760 bytes)" \
 	sh -c "echo '$out' | grep -q 1781760"
 diag "$out"
-dmsetup remove small39
+close_dev small39
 check_eq "still version 1" 1 "$(version)"
 check "vdirtctl upgrade" $V upgrade $M
 check_eq "format version 2 on disk" 2 "$(version)"
 out=$($V upgrade $M 2>&1); rc=$?
 check_eq "upgrade again: exit 0, already version 2" "0 1" \
 	"$rc $(echo "$out" | grep -c 'already')"
-check "open the upgraded metadata" open_dev "$TABLE"
+check "open the upgraded metadata" open_dev
 check_eq "digests and counters kept by the upgrade ($m0)" "$m0" "$(st measured) $(st read_mismatches)"
 msg_wait clear_mismatches
 rd 3 1

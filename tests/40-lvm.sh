@@ -1,7 +1,7 @@
 #!/bin/sh
 # vm: --disk 512M --timeout 300
 # SPDX-License-Identifier: GPL-2.0
-# scripts/vdirt-lv with real lvm2 (a VG on a virtio disk, no udev): open makes
+# tools/vdirt-lv with real lvm2 (a VG on a virtio disk, no udev): open makes
 # the metadata LV (meta-size rounded up to the extent) and the dm-vdirt device,
 # is idempotent; data written through reads back; a change made underneath on
 # the LV is reported as read_mismatch; close keeps the metadata LV; a reopen
@@ -9,14 +9,13 @@
 # removes the metadata LV; bad targets give clear errors.
 . "${0%/*}/lib.sh"
 
-S=${VDIRT_SCRIPTS:-/usr/local/sbin}
+S=${VDIRT_TOOLS:-/usr/local/sbin}	# tools/ as mkguest installs them
 VL=$S/vdirt-lv
 V=vdirtctl
 VG=vg40
 LVD=/dev/mapper/$VG-data
-N=$VG-data-vdirt
-T=/dev/mapper/$N
-CS=4096
+# the LV vg40/data and the metadata LV vdirt-lv makes; vdirt-lv opens the device
+use_devs $VG-data-vdirt $LVD /dev/mapper/$VG-data_vdirt_meta
 LCFG='activation { udev_sync = 0 udev_rules = 0 } devices { obtain_device_list_from_udev = 0 }'
 
 L() { _c=$1; shift; lvm "$_c" --config "$LCFG" "$@"; }
@@ -27,16 +26,14 @@ cleanup() {
 	L vgchange -an $VG
 }
 
-[ -f "$VL" ] || skip_all "no $VL (set VDIRT_SCRIPTS)"
+[ -f "$VL" ] || skip_all "no $VL (set VDIRT_TOOLS)"
 command -v lvm >/dev/null 2>&1 || skip_all "no lvm in the guest"
 command -v $V >/dev/null 2>&1 || skip_all "no vdirtctl in the guest"
 
-rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
 tamper() { head -c 512 /dev/urandom | dio write $LVD $(($1 * CS + 512)); }
-st() { status_field $N "$1"; }
 lvex() { L lvs --noheadings -o lv_name "$VG/$1" >/dev/null 2>&1; }
 
-ktap_plan 28
+ktap_start
 
 dd if=/dev/zero of=/dev/vda bs=1M count=4 2>/dev/null
 L pvcreate -y /dev/vda >/dev/null 2>&1 && L vgcreate $VG /dev/vda >/dev/null 2>&1 &&

@@ -1,7 +1,7 @@
 #!/bin/sh
 # vm: --disk 512M --timeout 300
 # SPDX-License-Identifier: GPL-2.0
-# scripts/libvirt-hook-qemu run the way libvirt runs /etc/libvirt/hooks/qemu
+# tools/libvirt-hook-qemu run the way libvirt runs /etc/libvirt/hooks/qemu
 # (qemu DOMAIN OPERATION SUB-OPERATION EXTRA, domain XML on stdin): "prepare
 # begin" opens a dm-vdirt device per tagged disk (an LV tag inside <disk>, a
 # data/meta tag in <metadata>), leaves untagged disks alone, other operations
@@ -9,11 +9,14 @@
 # prepare fail and rolls back what it opened.
 . "${0%/*}/lib.sh"
 
-S=${VDIRT_SCRIPTS:-/usr/local/sbin}
+S=${VDIRT_TOOLS:-/usr/local/sbin}	# tools/ as mkguest installs them
 H=$S/libvirt-hook-qemu
 V=vdirtctl
 VG=vg41
-A=/dev/mapper/$VG-a-vdirt
+# two devices, both opened by the hook: $N over LV a (tagged in <disk>),
+# demo-b over LV b with b_meta (tagged in <metadata>)
+use_devs $VG-a-vdirt /dev/$VG/a /dev/$VG/a_vdirt_meta
+A=$T
 B=/dev/mapper/demo-b
 LCFG='activation { udev_sync = 0 udev_rules = 0 } devices { obtain_device_list_from_udev = 0 }'
 
@@ -22,17 +25,17 @@ L() { _c=$1; shift; lvm "$_c" --config "$LCFG" "$@"; }
 hook() { VDIRT_LV=$S/vdirt-lv sh "$H" "$1" "$2" "$3" - <"$4"; }
 
 cleanup() {
-	dmsetup remove $VG-a-vdirt
+	dmsetup remove $N
 	dmsetup remove demo-b
 	L vgchange -an $VG
 }
 
-[ -f "$H" ] || skip_all "no $H (set VDIRT_SCRIPTS)"
+[ -f "$H" ] || skip_all "no $H (set VDIRT_TOOLS)"
 [ -f "$S/vdirt-lv" ] || skip_all "no $S/vdirt-lv"
 command -v lvm >/dev/null 2>&1 || skip_all "no lvm in the guest"
 command -v $V >/dev/null 2>&1 || skip_all "no vdirtctl in the guest"
 
-ktap_plan 16
+ktap_start
 
 dd if=/dev/zero of=/dev/vda bs=1M count=4 2>/dev/null
 L pvcreate -y /dev/vda >/dev/null 2>&1 && L vgcreate $VG /dev/vda >/dev/null 2>&1 &&

@@ -29,13 +29,11 @@ RANDOM=$seed
 MiB=$((1 << 20))
 data_size=$((64 * MiB))
 
+. "$top/tests/host/lib.sh"
 work=$(mktemp -d "$top/build/powercut.XXXXXX") || exit 1
-# shellcheck disable=SC2064 # expand now
-if [ "${VDIRT_CUT_KEEP:-}" = 1 ]; then
-	trap "echo '# kept $work'" EXIT
-else
-	trap "rm -rf '$work'" EXIT
-fi
+cleanup() {
+	[ "${VDIRT_CUT_KEEP:-}" = 1 ] || rm -rf "$work"
+}
 share=$work/share
 mkdir -p "$share"
 chmod 777 "$share"
@@ -46,13 +44,9 @@ meta=
 meta=$(((meta + MiB - 1) / MiB * MiB))
 truncate -s $meta "$work/meta.img"
 
-echo "TAP version 13"
+tap_start
 echo "# kernel $kernel, $cuts cuts, seed $seed, metadata $((meta / 1024)) KiB"
-
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+[ "${VDIRT_CUT_KEEP:-}" != 1 ] || echo "# keeping $work"
 
 splat_re='(\bBUG[: ]|WARNING:|\bOops\b|KFENCE: |general protection fault|soft lockup|hung_task|blocked for more than|Kernel panic|UBSAN:|kernel BUG|Call Trace:)'
 ext4_cuts=0
@@ -185,5 +179,4 @@ done
 
 echo "# $kernel: $i cuts checked, $total_recovered clusters re-measured in all," \
 	"$total_false false read mismatches, $(($(date +%s) - t_start)) s"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_done

@@ -1,27 +1,37 @@
 # SPDX-License-Identifier: GPL-2.0
-# Shared helpers for dm-vdirt in-guest tests (sourced, busybox sh / POSIX).
+# Shared helpers for dm-vdirt in-guest tests (sourced, busybox sh / POSIX):
+# TAP output and checks, the device under test (use_devs, open_dev, ...),
+# waiting for the scan and baseline changes, editing metadata images.
 #
 # A test file:
 #   #!/bin/sh
 #   # vm: --disk 256M --disk 32M          (vm-run options for this test)
 #   . "${0%/*}/lib.sh"
-#   ktap_plan 3
-#   cleanup() { dmsetup remove -f t 2>/dev/null; }   # optional, runs at EXIT
-#   check "creates the device" dmsetup create t --table "..."
+#   use_devs t99                          (data /dev/vda, metadata /dev/vdb)
+#   ktap_start
+#   check "creates the device" open_dev
 #   ...
 #   ktap_done
 #
-# Output is KTAP/TAP: "TAP version 13", "1..N", "ok N - desc" / "not ok N - desc".
+# Output is KTAP/TAP: "TAP version 13", "ok N - desc" / "not ok N - desc",
+# and the plan "1..N" last, printed by ktap_done with the number of test
+# points that ran: adding a check needs no count edit.  A test that ends
+# before ktap_done (an exit, a crash, a timeout) prints no plan: tests/run
+# counts a missing or short plan as a failure.
+# The device under test ($N) and the devices made by open_dev, open_as,
+# part_dev and aux_dev are removed at exit, after the test's own cleanup()
+# (if it defines one).
 # Exit status: 0 all passed, 1 a failure, 4 the whole test skipped.
 
 KTAP_N=0
 KTAP_FAILED=0
-KTAP_PLANNED=
+KTAP_STARTED=
+KTAP_DONE=
 
-ktap_plan() {
-	KTAP_PLANNED=$1
+# ktap_start: the TAP header; the plan comes at the end (ktap_done).
+ktap_start() {
+	KTAP_STARTED=1
 	echo "TAP version 13"
-	echo "1..$1"
 }
 
 # diag MSG... : a diagnostic line, ignored by the counter.
@@ -51,8 +61,14 @@ skip() {
 
 # skip_all REASON: the whole file cannot run here (exit 4).
 skip_all() {
-	echo "TAP version 13"
-	echo "1..0 # SKIP $*"
+	[ -n "$KTAP_STARTED" ] || echo "TAP version 13"
+	KTAP_DONE=1
+	if [ "$KTAP_N" -eq 0 ]; then
+		echo "1..0 # SKIP $*"
+	else
+		diag "SKIP the rest: $*"
+		echo "1..$KTAP_N"
+	fi
 	exit 4
 }
 
@@ -105,23 +121,30 @@ drop_caches() {
 	echo 3 >/proc/sys/vm/drop_caches
 }
 
-# A cleanup() defined by the test runs at exit, whatever happens.
+# At exit, whatever happens: the test's cleanup() if it defines one, then
+# the devices the helpers below made.  A test that started its TAP output
+# and exits without ktap_done fails (it printed no plan).
 _ktap_exit() {
 	_rc=$?
 	if command -v cleanup >/dev/null 2>&1; then
 		cleanup >/dev/null 2>&1 || true
+	fi
+	remove_devs
+	rm -f "$LIB_DEVS"
+	if [ -n "$KTAP_STARTED" ] && [ -z "$KTAP_DONE" ]; then
+		diag "ended after $KTAP_N test points without ktap_done (exit $_rc): no plan"
+		[ "$_rc" -ne 0 ] || _rc=1
 	fi
 	exit $_rc
 }
 trap _ktap_exit EXIT
 trap 'exit 130' INT TERM
 
-# ktap_done: exit with the right status; a plan/count mismatch is a failure.
+# ktap_done: print the plan (the number of test points that ran) and exit
+# 0 if all passed, else 1.
 ktap_done() {
-	if [ -n "$KTAP_PLANNED" ] && [ "$KTAP_N" -ne "$KTAP_PLANNED" ]; then
-		diag "planned $KTAP_PLANNED tests but ran $KTAP_N"
-		exit 1
-	fi
+	KTAP_DONE=1
+	echo "1..$KTAP_N"
 	[ "$KTAP_FAILED" -eq 0 ] || exit 1
 	exit 0
 }
@@ -200,8 +223,92 @@ sb_fix_csum() {
 }
 
 # ---- the device under test (tests call use_devs first; names used at call time) ----
-# use_devs NAME: set D=/dev/vda (data) M=/dev/vdb (metadata) N=NAME T=/dev/mapper/NAME CS=4096
-use_devs() { D=/dev/vda; M=/dev/vdb; N=$1; T=/dev/mapper/$1; CS=4096; }
+# use_devs NAME [DATA [META]]: set D=DATA (/dev/vda) M=META (/dev/vdb) N=NAME
+# T=/dev/mapper/NAME CS=4096 HASH=sha256 LEN= (the table's length in sectors,
+# empty: all of $D).  A test may change D, M, CS, HASH, LEN afterwards.
+use_devs() {
+	D=${2:-/dev/vda}
+	M=${3:-/dev/vdb}
+	N=$1
+	T=/dev/mapper/$1
+	CS=4096
+	HASH=sha256
+	LEN=
+}
+# table [OPT...]: the table line of the device under test,
+# "0 LEN vdirt $D $M $CS $HASH", with "COUNT OPT..." when options are given
+table() {
+	_tl="0 ${LEN:-$(sectors $D)} vdirt $D $M $CS $HASH"
+	[ $# -eq 0 ] || _tl="$_tl $# $*"
+	echo "$_tl"
+}
+# open_dev [--readonly] [TABLE]: create $N with TABLE (default: table) and
+# its /dev/mapper node; it is removed at exit
+open_dev() {
+	_ro=
+	[ "${1:-}" = --readonly ] && { _ro=--readonly; shift; }
+	[ $# -gt 0 ] || set -- "$(table)"
+	# shellcheck disable=SC2086 # empty or one option
+	open_as $_ro $N "$1"
+}
+# open_or_end DESC [TABLE]: test point DESC for open_dev TABLE; if it fails
+# the test ends there (the points after it never run: a failure)
+open_or_end() {
+	_oe=$1
+	shift
+	if open_dev "$@"; then ok "$_oe"; else not_ok "$_oe"; ktap_done; fi
+}
+# open_as [--readonly] NAME TABLE: create another device NAME with TABLE and
+# its /dev/mapper node (a second dm-vdirt device); removed at exit
+open_as() {
+	_ro=
+	[ "$1" = --readonly ] && { _ro=--readonly; shift; }
+	_lib_track top "$1"
+	# shellcheck disable=SC2086 # empty or one option
+	dmsetup create $_ro "$1" --table "$2" && dmsetup mknodes "$1"
+}
+# load_dev TABLE: create $N without a table and load TABLE as its inactive
+# table (the constructor runs; nothing is resumed); resume_dev finishes it
+load_dev() {
+	_lib_track top $N
+	dmsetup create $N --notable && dmsetup load $N --table "$1"
+}
+# resume_dev [NAME]: resume $N (or NAME) and make its /dev/mapper node
+resume_dev() { dmsetup resume "${1:-$N}" && dmsetup mknodes "${1:-$N}"; }
+# close_dev [NAME]: remove $N (or NAME)
+close_dev() { dmsetup remove "${1:-$N}"; }
+# aux_dev NAME TABLE: a helper device under the one tested (linear, error,
+# flakey, delay...) at /dev/mapper/NAME; removed at exit, after the others
+aux_dev() {
+	_lib_track aux "$1"
+	dmsetup create "$1" --table "$2" && dmsetup mknodes "$1"
+}
+# part_dev NAME DEV [SECTORS [START]]: aux_dev NAME, a dm-linear device over
+# SECTORS (default: all) of DEV from sector START (default 0): a small data
+# device, a slice of a metadata disk, a device whose table is swapped later
+part_dev() {
+	aux_dev "$1" "0 ${3:-$(sectors "$2")} linear $2 ${4:-0}"
+}
+# swap_table NAME TABLE: replace the live table of NAME (reload, resume)
+swap_table() { dmsetup reload "$1" --table "$2" && dmsetup resume "$1"; }
+# The devices to remove at exit, one "top NAME" or "aux NAME" line each: a
+# file, so that devices made inside check's subshell are listed too
+LIB_DEVS=/tmp/.lib-devs.$$
+: >"$LIB_DEVS"
+# _lib_track KIND NAME: list NAME (once)
+_lib_track() {
+	grep -qx "$1 $2" "$LIB_DEVS" 2>/dev/null || echo "$1 $2" >>"$LIB_DEVS"
+}
+# remove_devs: remove $N (whoever made it: vdirtctl, vdirt-lv) and every
+# device made by the helpers above (the tested ones, then the helper
+# devices, the last made first); run at exit
+remove_devs() {
+	for _d in ${N:-} $(sed -n 's/^top //p' "$LIB_DEVS") $(sed -n 's/^aux //p' "$LIB_DEVS" | sed -n '1!G;h;$p'); do
+		dmsetup resume "$_d" >/dev/null 2>&1
+		dmsetup remove "$_d" >/dev/null 2>&1
+	done
+	: >"$LIB_DEVS"
+}
 # st KEY: the value of KEY in the status of $N
 st() { status_field $N "$1"; }
 # wait_scan [SECONDS]: wait until $N's background scan is idle (default 90 s)
@@ -216,14 +323,10 @@ report() { dmsetup message $N 0 report; }
 rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
 # wr FILE FIRST: O_DIRECT write (dio) of FILE at cluster FIRST of $T
 wr() { dio write $T $(($2 * CS)) "$1"; }
-# open_dev TABLE: create $N with TABLE and its /dev/mapper node
-open_dev() { dmsetup create $N --table "$1" && dmsetup mknodes $N; }
-# open_or_end DESC TABLE: test point DESC for open_dev TABLE; if it fails the test ends (plan unmet: exit 1)
-open_or_end() { if open_dev "$2"; then ok "$1"; else not_ok "$1"; ktap_done; fi; }
 # need_vdirtctl: skip the whole test unless vdirtctl is in the guest and the netlink family answers
 need_vdirtctl() {
 	command -v vdirtctl >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
-	vdirtctl devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in, see userspace/INTEGRATION.md)"
+	vdirtctl devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in)"
 }
 # asuser CMD...: run CMD as uid/gid 1000 without capabilities (setpriv, else su to "user")
 asuser() {

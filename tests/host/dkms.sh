@@ -4,17 +4,10 @@
 # header packages, in a private DKMS tree (the host's own is left alone).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$top/tests/host/lib.sh"
+tmp=$T
 
-echo "TAP version 13"
-echo "1..3"
-n=0
-fail=0
-tap() {	# DESC RC
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fail=1; fi
-}
+tap_start
 
 command -v dkms >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dkms >/dev/null 2>&1
 command -v dkms >/dev/null
@@ -31,4 +24,4 @@ tap "dkms build for ${kargs[*]}" $rc
 built=$(find "$tmp/tree" -name 'dm_vdirt.ko*' | wc -l)
 [ "$built" -eq $((${#kargs[@]} / 2)) ]
 tap "one dm_vdirt.ko per kernel ($built)" $?
-exit $fail
+tap_done

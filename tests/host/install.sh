@@ -7,19 +7,11 @@
 # libsystemd, and a missing -dev package is named.  TAP output.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$top/tests/host/lib.sh"
+tmp=$T
 d=$tmp/root
 
-echo "TAP version 13"
-echo "1..13"
-n=0
-fail=0
-tap() {	# DESC RC
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fail=1; fi
-}
-skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+tap_start
 
 make -s -C "$top" install DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
 rc=$?
@@ -30,8 +22,7 @@ unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
 unitdir=${unitdir:-/usr/lib/systemd/system}
 want=("755 /usr/sbin/vdirtctl" "755 /usr/sbin/vdirt-lv" "644 /usr/share/man/man8/vdirtctl.8"
       "755 /usr/share/dm-vdirt/examples/libvirt-hook-qemu"
-      "644 $unitdir/vdirt-monitor.service"
-      "644 /usr/share/doc/dm-vdirt/INTEGRATION.md")
+      "644 $unitdir/vdirt-monitor.service")
 for f in "$top"/Documentation/*.rst; do
 	want+=("644 /usr/share/doc/dm-vdirt/${f##*/}")
 done
@@ -47,9 +38,9 @@ extra=$(cd "$d" && find . -type f | sed 's/^\.//' | sort |
 [ -z "$extra" ] || echo "#   unexpected: $extra"
 [ -z "$extra" ]
 tap "nothing else installed" $?
-cmp -s "$d/usr/sbin/vdirt-lv" "$top/scripts/vdirt-lv" &&
+cmp -s "$d/usr/sbin/vdirt-lv" "$top/tools/vdirt-lv" &&
 	cmp -s "$d/usr/share/man/man8/vdirtctl.8" "$top/userspace/vdirtctl.8"
-tap "scripts and man page are the tree's" $?
+tap "tools and man page are the tree's" $?
 out=$("$d/usr/sbin/vdirtctl" --version 2>&1)
 [ "$out" = "vdirtctl 1.0" ]
 tap "the installed vdirtctl --version runs ($out)" $?
@@ -104,4 +95,4 @@ make -s -C "$tmp/src/userspace" clean >/dev/null
 out=$(make -s -C "$tmp/src/userspace" WITH_JOURNAL=yes PKG_CONFIG="$tmp/pc" 2>&1)
 echo "$out" | grep -q 'vdirtctl needs libsystemd-dev: apt-get install libsystemd-dev'
 tap "WITH_JOURNAL=yes without libsystemd names the package" $?
-exit $fail
+tap_done

@@ -6,18 +6,11 @@
 # findings, or when make lint stops before reaching it.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$top/tests/host/lib.sh"
+tmp=$T
 kernels=${KERNELS:-6.1 6.12}
 
-echo "TAP version 13"
-echo "1..$(($(wc -w <<<"$kernels") + 2))"
-n=0
-fail=0
-tap() {	# DESC RC
-	n=$((n + 1))
-	if [ "$2" -eq 0 ]; then echo "ok $n - $1"; else echo "not ok $n - $1"; fail=1; fi
-}
+tap_start
 
 start=$(date +%s)
 make -s -C "$top" lint KERNELS="$kernels" >"$tmp/log" 2>&1
@@ -52,4 +45,4 @@ fi
 # whatever the parts say, make lint itself must succeed
 [ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/log" | tail -n 5
 tap "make lint exits 0 ($(($(date +%s) - start)) s)" $rc
-exit $fail
+tap_done

@@ -22,29 +22,23 @@ woff=$4
 wlen=$5
 seed=$6
 
-D=/dev/vda
-M=/dev/vdb
-N=pc
-T=/dev/mapper/$N
-CS=4096
+use_devs pc	# data /dev/vda, metadata /dev/vdb, 4 KiB clusters, sha256
 H=/mnt/host
 MP=/mnt/e
 RTIMEOUT=${PC_RECOVERY_TIMEOUT:-120}
 
-st() { status_field $N "$1"; }
 rfield() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 now_ms() { echo $(($(cut -d' ' -f1 /proc/uptime | tr -d .) * 10)); }
 # state KEY: a value the previous boot saved
 state() { sed -n "s/^$1=//p" $H/state 2>/dev/null | tail -n 1; }
 save_state() { echo "$1=$2" >>$H/state.new; }
-report() { dmsetup message $N 0 report; }
 # must DESC CMD...: check, and fail (status 1) when the check failed
 must() { _mf=$KTAP_FAILED; check "$@"; [ "$KTAP_FAILED" = "$_mf" ]; }
 nrecords() { report | grep -c "kind=$1"; }
 
 len=$(sectors $D)
 clusters=$((len * 512 / CS))
-table="0 $len vdirt $D $M $CS sha256"
+table=$(table)
 t0=$(now_ms)
 : >$H/state.new
 diag "boot: the script starts ${t0} ms after the kernel"
@@ -120,7 +114,7 @@ start_ext4() {
 # ---- boot 0: create, fill every cluster once ----
 if [ "$step" = fill ]; then
 	must "create the device (sha256, 4096)" \
-		sh -c "dmsetup create $N --table '$table' && dmsetup mknodes $N" || exit 1
+		open_dev "$table" || exit 1
 	check "write the whole data device once (O_DIRECT zeros)" \
 		sh -c "head -c $((clusters * CS)) /dev/zero | dio write $T 0"
 	sync
@@ -136,7 +130,7 @@ if [ "$step" = check ]; then
 	[ -n "$span" ] || span="0 $((clusters * CS))"
 	bits=$(intent_bits)
 	must "reopen with the same table" \
-		sh -c "dmsetup create $N --table '$table' && dmsetup mknodes $N" || exit 1
+		open_dev "$table" || exit 1
 	ta=$(now_ms)
 	# reads while the recovery runs (measured on the spot, never reported)
 	# shellcheck disable=SC2086 # OFF LEN
@@ -228,7 +222,7 @@ none)
 	mv $H/state.new $H/state
 	check "clean remove" dmsetup remove $N
 	check "reopen after the clean remove" \
-		sh -c "dmsetup create $N --table '$table' && dmsetup mknodes $N"
+		open_dev "$table"
 	check_eq "no recovery after a clean close (recovering=-, no new summary)" "- $(state records)" \
 		"$(st recovering) $(nrecords recovery)"
 	check_eq "no read mismatch, tofu=0" "0 0" "$(st read_mismatches) $(st tofu)"

@@ -38,10 +38,10 @@ if [ "${1:-}" != --guest ]; then
 		-- sh /tests/powercut/intent-cost.sh --guest "$rt" "$reps"
 fi
 
+. /tests/lib.sh
 rt=$2
 reps=$3
 P=/sys/module/dm_vdirt/parameters/intent
-N=ic
 if [ ! -w $P ]; then
 	echo "intent-cost: $P missing: this module has no write-intent tracking"
 	exit 4
@@ -51,13 +51,12 @@ echo "intent-cost: $(uname -r), fio randwrite 4k QD16 libaio direct ${rt}s, $rep
 # run DATA META INTENT: prints the write IOPS
 run() {
 	echo "$3" >$P
-	sz=$(blockdev --getsz "$1")
-	dmsetup create $N --table "0 $sz vdirt $1 $2 4096 sha256" || return 1
-	dmsetup mknodes $N
-	fio --name=w --filename=/dev/mapper/$N --rw=randwrite --bs=4k --iodepth=16 \
+	use_devs ic "$1" "$2"
+	open_dev || return 1
+	fio --name=w --filename=$T --rw=randwrite --bs=4k --iodepth=16 \
 		--ioengine=libaio --direct=1 --runtime="$rt" --time_based --norandommap \
 		--randrepeat=0 --output-format=terse --terse-version=3 | awk -F';' '{ print $49 }'
-	dmsetup remove $N
+	close_dev
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -4,7 +4,7 @@
 # superblock copies, the one in use, a corrupted copy, the write-intent
 # bitmap count of an unclean superblock, exit codes 0/1/2.  TAP output.
 V=${1:-./vdirtctl}
-. "$(dirname "$0")/tap-lib"
+. "$(dirname "$0")/../../tests/host/lib.sh"
 # has TEXT: the last output has this line (fixed string)
 has() {
 	if grep -qxF "$1" "$T/out"; then ok "says: $1"; else nok "says: $1"; sed 's/^/#   /' "$T/out"; fi
@@ -33,8 +33,7 @@ with open(f, "r+b") as fh:
     fh.write(struct.pack("<I", c))
 PY
 }
-echo "TAP version 13"
-echo "1..30"
+tap_start
 
 truncate -s 64M "$T/data"
 truncate -s 4M "$T/meta"
@@ -111,4 +110,4 @@ $V check "$T/meta" >/dev/null; $V check "$T/unclean" >/dev/null; $V check "$T/ba
 [ "$sum" = "$(cat "$T/meta" "$T/unclean" "$T/badA" | cksum)" ] && ok "check writes nothing" ||
 	nok "check changed a device"
 
-[ $failed -eq 0 ]
+tap_done

@@ -3,9 +3,8 @@
 # Host-side CLI tests of vdirtctl (no kernel module needed): meta-size, format
 # on regular files, baseline build/show, refusals and exit codes.  TAP output.
 V=${1:-./vdirtctl}
-. "$(dirname "$0")/tap-lib"
-echo "TAP version 13"
-echo "1..31"
+. "$(dirname "$0")/../../tests/host/lib.sh"
+tap_start
 
 t "--help exits 0" 0 $V --help
 t "unknown command is a usage error (2)" 2 $V frobnicate
@@ -76,4 +75,4 @@ grep -q corrupt "$T/err" && ok "... as corrupt" || nok "message: $(cat "$T/err")
 t "baseline build of a missing file: exit 4" 4 $V baseline build "$T/nope" -o "$T/x"
 t "--debug lines start with #" 0 sh -c "$V --debug meta-size 1G 2>&1 >/dev/null | grep -v '^#' | wc -l | grep -qx 0"
 
-[ $failed -eq 0 ]
+tap_done

@@ -6,9 +6,8 @@
 # touched, and none needs to run).  TAP output; skipped without root, unshare
 # or python3, or in a build without libsystemd.
 cd "$(dirname "$0")/.." || exit 1
-. tests/tap-lib
-echo "TAP version 13"
-echo "1..4"
+. ../tests/host/lib.sh
+tap_start
 why=
 [ "$(id -u)" = 0 ] || why="not root"
 command -v unshare >/dev/null 2>&1 || why="no unshare"
@@ -20,7 +19,7 @@ if [ -n "$why" ]; then
 		"VDIRT_* values"; do
 		ok "$d # SKIP $why"
 	done
-	exit 0
+	tap_done
 fi
 unshare -m --propagation private sh -c '
 	mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal || exit 1
@@ -48,4 +47,4 @@ grep -qx 'VDIRT_DEVICE=guest0' "$T/fields" && grep -qx 'VDIRT_DEVNO=253:4' "$T/f
 	grep -qx 'VDIRT_CLUSTER=100' "$T/fields" && grep -qx 'VDIRT_EXPECTED=0102abff' "$T/fields" &&
 	grep -qx 'MESSAGE=guest0: read mismatch at cluster 100 (sector 800, read, record 7): the data changed below dm-vdirt' "$T/fields" &&
 	ok "VDIRT_* values" || nok "VDIRT_* values"
-[ $failed -eq 0 ]
+tap_done

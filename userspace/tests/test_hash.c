@@ -50,7 +50,7 @@ int main(void)
 	uint8_t buf[4096], out[64], ref[64];
 	char h[129];
 
-	TAP_PLAN(n + 4);
+	TAP_START();
 	for (i = 0; i < n; i++) {
 		const struct vh_alg *a = vh_find(kats[i].alg);
 		struct vh_ctx *c = a ? vh_ctx_new(a) : NULL;

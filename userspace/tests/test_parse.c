@@ -18,7 +18,7 @@ int main(void)
 	char msg[128];
 	const char *st = "state=ok mode=audit clusters=16384 measured=3 scan=- read_mismatches=7";
 
-	TAP_PLAN(27);
+	TAP_START();
 	OK(!parse_size("4096", &v) && v == 4096, "parse_size plain");
 	OK(!parse_size("4k", &v) && v == 4096 && !parse_size("64KiB", &v) && v == 65536,
 	   "parse_size K/KiB");

@@ -74,7 +74,7 @@ int main(void)
 	FILE *f;
 	int r;
 
-	TAP_PLAN(7);
+	TAP_START();
 	f = open_memstream(&text, &len);
 	r = vprom_format(f, d, 2);
 	fclose(f);
