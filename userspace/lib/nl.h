@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 #include <libmnl/libmnl.h>
-#include "../dm-vdirt-genl.h"
+#include "../../dm-vdirt-genl.h"
 
 struct vnl {
 	struct mnl_socket *nl;
