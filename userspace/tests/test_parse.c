@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "tap.h"
 #include "util.h"
+#include "cmd.h"
 #include "sb.h"
 
 int main(void)
