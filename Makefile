@@ -62,9 +62,9 @@ build/tests-bin/%: tests/tools/%.c
 	gcc -static -O2 -Wall -Werror -pthread -o $@ $<
 
 # vdigest digests with vdirtctl's hash layer (OpenSSL, libxxhash: static too)
-build/tests-bin/vdigest: tests/tools/vdigest.c userspace/hash.c userspace/hash.h
+build/tests-bin/vdigest: tests/tools/vdigest.c userspace/lib/hash.c userspace/lib/hash.h
 	@mkdir -p build/tests-bin
-	gcc -static -O2 -Wall -Werror -pthread -Iuserspace -o $@ $< userspace/hash.c -lcrypto -lxxhash
+	gcc -static -O2 -Wall -Werror -pthread -Iuserspace/lib -o $@ $< userspace/lib/hash.c -lcrypto -lxxhash
 
 guest: modules userspace test-tools
 	@for k in $(KERNELS); do scripts/mkguest $$k >/dev/null || exit 1; done

@@ -25,7 +25,7 @@ import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VDIRTCTL = os.path.join(TOP, "userspace", "vdirtctl")
+VDIRTCTL = os.path.join(TOP, "userspace", "vdirtctl", "vdirtctl")
 
 
 def size_bytes(s):
@@ -107,7 +107,7 @@ def main():
     help_out = subprocess.run([VDIRTCTL, "--help"], capture_output=True, text=True) \
         if os.access(VDIRTCTL, os.X_OK) else None
     if help_out is None or "baseline build" not in (help_out.stdout + help_out.stderr):
-        res["skipped"] = "userspace/vdirtctl has no 'baseline build' subcommand (not built?)"
+        res["skipped"] = "userspace/vdirtctl/vdirtctl has no 'baseline build' subcommand (not built?)"
         say("SKIPPED: " + res["skipped"])
         json.dump(res, open(a.out, "w"), indent=1)
         return 0

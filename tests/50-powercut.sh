@@ -39,7 +39,7 @@ mkdir -p "$share"
 chmod 777 "$share"
 truncate -s $data_size "$work/data.img"
 meta=
-[ -x "$top/userspace/vdirtctl" ] && meta=$("$top/userspace/vdirtctl" meta-size $data_size 2>/dev/null)
+[ -x "$top/userspace/vdirtctl/vdirtctl" ] && meta=$("$top/userspace/vdirtctl/vdirtctl" meta-size $data_size 2>/dev/null)
 [[ "$meta" =~ ^[0-9]+$ ]] || meta=$((8 * MiB))
 meta=$(((meta + MiB - 1) / MiB * MiB))
 truncate -s $meta "$work/meta.img"

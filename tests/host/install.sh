@@ -74,18 +74,20 @@ left=$(find "$d" -type f | sed "s|^$d||")
 tap "make uninstall removes every file and our directories" $rc
 
 # WITH_JOURNAL=no, and missing packages, on a copy of the sources
-mkdir -p "$tmp/src/userspace/tests"
+mkdir -p "$tmp/src/userspace/tests" "$tmp/src/userspace/lib" "$tmp/src/userspace/vdirtctl"
 cp "$top"/dm-vdirt-format.h "$top"/dm-vdirt-genl.h "$tmp/src/"
-cp "$top"/userspace/*.[ch] "$top"/userspace/Makefile "$tmp/src/userspace/"
+cp "$top"/userspace/Makefile "$tmp/src/userspace/"
+cp "$top"/userspace/lib/*.[ch] "$tmp/src/userspace/lib/"
+cp "$top"/userspace/vdirtctl/*.[ch] "$tmp/src/userspace/vdirtctl/"
 make -s -C "$tmp/src/userspace" WITH_JOURNAL=no >"$tmp/log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/log" | tail -n 20
 tap "WITH_JOURNAL=no builds" $rc
-without=$(ldd "$tmp/src/userspace/vdirtctl" | grep -c libsystemd)
-with=$(ldd "$top/userspace/vdirtctl" | grep -c libsystemd)
+without=$(ldd "$tmp/src/userspace/vdirtctl/vdirtctl" | grep -c libsystemd)
+with=$(ldd "$top/userspace/vdirtctl/vdirtctl" | grep -c libsystemd)
 [ "$without" -eq 0 ] && [ "$with" -eq 1 ]
 tap "... without libsystemd (the default build links it)" $?
-"$tmp/src/userspace/vdirtctl" monitor --journal >/dev/null 2>"$tmp/err"
+"$tmp/src/userspace/vdirtctl/vdirtctl" monitor --journal >/dev/null 2>"$tmp/err"
 rc=$?
 [ $rc -eq 9 ] && grep -q 'built without libsystemd' "$tmp/err"
 tap "... and monitor --journal says so (exit $rc)" $?

@@ -29,7 +29,7 @@ if [ "${1:-}" != --guest ]; then
 		*) echo "usage: $0 [--kernel 6.1|6.12] [--runtime S] [--repeats N] [--no-build]" >&2; exit 2 ;;
 		esac
 	done
-	tool=$top/userspace/vdirtctl
+	tool=$top/userspace/vdirtctl/vdirtctl
 	m1=$($tool meta-size 64M 2>/dev/null) || m1=$((8 << 20))
 	m2=$($tool meta-size 64G 2>/dev/null) || m2=$((3 << 30))
 	# shellcheck disable=SC2086 # $build: empty or one option

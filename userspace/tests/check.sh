@@ -39,7 +39,8 @@ truncate -s 64M "$T/data"
 truncate -s 4M "$T/meta"
 $V format "$T/data" "$T/meta" >/dev/null
 t "a freshly formatted device: exit 0" 0 $V check "$T/meta"
-has "copy A: valid, seq 2, flags clean, features -, epoch 0, log head 0 tail 0"
+has "copy A: valid, seq 2, flags clean, features staging, epoch 0, log head 0 tail 0"
+has "format version 2, staging area: 128 blocks at block 787"
 has "using copy A, seq 2"
 has "clean: nothing to recover (0 of 16 write-intent bits set)"
 t "--json" 0 $V check --json "$T/meta"
@@ -56,7 +57,7 @@ istart=$(od -An -tu8 -j 168 -N 8 "$T/unclean" | tr -d ' ')
 poke "$T/unclean" $((istart * 4096)) '\011\200\020'	# bits 0, 3, 15, 20
 resum "$T/unclean" 0
 t "an unclean superblock: exit 0" 0 $V check "$T/unclean"
-has "copy A: valid, seq 2, flags in-use, features intent, epoch 5, log head 0 tail 0"
+has "copy A: valid, seq 2, flags in-use, features intent,staging, epoch 5, log head 0 tail 0"
 has "not clean: 3 of 16 regions would be recovered on the next open"
 
 # a baseline change cut short (flags: clean, baseline, baseline partial)
@@ -64,7 +65,7 @@ cp "$T/meta" "$T/partial"
 poke "$T/partial" 148 '\007\000\000\000'
 resum "$T/partial" 0
 t "a cut-short baseline change: exit 0" 0 $V check "$T/partial"
-has "copy A: valid, seq 2, flags clean,baseline,baseline-partial, features -, epoch 0, log head 0 tail 0"
+has "copy A: valid, seq 2, flags clean,baseline,baseline-partial, features staging, epoch 0, log head 0 tail 0"
 has "a baseline change was cut short: the baseline is ignored until it is loaded, captured or cleared again"
 t "--json" 0 $V check --json "$T/partial"
 grep -q '"copy":"A","valid":true,"seq":2,"clean":true,"baseline":true,"baseline_partial":true,' "$T/out" &&

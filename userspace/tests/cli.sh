@@ -75,4 +75,20 @@ grep -q corrupt "$T/err" && ok "... as corrupt" || nok "message: $(cat "$T/err")
 t "baseline build of a missing file: exit 4" 4 $V baseline build "$T/nope" -o "$T/x"
 t "--debug lines start with #" 0 sh -c "$V --debug meta-size 1G 2>&1 >/dev/null | grep -v '^#' | wc -l | grep -qx 0"
 
+# options are scoped to the commands that take them (exit 2 before any work)
+t "close --threads is refused (exit 2)" 2 $V close x --threads 2
+grep -q -- "--threads: not an option of 'close'" "$T/err" && ok "... naming the option and the command" || nok "message: $(cat "$T/err")"
+t "status --force is refused" 2 $V status x --force
+t "baseline show --output is refused" 2 $V baseline show "$T/bl" -o "$T/x"
+t "meta-size --wait is refused" 2 $V meta-size 1G --wait
+t "format --mode is refused" 2 $V format --mode audit "$T/data" "$T/meta"
+t "check --count is refused" 2 $V check -n 3 "$T/meta"
+t "report --cache-mb is refused" 2 $V report x --cache-mb 8
+t "monitor --hash is refused" 2 $V monitor --hash sha256
+t "list --journal is refused" 2 $V list --journal
+t "scan --threads is refused" 2 $V scan x --threads 1
+t "a refused option changes nothing (format --threads leaves the metadata)" 2 $V format --force --threads 2 "$T/data" "$T/meta"
+t "... the superblock is still crc32c" 0 $V check --json "$T/meta"
+grep -q '"hash":"crc32c"' "$T/out" && ok "... (check says crc32c)" || nok "check: $(cat "$T/out")"
+
 tap_done

@@ -7,6 +7,7 @@
 #include <endian.h>
 #include "tap.h"
 #include "util.h"
+#include "cmd.h"
 #include "sb.h"
 
 int main(void)

@@ -3,7 +3,7 @@
 #define VDIRTCTL_SB_H
 
 #include <stdint.h>
-#include "../dm-vdirt-format.h"
+#include "../../dm-vdirt-format.h"
 
 /* superblock in native form (the fields vdirtctl uses) */
 struct vsb {

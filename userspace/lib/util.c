@@ -1,5 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * libvdirt: the log hook (the library prints nothing itself), number and
+ * size parsing, hex, clocks, status lines, whole reads and writes, opening
+ * a device or image.
+ */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,74 +17,24 @@
 
 #include "util.h"
 
-int opt_debug;
-int opt_json;
-int opt_quiet;
+static vlog_fn log_fn;	/* set once by the program, before any other call */
 
-void dbg(const char *fmt, ...)
+void vlog_set(vlog_fn fn)
 {
+	log_fn = fn;
+}
+
+void vlog(int level, const char *fmt, ...)
+{
+	char msg[1024];
 	va_list ap;
 
-	if (!opt_debug)
+	if (!log_fn)
 		return;
-	fputs("# ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("vdirtctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int errno_to_exit(int e)
-{
-	if (e >= 0)
-		return EXIT_OK;
-	switch (-e) {
-	case EPERM:
-	case EACCES:
-		return EXIT_PERM;
-	case ENOENT:
-	case ENODEV:
-	case ENXIO:
-	case ESRCH:
-		return EXIT_NOENT;
-	case EBUSY:
-	case EEXIST:
-	case EALREADY:
-		return EXIT_BUSY;
-	case EINVAL:
-	case EBADMSG:
-	case EILSEQ:
-	case ERANGE:
-	case ENODATA:
-	case EMSGSIZE:
-	case EDOM:
-		return EXIT_INVAL;
-	case EIO:
-		return EXIT_IO;
-	case ENOSPC:
-	case EFBIG:
-		return EXIT_NOSPC;
-	case EOPNOTSUPP:
-	case EPROTONOSUPPORT:
-	case ENOSYS:
-		return EXIT_NOTSUP;
-	case ENOMEM:
-		return EXIT_NOMEM;
-	case EINTR:
-		return EXIT_INTR;
-	}
-	return EXIT_FAIL;
+	log_fn(level, msg);
 }
 
 int parse_u64(const char *s, uint64_t *out)
@@ -167,27 +126,19 @@ int unhex(uint8_t *out, size_t n, const char *s)
 	return 0;
 }
 
-void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 uint64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
@@ -247,4 +198,28 @@ int write_full(int fd, const void *buf, size_t len, off_t off)
 		done += n;
 	}
 	return 0;
+}
+
+int vdev_open(const char *path, int flags, uint64_t *size)
+{
+	int fd = open(path, flags | O_CLOEXEC), r = 0;
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (!size)
+		return fd;
+	if (fstat(fd, &st))
+		r = -errno;
+	else if (S_ISBLK(st.st_mode))
+		r = ioctl(fd, BLKGETSIZE64, size) ? -errno : 0;
+	else if (S_ISREG(st.st_mode))
+		*size = st.st_size;
+	else
+		r = -ENOTBLK;
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return fd;
 }

@@ -23,19 +23,16 @@ static void dm_log(int level, const char *file, int line, int dm_errno,
 static void dm_log(int level, const char *file, int line, int dm_errno,
 		   const char *f, ...)
 {
+	char msg[1024];
 	va_list ap;
 
 	(void)file; (void)line; (void)dm_errno;
 	level &= ~(VDM_LOG_STDERR | VDM_LOG_ONCE);
-	if (level > VDM_LOG_ERR && !opt_debug)
-		return;
-	if (level > VDM_LOG_NOTICE && opt_debug < 2)
-		return;
-	fputs(level <= VDM_LOG_ERR ? "vdirtctl: device-mapper: " : "# device-mapper: ", stderr);
 	va_start(ap, f);
-	vfprintf(stderr, f, ap);
+	vsnprintf(msg, sizeof(msg), f, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	vlog(level <= VDM_LOG_ERR ? VLOG_ERR : level <= VDM_LOG_NOTICE ? VLOG_DEBUG : VLOG_DEBUG2,
+	     "device-mapper: %s", msg);
 }
 
 void vdm_init(void)
@@ -79,7 +76,7 @@ int vdm_create(const char *name, uint64_t len, const char *params)
 {
 	struct dm_task *dmt;
 
-	dbg("dm create %s: 0 %llu vdirt %s", name, (unsigned long long)len, params);
+	vlog(VLOG_DEBUG, "dm create %s: 0 %llu vdirt %s", name, (unsigned long long)len, params);
 	dmt = dm_task_create(DM_DEVICE_CREATE);
 	if (!dmt)
 		return create_errno();
@@ -91,7 +88,7 @@ int vdm_remove(const char *name)
 {
 	struct dm_task *dmt;
 
-	dbg("dm remove %s", name);
+	vlog(VLOG_DEBUG, "dm remove %s", name);
 	dmt = dm_task_create(DM_DEVICE_REMOVE);
 	if (!dmt)
 		return create_errno();

@@ -8,8 +8,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "../dm-vdirt-format.h"
-#include "../dm-vdirt-genl.h"
+#include "../../dm-vdirt-format.h"
+#include "../../dm-vdirt-genl.h"
 
 /* MESSAGE_ID of every vdirt journal entry (made once with systemd-id128 new) */
 #define VJ_MESSAGE_ID "50fbbe0b21c44875bcfba8fadd391e16"

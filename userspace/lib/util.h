@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef VDIRTCTL_UTIL_H
+#define VDIRTCTL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/*
+ * The library prints nothing: its messages (the kernel's netlink error
+ * text, device-mapper's log) go to the function the program sets, or
+ * nowhere.  VLOG_DEBUG and above are debug levels (vdirtctl -d, -dd).
+ */
+enum { VLOG_ERR = 0, VLOG_DEBUG = 1, VLOG_DEBUG2 = 2 };
+typedef void (*vlog_fn)(int level, const char *msg);
+void vlog_set(vlog_fn fn);
+void vlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* parse a size with an optional K/M/G/T (binary) or s (512-byte sectors) suffix */
+int parse_size(const char *s, uint64_t *out);
+int parse_u64(const char *s, uint64_t *out);
+void hex(char *out, const uint8_t *p, size_t n);	/* out: 2n+1 bytes */
+int unhex(uint8_t *out, size_t n, const char *s);
+uint64_t now_ns(void);		/* CLOCK_REALTIME */
+uint64_t mono_ns(void);		/* CLOCK_MONOTONIC */
+/* value of key in a "k=v k=v" status line into out; 0 or -ENOENT */
+int status_get(const char *status, const char *key, char *out, size_t outlen);
+
+/* pread/pwrite all of len at off (EINTR retried): 0, -errno, -ENODATA at EOF */
+int read_full(int fd, void *buf, size_t len, off_t off);
+int write_full(int fd, const void *buf, size_t len, off_t off);
+
+/*
+ * Open a block device or regular file (O_CLOEXEC added); size: its size in
+ * bytes, or NULL.  The fd, or -errno: -ENOTBLK when it is neither.
+ */
+int vdev_open(const char *path, int flags, uint64_t *size);
+
+#endif

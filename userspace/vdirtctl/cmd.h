@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vdirtctl: what the commands share: the parsed options, the command
+ * table's entry, the exit codes, messages and the helpers of common.c.
+ */
+#ifndef VDIRTCTL_CMD_H
+#define VDIRTCTL_CMD_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hash.h"
+#include "journal.h"
+#include "nl.h"
+
+#define VDIRTCTL_VERSION "1.0"
+
+/* exit codes, documented in vdirtctl.8; errno_to_exit() (main.c) maps -errno */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,		/* generic failure */
+	EXIT_USAGE = 2,		/* bad arguments, an option the command does not take */
+	EXIT_PERM = 3,		/* EPERM, EACCES */
+	EXIT_NOENT = 4,		/* no such device or file, module not loaded */
+	EXIT_BUSY = 5,		/* EBUSY, EEXIST: in use, already exists/formatted */
+	EXIT_INVAL = 6,		/* EINVAL, EBADMSG, ...: data or geometry refused */
+	EXIT_IO = 7,		/* EIO */
+	EXIT_NOSPC = 8,		/* ENOSPC, EFBIG: device too small */
+	EXIT_NOTSUP = 9,	/* EOPNOTSUPP, EPROTONOSUPPORT */
+	EXIT_MISMATCH = 10,	/* scan --wait found mismatches */
+	EXIT_NOMEM = 11,	/* ENOMEM */
+	EXIT_INTR = 12,		/* interrupted (EINTR, a signal) */
+};
+int errno_to_exit(int negerrno);
+
+/* the options, as main() parsed them (each taken only by the commands of main.c's table) */
+struct opts {
+	uint32_t cluster_size;
+	const char *hash;
+	int force;
+	const char *mode;
+	int no_read_verify;
+	int fail_open;
+	long cache_mb;
+	const char *output;
+	int threads;
+	uint64_t count;
+	int wait;
+	int progress;		/* -1 auto, 0 no, 1 yes */
+	int all;		/* monitor --all */
+	int journal;		/* monitor --journal */
+	const char *prom;	/* monitor --prometheus-textfile */
+	uint64_t interval;	/* seconds between textfile refreshes */
+	int json, quiet, debug;
+};
+extern struct opts o;
+
+/* set by SIGINT/SIGTERM */
+extern volatile sig_atomic_t interrupted;
+
+/* a command returns 0, -errno or an exit code (> 0) */
+struct command {
+	const char *name;	/* "format", "baseline build" */
+	int (*fn)(int argc, char **argv);
+	const char *args;
+	const char *help;
+};
+
+/* messages: "vdirtctl: ..." on stderr; debug lines "# ..." with -d */
+void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_hook(int level, const char *msg);
+
+/* vdev_open(), saying why not */
+int open_dev(const char *path, int flags, uint64_t *size);
+/* --hash or the default; NULL (said why) when unknown */
+const struct vh_alg *get_alg(const char *name);
+/* 0, or -EINVAL saying why */
+int check_cluster(uint32_t cs);
+/* the progress bar on stderr: --progress, or a terminal without --quiet */
+int show_progress(void);
+void progress(const char *what, uint64_t done, uint64_t total, int final);
+
+/* netlink: open the family and get dev's info, saying why not; vnl_close() v anyway */
+int nl_open_dev(struct vnl *v, const char *dev, struct vdev_info *d);
+int nl_dev_get(struct vnl *v, const char *dev, struct vdev_info *d);
+/* wait for the baseline change number id of dev to end (its result), -EINTR on a signal */
+int change_wait(struct vnl *v, const char *dev, uint64_t id, const char *what);
+/* a command on one device; wait: it starts a baseline change, wait for its end */
+int nl_change(const char *dev, uint8_t cmd, const char *what, bool wait);
+/* one mismatch record, text or JSON (source: "event"/"dump" for the monitor, or NULL) */
+void print_rec(const struct vrec *r, uint32_t cs, const char *source);
+struct json_object *rec_json(const struct vrec *r, uint32_t cs, const char *source);
+
+/* the commands (cmd_*.c) */
+int cmd_meta_size(int argc, char **argv);
+int cmd_format(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_upgrade(int argc, char **argv);
+int cmd_open(int argc, char **argv);
+int cmd_close(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_baseline_build(int argc, char **argv);
+int cmd_baseline_show(int argc, char **argv);
+int cmd_baseline_load(int argc, char **argv);
+int cmd_baseline_capture(int argc, char **argv);
+int cmd_baseline_clear(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_clear(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_hashes(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+
+#endif

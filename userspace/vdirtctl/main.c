@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vdirtctl - manage dm-vdirt devices: metadata format, open/close/status,
+ * baselines, mismatch reports and events.  See vdirtctl.8.
+ *
+ * This file: the option table (which commands take each option), the
+ * command table, -errno to exit code, and main().  The commands are in
+ * cmd_*.c, the work they do in lib/ (libvdirt.a).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "dm.h"
+#include "format.h"
+#include "util.h"
+
+static const struct command commands[] = {
+	{ "meta-size", cmd_meta_size, "<data_size|data_dev>", "print the metadata bytes needed" },
+	{ "format", cmd_format, "<data_dev> <meta_dev>", "write the metadata superblock" },
+	{ "open", cmd_open, "<data_dev> <meta_dev> <name>", "create /dev/mapper/<name>" },
+	{ "close", cmd_close, "<name>", "remove the device" },
+	{ "status", cmd_status, "<name>", "geometry, state and counters" },
+	{ "list", cmd_list, "", "all vdirt devices: table, status and netlink info" },
+	{ "devices", cmd_list, "", "the same as list" },
+	{ "check", cmd_check, "<meta_dev>",
+	  "offline: both superblock copies, the one in use, regions to recover (exit 0/1/2)" },
+	{ "upgrade", cmd_upgrade, "<meta_dev>",
+	  "offline: convert format version 1 metadata to version 2 (staging area)" },
+	{ "baseline build", cmd_baseline_build, "<image_or_device> -o <file>",
+	  "hash a golden image" },
+	{ "baseline show", cmd_baseline_show, "<file>", "check a baseline file, print its header" },
+	{ "baseline load", cmd_baseline_load, "<name> <file>", "load a baseline file (atomically)" },
+	{ "baseline capture", cmd_baseline_capture, "<name>",
+	  "current measurements become the baseline" },
+	{ "baseline clear", cmd_baseline_clear, "<name>", "forget the baseline" },
+	{ "monitor", cmd_monitor, "[<name>...|--all]", "print mismatch events as they happen" },
+	{ "report", cmd_report, "<name>", "every recorded mismatch" },
+	{ "clear", cmd_clear, "<name>", "clear the recorded mismatches" },
+	{ "scan", cmd_scan, "<name> [stop]", "start (or stop) a full verification pass" },
+	{ "hashes", cmd_hashes, "<name> [<first> [<count>]]", "current and baseline digests" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRESS,
+       O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL };
+
+#define GEOMETRY "meta-size,format,open,baseline build"
+#define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
+
+/* every option; cmds: the commands that take it (comma-separated), NULL: all */
+static const struct opt_def {
+	const char *name;
+	int has_arg;
+	int val;		/* the short option, or O_* */
+	const char *cmds;
+	const char *arg, *help;
+} opts[] = {
+	{ "cluster-size", required_argument, 'c', GEOMETRY, "N", "cluster size in bytes (default 4096)" },
+	{ "hash", required_argument, 'h', GEOMETRY, "ALG", "hash algorithm (default sha256)" },
+	{ "output", required_argument, 'o', "baseline build", "FILE", "output file" },
+	{ "threads", required_argument, 't', "baseline build", "N", "hashing threads (default: CPUs)" },
+	{ "force", no_argument, 'f', "format", NULL, "format over an existing superblock" },
+	{ "mode", required_argument, O_MODE, "open", "M", "audit or enforce" },
+	{ "no-read-verify", no_argument, O_NO_RV, "open", NULL, "do not verify reads" },
+	{ "fail-open", no_argument, O_FAIL_OPEN, "open", NULL,
+	  "keep I/O going when measuring fails" },
+	{ "cache-mb", required_argument, O_CACHE, "open", "N", "metadata cache bound" },
+	{ "count", required_argument, 'n', "monitor", "N", "exit after N events" },
+	{ "all", no_argument, O_ALL, "monitor", NULL,
+	  "every device, also those created later (default)" },
+	{ "journal", no_argument, O_JOURNAL, "monitor", NULL,
+	  "events as structured journal entries" },
+	{ "prometheus-textfile", required_argument, O_PROM, "monitor", "PATH",
+	  "node_exporter textfile metrics" },
+	{ "interval", required_argument, O_INTERVAL, "monitor", "S",
+	  "rewrite the textfile every S seconds (default 15)" },
+	{ "wait", no_argument, 'w', "scan", NULL,
+	  "wait for the end, exit 10 if mismatches were found" },
+	{ "progress", no_argument, O_PROGRESS, WAITERS, NULL, "force the progress bar on" },
+	{ "no-progress", no_argument, O_NO_PROGRESS, WAITERS, NULL, "force it off" },
+	{ "json", no_argument, 'j', NULL, NULL, "machine-readable output" },
+	{ "quiet", no_argument, 'q', NULL, NULL, "print nothing but errors" },
+	{ "debug", no_argument, 'd', NULL, NULL, "debug lines on stderr, prefixed '#'" },
+	{ "help", no_argument, O_HELP, NULL, NULL, "this help" },
+	{ "version", no_argument, O_VERSION, NULL, NULL, "the version" },
+};
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+int errno_to_exit(int e)
+{
+	if (e >= 0)
+		return EXIT_OK;
+	switch (-e) {
+	case EPERM:
+	case EACCES:
+		return EXIT_PERM;
+	case ENOENT:
+	case ENODEV:
+	case ENXIO:
+	case ESRCH:
+		return EXIT_NOENT;
+	case EBUSY:
+	case EEXIST:
+	case EALREADY:
+		return EXIT_BUSY;
+	case EINVAL:
+	case EBADMSG:
+	case EILSEQ:
+	case ERANGE:
+	case ENODATA:
+	case EMSGSIZE:
+	case EDOM:
+	case ENAMETOOLONG:
+		return EXIT_INVAL;
+	case EIO:
+		return EXIT_IO;
+	case ENOSPC:
+	case EFBIG:
+		return EXIT_NOSPC;
+	case EOPNOTSUPP:
+	case EPROTONOSUPPORT:
+	case ENOSYS:
+		return EXIT_NOTSUP;
+	case ENOMEM:
+		return EXIT_NOMEM;
+	case EINTR:
+		return EXIT_INTR;
+	}
+	return EXIT_FAIL;
+}
+
+/* does the comma-separated list cmds name command? */
+static int takes(const char *cmds, const char *command)
+{
+	size_t n = strlen(command);
+	const char *p;
+
+	if (!cmds)
+		return 1;
+	for (p = cmds; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, command, n) && (p[n] == ',' || !p[n]))
+			return 1;
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	const struct command *c;
+	unsigned int i;
+
+	fprintf(f, "vdirtctl %s - manage dm-vdirt integrity-measured devices\n\n"
+		"Usage: vdirtctl [options] <command> [<args>]\n\nCommands:\n", VDIRTCTL_VERSION);
+	for (c = commands; c->name; c++) {
+		char head[80];
+
+		snprintf(head, sizeof(head), "%s %s", c->name, c->args);
+		fprintf(f, "  %-44s %s\n", head, c->help);
+	}
+	fprintf(f, "\nOptions (each taken only by the commands in brackets):\n");
+	for (i = 0; i < NOPTS; i++) {
+		char head[64], sh[8] = "    ";
+
+		if (opts[i].val < 256)
+			snprintf(sh, sizeof(sh), "-%c, ", opts[i].val);
+		snprintf(head, sizeof(head), "%s--%s%s%s", sh, opts[i].name, opts[i].arg ? " " : "",
+			 opts[i].arg ? opts[i].arg : "");
+		fprintf(f, "  %-30s %s%s%s%s%s\n", head, opts[i].help,
+			opts[i].val == O_JOURNAL && !vj_available() ? " (not built in)" : "",
+			opts[i].cmds ? " [" : "", opts[i].cmds ? opts[i].cmds : "",
+			opts[i].cmds ? "]" : "");
+	}
+	fprintf(f, "  hashes:");
+	for (i = 0; vh_algs(i); i++)
+		fprintf(f, " %s", vh_algs(i)->name);
+	fprintf(f, "\n\nExit codes: 0 ok, 1 failure, 2 usage, 3 permission, 4 no such device/file,\n"
+		"5 busy or exists, 6 invalid data, 7 I/O error, 8 too small, 9 not supported,\n"
+		"10 mismatches found, 11 out of memory, 12 interrupted.  See vdirtctl(8).\n");
+}
+
+/* the value of one option into o; 0, or EXIT_USAGE saying why */
+static int set_opt(int val, const char *arg)
+{
+	uint64_t v;
+
+	switch (val) {
+	case 'c':
+		if (parse_size(arg, &v) || v > UINT32_MAX) {
+			err("--cluster-size: bad number '%s'", arg);
+			return EXIT_USAGE;
+		}
+		o.cluster_size = v;
+		break;
+	case 'h': o.hash = arg; break;
+	case 'o': o.output = arg; break;
+	case 't':
+		if (parse_u64(arg, &v) || !v || v > 256) {
+			err("--threads: 1..256");
+			return EXIT_USAGE;
+		}
+		o.threads = v;
+		break;
+	case 'f': o.force = 1; break;
+	case 'n':
+		if (parse_u64(arg, &v)) {
+			err("--count: bad number '%s'", arg);
+			return EXIT_USAGE;
+		}
+		o.count = v;
+		break;
+	case 'w': o.wait = 1; break;
+	case 'j': o.json = 1; break;
+	case 'q': o.quiet = 1; break;
+	case 'd': o.debug++; break;
+	case O_MODE: o.mode = arg; break;
+	case O_NO_RV: o.no_read_verify = 1; break;
+	case O_FAIL_OPEN: o.fail_open = 1; break;
+	case O_CACHE:
+		if (parse_u64(arg, &v) || v > 1 << 20) {
+			err("--cache-mb: bad number '%s'", arg);
+			return EXIT_USAGE;
+		}
+		o.cache_mb = v;
+		break;
+	case O_PROGRESS: o.progress = 1; break;
+	case O_NO_PROGRESS: o.progress = 0; break;
+	case O_ALL: o.all = 1; break;
+	case O_JOURNAL: o.journal = 1; break;
+	case O_PROM: o.prom = arg; break;
+	case O_INTERVAL:
+		if (parse_u64(arg, &v) || !v || v > 86400) {
+			err("--interval: 1..86400 seconds");
+			return EXIT_USAGE;
+		}
+		o.interval = v;
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Parse the options into o; seen[i]: opts[i] was given.  0, a negative
+ * number for --help (-1) / --version (-2), or EXIT_USAGE.
+ */
+static int parse_opts(int argc, char **argv, int *seen)
+{
+	struct option lo[NOPTS + 1];
+	char shorts[2 * NOPTS + 1];
+	unsigned int i, ns = 0;
+	int opt, r;
+
+	memset(lo, 0, sizeof(lo));
+	for (i = 0; i < NOPTS; i++) {
+		lo[i].name = opts[i].name;
+		lo[i].has_arg = opts[i].has_arg;
+		lo[i].val = opts[i].val;
+		if (opts[i].val < 256) {
+			shorts[ns++] = opts[i].val;
+			if (opts[i].has_arg)
+				shorts[ns++] = ':';
+		}
+	}
+	shorts[ns] = 0;
+	while ((opt = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		for (i = 0; i < NOPTS && opts[i].val != opt; i++)
+			;
+		if (i == NOPTS) {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		if (opt == O_HELP)
+			return -1;
+		if (opt == O_VERSION)
+			return -2;
+		seen[i] = 1;
+		r = set_opt(opt, optarg);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static const struct command *find_command(int argc, char **argv)
+{
+	const struct command *c;
+	size_t n = strlen(argv[0]);
+
+	for (c = commands; c->name; c++) {
+		if (!strcmp(c->name, argv[0]))
+			return c;
+		/* "baseline build": two words */
+		if (argc > 1 && !strncmp(c->name, argv[0], n) && c->name[n] == ' ' &&
+		    !strcmp(c->name + n + 1, argv[1]))
+			return c;
+	}
+	return NULL;
+}
+
+/* every option given is one the command takes; else EXIT_USAGE saying so */
+static int check_scope(const struct command *c, const int *seen)
+{
+	unsigned int i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (seen[i] && !takes(opts[i].cmds, c->name)) {
+			err("--%s: not an option of '%s' (only of: %s); see vdirtctl --help",
+			    opts[i].name, c->name, opts[i].cmds);
+			return EXIT_USAGE;
+		}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *c;
+	int seen[NOPTS] = { 0 };
+	struct sigaction sa;
+	int r, words;
+
+	vlog_set(log_hook);
+	r = parse_opts(argc, argv, seen);
+	if (r == -1 || r == -2) {
+		if (r == -1)
+			usage(stdout);
+		else
+			printf("vdirtctl %s\n", VDIRTCTL_VERSION);
+		return EXIT_OK;
+	}
+	if (r)
+		return r;
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[0], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	c = find_command(argc, argv);
+	if (!c) {
+		err("unknown command '%s%s%s'; see vdirtctl --help", argv[0],
+		    argc > 1 && !strcmp(argv[0], "baseline") ? " " : "",
+		    argc > 1 && !strcmp(argv[0], "baseline") ? argv[1] : "");
+		return EXIT_USAGE;
+	}
+	r = check_scope(c, seen);
+	if (r)
+		return r;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	vdm_init();
+	dbg("command %s", c->name);
+	words = strchr(c->name, ' ') ? 2 : 1;
+	r = c->fn(argc - words, argv + words);
+	if (fflush(stdout) && !r)
+		r = -EIO;
+	if (r > 0)
+		return r;	/* an exit code already */
+	dbg("result %d (%s) exit %d", r, r ? strerror(-r) : "ok", errno_to_exit(r));
+	return errno_to_exit(r);
+}
