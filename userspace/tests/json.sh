@@ -7,14 +7,12 @@
 V=${1:-./vdirtctl/vdirtctl}
 case $V in /*) ;; *) V=$PWD/$V ;; esac
 EXP=$(cd "$(dirname "$0")/json" && pwd)
-. "$(dirname "$0")/tap-lib"
-echo "TAP version 13"
-echo "1..19"
+. "$(dirname "$0")/../../tests/host/lib.sh"
+tap_start
 
 if ! command -v python3 >/dev/null 2>&1; then
-	i=0
-	while [ $i -lt 19 ]; do ok "# SKIP no python3"; i=$((i + 1)); done
-	exit 0
+	ok "# SKIP no python3"
+	tap_done
 fi
 # same NAME: $T/out equals tests/json/NAME.json (keys sorted; uuid, created, file_digest vary)
 same() {
@@ -66,4 +64,4 @@ truncate -s 4M "$bad"
 t "format --json of a non-UTF-8 name" 0 $V format --json data "$bad"
 python3 -c 'import json,sys; d = json.load(open(sys.argv[1], encoding="utf-8")); sys.exit(d["meta_dev"] != "meta\u00ff")' out 2>"$T/diff" &&
 	ok "... valid UTF-8 JSON, the stray byte as U+00FF" || nok "... not valid: $(od -c out | head -n 2) $(cat "$T/diff")"
-[ $failed -eq 0 ]
+tap_done
