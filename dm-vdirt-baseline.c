@@ -179,16 +179,14 @@ static bool vdirt_mclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
 
 static const char *vdirt_bc_name(u8 kind)
 {
-	switch (kind) {
-	case VDIRT_BC_CAPTURE:
-		return "baseline capture";
-	case VDIRT_BC_CLEAR:
-		return "baseline clear";
-	case VDIRT_BC_REPLACE:
-		return "baseline load";
-	default:
-		return "clear_mismatches";
-	}
+	static const char * const names[] = {
+		[VDIRT_BC_CAPTURE] = "baseline capture",
+		[VDIRT_BC_CLEAR] = "baseline clear",
+		[VDIRT_BC_REPLACE] = "baseline load",
+		[VDIRT_BC_MCLEAR] = "clear_mismatches",
+	};
+
+	return kind < ARRAY_SIZE(names) && names[kind] ? names[kind] : "?";
 }
 
 /* what a change cut short leaves, for its log line */
@@ -281,21 +279,13 @@ static void vdirt_bc_finish(struct vdirt_dev *vd, int r)
 	mutex_unlock(&vd->bc.lock);
 }
 
-static vdirt_walk_fn vdirt_bc_fn(u8 kind)
-{
-	switch (kind) {
-	case VDIRT_BC_CAPTURE:
-		return vdirt_capture_fn;
-	case VDIRT_BC_CLEAR:
-		return vdirt_bclear_fn;
-	case VDIRT_BC_REPLACE:
-		return vdirt_replace_fn;
-	case VDIRT_BC_MCLEAR:
-		return vdirt_mclear_fn;
-	default:
-		return NULL;
-	}
-}
+/* what the worker does to each entry, by VDIRT_BC_* */
+static const vdirt_walk_fn vdirt_bc_fns[] = {
+	[VDIRT_BC_CAPTURE] = vdirt_capture_fn,
+	[VDIRT_BC_CLEAR] = vdirt_bclear_fn,
+	[VDIRT_BC_REPLACE] = vdirt_replace_fn,
+	[VDIRT_BC_MCLEAR] = vdirt_mclear_fn,
+};
 
 /* worker, replace: the staging read buffer, allocated without I/O */
 static int vdirt_bc_rbuf(struct vdirt_dev *vd)
@@ -315,7 +305,8 @@ static void vdirt_bc_work(struct work_struct *work)
 {
 	struct vdirt_dev *vd = container_of(work, struct vdirt_dev, bc.work);
 	u8 kind = READ_ONCE(vd->bc.kind);
-	vdirt_walk_fn fn = vdirt_bc_fn(kind);
+	vdirt_walk_fn fn = kind < ARRAY_SIZE(vdirt_bc_fns) ?
+			   vdirt_bc_fns[kind] : NULL;
 	sector_t pf = 0;
 	u64 c, last;
 	int r = 0;
@@ -706,6 +697,29 @@ static int vdirt_load_append(struct vdirt_load *l, const u8 *p, u32 len)
 	return 0;
 }
 
+/* the caller's live load, referenced and locked, or NULL */
+static struct vdirt_load *vdirt_load_lock(struct vdirt_dev *vd, u32 portid,
+					  u32 id, const char **why)
+{
+	struct vdirt_load *l = vdirt_load_get(vd, portid, id, why);
+
+	if (!l)
+		return NULL;
+	mutex_lock(&l->lock);
+	if (!l->dead)
+		return l;
+	mutex_unlock(&l->lock);
+	kref_put(&l->ref, vdirt_load_free);
+	*why = "vdirt: no such baseline load on this device for this socket";
+	return NULL;
+}
+
+static void vdirt_load_unlock(struct vdirt_load *l)
+{
+	mutex_unlock(&l->lock);
+	kref_put(&l->ref, vdirt_load_free);
+}
+
 int vdirt_load_chunk(struct vdirt_dev *vd, u32 portid, u32 id, u64 first,
 		     const void *digests, u32 len, const char **why)
 {
@@ -713,13 +727,9 @@ int vdirt_load_chunk(struct vdirt_dev *vd, u32 portid, u32 id, u64 first,
 	u64 n;
 	int r;
 
-	l = vdirt_load_get(vd, portid, id, why);
+	l = vdirt_load_lock(vd, portid, id, why);
 	if (!l)
 		return -ENOENT;
-	mutex_lock(&l->lock);
-	r = -ENOENT;
-	if (l->dead)
-		goto out;
 	r = -EINVAL;
 	if (!len || len % vd->digest_size) {
 		*why = "vdirt: not a whole number of digests";
@@ -742,8 +752,7 @@ int vdirt_load_chunk(struct vdirt_dev *vd, u32 portid, u32 id, u64 first,
 	else
 		*why = "vdirt: cannot write the staging area";
 out:
-	mutex_unlock(&l->lock);
-	kref_put(&l->ref, vdirt_load_free);
+	vdirt_load_unlock(l);
 	return r;
 }
 
@@ -754,13 +763,9 @@ int vdirt_load_commit(struct vdirt_dev *vd, u32 portid, u32 id, u64 *change,
 	u64 used;
 	int r;
 
-	l = vdirt_load_get(vd, portid, id, why);
+	l = vdirt_load_lock(vd, portid, id, why);
 	if (!l)
 		return -ENOENT;
-	mutex_lock(&l->lock);
-	r = -ENOENT;
-	if (l->dead)
-		goto out;
 	r = -ENODATA;
 	if (l->next != vd->nr_clusters) {
 		*why = "vdirt: baseline incomplete, not committed";
