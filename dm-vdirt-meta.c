@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dm-vdirt metadata: superblock A/B, per-cluster entries, mismatch record
- * ring, commits.  All metadata goes through one dm-bufio client with
- * 4 KiB blocks.
+ * dm-vdirt metadata store: superblock A/B, per-cluster entries, the
+ * metadata cache and its bound (cache_mb), commits; and, until it moves to
+ * dm-vdirt-baseline.c, the baseline change worker.  All metadata goes
+ * through one dm-bufio client with 4 KiB blocks; the record log
+ * (dm-vdirt-log.c) and the write-intent bitmap (dm-vdirt-intent.c) are the
+ * other parts of the store.  The store takes no range lock and calls
+ * nothing above it: errors go up through vd->store_ops.
  */
 #include <linux/blkdev.h>
 #include <linux/kernel.h>
@@ -26,15 +30,6 @@ static u32 vdirt_sb_csum(const struct vdirt_disk_sb *sb)
 	struct vdirt_disk_sb tmp;
 
 	memcpy(&tmp, sb, sizeof(tmp));
-	tmp.csum = 0;
-	return crc32c(~0U, &tmp, sizeof(tmp));
-}
-
-static u32 vdirt_record_csum(const struct vdirt_disk_record *rec)
-{
-	struct vdirt_disk_record tmp;
-
-	memcpy(&tmp, rec, sizeof(tmp));
 	tmp.csum = 0;
 	return crc32c(~0U, &tmp, sizeof(tmp));
 }
@@ -97,14 +92,6 @@ static void vdirt_sb_fill(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 	sb->csum = cpu_to_le32(vdirt_sb_csum(sb));
 }
 
-/* the record log up to the current head goes into the next superblock */
-static void vdirt_log_snapshot(struct vdirt_dev *vd)
-{
-	mutex_lock(&vd->log_lock);
-	vd->log_committing = vd->log_head;
-	mutex_unlock(&vd->log_lock);
-}
-
 /*
  * Write the next superblock copy (seq + 1) and flush; commit_lock held.
  * Its log head is vd->log_committing: records below it must already be
@@ -117,6 +104,7 @@ static int vdirt_write_sb(struct vdirt_dev *vd)
 	void *p;
 	int r;
 
+	lockdep_assert_held(&vd->commit_lock);
 	p = dm_bufio_new(vd->bufio, seq & 1, &b);
 	if (IS_ERR(p))
 		return PTR_ERR(p);
@@ -438,6 +426,42 @@ static u32 vdirt_sb_ro_unknown(const struct vdirt_disk_sb *sb)
 	       ~VDIRT_FEATURE_RO_COMPAT_SUPP;
 }
 
+/* the store's memory and its dm-bufio client; ctr only */
+static int vdirt_meta_alloc(struct vdirt_dev *vd, char **error)
+{
+	mutex_init(&vd->commit_lock);
+	mutex_init(&vd->cache_lock);
+	INIT_WORK(&vd->untracked_work, vdirt_untracked_work);
+	vd->read_only = !(dm_table_get_mode(vd->ti->table) & VDIRT_MODE_WRITE);
+	/* room for dirty blocks that cannot be dropped until written back */
+	vd->cache_cap = vd->cache_blocks + max(64U, vd->cache_blocks / 4);
+	vd->cache_ring = kvcalloc(vd->cache_cap, sizeof(*vd->cache_ring),
+				  GFP_KERNEL);
+	/* copies A and B, then the chosen one */
+	vd->sb_buf = kmalloc_array(3, sizeof(*vd->sb_buf), GFP_KERNEL);
+	if (!vd->cache_ring || !vd->sb_buf) {
+		*error = "Cannot allocate memory";
+		return -ENOMEM;
+	}
+	vd->bufio = dm_bufio_client_create(vd->meta_dev->bdev,
+					   VDIRT_META_BLOCK_SIZE,
+					   VDIRT_BUFIO_RESERVED, sizeof(u8),
+					   vdirt_buf_alloc, NULL, 0);
+	if (IS_ERR(vd->bufio)) {
+		int r = PTR_ERR(vd->bufio);
+
+		vd->bufio = NULL;
+		*error = "Cannot create metadata cache";
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * Constructor: open the metadata device (format it when both superblock
+ * copies are zero).  On failure *error is a literal for ti->error, the
+ * details are in the kernel log; vdirt_meta_close() undoes a partial open.
+ */
 /* the metadata device must hold layout l */
 static int vdirt_meta_fits(struct vdirt_dev *vd, const struct vdirt_layout *l,
 			   char **error)
@@ -447,10 +471,9 @@ static int vdirt_meta_fits(struct vdirt_dev *vd, const struct vdirt_layout *l,
 
 	if (have >= need)
 		return 0;
-	*error = vdirt_ctr_errorf("Metadata device too small",
-				  "metadata device too small: %llu bytes needed, %llu bytes available",
-				  (unsigned long long)need,
-				  (unsigned long long)have);
+	DMERR("metadata device too small: %llu bytes needed, %llu bytes available",
+	      (unsigned long long)need, (unsigned long long)have);
+	*error = "Metadata device too small";
 	return -ENOSPC;
 }
 
@@ -472,28 +495,9 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 	if (bdev_nr_bytes(vd->meta_dev->bdev) <
 	    layout.total_blocks * VDIRT_META_BLOCK_SIZE)
 		return vdirt_meta_fits(vd, &vd->layout, error);
-	vd->read_only = !(dm_table_get_mode(vd->ti->table) & VDIRT_MODE_WRITE);
-	mutex_init(&vd->cache_lock);
-	/* room for dirty blocks that cannot be dropped until written back */
-	vd->cache_cap = vd->cache_blocks + max(64U, vd->cache_blocks / 4);
-	vd->cache_ring = kvcalloc(vd->cache_cap, sizeof(*vd->cache_ring),
-				  GFP_KERNEL);
-	/* copies A and B, then the chosen one */
-	vd->sb_buf = kmalloc_array(3, sizeof(*vd->sb_buf), GFP_KERNEL);
-	if (!vd->cache_ring || !vd->sb_buf) {
-		*error = "Cannot allocate memory";
-		return -ENOMEM;
-	}
-	vd->bufio = dm_bufio_client_create(vd->meta_dev->bdev,
-					   VDIRT_META_BLOCK_SIZE,
-					   VDIRT_BUFIO_RESERVED, sizeof(u8),
-					   vdirt_buf_alloc, NULL, 0);
-	if (IS_ERR(vd->bufio)) {
-		r = PTR_ERR(vd->bufio);
-		vd->bufio = NULL;
-		*error = "Cannot create metadata cache";
+	r = vdirt_meta_alloc(vd, error);
+	if (r)
 		return r;
-	}
 
 	sb = &vd->sb_buf[2];
 	r = vdirt_sb_read_best(vd, sb, &layout, &why);
@@ -503,14 +507,13 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 	if (r == -ENOSPC)
 		return vdirt_meta_fits(vd, &layout, error);
 	if (r == -EINVAL && !strcmp(why, "bad magic")) {
-		*error = vdirt_ctr_errorf("Metadata device is not a dm-vdirt device and not zeroed",
-					  "metadata device is not a dm-vdirt device (bad magic) and not zeroed");
+		DMERR("metadata device is not a dm-vdirt device (bad magic) and not zeroed");
+		*error = "Metadata device is not a dm-vdirt device and not zeroed";
 		return r;
 	}
 	if (r) {
-		*error = vdirt_ctr_errorf("Metadata superblock invalid",
-					  "metadata superblock invalid: %s",
-					  why);
+		DMERR("metadata superblock invalid: %s", why);
+		*error = "Metadata superblock invalid";
 		return r;
 	}
 	msg = vdirt_sb_match(vd, sb);
@@ -520,9 +523,9 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 	}
 	ro_unknown = vdirt_sb_ro_unknown(sb);
 	if (ro_unknown && !vd->read_only) {
-		*error = vdirt_ctr_errorf("Metadata has unknown read-only compatible features: only a read-only table may use it",
-					  "metadata has unknown read-only compatible features 0x%x: only a read-only table may use it",
-					  ro_unknown);
+		DMERR("metadata has unknown read-only compatible features 0x%x: only a read-only table may use it",
+		      ro_unknown);
+		*error = "Metadata has unknown read-only compatible features: only a read-only table may use it";
 		return -EROFS;
 	}
 	/* version 1 metadata keeps its layout (no staging area) */
@@ -592,7 +595,7 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 	}
 	vd->epoch++;
 	vd->sb_flags &= ~VDIRT_SB_F_CLEAN;
-	vd->sb_compat = vd->intent_on ? VDIRT_FEATURE_COMPAT_INTENT : 0;
+	vd->sb_compat = vd->intent.on ? VDIRT_FEATURE_COMPAT_INTENT : 0;
 	vdirt_log_snapshot(vd);
 	r = vdirt_write_sb(vd);
 	mutex_unlock(&vd->commit_lock);
@@ -609,8 +612,6 @@ void vdirt_meta_close(struct vdirt_dev *vd)
 	kfree(vd->sb_buf);
 	vd->sb_buf = NULL;
 }
-
-static void vdirt_events_deliver(struct vdirt_dev *vd, u64 below);
 
 static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
 {
@@ -647,7 +648,7 @@ static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
 	}
 	if (r) {
 		atomic_set(&vd->meta_dirty, 1);
-		vdirt_set_error(vd, "metadata commit", r);
+		vdirt_store_error(vd, "metadata commit", r);
 		vdirt_events_deliver(vd, U64_MAX);
 	} else {
 		vd->commit_done = ticket;
@@ -823,8 +824,7 @@ void vdirt_cache_trim(struct vdirt_dev *vd)
 }
 
 /* a metadata block through the cache, tracked for the bound */
-static void *vdirt_meta_read(struct vdirt_dev *vd, sector_t blk,
-			     struct dm_buffer **bp)
+void *vdirt_meta_read(struct vdirt_dev *vd, sector_t blk, struct dm_buffer **bp)
 {
 	void *p;
 
@@ -849,7 +849,7 @@ struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
 
 	p = vdirt_meta_read(vd, blk, bp);
 	if (IS_ERR(p)) {
-		vdirt_set_error(vd, "metadata read", PTR_ERR(p));
+		vdirt_store_error(vd, "metadata read", PTR_ERR(p));
 		return ERR_CAST(p);
 	}
 	return (struct vdirt_disk_entry *)(p + off);
@@ -896,299 +896,3 @@ void vdirt_cursor_put(struct vdirt_dev *vd, struct vdirt_cursor *cur)
 	cur->b = NULL;
 }
 
-/* the event hook: written under RCU, read under rcu_read_lock() */
-static const struct vdirt_event_ops __rcu *vdirt_event_ops;
-
-void vdirt_set_event_ops(const struct vdirt_event_ops *ops)
-{
-	rcu_assign_pointer(vdirt_event_ops, ops);
-	synchronize_rcu();
-}
-
-/* a record waiting for the commit that makes it durable */
-struct vdirt_event {
-	struct list_head node;		/* in vd->events, by record number */
-	struct vdirt_record rec;
-};
-
-static void vdirt_event_send(struct vdirt_dev *vd,
-			     const struct vdirt_record *rec)
-{
-	const struct vdirt_event_ops *ops;
-
-	rcu_read_lock();
-	ops = rcu_dereference(vdirt_event_ops);
-	if (ops && ops->mismatch)
-		ops->mismatch(vd, rec);
-	rcu_read_unlock();
-}
-
-/* send the events of records numbered below "below"; commit_lock held */
-static void vdirt_events_deliver(struct vdirt_dev *vd, u64 below)
-{
-	struct vdirt_event *ev, *tmp;
-	LIST_HEAD(list);
-
-	spin_lock(&vd->events_lock);
-	list_for_each_entry_safe(ev, tmp, &vd->events, node) {
-		if (ev->rec.seq >= below)
-			break;
-		list_move_tail(&ev->node, &list);
-	}
-	spin_unlock(&vd->events_lock);
-	list_for_each_entry_safe(ev, tmp, &list, node) {
-		vdirt_event_send(vd, &ev->rec);
-		list_del(&ev->node);
-		kfree(ev);
-	}
-}
-
-void vdirt_events_free(struct vdirt_dev *vd)
-{
-	struct vdirt_event *ev, *tmp;
-
-	list_for_each_entry_safe(ev, tmp, &vd->events, node) {
-		list_del(&ev->node);
-		kfree(ev);
-	}
-}
-
-/* records stored but not yet committed? (lockless, any context) */
-bool vdirt_records_unsynced(struct vdirt_dev *vd)
-{
-	return READ_ONCE(vd->log_head) != READ_ONCE(vd->log_durable);
-}
-
-/*
- * Store a record (aux: VDIRT_KIND_RECOVERY only, else NULL).  It becomes
- * visible (report, netlink dump and event) once a commit made it durable;
- * the caller commits before completing the I/O that found it.
- */
-int vdirt_log_append(struct vdirt_dev *vd, u64 cluster, u8 kind, u8 op,
-		     const u8 *expected, const u8 *actual, const u64 *aux)
-{
-	struct vdirt_disk_record *rec;
-	struct vdirt_event *ev;
-	struct dm_buffer *b;
-	u64 seq, idx;
-	int i;
-	u8 *p;
-
-	ev = kzalloc(sizeof(*ev), GFP_NOIO | __GFP_NOWARN);
-	if (!ev) {
-		vdirt_set_error(vd, "mismatch record allocation", -ENOMEM);
-		return -ENOMEM;
-	}
-	ev->rec.cluster = cluster;
-	ev->rec.kind = kind;
-	ev->rec.op = op;
-	ev->rec.digest_size = vd->digest_size;
-	ev->rec.time_ns = ktime_get_real_ns();
-	memcpy(ev->rec.expected, expected, vd->digest_size);
-	memcpy(ev->rec.actual, actual, vd->digest_size);
-	if (aux)
-		memcpy(ev->rec.aux, aux, sizeof(ev->rec.aux));
-
-	mutex_lock(&vd->log_lock);
-	seq = vd->log_head;
-	idx = seq % VDIRT_LOG_CAPACITY;
-	p = vdirt_meta_read(vd, vd->layout.log_start +
-				idx / VDIRT_RECORDS_PER_BLOCK, &b);
-	if (IS_ERR(p)) {
-		mutex_unlock(&vd->log_lock);
-		kfree(ev);
-		vdirt_set_error(vd, "mismatch log read", PTR_ERR(p));
-		return PTR_ERR(p);
-	}
-	rec = (struct vdirt_disk_record *)
-		(p + (idx % VDIRT_RECORDS_PER_BLOCK) * VDIRT_RECORD_SIZE);
-	memset(rec, 0, sizeof(*rec));
-	rec->seq = cpu_to_le64(seq);
-	rec->cluster = cpu_to_le64(cluster);
-	rec->time_ns = cpu_to_le64(ev->rec.time_ns);
-	rec->kind = kind;
-	rec->op = op;
-	rec->digest_size = vd->digest_size;
-	memcpy(rec->expected, expected, vd->digest_size);
-	memcpy(rec->actual, actual, vd->digest_size);
-	for (i = 0; aux && i < ARRAY_SIZE(rec->aux); i++)
-		rec->aux[i] = cpu_to_le64(aux[i]);
-	rec->csum = cpu_to_le32(vdirt_record_csum(rec));
-	dm_bufio_mark_buffer_dirty(b);
-	dm_bufio_release(b);
-	WRITE_ONCE(vd->log_head, seq + 1);
-	if (kind == VDIRT_KIND_READ_MISMATCH)
-		atomic64_inc(&vd->cnt.read_mismatches);
-	else if (kind == VDIRT_KIND_WRITE_DRIFT)
-		atomic64_inc(&vd->cnt.write_drift);
-	atomic_set(&vd->meta_dirty, 1);
-	ev->rec.seq = seq;
-	spin_lock(&vd->events_lock);
-	list_add_tail(&ev->node, &vd->events);
-	spin_unlock(&vd->events_lock);
-	mutex_unlock(&vd->log_lock);
-
-	/* records are durable soon even if the caller does not commit */
-	mod_delayed_work(vd->wq, &vd->commit_work, 0);
-	return 0;
-}
-
-int vdirt_record_read(struct vdirt_dev *vd, u64 seq, struct vdirt_record *out)
-{
-	const struct vdirt_disk_record *rec;
-	struct dm_buffer *b;
-	u64 first, idx;
-	int i, r = 0;
-	u8 *p;
-
-	mutex_lock(&vd->log_lock);
-	first = vd->log_tail;
-	if (vd->log_head > VDIRT_LOG_CAPACITY &&
-	    first < vd->log_head - VDIRT_LOG_CAPACITY)
-		first = vd->log_head - VDIRT_LOG_CAPACITY;
-	/* only committed records are visible */
-	if (seq < first || seq >= vd->log_durable) {
-		r = -ENOENT;
-		goto out;
-	}
-	idx = seq % VDIRT_LOG_CAPACITY;
-	p = vdirt_meta_read(vd, vd->layout.log_start +
-				idx / VDIRT_RECORDS_PER_BLOCK, &b);
-	if (IS_ERR(p)) {
-		r = PTR_ERR(p);
-		goto out;
-	}
-	rec = (const struct vdirt_disk_record *)
-		(p + (idx % VDIRT_RECORDS_PER_BLOCK) * VDIRT_RECORD_SIZE);
-	if (le64_to_cpu(rec->seq) != seq ||
-	    le32_to_cpu(rec->csum) != vdirt_record_csum(rec) ||
-	    rec->digest_size != vd->digest_size) {
-		r = -EILSEQ;
-	} else {
-		memset(out, 0, sizeof(*out));
-		out->seq = seq;
-		out->cluster = le64_to_cpu(rec->cluster);
-		out->time_ns = le64_to_cpu(rec->time_ns);
-		out->kind = rec->kind;
-		out->op = rec->op;
-		out->digest_size = rec->digest_size;
-		memcpy(out->expected, rec->expected, rec->digest_size);
-		memcpy(out->actual, rec->actual, rec->digest_size);
-		for (i = 0; i < ARRAY_SIZE(out->aux); i++)
-			out->aux[i] = le64_to_cpu(rec->aux[i]);
-	}
-	dm_bufio_release(b);
-out:
-	mutex_unlock(&vd->log_lock);
-	return r;
-}
-
-static int vdirt_digest_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
-			     bool *valid, bool baseline)
-{
-	struct vdirt_disk_entry *e;
-	struct vdirt_range range;
-	struct dm_buffer *b;
-	u8 flag = baseline ? VDIRT_E_BASELINE : VDIRT_E_CURRENT;
-
-	if (cluster >= vd->nr_clusters)
-		return -ERANGE;
-	vdirt_range_lock_sync(vd, cluster, cluster, &range);
-	e = vdirt_entry_get(vd, cluster, &b);
-	if (IS_ERR(e)) {
-		vdirt_range_unlock(vd, &range);
-		return PTR_ERR(e);
-	}
-	*valid = e->flags & flag;
-	memcpy(digest, baseline ? vdirt_entry_baseline(vd, e) :
-	       vdirt_entry_current(e), vd->digest_size);
-	vdirt_entry_put(vd, b, false);
-	vdirt_range_unlock(vd, &range);
-	return 0;
-}
-
-int vdirt_current_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
-		       bool *valid)
-{
-	return vdirt_digest_read(vd, cluster, digest, valid, false);
-}
-
-int vdirt_baseline_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
-			bool *valid)
-{
-	return vdirt_digest_read(vd, cluster, digest, valid, true);
-}
-
-/*
- * Both digests of clusters [first, first + n), read under the range lock of
- * each lock region they span, so that none is read while a write or a
- * baseline change of its cluster is half done.  valid[i] gets
- * VDIRT_E_CURRENT and VDIRT_E_BASELINE of the entry; a digest that is not
- * valid is returned as zeros.  cur_digests and base_digests hold
- * n * digest_size bytes.
- */
-int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
-		       u8 *cur_digests, u8 *base_digests)
-{
-	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
-	unsigned int ds = vd->digest_size;
-	struct vdirt_disk_entry *e;
-	struct vdirt_range range;
-	u64 c, last, end;
-	int r = 0;
-
-	if (first >= vd->nr_clusters || n > vd->nr_clusters - first)
-		return -ERANGE;
-	end = first + n;
-	for (c = first; c < end && !r; ) {
-		last = min(vdirt_region_first(vd, c) + vd->region_clusters,
-			   end) - 1;
-		vdirt_range_lock_sync(vd, c, last, &range);
-		for (; c <= last; c++) {
-			u64 i = c - first;
-
-			e = vdirt_cursor_get(vd, &cur, c);
-			if (IS_ERR(e)) {
-				r = PTR_ERR(e);
-				break;
-			}
-			valid[i] = e->flags & (VDIRT_E_CURRENT | VDIRT_E_BASELINE);
-			if (e->flags & VDIRT_E_CURRENT)
-				memcpy(cur_digests + i * ds, vdirt_entry_current(e), ds);
-			else
-				memset(cur_digests + i * ds, 0, ds);
-			if (e->flags & VDIRT_E_BASELINE)
-				memcpy(base_digests + i * ds,
-				       vdirt_entry_baseline(vd, e), ds);
-			else
-				memset(base_digests + i * ds, 0, ds);
-		}
-		vdirt_cursor_put(vd, &cur);
-		vdirt_range_unlock(vd, &range);
-	}
-	return r;
-}
-
-int vdirt_baseline_write(struct vdirt_dev *vd, u64 cluster, const u8 *digest)
-{
-	struct vdirt_disk_entry *e;
-	struct vdirt_range range;
-	struct dm_buffer *b;
-
-	if (cluster >= vd->nr_clusters)
-		return -ERANGE;
-	vdirt_range_lock_sync(vd, cluster, cluster, &range);
-	e = vdirt_entry_get(vd, cluster, &b);
-	if (IS_ERR(e)) {
-		vdirt_range_unlock(vd, &range);
-		return PTR_ERR(e);
-	}
-	if (!(e->flags & VDIRT_E_BASELINE))
-		atomic64_inc(&vd->cnt.baselined);
-	memcpy(vdirt_entry_baseline(vd, e), digest, vd->digest_size);
-	e->flags |= VDIRT_E_BASELINE;
-	e->flags &= ~(VDIRT_E_WRITTEN | VDIRT_E_DRIFT);
-	vdirt_entry_put(vd, b, true);
-	vdirt_range_unlock(vd, &range);
-	return 0;
-}

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * dm-vdirt: internal interfaces shared by dm-vdirt.c (target),
- * dm-vdirt-meta.c (metadata) and dm-vdirt-netlink.c (generic netlink).
+ * dm-vdirt: the device (struct vdirt_dev) and the internal interfaces
+ * shared by the target (dm-vdirt.c, dm-vdirt-hooks.c), the generic netlink
+ * family (dm-vdirt-netlink.c), the crash recovery engine
+ * (dm-vdirt-recovery.h) and the store: metadata (dm-vdirt-meta.h), record
+ * log (dm-vdirt-log.h), write-intent bitmap (dm-vdirt-intent.h).
  */
 #ifndef DM_VDIRT_H
 #define DM_VDIRT_H
@@ -23,6 +26,10 @@
 #include "dm-vdirt-format.h"
 #include "dm-vdirt-baseline.h"
 #include "dm-vdirt-staging.h"
+#include "dm-vdirt-intent.h"
+#include "dm-vdirt-log.h"
+#include "dm-vdirt-meta.h"
+#include "dm-vdirt-recovery.h"
 
 #define DM_MSG_PREFIX "vdirt"
 
@@ -51,19 +58,6 @@ struct vdirt_bucket {
 	struct list_head inflight;	/* granted ranges */
 	struct list_head waiters;	/* ranges waiting, FIFO */
 } ____cacheline_aligned_in_smp;
-
-/* in-memory copy of the mismatch record (netlink dumps these) */
-struct vdirt_record {
-	u64 seq;
-	u64 cluster;
-	u64 time_ns;
-	u8 kind;		/* VDIRT_KIND_* */
-	u8 op;			/* VDIRT_OP_* */
-	u8 digest_size;
-	u8 expected[VDIRT_MAX_DIGEST_SIZE];
-	u8 actual[VDIRT_MAX_DIGEST_SIZE];
-	u64 aux[4];		/* VDIRT_KIND_RECOVERY: VDIRT_AUX_* */
-};
 
 struct vdirt_counters {
 	atomic64_t measured;		/* clusters with a current digest */
@@ -127,26 +121,8 @@ struct vdirt_dev {
 
 	struct vdirt_bucket buckets[VDIRT_LOCK_BUCKETS];
 
-	/* metadata */
-	struct dm_bufio_client *bufio;
-	struct mutex commit_lock;	/* serialises commits, protects sb */
-	atomic_t commit_req;		/* commit tickets handed out */
-	int commit_done;		/* last ticket covered, commit_lock */
-	atomic_t meta_dirty;		/* entries changed since last commit */
-	unsigned int cache_blocks;	/* cache_mb in metadata blocks */
-	struct delayed_work commit_work; /* periodic commit */
+	struct delayed_work commit_work; /* the target's periodic commit */
 	bool periodic;			/* lockless: commit_work may re-arm */
-
-	/* superblock fields mirrored in memory; commit_lock */
-	u64 sb_seq;
-	u64 epoch;
-	u32 sb_flags;
-	u8 uuid[16];
-	u64 format_time_ns;
-
-	struct mutex log_lock;		/* protects log_head/log_tail + ring */
-	u64 log_head;			/* also read locklessly: READ_ONCE */
-	u64 log_tail;
 
 	struct vdirt_counters cnt;
 
@@ -158,64 +134,85 @@ struct vdirt_dev {
 	bool scan_stop;			/* lockless: request to stop */
 	u64 scan_pos;			/* lockless: clusters done, for status */
 
+	/*
+	 * The store and the recovery engine own the groups below (set up by
+	 * vdirt_meta_open(), vdirt_log_init(), vdirt_recover_init()).  Each
+	 * is a struct_group: its members are both vd->GROUP.NAME and, for
+	 * the files that still read them so, vd->NAME.
+	 */
+
+	/* metadata store (dm-vdirt-meta.c): superblock, entries, cache */
+	struct_group_tagged(vdirt_meta, meta,
+		/* constant after ctr: how the store reports up */
+		const struct vdirt_store_ops *store_ops;
+		struct dm_bufio_client *bufio;	/* constant after ctr */
+		struct mutex commit_lock;	/* serialises commits, protects sb */
+		atomic_t commit_req;		/* commit tickets handed out */
+		int commit_done;		/* commit_lock: last ticket covered */
+		atomic_t meta_dirty;		/* entries changed since last commit */
+		unsigned int cache_blocks;	/* constant after ctr: cache_mb */
+
+		/* superblock fields mirrored in memory; commit_lock */
+		u64 sb_seq;
+		u64 epoch;
+		u32 sb_flags;
+		u8 uuid[16];
+		u64 format_time_ns;
+		u32 sb_compat;			/* commit_lock: feature_compat to write */
+		u32 sb_ro_compat;		/* commit_lock: feature_ro_compat kept */
+		u32 sb_compat_unknown;		/* commit_lock: unknown compat bits kept */
+		/* ctr, preresume (serialised by dm): 1 + seq of the copy in use */
+		u64 sb_warned_seq;		/* when a bad copy was last reported */
+		struct vdirt_disk_sb *sb_buf;	/* ctr, preresume: 3 images, no alloc */
+		bool read_only;			/* constant after ctr: table not writable */
+		bool baseline_partial;		/* lockless: the baseline digests on
+						 * disk are a cut-short change:
+						 * ignored
+						 */
+		struct work_struct untracked_work; /* degraded: ask for full recovery */
+		bool untracked_marked;		/* commit_lock: the superblock says so */
+
+		/* the cache bound (cache_mb) */
+		struct mutex cache_lock;	/* protects the cache_ring fields below */
+		u64 *cache_ring;		/* blocks believed cached, oldest first */
+		u32 cache_cap;			/* constant after ctr: ring slots */
+		u32 cache_head;			/* cache_lock: oldest slot */
+		u32 cache_count;		/* cache_lock: slots in use */
+		atomic64_t cache_evicted;	/* blocks dropped to keep the bound */
+	);
+
+	/* record log (dm-vdirt-log.c): the mismatch ring, events */
+	struct_group_tagged(vdirt_log, log,
+		struct mutex log_lock;		/* protects the ring and the fields below */
+		u64 log_head;			/* log_lock; also read with READ_ONCE */
+		u64 log_tail;			/* log_lock: first record kept */
+		u64 log_durable;		/* log_lock, READ_ONCE: below is committed */
+		u64 log_committing;		/* commit_lock: head in the sb being written */
+		spinlock_t events_lock;		/* protects events */
+		struct list_head events;	/* of struct vdirt_event, waiting for a
+						 * commit before they are sent
+						 */
+	);
+
 	/* write-intent bitmap (dm-vdirt-intent.c) */
-	bool intent_on;			/* constant after ctr: module param */
-	u64 nr_iregions;		/* intent regions */
-	spinlock_t intent_lock;		/* the bitmaps, writers, waiters below */
-	unsigned long *intent_wanted;	/* bits we want on disk (LE order) */
-	unsigned long *intent_disk;	/* bits known durable on disk */
-	unsigned long *intent_touched;	/* regions written this period */
-	unsigned long *intent_cand;	/* regions being cleared */
-	unsigned long *intent_blk_dirty; /* bitmap blocks to write */
-	u32 *intent_writers;		/* writes in flight per region */
-	struct list_head intent_waiters; /* vdirt_io waiting for a bit */
-	struct mutex intent_io_lock;	/* serialises bitmap block I/O */
-	struct page *intent_page;	/* bitmap block buffer, intent_io_lock */
-	u64 intent_writes;		/* bitmap block writes, intent_io_lock */
-	unsigned int intent_ticks;	/* commit work only: calls this period */
-	struct work_struct intent_work;	/* writes bits waiters need */
-	struct work_struct untracked_work; /* degraded: ask for full recovery */
-	bool untracked_marked;		/* commit_lock: the superblock says so */
+	struct vdirt_intent intent;
 
-	/* recovery after an unclean shutdown */
-	struct work_struct recover_work;
-	unsigned long *recover_pending;	/* regions to recover, intent_lock */
-	bool recovering;		/* lockless: set by load, cleared by work */
-	bool baseline_partial;		/* lockless: the baseline digests on disk
-					 * are a cut-short change: ignored
-					 */
-	bool recover_stop;		/* lockless: request to stop */
-	u64 recover_pos;		/* lockless: first cluster not recovered */
-	u64 recover_done;		/* lockless: clusters done, for status */
-	u64 recover_total;		/* clusters to recover, set at load */
-	struct {
-		u64 regions;		/* recovery worker only */
-		u64 remeasured;		/* recovery worker only */
-		u64 changed;		/* recovery worker only */
-		atomic64_t on_read;	/* measured on access before recovery */
-	} rcv;
-
-	/* mismatch records waiting for a commit before their event */
-	spinlock_t events_lock;		/* protects events */
-	struct list_head events;	/* of struct vdirt_event */
-	u64 log_durable;		/* log_lock, READ_ONCE: below is committed */
-	u64 log_committing;		/* commit_lock: head in the sb being written */
-	u32 sb_compat;			/* commit_lock: feature_compat to write */
-	/* ctr, preresume (serialised by dm): 1 + seq of the copy in use */
-	u64 sb_warned_seq;		/* when a bad copy was last reported */
-
-	/* superblock robustness, cache bound (dm-vdirt-meta.c) */
-	struct vdirt_disk_sb *sb_buf;	/* ctr, preresume: 3 images, no alloc */
-	u32 sb_ro_compat;		/* commit_lock: feature_ro_compat kept */
-	u32 sb_compat_unknown;		/* commit_lock: unknown compat bits kept */
-	bool read_only;			/* constant after ctr: table not writable */
-	struct mutex cache_lock;	/* protects the cache_ring fields below */
-	u64 *cache_ring;		/* blocks believed cached, oldest first */
-	u32 cache_cap;			/* constant after ctr: ring slots */
-	u32 cache_head;			/* cache_lock: oldest slot */
-	u32 cache_count;		/* cache_lock: slots in use */
-	atomic64_t cache_evicted;	/* blocks dropped to keep the bound */
-	struct bio_set intent_bs;	/* bitmap block bios (intent_io_lock) */
+	/* crash recovery engine (dm-vdirt-recovery.c) */
+	struct_group_tagged(vdirt_recovery, recovery,
+		struct work_struct recover_work; /* the pass, on system_long_wq */
+		bool recovering;		/* lockless: set at resume, cleared by work */
+		bool recover_stop;		/* lockless: request to stop */
+		u64 recover_pos;		/* lockless: first cluster not recovered */
+		u64 recover_done;		/* lockless: clusters done, for status */
+		u64 recover_total;		/* resume: clusters to recover */
+		u64 recover_seq;		/* resume: bitmap load taken */
+		struct {
+			u64 regions;		/* recovery worker only */
+			u64 remeasured;		/* recovery worker only */
+			u64 changed;		/* recovery worker only */
+			atomic64_t on_read;	/* measured on access before recovery */
+		} rcv;
+	);
 
 	/* baseline changes and loads (dm-vdirt-baseline.c) */
 	struct vdirt_bc bc;
@@ -238,7 +235,7 @@ struct vdirt_io {
 	bool locked;
 	bool intent;			/* counted in its intent region */
 	bool alone;			/* read: no other read was in flight */
-	struct list_head intent_node;	/* in vd->intent_waiters */
+	struct list_head intent_node;	/* in vd->intent.waiters */
 };
 
 /* dm-vdirt.c */
@@ -264,34 +261,21 @@ struct vdirt_cursor;
 int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 			 u64 cluster, const u8 *digest, u64 now, u8 op);
 
-/* dm-vdirt-intent.c: write-intent bitmap and crash recovery */
+/*
+ * dm-vdirt-hooks.c: the target's constructor and destructor set up the
+ * store's write-intent bitmap and record log and the recovery engine, and
+ * install the hooks the store reports up through (vd->store_ops).
+ */
 int vdirt_intent_alloc(struct vdirt_dev *vd);
 void vdirt_intent_free(struct vdirt_dev *vd);
-int vdirt_intent_load(struct vdirt_dev *vd, bool unclean, bool had_intent);
-bool vdirt_intent_get(struct vdirt_io *io);
-void vdirt_intent_put(struct vdirt_io *io);
-void vdirt_intent_work(struct work_struct *work);
-void vdirt_intent_clear_idle(struct vdirt_dev *vd);
-bool vdirt_intent_close(struct vdirt_dev *vd);
-bool vdirt_unrecovered(struct vdirt_dev *vd, u64 cluster);
-int vdirt_recover_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
-			  u64 cluster, const u8 *digest, u64 now);
-void vdirt_recover_work(struct work_struct *work);
-void vdirt_recover_start(struct vdirt_dev *vd);
-void vdirt_recover_stop(struct vdirt_dev *vd);
 
-/* dm-vdirt-meta.c: metadata */
-int vdirt_meta_open(struct vdirt_dev *vd, char **error);
-int vdirt_meta_reload(struct vdirt_dev *vd);
-void vdirt_meta_close(struct vdirt_dev *vd);
-int vdirt_commit(struct vdirt_dev *vd);
-int vdirt_commit_clean(struct vdirt_dev *vd, bool clean);
-void vdirt_meta_untracked(struct vdirt_dev *vd);
-void vdirt_untracked_work(struct work_struct *work);
-void vdirt_cache_trim(struct vdirt_dev *vd);
-struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
-					 struct dm_buffer **bp);
-void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b, bool dirty);
+/* the store's report to the layer above: the failure policy */
+static inline void vdirt_store_error(struct vdirt_dev *vd, const char *what,
+				     int err)
+{
+	vd->store_ops->error(vd, what, err);
+}
+
 static inline u8 *vdirt_entry_current(struct vdirt_disk_entry *e)
 {
 	return e->digests;
@@ -310,25 +294,6 @@ static inline bool vdirt_has_baseline(struct vdirt_dev *vd,
 	return (e->flags & VDIRT_E_BASELINE) &&
 	       !READ_ONCE(vd->baseline_partial);
 }
-
-/* an entry block held while consecutive clusters use it (one worker) */
-struct vdirt_cursor {
-	struct dm_buffer *b;	/* NULL: nothing held */
-	sector_t blk;
-	u8 *data;
-	bool dirty;
-};
-
-#define VDIRT_CURSOR_INIT { .b = NULL }
-struct vdirt_disk_entry *vdirt_cursor_get(struct vdirt_dev *vd,
-					  struct vdirt_cursor *cur,
-					  u64 cluster);
-void vdirt_cursor_put(struct vdirt_dev *vd, struct vdirt_cursor *cur);
-
-int vdirt_log_append(struct vdirt_dev *vd, u64 cluster, u8 kind, u8 op,
-		     const u8 *expected, const u8 *actual, const u64 *aux);
-bool vdirt_records_unsynced(struct vdirt_dev *vd);
-void vdirt_events_free(struct vdirt_dev *vd);
 
 /*
  * ---- API for dm-vdirt-netlink.c (and messages) ----
@@ -372,38 +337,15 @@ struct vdirt_info {
 void vdirt_get_info(struct vdirt_dev *vd, struct vdirt_info *info);
 
 /*
- * Per-cluster digests.  *valid tells whether the digest exists.  Writing
- * a baseline entry is serialised with I/O through the range lock and
- * committed with the next metadata commit (call vdirt_commit() to make it
- * durable).  digest must hold vd->digest_size bytes.
+ * Both digests of clusters [first, first + n), each read under its lock
+ * region's range lock (dm-vdirt-hooks.c).  valid[i] gets VDIRT_E_CURRENT
+ * and VDIRT_E_BASELINE of the entry; digests hold n * digest_size bytes.
  */
-int vdirt_current_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
-		       bool *valid);
-int vdirt_baseline_read(struct vdirt_dev *vd, u64 cluster, u8 *digest,
-			bool *valid);
-int vdirt_baseline_write(struct vdirt_dev *vd, u64 cluster,
-			 const u8 *digest);
 int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
 		       u8 *cur_digests, u8 *base_digests);
 
 int vdirt_scan_start(struct vdirt_dev *vd);
 void vdirt_scan_stop(struct vdirt_dev *vd);
-
-/*
- * Mismatch records: numbers [log_first, log_head) of vdirt_get_info()
- * are readable; vdirt_record_read() returns -ENOENT for others.
- */
-int vdirt_record_read(struct vdirt_dev *vd, u64 seq, struct vdirt_record *rec);
-
-/*
- * Event hook: called after a record is stored, from process context but
- * inside rcu_read_lock(), so it must not sleep (GFP_ATOMIC).  One hook (the
- * netlink family); vdirt_set_event_ops(NULL) waits for running calls.
- */
-struct vdirt_event_ops {
-	void (*mismatch)(struct vdirt_dev *vd, const struct vdirt_record *rec);
-};
-void vdirt_set_event_ops(const struct vdirt_event_ops *ops);
 
 /* dm-vdirt-netlink.c: the generic netlink family, from module init/exit */
 int vdirt_netlink_init(void);

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dm-vdirt metadata store (dm-vdirt-meta.c): superblock A/B, per-cluster
+ * entries, the metadata cache and its bound, commits.  The store calls
+ * nothing above it: what it must tell the layer above goes through
+ * vd->store_ops, installed by the target before the store is opened.
+ */
+#ifndef DM_VDIRT_META_H
+#define DM_VDIRT_META_H
+
+#include <linux/dm-bufio.h>
+#include <linux/types.h>
+
+#include "dm-vdirt-format.h"
+
+struct vdirt_dev;
+struct vdirt_io;
+
+/* what the store needs from the layer above it */
+struct vdirt_store_ops {
+	/* metadata I/O failed: apply the failure policy (process context) */
+	void (*error)(struct vdirt_dev *vd, const char *what, int err);
+	/* records were appended to the log: have them committed soon */
+	void (*records_added)(struct vdirt_dev *vd);
+	/* a write that waited for its write-intent bit may go on */
+	void (*intent_ready)(struct vdirt_io *io);
+};
+
+/* ctr, preresume, dtr */
+int vdirt_meta_open(struct vdirt_dev *vd, char **error);
+int vdirt_meta_reload(struct vdirt_dev *vd);
+void vdirt_meta_close(struct vdirt_dev *vd);
+
+/*
+ * Commit: write every dirty metadata block, flush, then write the next
+ * superblock copy and flush.  Concurrent callers share one commit.
+ */
+int vdirt_commit(struct vdirt_dev *vd);
+int vdirt_commit_clean(struct vdirt_dev *vd, bool clean);
+/* degraded: mark the metadata for a full re-measurement (best effort) */
+void vdirt_meta_untracked(struct vdirt_dev *vd);
+void vdirt_untracked_work(struct work_struct *work);
+/* the periodic commit work: drop the cache back to its bound */
+void vdirt_cache_trim(struct vdirt_dev *vd);
+/* a metadata block through the cache, tracked for the bound */
+void *vdirt_meta_read(struct vdirt_dev *vd, sector_t blk,
+		      struct dm_buffer **bp);
+
+struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
+					 struct dm_buffer **bp);
+void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b, bool dirty);
+
+/* an entry block held while consecutive clusters use it (one worker) */
+struct vdirt_cursor {
+	struct dm_buffer *b;	/* NULL: nothing held */
+	sector_t blk;
+	u8 *data;
+	bool dirty;
+};
+
+#define VDIRT_CURSOR_INIT { .b = NULL }
+struct vdirt_disk_entry *vdirt_cursor_get(struct vdirt_dev *vd,
+					  struct vdirt_cursor *cur,
+					  u64 cluster);
+void vdirt_cursor_put(struct vdirt_dev *vd, struct vdirt_cursor *cur);
+
+#endif /* DM_VDIRT_META_H */
