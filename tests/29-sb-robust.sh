@@ -95,7 +95,8 @@ check_eq "... nothing was written to the metadata" "$before" "$(msum)"
 
 # --- unknown feature_compat bit: kept -----------------------------------------------
 sb_set 144 0
-sb_set 136 $((0x101))
+# bits 0 (intent) and 1 (staging area: the layout has it) kept, 8 unknown
+sb_set 136 $((0x103))
 open_or_end "unknown compat bit: the device opens read-write"
 check_eq "... state=ok" ok "$(st state)"
 dmsetup remove $N
