@@ -21,11 +21,6 @@
 
 #include "dm-vdirt.h"
 
-static bool intent = true;
-module_param(intent, bool, 0644);
-MODULE_PARM_DESC(intent,
-		 "Write-intent tracking for devices created from now on (default Y; N: an unclean device is recovered in full)");
-
 static unsigned int intent_idle_s = 1;
 module_param(intent_idle_s, uint, 0644);
 MODULE_PARM_DESC(intent_idle_s,
@@ -58,7 +53,6 @@ int vdirt_intent_alloc(struct vdirt_dev *vd)
 	size_t map = vd->layout.intent_blocks * VDIRT_META_BLOCK_SIZE;
 
 	BUILD_BUG_ON(VDIRT_INTENT_REGION_CLUSTERS != 1U << VDIRT_INTENT_SHIFT);
-	vd->intent_on = READ_ONCE(intent);
 	vd->nr_iregions = nr;
 	spin_lock_init(&vd->intent_lock);
 	mutex_init(&vd->intent_io_lock);

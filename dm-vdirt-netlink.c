@@ -7,10 +7,11 @@
  * wrong lengths and a non-zero reserved header field are -EINVAL with an
  * extack message.
  *
- * A command finds its device under vdirt_devices_lock, takes a reference
- * (vd->nl_refs) and drops the lock: no metadata walk, no baseline replace
- * and no metadata I/O happens under a global lock.  The destructor waits
- * for the references.
+ * This file is the transport only: policies, parsing, replies.  A command
+ * finds its device through the registry (dm-vdirt-dev.c), which returns
+ * it with a reference: no metadata walk, no baseline replace and no
+ * metadata I/O happens under a global lock.  The destructor waits for the
+ * references.
  *
  * Baseline loads are staged in vmalloc memory owned by the sending socket
  * (closing it aborts the load) and applied only by COMMIT, after every
@@ -92,56 +93,16 @@ static bool vdirt_nl_allowed(struct sk_buff *skb, struct netlink_ext_ack *extack
 	return false;
 }
 
-/* ---- device references ---- */
+/* ---- the device of a request ---- */
 
-void vdirt_dev_refs_init(struct vdirt_dev *vd)
-{
-	refcount_set(&vd->nl_refs, 1);
-	init_completion(&vd->nl_released);
-}
-
-static void vdirt_dev_get(struct vdirt_dev *vd)
-{
-	lockdep_assert_held(&vdirt_devices_lock);
-	refcount_inc(&vd->nl_refs);
-}
-
-static void vdirt_dev_put(struct vdirt_dev *vd)
-{
-	if (refcount_dec_and_test(&vd->nl_refs))
-		complete(&vd->nl_released);
-}
-
-/* destructor: no new lookup finds vd; wait until the last user is gone */
-void vdirt_dev_unlist(struct vdirt_dev *vd)
-{
-	mutex_lock(&vdirt_devices_lock);
-	list_del_init(&vd->list);
-	mutex_unlock(&vdirt_devices_lock);
-	vdirt_dev_put(vd);
-	wait_for_completion(&vd->nl_released);
-}
-
-/* a device by number with a reference (vdirt_dev_put() it), or NULL */
-static struct vdirt_dev *vdirt_nl_get_devt(dev_t devt)
+/*
+ * The device named by the request (major and minor, or dm name), with a
+ * reference (vdirt_dev_put() it), or an ERR_PTR with extack set.
+ */
+static struct vdirt_dev *vdirt_nl_dev(struct nlattr **a,
+				      struct netlink_ext_ack *extack)
 {
 	struct vdirt_dev *vd;
-
-	mutex_lock(&vdirt_devices_lock);
-	vd = vdirt_find_by_devt(devt);
-	if (vd)
-		vdirt_dev_get(vd);
-	mutex_unlock(&vdirt_devices_lock);
-	return vd;
-}
-
-/* the lookup of vdirt_nl_dev(); vdirt_devices_lock held */
-static struct vdirt_dev *vdirt_nl_dev_locked(struct nlattr **a,
-					     struct netlink_ext_ack *extack)
-{
-	struct vdirt_dev *vd;
-
-	lockdep_assert_held(&vdirt_devices_lock);
 
 	if (a[VDIRT_A_DEV_MAJOR] || a[VDIRT_A_DEV_MINOR]) {
 		u32 ma, mi;
@@ -154,9 +115,9 @@ static struct vdirt_dev *vdirt_nl_dev_locked(struct nlattr **a,
 		mi = nla_get_u32(a[VDIRT_A_DEV_MINOR]);
 		vd = NULL;
 		if (ma < (1U << (32 - MINORBITS)) && mi <= MINORMASK)
-			vd = vdirt_find_by_devt(MKDEV(ma, mi));
+			vd = vdirt_dev_get_by_devt(MKDEV(ma, mi));
 	} else if (a[VDIRT_A_DEV_NAME]) {
-		vd = vdirt_find_by_name(nla_data(a[VDIRT_A_DEV_NAME]));
+		vd = vdirt_dev_get_by_name(nla_data(a[VDIRT_A_DEV_NAME]));
 	} else {
 		NL_SET_ERR_MSG(extack, "vdirt: no device given (name or major:minor)");
 		return ERR_PTR(-EINVAL);
@@ -165,24 +126,6 @@ static struct vdirt_dev *vdirt_nl_dev_locked(struct nlattr **a,
 		NL_SET_ERR_MSG(extack, "vdirt: no such vdirt device");
 		return ERR_PTR(-ENODEV);
 	}
-	return vd;
-}
-
-/*
- * The device named by the request, with a reference (vdirt_dev_put() it),
- * or an ERR_PTR with extack set.  vdirt_devices_lock is held for the
- * lookup only.
- */
-static struct vdirt_dev *vdirt_nl_dev(struct nlattr **a,
-				      struct netlink_ext_ack *extack)
-{
-	struct vdirt_dev *vd;
-
-	mutex_lock(&vdirt_devices_lock);
-	vd = vdirt_nl_dev_locked(a, extack);
-	if (!IS_ERR(vd))
-		vdirt_dev_get(vd);
-	mutex_unlock(&vdirt_devices_lock);
 	return vd;
 }
 
@@ -385,36 +328,24 @@ static int vdirt_nl_dev_dump_start(struct netlink_callback *cb)
 	return vdirt_nl_dump_start_common(cb, tb);
 }
 
-/* args[0]: index of the next device in vdirt_devices */
+/* args[0]: the registry's position of the next device */
 static int vdirt_nl_dev_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct vdirt_dev *vd, *found;
-	long i;
+	struct vdirt_dev *vd;
+	long pos;
 	int r;
 
 	for (;;) {
-		/* the lock for the lookup only: the fill runs on a reference */
-		found = NULL;
-		i = 0;
-		mutex_lock(&vdirt_devices_lock);
-		list_for_each_entry(vd, &vdirt_devices, list) {
-			if (i++ < cb->args[0])
-				continue;
-			if (vdirt_find_by_devt(vd->devt) != vd)
-				continue;	/* the other table of a reload */
-			found = vd;
-			vdirt_dev_get(vd);
+		pos = cb->args[0];
+		vd = vdirt_dev_get_next(&pos);
+		if (!vd)
 			break;
-		}
-		mutex_unlock(&vdirt_devices_lock);
-		if (!found)
-			break;
-		r = vdirt_nl_fill_dev(skb, found, NETLINK_CB(cb->skb).portid,
+		r = vdirt_nl_fill_dev(skb, vd, NETLINK_CB(cb->skb).portid,
 				      cb->nlh->nlmsg_seq, NLM_F_MULTI);
-		vdirt_dev_put(found);
+		vdirt_dev_put(vd);
 		if (r)
 			break;
-		cb->args[0] = i;
+		cb->args[0] = pos;
 	}
 	return skb->len;
 }
@@ -428,15 +359,13 @@ static int vdirt_nl_dev_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 static int vdirt_nl_can_start(struct vdirt_dev *vd,
 			      struct netlink_ext_ack *extack)
 {
-	if (READ_ONCE(vd->state) != VDIRT_STATE_OK) {
+	int r = vdirt_dev_can_start(vd);
+
+	if (r == -EIO)
 		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is degraded or failed");
-		return -EIO;
-	}
-	if (vdirt_quiesced(vd)) {
+	else if (r)
 		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is suspended");
-		return -EBUSY;
-	}
-	return 0;
+	return r;
 }
 
 /* the answer to a command that started a baseline change: its number */
@@ -974,7 +903,7 @@ static int vdirt_nl_mm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	rec = kmalloc(sizeof(*rec), GFP_KERNEL);
 	if (!rec)
 		return -ENOMEM;
-	vd = vdirt_nl_get_devt(ctx->devt);
+	vd = vdirt_dev_get_by_devt(ctx->devt);
 	if (!vd) {
 		r = -ENODEV;	/* removed during the dump */
 		goto out;
@@ -1047,7 +976,7 @@ static int vdirt_nl_hash_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 
 	if (first >= end)
 		return 0;
-	vd = vdirt_nl_get_devt(ctx->devt);
+	vd = vdirt_dev_get_by_devt(ctx->devt);
 	if (!vd)
 		return skb->len ? skb->len : -ENODEV;
 	ds = vd->digest_size;
@@ -1212,7 +1141,7 @@ static void vdirt_nl_event_work(struct work_struct *work)
 		list_del(&q->node);
 		vdirt_ev_get(q->devt, &last, &dropped);
 		if (skb) {
-			vd = vdirt_nl_get_devt(q->devt);
+			vd = vdirt_dev_get_by_devt(q->devt);
 			if (vd) {
 				r = vdirt_nl_put_record(skb, vd, &q->rec, 0, 0, 0,
 							VDIRT_CMD_EVENT, dropped);
