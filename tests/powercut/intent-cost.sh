@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Write throughput cost of dm-vdirt's write-intent tracking (not part of
 # make check): fio random 4 KiB writes, QD16, libaio, O_DIRECT, RUNTIME
-# seconds, through a dm-vdirt device (sha256, 4096) with the module
-# parameter dm_vdirt.intent=1 and =0 (set before each device is created),
+# seconds, through a dm-vdirt device (sha256, 4096) with the table
+# option intent:1 and intent:0,
 # alternating, REPEATS times, in one guest boot; prints each run and the
 # medians.  Two devices: 64 MiB (16 intent regions) and a sparse 64 GiB one
 # (16384 regions: nearly every write dirties a new region).
@@ -40,19 +40,13 @@ fi
 
 rt=$2
 reps=$3
-P=/sys/module/dm_vdirt/parameters/intent
 N=ic
-if [ ! -w $P ]; then
-	echo "intent-cost: $P missing: this module has no write-intent tracking"
-	exit 4
-fi
 echo "intent-cost: $(uname -r), fio randwrite 4k QD16 libaio direct ${rt}s, $reps repeats"
 
 # run DATA META INTENT: prints the write IOPS
 run() {
-	echo "$3" >$P
 	sz=$(blockdev --getsz "$1")
-	dmsetup create $N --table "0 $sz vdirt $1 $2 4096 sha256" || return 1
+	dmsetup create $N --table "0 $sz vdirt $1 $2 4096 sha256 1 intent:$3" || return 1
 	dmsetup mknodes $N
 	fio --name=w --filename=/dev/mapper/$N --rw=randwrite --bs=4k --iodepth=16 \
 		--ioengine=libaio --direct=1 --runtime="$rt" --time_based --norandommap \
