@@ -129,6 +129,15 @@ static struct vdirt_dev *vdirt_nl_dev(struct nlattr **a,
 	return vd;
 }
 
+/* a command's permission check and its device, as vdirt_nl_dev() */
+static struct vdirt_dev *vdirt_nl_req_dev(struct sk_buff *skb,
+					  struct genl_info *info)
+{
+	if (!vdirt_nl_allowed(skb, info->extack))
+		return ERR_PTR(-EPERM);
+	return vdirt_nl_dev(info->attrs, info->extack);
+}
+
 static int vdirt_nl_put_name(struct sk_buff *skb, struct vdirt_dev *vd)
 {
 	char name[DM_NAME_LEN];
@@ -291,18 +300,13 @@ static int vdirt_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	int r;
 
-	if (!vdirt_nl_allowed(skb, info->extack))
-		return -EPERM;
+	vd = vdirt_nl_req_dev(skb, info);
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	vd = vdirt_nl_dev(info->attrs, info->extack);
-	if (IS_ERR(vd)) {
-		r = PTR_ERR(vd);
-	} else {
-		r = vdirt_nl_fill_dev(msg, vd, info->snd_portid, info->snd_seq, 0);
-		vdirt_dev_put(vd);
-	}
+	r = msg ? vdirt_nl_fill_dev(msg, vd, info->snd_portid,
+				    info->snd_seq, 0) : -ENOMEM;
+	vdirt_dev_put(vd);
 	if (r) {
 		nlmsg_free(msg);
 		return r;
@@ -410,9 +414,7 @@ static int vdirt_nl_change(struct sk_buff *skb, struct genl_info *info,
 	u64 id = 0;
 	int r;
 
-	if (!vdirt_nl_allowed(skb, info->extack))
-		return -EPERM;
-	vd = vdirt_nl_dev(info->attrs, info->extack);
+	vd = vdirt_nl_req_dev(skb, info);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
 	r = vdirt_nl_can_start(vd, info->extack);
@@ -447,9 +449,7 @@ static int vdirt_nl_scan_start(struct sk_buff *skb, struct genl_info *info)
 	struct vdirt_dev *vd;
 	int r;
 
-	if (!vdirt_nl_allowed(skb, info->extack))
-		return -EPERM;
-	vd = vdirt_nl_dev(info->attrs, info->extack);
+	vd = vdirt_nl_req_dev(skb, info);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
 	r = vdirt_nl_can_start(vd, info->extack);
@@ -466,9 +466,7 @@ static int vdirt_nl_scan_stop(struct sk_buff *skb, struct genl_info *info)
 {
 	struct vdirt_dev *vd;
 
-	if (!vdirt_nl_allowed(skb, info->extack))
-		return -EPERM;
-	vd = vdirt_nl_dev(info->attrs, info->extack);
+	vd = vdirt_nl_req_dev(skb, info);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
 	vdirt_scan_stop(vd);
