@@ -24,11 +24,6 @@
 
 #include "dm-vdirt.h"
 
-static bool intent = true;
-module_param(intent, bool, 0644);
-MODULE_PARM_DESC(intent,
-		 "Write-intent tracking for devices created from now on (default Y; N: an unclean device is recovered in full)");
-
 static unsigned int intent_idle_s = 1;
 module_param(intent_idle_s, uint, 0644);
 MODULE_PARM_DESC(intent_idle_s,
@@ -60,7 +55,6 @@ int vdirt_intent_init(struct vdirt_dev *vd)
 	size_t map = vd->layout.intent_blocks * VDIRT_META_BLOCK_SIZE;
 
 	BUILD_BUG_ON(VDIRT_INTENT_REGION_CLUSTERS != 1U << VDIRT_INTENT_SHIFT);
-	in->on = READ_ONCE(intent);
 	in->nr_regions = nr;
 	spin_lock_init(&in->lock);
 	mutex_init(&in->io_lock);

@@ -7,10 +7,11 @@
  * wrong lengths and a non-zero reserved header field are -EINVAL with an
  * extack message.
  *
- * A command finds its device under vdirt_devices_lock, takes a reference
- * (vd->nl_refs) and drops the lock: no metadata walk, no baseline replace
- * and no metadata I/O happens under a global lock.  The destructor waits
- * for the references.
+ * This file is the transport only: policies, parsing, replies.  A command
+ * finds its device through the registry (dm-vdirt-dev.c), which returns
+ * it with a reference: no metadata walk, no baseline replace and no
+ * metadata I/O happens under a global lock.  The destructor waits for the
+ * references.
  *
  * Baseline loads (dm-vdirt-baseline.c) are owned by the sending socket
  * (closing it aborts the load), streamed into the staging area of the
@@ -88,56 +89,16 @@ static bool vdirt_nl_allowed(struct sk_buff *skb, struct netlink_ext_ack *extack
 	return false;
 }
 
-/* ---- device references ---- */
+/* ---- the device of a request ---- */
 
-void vdirt_dev_refs_init(struct vdirt_dev *vd)
-{
-	refcount_set(&vd->nl_refs, 1);
-	init_completion(&vd->nl_released);
-}
-
-static void vdirt_dev_get(struct vdirt_dev *vd)
-{
-	lockdep_assert_held(&vdirt_devices_lock);
-	refcount_inc(&vd->nl_refs);
-}
-
-static void vdirt_dev_put(struct vdirt_dev *vd)
-{
-	if (refcount_dec_and_test(&vd->nl_refs))
-		complete(&vd->nl_released);
-}
-
-/* destructor: no new lookup finds vd; wait until the last user is gone */
-void vdirt_dev_unlist(struct vdirt_dev *vd)
-{
-	mutex_lock(&vdirt_devices_lock);
-	list_del_init(&vd->list);
-	mutex_unlock(&vdirt_devices_lock);
-	vdirt_dev_put(vd);
-	wait_for_completion(&vd->nl_released);
-}
-
-/* a device by number with a reference (vdirt_dev_put() it), or NULL */
-static struct vdirt_dev *vdirt_nl_get_devt(dev_t devt)
+/*
+ * The device named by the request (major and minor, or dm name), with a
+ * reference (vdirt_dev_put() it), or an ERR_PTR with extack set.
+ */
+static struct vdirt_dev *vdirt_nl_dev(struct nlattr **a,
+				      struct netlink_ext_ack *extack)
 {
 	struct vdirt_dev *vd;
-
-	mutex_lock(&vdirt_devices_lock);
-	vd = vdirt_find_by_devt(devt);
-	if (vd)
-		vdirt_dev_get(vd);
-	mutex_unlock(&vdirt_devices_lock);
-	return vd;
-}
-
-/* the lookup of vdirt_nl_dev(); vdirt_devices_lock held */
-static struct vdirt_dev *vdirt_nl_dev_locked(struct nlattr **a,
-					     struct netlink_ext_ack *extack)
-{
-	struct vdirt_dev *vd;
-
-	lockdep_assert_held(&vdirt_devices_lock);
 
 	if (a[VDIRT_A_DEV_MAJOR] || a[VDIRT_A_DEV_MINOR]) {
 		u32 ma, mi;
@@ -150,9 +111,9 @@ static struct vdirt_dev *vdirt_nl_dev_locked(struct nlattr **a,
 		mi = nla_get_u32(a[VDIRT_A_DEV_MINOR]);
 		vd = NULL;
 		if (ma < (1U << (32 - MINORBITS)) && mi <= MINORMASK)
-			vd = vdirt_find_by_devt(MKDEV(ma, mi));
+			vd = vdirt_dev_get_by_devt(MKDEV(ma, mi));
 	} else if (a[VDIRT_A_DEV_NAME]) {
-		vd = vdirt_find_by_name(nla_data(a[VDIRT_A_DEV_NAME]));
+		vd = vdirt_dev_get_by_name(nla_data(a[VDIRT_A_DEV_NAME]));
 	} else {
 		NL_SET_ERR_MSG(extack, "vdirt: no device given (name or major:minor)");
 		return ERR_PTR(-EINVAL);
@@ -164,22 +125,13 @@ static struct vdirt_dev *vdirt_nl_dev_locked(struct nlattr **a,
 	return vd;
 }
 
-/*
- * The device named by the request, with a reference (vdirt_dev_put() it),
- * or an ERR_PTR with extack set.  vdirt_devices_lock is held for the
- * lookup only.
- */
-static struct vdirt_dev *vdirt_nl_dev(struct nlattr **a,
-				      struct netlink_ext_ack *extack)
+/* a command's permission check and its device, as vdirt_nl_dev() */
+static struct vdirt_dev *vdirt_nl_req_dev(struct sk_buff *skb,
+					  struct genl_info *info)
 {
-	struct vdirt_dev *vd;
-
-	mutex_lock(&vdirt_devices_lock);
-	vd = vdirt_nl_dev_locked(a, extack);
-	if (!IS_ERR(vd))
-		vdirt_dev_get(vd);
-	mutex_unlock(&vdirt_devices_lock);
-	return vd;
+	if (!vdirt_nl_allowed(skb, info->extack))
+		return ERR_PTR(-EPERM);
+	return vdirt_nl_dev(info->attrs, info->extack);
 }
 
 static int vdirt_nl_put_name(struct sk_buff *skb, struct vdirt_dev *vd)
@@ -344,18 +296,13 @@ static int vdirt_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	int r;
 
-	if (!vdirt_nl_allowed(skb, info->extack))
-		return -EPERM;
+	vd = vdirt_nl_req_dev(skb, info);
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	vd = vdirt_nl_dev(info->attrs, info->extack);
-	if (IS_ERR(vd)) {
-		r = PTR_ERR(vd);
-	} else {
-		r = vdirt_nl_fill_dev(msg, vd, info->snd_portid, info->snd_seq, 0);
-		vdirt_dev_put(vd);
-	}
+	r = msg ? vdirt_nl_fill_dev(msg, vd, info->snd_portid,
+				    info->snd_seq, 0) : -ENOMEM;
+	vdirt_dev_put(vd);
 	if (r) {
 		nlmsg_free(msg);
 		return r;
@@ -381,36 +328,24 @@ static int vdirt_nl_dev_dump_start(struct netlink_callback *cb)
 	return vdirt_nl_dump_start_common(cb, tb);
 }
 
-/* args[0]: index of the next device in vdirt_devices */
+/* args[0]: the registry's position of the next device */
 static int vdirt_nl_dev_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct vdirt_dev *vd, *found;
-	long i;
+	struct vdirt_dev *vd;
+	long pos;
 	int r;
 
 	for (;;) {
-		/* the lock for the lookup only: the fill runs on a reference */
-		found = NULL;
-		i = 0;
-		mutex_lock(&vdirt_devices_lock);
-		list_for_each_entry(vd, &vdirt_devices, list) {
-			if (i++ < cb->args[0])
-				continue;
-			if (vdirt_find_by_devt(vd->devt) != vd)
-				continue;	/* the other table of a reload */
-			found = vd;
-			vdirt_dev_get(vd);
+		pos = cb->args[0];
+		vd = vdirt_dev_get_next(&pos);
+		if (!vd)
 			break;
-		}
-		mutex_unlock(&vdirt_devices_lock);
-		if (!found)
-			break;
-		r = vdirt_nl_fill_dev(skb, found, NETLINK_CB(cb->skb).portid,
+		r = vdirt_nl_fill_dev(skb, vd, NETLINK_CB(cb->skb).portid,
 				      cb->nlh->nlmsg_seq, NLM_F_MULTI);
-		vdirt_dev_put(found);
+		vdirt_dev_put(vd);
 		if (r)
 			break;
-		cb->args[0] = i;
+		cb->args[0] = pos;
 	}
 	return skb->len;
 }
@@ -424,15 +359,13 @@ static int vdirt_nl_dev_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 static int vdirt_nl_can_start(struct vdirt_dev *vd,
 			      struct netlink_ext_ack *extack)
 {
-	if (READ_ONCE(vd->state) != VDIRT_STATE_OK) {
+	int r = vdirt_dev_can_start(vd);
+
+	if (r == -EIO)
 		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is degraded or failed");
-		return -EIO;
-	}
-	if (vdirt_quiesced(vd)) {
+	else if (r)
 		NL_SET_ERR_MSG(extack, "vdirt: refused: the device is suspended");
-		return -EBUSY;
-	}
-	return 0;
+	return r;
 }
 
 /* the answer to a command that started a baseline change: its number */
@@ -477,9 +410,7 @@ static int vdirt_nl_change(struct sk_buff *skb, struct genl_info *info,
 	u64 id = 0;
 	int r;
 
-	if (!vdirt_nl_allowed(skb, info->extack))
-		return -EPERM;
-	vd = vdirt_nl_dev(info->attrs, info->extack);
+	vd = vdirt_nl_req_dev(skb, info);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
 	r = vdirt_nl_can_start(vd, info->extack);
@@ -514,9 +445,7 @@ static int vdirt_nl_scan_start(struct sk_buff *skb, struct genl_info *info)
 	struct vdirt_dev *vd;
 	int r;
 
-	if (!vdirt_nl_allowed(skb, info->extack))
-		return -EPERM;
-	vd = vdirt_nl_dev(info->attrs, info->extack);
+	vd = vdirt_nl_req_dev(skb, info);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
 	r = vdirt_nl_can_start(vd, info->extack);
@@ -533,9 +462,7 @@ static int vdirt_nl_scan_stop(struct sk_buff *skb, struct genl_info *info)
 {
 	struct vdirt_dev *vd;
 
-	if (!vdirt_nl_allowed(skb, info->extack))
-		return -EPERM;
-	vd = vdirt_nl_dev(info->attrs, info->extack);
+	vd = vdirt_nl_req_dev(skb, info);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
 	vdirt_scan_stop(vd);
@@ -795,7 +722,7 @@ static int vdirt_nl_mm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	rec = kmalloc(sizeof(*rec), GFP_KERNEL);
 	if (!rec)
 		return -ENOMEM;
-	vd = vdirt_nl_get_devt(ctx->devt);
+	vd = vdirt_dev_get_by_devt(ctx->devt);
 	if (!vd) {
 		r = -ENODEV;	/* removed during the dump */
 		goto out;
@@ -868,7 +795,7 @@ static int vdirt_nl_hash_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 
 	if (first >= end)
 		return 0;
-	vd = vdirt_nl_get_devt(ctx->devt);
+	vd = vdirt_dev_get_by_devt(ctx->devt);
 	if (!vd)
 		return skb->len ? skb->len : -ENODEV;
 	ds = vd->digest_size;
@@ -1033,7 +960,7 @@ static void vdirt_nl_event_work(struct work_struct *work)
 		list_del(&q->node);
 		vdirt_ev_get(q->devt, &last, &dropped);
 		if (skb) {
-			vd = vdirt_nl_get_devt(q->devt);
+			vd = vdirt_dev_get_by_devt(q->devt);
 			if (vd) {
 				r = vdirt_nl_put_record(skb, vd, &q->rec, 0, 0, 0,
 							VDIRT_CMD_EVENT, dropped);

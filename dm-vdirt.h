@@ -1,10 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * dm-vdirt: the device (struct vdirt_dev) and the internal interfaces
- * shared by the target (dm-vdirt.c, dm-vdirt-hooks.c), the generic netlink
- * family (dm-vdirt-netlink.c), the crash recovery engine
- * (dm-vdirt-recovery.h) and the store: metadata (dm-vdirt-meta.h), record
- * log (dm-vdirt-log.h), write-intent bitmap (dm-vdirt-intent.h).
+ * dm-vdirt: the device (struct vdirt_dev) and the interfaces between the
+ * kernel files.  Calls go down only; what goes up is an ops table
+ * (vdirt_store_ops, vdirt_event_ops):
+ *
+ *   target    dm-vdirt.c (target methods), dm-vdirt-netlink.c (transport)
+ *   engines   dm-vdirt-io.c (I/O path), dm-vdirt-scan.c (scan),
+ *             dm-vdirt-recovery.c (crash recovery),
+ *             dm-vdirt-baseline.c (baseline changes and loads)
+ *   cluster   dm-vdirt-cluster.c (per-cluster policy, range locks, digest loop)
+ *   store     dm-vdirt-meta.c (superblock, entries, cache, commit),
+ *             dm-vdirt-log.c (record log), dm-vdirt-intent.c (write-intent
+ *             bitmap), dm-vdirt-staging.c (baseline staging area)
+ *   format    dm-vdirt-format.h (on-disk layout, the one validator)
+ *
+ * dm-vdirt-dev.c holds the device registry and state used by all of them;
+ * dm-vdirt-hooks.c wires the store's ops to the target.  Each subsystem's
+ * declarations are in its own header, included here.
  */
 #ifndef DM_VDIRT_H
 #define DM_VDIRT_H
@@ -25,15 +37,23 @@
 #include "dm-vdirt-compat.h"
 #include "dm-vdirt-format.h"
 #include "dm-vdirt-baseline.h"
-#include "dm-vdirt-staging.h"
+#include "dm-vdirt-cluster.h"
+#include "dm-vdirt-dev.h"
+#include "dm-vdirt-io.h"
 #include "dm-vdirt-intent.h"
 #include "dm-vdirt-log.h"
 #include "dm-vdirt-meta.h"
 #include "dm-vdirt-recovery.h"
+#include "dm-vdirt-scan.h"
+#include "dm-vdirt-staging.h"
 
 #define DM_MSG_PREFIX "vdirt"
 
-#define VDIRT_LOCK_BUCKETS	256
+/* every log line about a device names it by the dm device's major:minor */
+#define VDLOG(dmlog, vd, fmt, ...) \
+	dmlog("%u:%u: " fmt, MAJOR((vd)->devt), MINOR((vd)->devt), \
+	      ##__VA_ARGS__)
+
 /* a lock region is at most 64 clusters and at most 256 KiB (or 1 cluster) */
 #define VDIRT_REGION_MAX_CLUSTERS	64U
 #define VDIRT_REGION_MAX_BYTES		(256U << 10)
@@ -43,21 +63,6 @@ enum vdirt_state {
 	VDIRT_STATE_DEGRADED,	/* fail_open after an error: not measuring */
 	VDIRT_STATE_FAILED,	/* fail-closed after an error: I/O fails */
 };
-
-/* a locked range of clusters [first, last] inside one lock region */
-struct vdirt_range {
-	struct list_head node;	/* in a bucket's inflight or waiters list */
-	u64 first;
-	u64 last;
-	void (*grant)(struct vdirt_range *r);	/* called when a waiter wins */
-	void *private;			/* for grant() */
-};
-
-struct vdirt_bucket {
-	spinlock_t lock;		/* protects both lists below */
-	struct list_head inflight;	/* granted ranges */
-	struct list_head waiters;	/* ranges waiting, FIFO */
-} ____cacheline_aligned_in_smp;
 
 struct vdirt_counters {
 	atomic64_t measured;		/* clusters with a current digest */
@@ -70,14 +75,39 @@ struct vdirt_counters {
 	atomic64_t tofu;		/* clusters measured on first read */
 };
 
+/*
+ * Optional table arguments taking a number, "name:value" (dm-vdirt.c
+ * parses them and prints them back); in table order after mode,
+ * no_read_verify and fail_open.
+ */
+enum {
+	VDIRT_OPT_CACHE_MB,
+	VDIRT_OPT_SMALL_READ_CPU,
+	VDIRT_OPT_SMALL_WRITE_CPU,
+	VDIRT_OPT_PAGE_RECYCLE,
+	VDIRT_OPT_MAX_IO_KB,
+	VDIRT_OPT_SCAN_DEPTH,
+	VDIRT_OPT_INTENT,
+	VDIRT_NR_NUM_OPTS,
+};
+
+/* the table's optional arguments, constant after ctr */
+struct vdirt_opts {
+	bool mode_given;
+	bool enforce;			/* mode:enforce (else mode:audit) */
+	bool no_read_verify;
+	bool fail_open;
+	bool given[VDIRT_NR_NUM_OPTS];	/* printed back by STATUSTYPE_TABLE */
+	unsigned int val[VDIRT_NR_NUM_OPTS]; /* given, else the default */
+};
+
 /* one dm-vdirt target instance */
 struct vdirt_dev {
 	struct dm_target *ti;
 	struct dm_dev *data_dev;
 	struct dm_dev *meta_dev;
-	struct list_head list;		/* in vdirt_devices, vdirt_devices_lock */
+	struct vdirt_registry reg;	/* dm-vdirt-dev.c */
 	dev_t devt;			/* the dm device, for log lines */
-	bool suspended;			/* lockless: from presuspend to resume */
 	bool retired;			/* lockless: a newer table of the meta
 					 * device ran preresume: never write it
 					 */
@@ -95,44 +125,25 @@ struct vdirt_dev {
 	u8 zero_digest[VDIRT_MAX_DIGEST_SIZE];
 	struct vdirt_layout layout;
 
-	/* options as given to the constructor (for STATUSTYPE_TABLE) */
-	bool opt_mode_given;
-	bool opt_enforce;
-	bool opt_no_read_verify;
-	bool opt_fail_open;
-	bool opt_cache_given;
-	unsigned int cache_mb;
+	struct vdirt_opts opts;		/* constant after ctr */
 
 	bool enforce;			/* lockless: READ_ONCE/WRITE_ONCE */
 	int state;			/* lockless: enum vdirt_state, cmpxchg */
 
+	/* device-wide (dm-vdirt-dev.c), used by every layer */
 	struct workqueue_struct *wq;	/* WQ_MEM_RECLAIM | WQ_UNBOUND */
-	struct workqueue_struct *cpu_wq; /* bound: small reads' verification */
-	struct bio_set bs;		/* our own data bios */
-	mempool_t *page_pool;		/* pages for copies and re-reads */
-	struct mutex page_alloc_lock;	/* one blocking page allocator */
-	spinlock_t page_free_lock;	/* protects page_free, page_free_nr */
-	struct list_head page_free;	/* recycled pages (page->lru) */
-	unsigned int page_free_nr;
-	unsigned int page_free_max;	/* constant after ctr */
-	unsigned int small_read_cpu;	/* constant after ctr: VDIRT_READ_CPU_* */
-	atomic_t reads;			/* verified reads mapped, not yet done */
-	bool small_write_cpu;		/* constant after ctr */
+	struct bio_set bs;		/* our own data and metadata bios */
 
-	struct vdirt_bucket buckets[VDIRT_LOCK_BUCKETS];
+	struct vdirt_cluster_ctx cl;	/* dm-vdirt-cluster.c */
+	struct vdirt_iopath iop;	/* dm-vdirt-io.c */
+	struct vdirt_scan scan;		/* dm-vdirt-scan.c */
 
 	struct delayed_work commit_work; /* the target's periodic commit */
 	bool periodic;			/* lockless: commit_work may re-arm */
 
 	struct vdirt_counters cnt;
 
-	/* background scan */
-	struct mutex scan_lock;		/* serialises scan start/stop */
 	struct mutex baseline_lock;	/* serialises baseline changes */
-	struct work_struct scan_work;
-	bool scan_running;		/* lockless: set by message, cleared by work */
-	bool scan_stop;			/* lockless: request to stop */
-	u64 scan_pos;			/* lockless: clusters done, for status */
 
 	/*
 	 * The store and the recovery engine own the groups below (set up by
@@ -216,50 +227,18 @@ struct vdirt_dev {
 
 	/* baseline changes and loads (dm-vdirt-baseline.c) */
 	struct vdirt_bc bc;
-
-	/* netlink commands keep the device alive (dm-vdirt-netlink.c) */
-	refcount_t nl_refs;		/* 1 for vdirt_devices + 1 per user */
-	struct completion nl_released;	/* nl_refs dropped to zero */
 };
 
-/* per-bio data (ti->per_io_data_size) */
-struct vdirt_io {
-	struct vdirt_dev *vd;
-	struct vdirt_range range;
-	struct bvec_iter iter;		/* the bio's iterator before submission */
-	struct work_struct work;
-	struct bio *clone;		/* our copy of a write */
-	blk_status_t status;
-	u8 kind;			/* VIO_* in dm-vdirt.c */
-	u8 stage;			/* VSTAGE_* in dm-vdirt.c */
-	bool locked;
-	bool intent;			/* counted in its intent region */
-	bool alone;			/* read: no other read was in flight */
-	struct list_head intent_node;	/* in vd->intent.waiters */
-};
+/* the device measures (not degraded or failed) */
+static inline bool vdirt_measuring(struct vdirt_dev *vd)
+{
+	return READ_ONCE(vd->state) == VDIRT_STATE_OK;
+}
 
-/* dm-vdirt.c */
-char *vdirt_ctr_errorf(char *error, const char *fmt, ...) __printf(2, 3);
-int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
-	       u8 *out);
-void vdirt_set_error(struct vdirt_dev *vd, const char *what, int err);
-void vdirt_io_queue(struct vdirt_io *io);
-void vdirt_range_lock_sync(struct vdirt_dev *vd, u64 first, u64 last,
-			   struct vdirt_range *r);
-void vdirt_range_unlock(struct vdirt_dev *vd, struct vdirt_range *r);
 static inline u64 vdirt_region_first(struct vdirt_dev *vd, u64 cluster)
 {
 	return cluster & ~((u64)vd->region_clusters - 1);
 }
-
-struct bio *vdirt_read_clusters(struct vdirt_dev *vd, u64 first, u64 last,
-				int *err);
-void vdirt_free_page_bio(struct vdirt_dev *vd, struct bio *bio);
-int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
-			unsigned int offset, u8 *out);
-struct vdirt_cursor;
-int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
-			 u64 cluster, const u8 *digest, u64 now, u8 op);
 
 /*
  * dm-vdirt-hooks.c: the target's constructor and destructor set up the
@@ -296,47 +275,6 @@ static inline bool vdirt_has_baseline(struct vdirt_dev *vd,
 }
 
 /*
- * ---- API for dm-vdirt-netlink.c (and messages) ----
- *
- * Device iteration: every live target is on vdirt_devices.  A device
- * found there under vdirt_devices_lock may be used after the lock is
- * dropped only with a reference (vd->nl_refs, taken under the lock): the
- * destructor takes the device off the list, then waits until the last
- * reference is dropped.  Functions below may sleep (metadata I/O).
- */
-extern struct mutex vdirt_devices_lock;	/* protects vdirt_devices */
-extern struct list_head vdirt_devices;	/* of struct vdirt_dev.list */
-
-/* call fn for each device until it returns non-zero; takes the lock */
-int vdirt_devices_walk(int (*fn)(struct vdirt_dev *vd, void *arg),
-		       void *arg);
-/* find by dm device number or dm name; caller holds vdirt_devices_lock */
-struct vdirt_dev *vdirt_find_by_devt(dev_t devt);
-struct vdirt_dev *vdirt_find_by_name(const char *name);
-
-struct vdirt_info {
-	dev_t devt;
-	u64 data_sectors;
-	u64 nr_clusters;
-	u32 cluster_size;
-	u32 digest_size;
-	const char *hash_name;
-	int state;			/* enum vdirt_state */
-	bool enforce;
-	bool read_verify;
-	bool fail_open;
-	u64 measured, baselined, reads_verified, read_mismatches;
-	u64 write_drift, unaligned, meta_errors, tofu;
-	bool scan_running;
-	u64 scan_pos;
-	u64 log_first;			/* first record number still stored */
-	u64 log_head;			/* next record number */
-	u64 recover_pos;		/* clusters of dirty regions done */
-	u64 recover_total;		/* 0: not recovering */
-};
-void vdirt_get_info(struct vdirt_dev *vd, struct vdirt_info *info);
-
-/*
  * Both digests of clusters [first, first + n), each read under its lock
  * region's range lock (dm-vdirt-hooks.c).  valid[i] gets VDIRT_E_CURRENT
  * and VDIRT_E_BASELINE of the entry; digests hold n * digest_size bytes.
@@ -344,14 +282,8 @@ void vdirt_get_info(struct vdirt_dev *vd, struct vdirt_info *info);
 int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
 		       u8 *cur_digests, u8 *base_digests);
 
-int vdirt_scan_start(struct vdirt_dev *vd);
-void vdirt_scan_stop(struct vdirt_dev *vd);
-
 /* dm-vdirt-netlink.c: the generic netlink family, from module init/exit */
 int vdirt_netlink_init(void);
 void vdirt_netlink_exit(void);
-/* ctr: the device's reference count; dtr: off the list, wait for users */
-void vdirt_dev_refs_init(struct vdirt_dev *vd);
-void vdirt_dev_unlist(struct vdirt_dev *vd);
 
 #endif /* DM_VDIRT_H */

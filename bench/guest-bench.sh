@@ -109,35 +109,31 @@ setup() {
 	case "$cfg" in
 	linear) ;;	# the slice itself
 	vdirt-sha256|vdirt-xxhash64|vdirt-noreadverify|vdirt-sha256-*)
-		# vdirt-sha256-VARIANT: a hot path choice switched by module
-		# parameters (read when the table is created), to compare them
-		# in one boot: -io64k bios split at 64 KiB (max_io_kb), -nocpuq
-		# small reads verified on the unbound queue (small_read_cpu=0),
-		# -cpuqall always on the completing CPU (small_read_cpu=2),
-		# -norecycle no page free list (page_recycle=0), -wcpu small
-		# writes copied and hashed on the submitting CPU
-		# (small_write_cpu=Y), -before the first three as before issue
-		# 6's hot path work
+		# vdirt-sha256-VARIANT: a hot path choice switched by table
+		# options, to compare them in one boot: -io64k bios split at
+		# 64 KiB (max_io_kb), -nocpuq small reads verified on the
+		# unbound queue (small_read_cpu:0), -cpuqall always on the
+		# completing CPU (small_read_cpu:2), -norecycle no page free
+		# list (page_recycle:0), -wcpu small writes copied and hashed on
+		# the submitting CPU (small_write_cpu:1), -before the first
+		# three as before issue 6's hot path work
 		alg=${cfg#vdirt-} opt= params=
 		case "$alg" in
-		sha256-io*k) params="max_io_kb=${alg#sha256-io}" params=${params%k} ;;
-		sha256-nocpuq) params="small_read_cpu=0" ;;
-		sha256-cpuqall) params="small_read_cpu=2" ;;
-		sha256-norecycle) params="page_recycle=0" ;;
-		sha256-wcpu) params="small_write_cpu=Y" ;;
-		sha256-before) params="small_read_cpu=0 page_recycle=0 max_io_kb=0" ;;
+		sha256-io*k) params="max_io_kb:${alg#sha256-io}" params=${params%k} ;;
+		sha256-nocpuq) params="small_read_cpu:0" ;;
+		sha256-cpuqall) params="small_read_cpu:2" ;;
+		sha256-norecycle) params="page_recycle:0" ;;
+		sha256-wcpu) params="small_write_cpu:1" ;;
+		sha256-before) params="small_read_cpu:0 page_recycle:0 max_io_kb:0" ;;
 		sha256-*) return 1 ;;
 		esac
 		alg=${alg%%-*}
 		[ "$alg" = noreadverify ] && alg=sha256 opt=" 1 no_read_verify"
+		# shellcheck disable=SC2086 # params: words to count
+		if [ -n "$params" ]; then opt=" $(set -- $params; echo $#) $params"; fi
 		zero_mib $MP 4
-		for kv in $params; do echo "${kv#*=}" >/sys/module/dm_vdirt/parameters/${kv%%=*} || return 1; done
 		dmsetup create $name --table "0 $len vdirt $P $MP 4096 $alg$opt"
 		rc=$?
-		for kv in $params; do
-			d=0; case ${kv%%=*} in small_read_cpu) d=1 ;; page_recycle) d=256 ;; esac
-			echo $d >/sys/module/dm_vdirt/parameters/${kv%%=*}
-		done
 		[ $rc = 0 ] || return 1 ;;
 	verity)
 		zero_mib $MP 4

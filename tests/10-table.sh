@@ -48,13 +48,23 @@ check "the printed line creates the device again" recreate "$tbl"
 check_eq "table after re-create is identical" "$tbl" "$(dmsetup table $N)"
 
 # every option, alone and all together (printed in the order mode,
-# no_read_verify, fail_open, cache_mb, and accepted back)
+# no_read_verify, fail_open, cache_mb, small_read_cpu, small_write_cpu,
+# page_recycle, max_io_kb, scan_depth, intent, and accepted back); a
+# default value given is printed back as given
 for o in "1 mode:audit|1 mode:audit|audit" \
 	"1 mode:enforce|1 mode:enforce|enforce" \
 	"1 no_read_verify|1 no_read_verify|audit" \
 	"1 fail_open|1 fail_open|audit" \
 	"1 cache_mb:8|1 cache_mb:8|audit" \
-	"4 cache_mb:16 fail_open no_read_verify mode:enforce|4 mode:enforce no_read_verify fail_open cache_mb:16|enforce"; do
+	"4 cache_mb:16 fail_open no_read_verify mode:enforce|4 mode:enforce no_read_verify fail_open cache_mb:16|enforce" \
+	"1 small_read_cpu:0|1 small_read_cpu:0|audit" \
+	"1 small_read_cpu:1|1 small_read_cpu:1|audit" \
+	"1 small_write_cpu:1|1 small_write_cpu:1|audit" \
+	"1 page_recycle:0|1 page_recycle:0|audit" \
+	"1 max_io_kb:64|1 max_io_kb:64|audit" \
+	"1 scan_depth:1|1 scan_depth:1|audit" \
+	"1 intent:0|1 intent:0|audit" \
+	"10 intent:0 scan_depth:8 max_io_kb:4 page_recycle:1024 small_write_cpu:1 small_read_cpu:2 cache_mb:16 fail_open no_read_verify mode:enforce|10 mode:enforce no_read_verify fail_open cache_mb:16 small_read_cpu:2 small_write_cpu:1 page_recycle:1024 max_io_kb:4 scan_depth:8 intent:0|enforce"; do
 	given=${o%%|*}
 	rest=${o#*|}
 	want=${rest%|*}
@@ -72,6 +82,18 @@ for o in "1 mode:audit|1 mode:audit|audit" \
 		not_ok "option '$given' prints as '$want', mode=$mode, round-trips" "create refused"
 	fi
 done
+
+# the per-device choices are table options now, not module parameters
+check "no per-device module parameters left (small_read_cpu ... intent)" sh -c '
+	for p in small_read_cpu small_write_cpu page_recycle max_io_kb scan_depth intent; do
+		[ ! -e /sys/module/dm_vdirt/parameters/$p ] || exit 1
+	done'
+
+# io_hints: a cluster is the minimum and the optimal I/O size
+recreate "$base"
+q=/sys/block/dm-$(dmsetup info -c --noheadings -o minor $N | tr -d ' ')/queue
+check_eq "minimum_io_size is the cluster size" 4096 "$(cat $q/minimum_io_size)"
+check_eq "optimal_io_size is the cluster size" 4096 "$(cat $q/optimal_io_size)"
 
 # no_read_verify: reads pass without verification
 recreate "$base 1 no_read_verify"

@@ -2,11 +2,12 @@
 # vm: --disk 16M --disk 4M --disk 4M --disk 8M --timeout 300
 # SPDX-License-Identifier: GPL-2.0
 # Bad input: every malformed table line is refused with a specific kernel
-# message (missing args, unknown option, bad numbers, unknown hash, cluster
-# size not a power of two / out of range / below the logical block size, data
-# device too small, same device twice, metadata device too small, holding
-# foreign data, formatted for another geometry/cluster size/hash, bad
-# superblock checksum, unknown version) and nothing is written on refusal.
+# message (missing args, unknown option, bad numbers, every table option out
+# of range, unknown hash, cluster size not a power of two / out of range /
+# below the logical block size, data device too small, same device twice,
+# metadata device too small, holding foreign data, formatted for another
+# geometry/cluster size/hash, bad superblock checksum, unknown version) and
+# nothing is written on refusal.
 # Then the module is unloaded and loaded repeatedly with devices in between.
 . "${0%/*}/lib.sh"
 
@@ -70,6 +71,14 @@ refuse "option count larger than the options given" "$B 2 mode:audit"
 refuse "extra argument after the options" "$B 1 mode:audit extra"
 refuse "cache_mb not a number" "$B 1 cache_mb:lots"
 refuse "cache_mb empty" "$B 1 cache_mb:"
+refuse "small_read_cpu above 2" "$B 1 small_read_cpu:3"
+refuse "small_write_cpu not 0 or 1" "$B 1 small_write_cpu:2"
+refuse "page_recycle above 1024" "$B 1 page_recycle:1025"
+refuse "max_io_kb above 256" "$B 1 max_io_kb:512"
+refuse "scan_depth above 8" "$B 1 scan_depth:9"
+refuse "scan_depth not a number" "$B 1 scan_depth:deep"
+refuse "intent not 0 or 1" "$B 1 intent:2"
+refuse "more than 10 optional arguments" "$B 11 fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open"
 refuse "cluster size not a number" "0 $L vdirt $D $M 4k sha256"
 refuse "negative cluster size" "0 $L vdirt $D $M -4096 sha256"
 refuse "cluster size 3072 (not a power of two)" "0 $L vdirt $D $M 3072 sha256"

@@ -143,19 +143,17 @@ dmsetup remove d24
 # 4 MiB of data in 512-byte clusters: 8192 clusters, twice the ring
 RC=512
 RL=8192
-TABR="0 $RL vdirt /dev/mapper/d24 $R $RC crc32c"
+# one region at a time (scan_depth:1), so that records come in cluster order
+# (a pipelined scan records them in the order its regions finish)
+TABR="0 $RL vdirt /dev/mapper/d24 $R $RC crc32c 1 scan_depth:1"
 dmsetup create d24 --table "0 $RL linear $D 0" && dmsetup mknodes d24
 check "create with 512-byte clusters (8192 clusters)" sh -c "dmsetup create $N --table '$TABR' && dmsetup mknodes $N"
 head -c $((RL * 512)) /dev/urandom >/tmp/a24
 dio write $T 0 /tmp/a24
 head -c $((RL * 512)) /dev/urandom >/tmp/t24
 dio write $D 0 /tmp/t24		# every cluster changed underneath
-# one region at a time, so that records come in cluster order (a pipelined
-# scan records them in the order its regions finish)
-echo 1 >/sys/module/dm_vdirt/parameters/scan_depth
 dmsetup message $N 0 scan
 check "scan finishes" wait_scan_of $N 120
-echo 0 >/sys/module/dm_vdirt/parameters/scan_depth
 check_eq "read_mismatches counts all 8192" 8192 "$(st read_mismatches)"
 report >/tmp/ring1
 check_eq "the report has the newest 4096 records" 4096 "$(wc -l </tmp/ring1)"

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Write throughput cost of dm-vdirt's write-intent tracking (not part of
 # make check): fio random 4 KiB writes, QD16, libaio, O_DIRECT, RUNTIME
-# seconds, through a dm-vdirt device (sha256, 4096) with the module
-# parameter dm_vdirt.intent=1 and =0 (set before each device is created),
+# seconds, through a dm-vdirt device (sha256, 4096) with the table
+# option intent:1 and intent:0,
 # alternating, REPEATS times, in one guest boot; prints each run and the
 # medians.  Two devices: 64 MiB (16 intent regions) and a sparse 64 GiB one
 # (16384 regions: nearly every write dirties a new region).
@@ -41,18 +41,12 @@ fi
 . /tests/lib.sh
 rt=$2
 reps=$3
-P=/sys/module/dm_vdirt/parameters/intent
-if [ ! -w $P ]; then
-	echo "intent-cost: $P missing: this module has no write-intent tracking"
-	exit 4
-fi
 echo "intent-cost: $(uname -r), fio randwrite 4k QD16 libaio direct ${rt}s, $reps repeats"
 
 # run DATA META INTENT: prints the write IOPS
 run() {
-	echo "$3" >$P
 	use_devs ic "$1" "$2"
-	open_dev || return 1
+	open_dev "$(table intent:$3)" || return 1
 	fio --name=w --filename=$T --rw=randwrite --bs=4k --iodepth=16 \
 		--ioengine=libaio --direct=1 --runtime="$rt" --time_based --norandommap \
 		--randrepeat=0 --output-format=terse --terse-version=3 | awk -F';' '{ print $49 }'
@@ -78,4 +72,3 @@ for dev in "vda vdb 64MiB" "vdc vdd 64GiB"; do
 	moff=$(median </tmp/off)
 	echo "$3 median: intent=1 $mon IOPS, intent=0 $moff IOPS, cost $(awk -v a="$mon" -v b="$moff" 'BEGIN { if (b > 0) printf "%.1f %%", (b - a) * 100 / b; else print "?" }')"
 done
-echo 1 >$P

@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-vdirt cluster layer: what every engine does to a cluster.
+ *
+ * - range locks: per-bucket lists of in-flight cluster ranges;
+ * - page bios: the device's own data bios, pages from a mempool with a
+ *   short recycling list, read into and hashed;
+ * - per-cluster policy: vdirt_update_cluster() (a write reached the data
+ *   device) and vdirt_check_cluster() (data read from it);
+ * - the digest loop, vdirt_digest_walk(): read a range into pages, hash
+ *   each cluster, act on it through a callback; vdirt_measure_clusters()
+ *   and vdirt_verify_clusters() are its two common uses.
+ *
+ * Calls go down only: to the store (entries, cursor, record log) and to
+ * crash recovery's per-cluster hook.
+ */
+#include <linux/blkdev.h>
+#include <linux/highmem.h>
+#include <linux/kernel.h>
+#include <linux/timekeeping.h>
+
+#include "dm-vdirt.h"
+
+/* ---- range locks: per-bucket lists of in-flight cluster ranges ---- */
+
+static struct vdirt_bucket *vdirt_bucket_of(struct vdirt_dev *vd, u64 first)
+{
+	return &vd->cl.buckets[(first >> vd->region_shift) % VDIRT_LOCK_BUCKETS];
+}
+
+static bool vdirt_overlap(const struct vdirt_range *a,
+			  const struct vdirt_range *b)
+{
+	return a->first <= b->last && b->first <= a->last;
+}
+
+static bool vdirt_overlaps_list(const struct vdirt_range *r,
+				struct list_head *head)
+{
+	struct vdirt_range *o;
+
+	list_for_each_entry(o, head, node)
+		if (vdirt_overlap(r, o))
+			return true;
+	return false;
+}
+
+/* take the range or queue it; r->grant() runs later if queued */
+bool vdirt_range_trylock(struct vdirt_dev *vd, struct vdirt_range *r)
+{
+	struct vdirt_bucket *b = vdirt_bucket_of(vd, r->first);
+	unsigned long flags;
+	bool ok;
+
+	spin_lock_irqsave(&b->lock, flags);
+	ok = !vdirt_overlaps_list(r, &b->inflight) &&
+	     !vdirt_overlaps_list(r, &b->waiters);
+	list_add_tail(&r->node, ok ? &b->inflight : &b->waiters);
+	spin_unlock_irqrestore(&b->lock, flags);
+	return ok;
+}
+
+void vdirt_range_unlock(struct vdirt_dev *vd, struct vdirt_range *r)
+{
+	struct vdirt_bucket *b = vdirt_bucket_of(vd, r->first);
+	struct vdirt_range *w, *tmp, *e;
+	unsigned long flags;
+	bool blocked;
+
+	spin_lock_irqsave(&b->lock, flags);
+	list_del(&r->node);
+	list_for_each_entry_safe(w, tmp, &b->waiters, node) {
+		if (vdirt_overlaps_list(w, &b->inflight))
+			continue;
+		blocked = false;
+		list_for_each_entry(e, &b->waiters, node) {
+			if (e == w)
+				break;
+			if (vdirt_overlap(e, w)) {
+				blocked = true;
+				break;
+			}
+		}
+		if (blocked)
+			continue;
+		list_move_tail(&w->node, &b->inflight);
+		w->grant(w);
+	}
+	spin_unlock_irqrestore(&b->lock, flags);
+}
+
+static void vdirt_sync_grant(struct vdirt_range *r)
+{
+	complete(r->private);
+}
+
+/* process context: wait for the range */
+void vdirt_range_lock_sync(struct vdirt_dev *vd, u64 first, u64 last,
+			   struct vdirt_range *r)
+{
+	DECLARE_COMPLETION_ONSTACK(done);
+
+	r->first = first;
+	r->last = last;
+	r->grant = vdirt_sync_grant;
+	r->private = &done;
+	if (!vdirt_range_trylock(vd, r))
+		wait_for_completion(&done);
+}
+
+/* ---- our own data bios with pages from the page mempool ---- */
+
+/*
+ * Pages of our bios go back to a short per-device free list first: a page
+ * from the page allocator is zeroed (init_on_alloc) only for the copy to
+ * overwrite it.  Only while the mempool's reserve is full, so that a
+ * waiter in mempool_alloc() is woken by the refill as before.
+ */
+static void vdirt_page_put(struct vdirt_dev *vd, struct page *page)
+{
+	unsigned long flags;
+
+	if (READ_ONCE(vd->cl.page_pool->curr_nr) >= vd->cl.page_pool->min_nr &&
+	    READ_ONCE(vd->cl.page_free_nr) < vd->cl.page_free_max) {
+		spin_lock_irqsave(&vd->cl.page_free_lock, flags);
+		if (vd->cl.page_free_nr < vd->cl.page_free_max) {
+			list_add(&page->lru, &vd->cl.page_free);
+			WRITE_ONCE(vd->cl.page_free_nr, vd->cl.page_free_nr + 1);
+			page = NULL;
+		}
+		spin_unlock_irqrestore(&vd->cl.page_free_lock, flags);
+		if (!page)
+			return;
+	}
+	mempool_free(page, vd->cl.page_pool);
+}
+
+static struct page *vdirt_page_get(struct vdirt_dev *vd, gfp_t gfp)
+{
+	struct page *page = NULL;
+	unsigned long flags;
+
+	if (READ_ONCE(vd->cl.page_free_nr)) {
+		spin_lock_irqsave(&vd->cl.page_free_lock, flags);
+		page = list_first_entry_or_null(&vd->cl.page_free, struct page,
+						lru);
+		if (page) {
+			list_del(&page->lru);
+			WRITE_ONCE(vd->cl.page_free_nr, vd->cl.page_free_nr - 1);
+		}
+		spin_unlock_irqrestore(&vd->cl.page_free_lock, flags);
+		if (page)
+			return page;
+	}
+	return mempool_alloc(vd->cl.page_pool, gfp);
+}
+
+static void vdirt_page_free_all(struct vdirt_dev *vd)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, &vd->cl.page_free, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+	vd->cl.page_free_nr = 0;
+}
+
+void vdirt_free_page_bio(struct vdirt_dev *vd, struct bio *bio)
+{
+	unsigned short i;
+
+	for (i = 0; i < bio->bi_vcnt; i++)
+		vdirt_page_put(vd, bio->bi_io_vec[i].bv_page);
+	bio_put(bio);
+}
+
+static struct bio *vdirt_try_page_bio(struct vdirt_dev *vd, unsigned int size,
+				      blk_opf_t opf, gfp_t gfp)
+{
+	unsigned int nr = DIV_ROUND_UP(size, PAGE_SIZE), len;
+	struct page *page;
+	struct bio *bio;
+
+	bio = bio_alloc_bioset(vd->data_dev->bdev, nr, opf, GFP_NOIO, &vd->bs);
+	while (size) {
+		page = vdirt_page_get(vd, gfp);
+		if (!page) {
+			vdirt_free_page_bio(vd, bio);
+			return NULL;
+		}
+		len = min_t(unsigned int, size, PAGE_SIZE);
+		__bio_add_page(bio, page, len, 0);
+		size -= len;
+	}
+	return bio;
+}
+
+/*
+ * Allocate a bio with size bytes of pages.  Like dm-crypt: try without
+ * waiting, then one allocator at a time may wait on the mempool, so two
+ * half-served allocators cannot deadlock each other.
+ */
+struct bio *vdirt_alloc_page_bio(struct vdirt_dev *vd, unsigned int size,
+				 blk_opf_t opf)
+{
+	struct bio *bio;
+
+	bio = vdirt_try_page_bio(vd, size, opf, GFP_NOWAIT | __GFP_NOWARN);
+	if (bio)
+		return bio;
+	mutex_lock(&vd->cl.page_alloc_lock);
+	bio = vdirt_try_page_bio(vd, size, opf, GFP_NOIO);
+	mutex_unlock(&vd->cl.page_alloc_lock);
+	return bio;
+}
+
+/* hash one cluster stored at byte offset off of a page bio */
+int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
+			unsigned int off, u8 *out)
+{
+	SHASH_DESC_ON_STACK(desc, vd->tfm);
+	unsigned int rem = vd->cluster_size, poff, len;
+	struct page *page;
+	void *p;
+	int r;
+
+	desc->tfm = vd->tfm;
+	if (offset_in_page(off) + rem <= PAGE_SIZE) {
+		page = bio->bi_io_vec[off >> PAGE_SHIFT].bv_page;
+		p = kmap_local_page(page);
+		r = crypto_shash_digest(desc, p + offset_in_page(off), rem, out);
+		kunmap_local(p);
+		return r;
+	}
+	r = crypto_shash_init(desc);
+	while (!r && rem) {
+		poff = offset_in_page(off);
+		len = min_t(unsigned int, rem, PAGE_SIZE - poff);
+		page = bio->bi_io_vec[off >> PAGE_SHIFT].bv_page;
+		p = kmap_local_page(page);
+		r = crypto_shash_update(desc, p + poff, len);
+		kunmap_local(p);
+		off += len;
+		rem -= len;
+	}
+	if (!r)
+		r = crypto_shash_final(desc, out);
+	return r;
+}
+
+/* read clusters [first, last] from the data device into a page bio */
+struct bio *vdirt_read_clusters(struct vdirt_dev *vd, u64 first, u64 last,
+				int *err)
+{
+	struct bio *bio;
+
+	bio = vdirt_alloc_page_bio(vd, (last - first + 1) << vd->cluster_shift,
+				   REQ_OP_READ);
+	bio->bi_iter.bi_sector = first << vd->cluster_sectors_shift;
+	*err = submit_bio_wait(bio);
+	if (*err) {
+		vdirt_free_page_bio(vd, bio);
+		return NULL;
+	}
+	return bio;
+}
+
+int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
+	       u8 *out)
+{
+	SHASH_DESC_ON_STACK(desc, vd->tfm);
+
+	desc->tfm = vd->tfm;
+	return crypto_shash_digest(desc, data, len, out);
+}
+
+/* ---- per-cluster policy ---- */
+
+static sector_t vdirt_cluster_sector(struct vdirt_dev *vd, u64 cluster)
+{
+	return vd->ti->begin + (cluster << vd->cluster_sectors_shift);
+}
+
+/*
+ * A write reached the data device: store its digest (NULL: the content is
+ * unknown, e.g. discarded) and check for drift from the baseline.  op is
+ * VDIRT_OP_WRITE, or VDIRT_OP_RECOVERY for a change found by recovery.
+ */
+int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
+			 u64 cluster, const u8 *digest, u64 now, u8 op)
+{
+	u8 base[VDIRT_MAX_DIGEST_SIZE];
+	struct vdirt_disk_entry *e;
+	bool was, drift = false;
+
+	e = vdirt_cursor_get(vd, cur, cluster);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	was = e->flags & VDIRT_E_CURRENT;
+	if (digest) {
+		memcpy(vdirt_entry_current(e), digest, vd->digest_size);
+		e->flags |= VDIRT_E_CURRENT | VDIRT_E_WRITTEN;
+		e->flags &= ~VDIRT_E_MISMATCH;
+		if (!was)
+			atomic64_inc(&vd->cnt.measured);
+		if (vdirt_has_baseline(vd, e) &&
+		    !(e->flags & VDIRT_E_DRIFT) &&
+		    memcmp(vdirt_entry_baseline(vd, e), digest,
+			   vd->digest_size)) {
+			e->flags |= VDIRT_E_DRIFT;
+			memcpy(base, vdirt_entry_baseline(vd, e),
+			       vd->digest_size);
+			drift = true;
+		}
+	} else {
+		memset(vdirt_entry_current(e), 0, vd->digest_size);
+		e->flags &= ~(VDIRT_E_CURRENT | VDIRT_E_MISMATCH);
+		e->flags |= VDIRT_E_WRITTEN;
+		if (was)
+			atomic64_dec(&vd->cnt.measured);
+	}
+	e->write_epoch = cpu_to_le32((u32)vd->epoch);
+	e->write_time_ns = cpu_to_le64(now);
+	cur->dirty = true;
+
+	if (drift) {
+		VDLOG(DMERR_LIMIT, vd, "write drift at cluster %llu (sector %llu)",
+		      (unsigned long long)cluster,
+		      (unsigned long long)vdirt_cluster_sector(vd, cluster));
+		return vdirt_log_append(vd, cluster, VDIRT_KIND_WRITE_DRIFT,
+					op, base, digest, NULL);
+	}
+	return 0;
+}
+
+/*
+ * Compare the digest of data read from the data device with the expected
+ * one.  trusted: the data is in our own pages.  Otherwise it is in pages
+ * the reader owns and may have changed while the device wrote them (an
+ * O_DIRECT buffer, a guest's memory): such a digest may confirm a match,
+ * but it never becomes a cluster's digest and never makes a record; those
+ * cases return VDIRT_CHECK_RECHECK, with nothing changed, for the caller to
+ * read the cluster again into its own pages.  Returns VDIRT_CHECK_* or
+ * -errno.
+ */
+int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
+			u64 cluster, const u8 *digest, u8 op, bool trusted)
+{
+	u8 expected[VDIRT_MAX_DIGEST_SIZE];
+	struct vdirt_disk_entry *e;
+	const u8 *exp;
+	int first;
+
+	if (unlikely(vdirt_unrecovered(vd, cluster))) {
+		/* crash recovery has not reached it: measure, never report */
+		if (!trusted)
+			return VDIRT_CHECK_RECHECK;
+		atomic64_inc(&vd->rcv.on_read);
+		first = vdirt_recover_cluster(vd, cur, cluster, digest,
+					      ktime_get_real_ns());
+		return first < 0 ? first : VDIRT_CHECK_MATCH;
+	}
+	e = vdirt_cursor_get(vd, cur, cluster);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	if (vdirt_has_baseline(vd, e) && !(e->flags & VDIRT_E_WRITTEN)) {
+		exp = vdirt_entry_baseline(vd, e);
+	} else if (e->flags & VDIRT_E_CURRENT) {
+		exp = vdirt_entry_current(e);
+	} else {
+		/* trust on first use, of our own copy only */
+		if (!trusted)
+			return VDIRT_CHECK_RECHECK;
+		memcpy(vdirt_entry_current(e), digest, vd->digest_size);
+		e->flags |= VDIRT_E_CURRENT;
+		cur->dirty = true;
+		atomic64_inc(&vd->cnt.measured);
+		atomic64_inc(&vd->cnt.tofu);
+		return VDIRT_CHECK_MATCH;
+	}
+	if (!memcmp(exp, digest, vd->digest_size)) {
+		atomic64_inc(&vd->cnt.reads_verified);
+		return VDIRT_CHECK_MATCH;
+	}
+	if (!trusted)
+		return VDIRT_CHECK_RECHECK;
+	atomic64_inc(&vd->cnt.reads_verified);
+	first = !(e->flags & VDIRT_E_MISMATCH);
+	if (first) {
+		e->flags |= VDIRT_E_MISMATCH;
+		memcpy(expected, exp, vd->digest_size);
+		cur->dirty = true;
+	}
+
+	VDLOG(DMERR_LIMIT, vd, "read mismatch at cluster %llu (sector %llu)",
+	      (unsigned long long)cluster,
+	      (unsigned long long)vdirt_cluster_sector(vd, cluster));
+	if (first) {
+		int r = vdirt_log_append(vd, cluster,
+					 VDIRT_KIND_READ_MISMATCH, op,
+					 expected, digest, NULL);
+		if (r)
+			return r;
+	}
+	return VDIRT_CHECK_MISMATCH;
+}
+
+/* ---- the digest loop ---- */
+
+/*
+ * Read clusters from first on into the pages of page bio pb (from its first
+ * byte, as many clusters as it holds), charged to origin's cgroup when
+ * given.  pb itself is not submitted: it may still be written later.
+ */
+int vdirt_read_into(struct vdirt_dev *vd, struct bio *pb, u64 first,
+		    struct bio *origin)
+{
+	struct bio *rb;
+	unsigned short i;
+	int r;
+
+	rb = bio_alloc_bioset(vd->data_dev->bdev, pb->bi_vcnt, REQ_OP_READ,
+			      GFP_NOIO, &vd->bs);
+	for (i = 0; i < pb->bi_vcnt; i++)
+		__bio_add_page(rb, pb->bi_io_vec[i].bv_page,
+			       pb->bi_io_vec[i].bv_len, 0);
+	rb->bi_iter.bi_sector = first << vd->cluster_sectors_shift;
+	if (origin)
+		bio_clone_blkg_association(rb, origin);
+	r = submit_bio_wait(rb);
+	bio_put(rb);
+	return r;
+}
+
+int vdirt_digest_walk(struct vdirt_dev *vd, struct vdirt_digest_walk *w)
+{
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	struct bio *pb = w->pages;
+	int r = 0;
+	u64 c;
+
+	if (!pb)
+		pb = vdirt_alloc_page_bio(vd, (w->last - w->first + 1) <<
+					  vd->cluster_shift, REQ_OP_READ);
+	w->read_err = w->read ? vdirt_read_into(vd, pb, w->first, w->origin) : 0;
+	if (w->read_err && !w->unreadable) {
+		r = w->read_err;
+		goto out;
+	}
+	for (c = w->first; c <= w->last; c++) {
+		if (w->mask && !(w->mask & BIT_ULL(c - w->first)))
+			continue;
+		if (!w->read_err) {
+			r = vdirt_hash_page_bio(vd, pb, (c - w->first) <<
+						vd->cluster_shift, digest);
+			if (r) {
+				vdirt_set_error(vd, "hash", r);
+				break;
+			}
+		}
+		r = w->fn(vd, &cur, c, w->read_err ? NULL : digest, w->arg);
+		if (r < 0)
+			break;
+		r = 0;
+	}
+	vdirt_cursor_put(vd, &cur);
+out:
+	if (!w->pages)
+		vdirt_free_page_bio(vd, pb);
+	return r;
+}
+
+struct vdirt_measure_arg {
+	u64 now;
+	u8 op;
+};
+
+static int vdirt_measure_fn(struct vdirt_dev *vd, struct vdirt_cursor *cur,
+			    u64 c, const u8 *digest, void *arg)
+{
+	struct vdirt_measure_arg *m = arg;
+
+	return vdirt_update_cluster(vd, cur, c, digest, m->now, m->op);
+}
+
+/*
+ * Returns the first error of the walk, else the read's error (with
+ * w->unreadable the clusters are then stored unmeasured).
+ */
+int vdirt_measure_clusters(struct vdirt_dev *vd, struct vdirt_digest_walk *w,
+			   u64 now, u8 op)
+{
+	struct vdirt_measure_arg m = { .now = now, .op = op };
+	int r;
+
+	w->fn = vdirt_measure_fn;
+	w->arg = &m;
+	r = vdirt_digest_walk(vd, w);
+	return r ?: w->read_err;
+}
+
+struct vdirt_verify_arg {
+	u8 op;
+	bool mismatch;
+};
+
+static int vdirt_verify_fn(struct vdirt_dev *vd, struct vdirt_cursor *cur,
+			   u64 c, const u8 *digest, void *arg)
+{
+	struct vdirt_verify_arg *v = arg;
+	int r;
+
+	r = vdirt_check_cluster(vd, cur, c, digest, v->op, true);
+	if (r == VDIRT_CHECK_MISMATCH)
+		v->mismatch = true;
+	return r;
+}
+
+/* the pages are ours (trusted); a read error is returned, never checked */
+int vdirt_verify_clusters(struct vdirt_dev *vd, struct vdirt_digest_walk *w,
+			  u8 op, bool *mismatch)
+{
+	struct vdirt_verify_arg v = { .op = op };
+	int r;
+
+	w->unreadable = false;
+	w->fn = vdirt_verify_fn;
+	w->arg = &v;
+	r = vdirt_digest_walk(vd, w);
+	if (v.mismatch)
+		*mismatch = true;
+	return r;
+}
+
+/* ---- set-up and teardown ---- */
+
+void vdirt_cluster_init(struct vdirt_dev *vd)
+{
+	unsigned int i;
+
+	for (i = 0; i < VDIRT_LOCK_BUCKETS; i++) {
+		spin_lock_init(&vd->cl.buckets[i].lock);
+		INIT_LIST_HEAD(&vd->cl.buckets[i].inflight);
+		INIT_LIST_HEAD(&vd->cl.buckets[i].waiters);
+	}
+	mutex_init(&vd->cl.page_alloc_lock);
+	spin_lock_init(&vd->cl.page_free_lock);
+	INIT_LIST_HEAD(&vd->cl.page_free);
+}
+
+/* after the options are parsed */
+int vdirt_cluster_alloc(struct vdirt_dev *vd)
+{
+	vd->cl.page_free_max = vd->opts.val[VDIRT_OPT_PAGE_RECYCLE];
+	vd->cl.page_pool = mempool_create_page_pool(BIO_MAX_VECS, 0);
+	return vd->cl.page_pool ? 0 : -ENOMEM;
+}
+
+void vdirt_cluster_exit(struct vdirt_dev *vd)
+{
+	vdirt_page_free_all(vd);
+	mempool_destroy(vd->cl.page_pool);
+}

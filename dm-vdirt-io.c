@@ -1,0 +1,809 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-vdirt I/O path engine: what happens to each of the guest's bios.
+ *
+ * - mapping: a bio is split at lock region and cluster boundaries, takes
+ *   its range lock (and, for a write, its write-intent bit) and becomes
+ *   one of the VIO_* kinds below;
+ * - cluster-aligned writes are copied into our pages (stable writes),
+ *   measured and written from the copy;
+ * - writes, discards and write-zeroes of part of a cluster are a
+ *   read-verify-modify-write of the whole cluster in our pages;
+ * - reads of part of a cluster are served from a verified private copy;
+ * - aligned reads are verified from the reader's pages after completion,
+ *   what that cannot decide is read again into our pages (recheck);
+ * - empty flushes and FUA commit the metadata.
+ *
+ * Per-cluster decisions are the cluster layer's (dm-vdirt-cluster.c).
+ */
+#include <linux/blkdev.h>
+#include <linux/highmem.h>
+#include <linux/kernel.h>
+#include <linux/log2.h>
+#include <linux/timekeeping.h>
+
+#include "dm-vdirt.h"
+
+/* small reads and writes: see vdirt_io_queue() */
+#define VDIRT_SMALL_IO_BYTES	(16U << 10)
+/* request flags carried from a guest write to our copy */
+#define VDIRT_PASS_FLAGS	(REQ_FUA | REQ_SYNC | REQ_META | REQ_PRIO | \
+				 REQ_IDLE)
+
+enum {
+	VIO_NONE = 0,		/* passed through, nothing to do */
+	VIO_READ,		/* cluster aligned read: verify after the read */
+	VIO_READ_PART,		/* read of part of one cluster: private copy */
+	VIO_WRITE_COPY,		/* cluster aligned write, copied and hashed */
+	VIO_WRITE_PART,		/* write, discard or write-zeroes of part of
+				 * one cluster: read, verify, merge, write
+				 */
+	VIO_WRITE_PASS,		/* a partial write passed down (fail_open, the
+				 * cluster could not be read): re-read after
+				 */
+	VIO_DISCARD,
+	VIO_ZEROES,
+	VIO_FLUSH,		/* empty flush: commit metadata */
+};
+
+enum {
+	VSTAGE_MAP = 0,
+	VSTAGE_SUBMIT,		/* waiting for the range lock, then submit */
+	VSTAGE_COPY,		/* waiting for the worker to copy */
+	VSTAGE_INFLIGHT,	/* data I/O in flight */
+	VSTAGE_POST,		/* data I/O done, worker measures */
+	VSTAGE_DONE,		/* completed by us */
+};
+
+/* ---- bio processing ---- */
+
+static struct bio *vdirt_io_bio(struct vdirt_io *io)
+{
+	return dm_bio_from_per_bio_data(io, sizeof(*io));
+}
+
+static void vdirt_io_complete(struct vdirt_io *io)
+{
+	struct bio *bio = vdirt_io_bio(io);
+
+	if (io->intent)
+		vdirt_intent_put(io);
+	if (io->locked) {
+		io->locked = false;
+		vdirt_range_unlock(io->vd, &io->range);
+	}
+	if (!io->status && READ_ONCE(io->vd->state) == VDIRT_STATE_FAILED)
+		io->status = BLK_STS_IOERR;
+	io->stage = VSTAGE_DONE;
+	bio->bi_status = io->status;
+	bio_endio(bio);
+}
+
+static void vdirt_zero_bio_data(struct vdirt_io *io)
+{
+	struct bio *bio = vdirt_io_bio(io);
+	struct bvec_iter iter;
+	struct bio_vec bv;
+
+	__bio_for_each_segment(bv, bio, iter, io->iter)
+		memzero_bvec(&bv);
+}
+
+/*
+ * The clusters of a completed aligned read whose digest from the reader's
+ * pages did not decide (bit i: cluster io->range.first + i): read them again
+ * into our own pages and check that copy, so that a reader changing its own
+ * buffer during the read can neither forge a mismatch nor plant a digest.
+ */
+static int vdirt_recheck_read(struct vdirt_io *io, u64 suspects,
+			      bool *mismatch)
+{
+	unsigned int lo = __ffs64(suspects), hi = fls64(suspects) - 1;
+	struct vdirt_digest_walk w = {
+		.first = io->range.first + lo,
+		.last = io->range.first + hi,
+		.origin = vdirt_io_bio(io),
+		.read = true,
+		.mask = suspects >> lo,
+	};
+
+	return vdirt_verify_clusters(io->vd, &w, VDIRT_OP_READ, mismatch);
+}
+
+/*
+ * Verify the clusters of a completed aligned read by hashing the reader's
+ * pages; what that cannot decide goes to vdirt_recheck_read().  A read is
+ * at most one lock region (max_io_len), so at most 64 clusters.
+ */
+static int vdirt_verify_read_aligned(struct vdirt_io *io, bool *mismatch)
+{
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
+	struct vdirt_dev *vd = io->vd;
+	struct bio *bio = vdirt_io_bio(io);
+	SHASH_DESC_ON_STACK(desc, vd->tfm);
+	u8 digest[VDIRT_MAX_DIGEST_SIZE];
+	unsigned int done = 0, pos, len;
+	u64 c = io->range.first, suspects = 0;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	void *p;
+	int r;
+
+	BUILD_BUG_ON(VDIRT_REGION_MAX_CLUSTERS > 64);
+	desc->tfm = vd->tfm;
+	r = crypto_shash_init(desc);
+	if (r)
+		goto hash_err;
+	__bio_for_each_segment(bv, bio, iter, io->iter) {
+		for (pos = 0; pos < bv.bv_len; pos += len) {
+			len = min(bv.bv_len - pos, vd->cluster_size - done);
+			p = bvec_kmap_local(&bv);
+			r = crypto_shash_update(desc, p + pos, len);
+			kunmap_local(p);
+			if (r)
+				goto hash_err;
+			done += len;
+			if (done < vd->cluster_size)
+				continue;
+			r = crypto_shash_final(desc, digest);
+			if (r)
+				goto hash_err;
+			r = vdirt_check_cluster(vd, &cur, c, digest,
+						VDIRT_OP_READ, false);
+			if (r < 0)
+				goto out;
+			if (r == VDIRT_CHECK_RECHECK)
+				suspects |= BIT_ULL(c - io->range.first);
+			c++;
+			done = 0;
+			r = crypto_shash_init(desc);
+			if (r)
+				goto hash_err;
+		}
+	}
+	vdirt_cursor_put(vd, &cur);
+	return suspects ? vdirt_recheck_read(io, suspects, mismatch) : 0;
+hash_err:
+	vdirt_set_error(vd, "hash", r);
+out:
+	vdirt_cursor_put(vd, &cur);
+	return r;
+}
+
+static bool vdirt_iter_aligned(struct vdirt_dev *vd, struct bvec_iter *iter)
+{
+	u32 mask = vd->cluster_size - 1;
+
+	return !((iter->bi_sector << SECTOR_SHIFT) & mask) &&
+	       !(iter->bi_size & mask);
+}
+
+/* byte offset of a partial-cluster bio inside its cluster */
+static unsigned int vdirt_io_offset(struct vdirt_io *io)
+{
+	return (io->iter.bi_sector << SECTOR_SHIFT) &
+	       (io->vd->cluster_size - 1);
+}
+
+/* copy between the guest's bio (at iter) and page bio pb from byte off */
+static void vdirt_copy_bio(struct bio *pb, unsigned int off, struct bio *bio,
+			   struct bvec_iter start, bool to_pb)
+{
+	unsigned int pos, len, poff;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+	void *g, *p;
+
+	__bio_for_each_segment(bv, bio, iter, start) {
+		for (pos = 0; pos < bv.bv_len; pos += len) {
+			poff = offset_in_page(off);
+			len = min_t(unsigned int, bv.bv_len - pos,
+				    PAGE_SIZE - poff);
+			g = bvec_kmap_local(&bv);
+			p = kmap_local_page(pb->bi_io_vec[off >>
+						PAGE_SHIFT].bv_page);
+			if (to_pb)
+				memcpy(p + poff, g + pos, len);
+			else
+				memcpy(g + pos, p + poff, len);
+			kunmap_local(p);
+			kunmap_local(g);
+			off += len;
+		}
+	}
+}
+
+/* zero len bytes of page bio pb from byte off */
+static void vdirt_zero_pages(struct bio *pb, unsigned int off,
+			     unsigned int len)
+{
+	unsigned int n;
+
+	for (; len; off += n, len -= n) {
+		n = min_t(unsigned int, len, PAGE_SIZE - offset_in_page(off));
+		memzero_page(pb->bi_io_vec[off >> PAGE_SHIFT].bv_page,
+			     offset_in_page(off), n);
+	}
+}
+
+/* a mismatch is durable before the I/O that found it completes */
+static void vdirt_sync_records(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+
+	if (vdirt_records_unsynced(vd) && vdirt_commit(vd) &&
+	    !vd->opts.fail_open)
+		io->status = BLK_STS_IOERR;
+}
+
+static void vdirt_post_read(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	bool mismatch = false;
+	int r;
+
+	if (io->status || !vdirt_measuring(vd))
+		goto out;
+	r = vdirt_verify_read_aligned(io, &mismatch);
+	if (r && !vd->opts.fail_open)
+		io->status = BLK_STS_IOERR;
+	if (mismatch && READ_ONCE(vd->enforce)) {
+		vdirt_zero_bio_data(io);
+		io->status = BLK_STS_IOERR;
+	}
+	vdirt_sync_records(io);
+out:
+	atomic_dec(&vd->iop.reads);
+	vdirt_io_complete(io);
+}
+
+/*
+ * The whole cluster of a partial bio, read into our pages pb and, while
+ * measuring, verified there.  Returns the read's error (then nothing was
+ * checked), else 0 with io->status set to an error when the copy must not
+ * be used: a verify error fail-closed, or a mismatch in enforce mode.
+ * *verified tells whether the copy was checked.
+ */
+static int vdirt_fetch_part(struct vdirt_io *io, struct bio *pb, u8 op,
+			    bool *verified)
+{
+	struct vdirt_dev *vd = io->vd;
+	struct vdirt_digest_walk w = {
+		.first = io->range.first,
+		.last = io->range.first,
+		.pages = pb,
+		.origin = vdirt_io_bio(io),
+		.read = true,
+	};
+	bool mismatch = false;
+	int r;
+
+	*verified = vdirt_measuring(vd);
+	if (!*verified)
+		return vdirt_read_into(vd, pb, w.first, w.origin);
+	r = vdirt_verify_clusters(vd, &w, op, &mismatch);
+	if (w.read_err)
+		return w.read_err;
+	if ((r && !vd->opts.fail_open) || (mismatch && READ_ONCE(vd->enforce)))
+		io->status = BLK_STS_IOERR;
+	return 0;
+}
+
+/*
+ * A read of part of a cluster: the whole cluster is read into our pages
+ * and verified there, and the guest gets its part of that same copy, so
+ * what was verified is what the guest receives.
+ */
+static void vdirt_read_part(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	struct bio *pb;
+	bool verified;
+	int r;
+
+	pb = vdirt_alloc_page_bio(vd, vd->cluster_size, REQ_OP_READ);
+	r = vdirt_fetch_part(io, pb, VDIRT_OP_READ, &verified);
+	if (r)
+		io->status = errno_to_blk_status(r);
+	else if (verified)
+		vdirt_sync_records(io);
+	if (!io->status)
+		vdirt_copy_bio(pb, vdirt_io_offset(io), vdirt_io_bio(io),
+			       io->iter, false);
+	vdirt_free_page_bio(vd, pb);
+	vdirt_io_complete(io);
+}
+
+static bool vdirt_needs_commit(struct bio *bio)
+{
+	return bio->bi_opf & (REQ_FUA | REQ_PREFLUSH);
+}
+
+static void vdirt_finish_write(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+
+	if (!io->status && (vdirt_needs_commit(vdirt_io_bio(io)) ||
+			    vdirt_records_unsynced(vd)) &&
+	    vdirt_commit(vd) && !vd->opts.fail_open)
+		io->status = BLK_STS_IOERR;
+	vdirt_io_complete(io);
+}
+
+/*
+ * Read the clusters of a write that went down again and store their
+ * digests (unmeasured if they cannot be read): the content is unknown.
+ * Returns the read's (or the metadata's) error.
+ */
+static int vdirt_remeasure(struct vdirt_io *io)
+{
+	struct vdirt_digest_walk w = {
+		.first = io->range.first,
+		.last = io->range.last,
+		.read = true,
+		.unreadable = true,
+	};
+
+	return vdirt_measure_clusters(io->vd, &w, ktime_get_real_ns(),
+				      VDIRT_OP_WRITE);
+}
+
+/*
+ * Our copy of a write (a whole-cluster write, or a merged partial one)
+ * completed with an error, or it needs a commit (FUA): runs in the worker.
+ * The digests were stored before the copy was submitted; after an error the
+ * data on disk is unknown, so the clusters are measured again from the device.
+ */
+static void vdirt_post_write_copy(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+
+	if (io->status && vdirt_measuring(vd))
+		vdirt_remeasure(io);
+	vdirt_finish_write(io);
+}
+
+/*
+ * A discard or write-zeroes of whole clusters (vdirt_map() splits off the
+ * partial ones), or a VIO_WRITE_PASS write, completed on the data device.
+ */
+static void vdirt_post_write_pass(struct vdirt_io *io)
+{
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
+	struct vdirt_dev *vd = io->vd;
+	u64 c, now = ktime_get_real_ns();
+	int r = 0;
+
+	if (!vdirt_measuring(vd))
+		goto out;
+	if (io->status || io->kind == VIO_WRITE_PASS) {
+		/* the content is unknown: measure it (unmeasured if unreadable) */
+		r = vdirt_remeasure(io);
+		if (r && !io->status && !vd->opts.fail_open)
+			io->status = errno_to_blk_status(r);
+		goto out;
+	}
+	for (c = io->range.first; c <= io->range.last && !r; c++)
+		r = vdirt_update_cluster(vd, &cur, c,
+					 io->kind == VIO_DISCARD ? NULL :
+					 vd->zero_digest, now, VDIRT_OP_WRITE);
+	vdirt_cursor_put(vd, &cur);
+	if (r && !vd->opts.fail_open)
+		io->status = BLK_STS_IOERR;
+out:
+	vdirt_finish_write(io);
+}
+
+static void vdirt_post_flush(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+
+	if (!io->status && vdirt_commit(vd) && !vd->opts.fail_open)
+		io->status = BLK_STS_IOERR;
+	vdirt_io_complete(io);
+}
+
+/*
+ * Hand a bio's next stage to a worker.  A small aligned read is verified,
+ * and with small_write_cpu a small aligned write copied and hashed, on the
+ * CPU that queues it: the hash is short, the data is in that CPU's cache,
+ * and no other CPU is woken.  That wins for one read at a time; with more
+ * reads in flight, one CPU (the one taking the completions) would hash them
+ * all, so unless small_read_cpu is 2 they go to the unbound queue and every
+ * CPU hashes.  Everything else goes to the unbound queue.
+ */
+void vdirt_io_queue(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	bool local;
+
+	local = io->iter.bi_size <= VDIRT_SMALL_IO_BYTES &&
+		((io->kind == VIO_READ && vd->iop.small_read_cpu &&
+		  vdirt_iter_aligned(vd, &io->iter) &&
+		  (io->alone || vd->iop.small_read_cpu == VDIRT_READ_CPU_ALWAYS)) ||
+		 (io->kind == VIO_WRITE_COPY && vd->iop.small_write_cpu &&
+		  io->stage == VSTAGE_COPY));
+	queue_work(local ? vd->iop.cpu_wq : vd->wq, &io->work);
+}
+
+/* any context: complete the guest's write unless more work is needed */
+static void vdirt_clone_endio(struct bio *clone)
+{
+	struct vdirt_io *io = clone->bi_private;
+	struct vdirt_dev *vd = io->vd;
+
+	io->status = clone->bi_status;
+	io->clone = NULL;
+	vdirt_free_page_bio(vd, clone);
+	if (unlikely(io->status || vdirt_needs_commit(vdirt_io_bio(io)) ||
+		     vdirt_records_unsynced(vd))) {
+		io->stage = VSTAGE_POST;
+		queue_work(vd->wq, &io->work);
+		return;
+	}
+	vdirt_io_complete(io);
+}
+
+/* hash our copy cluster by cluster and store the digests */
+static int vdirt_measure_copy(struct vdirt_io *io, struct bio *clone)
+{
+	struct vdirt_digest_walk w = {
+		.first = io->range.first,
+		.last = io->range.last,
+		.pages = clone,
+	};
+
+	return vdirt_measure_clusters(io->vd, &w, ktime_get_real_ns(),
+				      VDIRT_OP_WRITE);
+}
+
+/*
+ * Measure our copy pb of the guest's write and write it: the guest's bio
+ * completes when the copy does (vdirt_clone_endio()).  The copy is
+ * stable: its digests are stored now, before it is written, so the write
+ * completes without another trip through the worker.  Readers of these
+ * clusters wait on the range lock.
+ */
+static void vdirt_submit_copy(struct vdirt_io *io, struct bio *pb)
+{
+	struct vdirt_dev *vd = io->vd;
+	struct bio *bio = vdirt_io_bio(io);
+
+	if (vdirt_measuring(vd) && vdirt_measure_copy(io, pb) &&
+	    !vd->opts.fail_open) {
+		vdirt_free_page_bio(vd, pb);
+		io->status = BLK_STS_IOERR;
+		vdirt_io_complete(io);
+		return;
+	}
+
+	pb->bi_iter.bi_sector = io->range.first << io->vd->cluster_sectors_shift;
+	pb->bi_ioprio = bio->bi_ioprio;
+	pb->bi_end_io = vdirt_clone_endio;
+	pb->bi_private = io;
+	bio_clone_blkg_association(pb, bio);
+	io->clone = pb;
+	io->stage = VSTAGE_INFLIGHT;
+	dm_submit_bio_remap(bio, pb);
+}
+
+/* copy a cluster-aligned write into our pages and write the copy */
+static void vdirt_write_copy(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	struct bio *bio = vdirt_io_bio(io);
+	struct bio *clone;
+
+	clone = vdirt_alloc_page_bio(vd, bio->bi_iter.bi_size,
+				     REQ_OP_WRITE |
+				     (bio->bi_opf & VDIRT_PASS_FLAGS));
+	vdirt_copy_bio(clone, 0, bio, bio->bi_iter, true);
+	vdirt_submit_copy(io, clone);
+}
+
+/*
+ * A write, discard or write-zeroes of part of one cluster is a
+ * read-verify-modify-write of the whole cluster in our pages: the cluster
+ * is read and checked against its expected digest (a mismatch is recorded
+ * with op=write; in enforce mode the write fails and nothing is written),
+ * the guest's sectors (or zeros) are merged into that copy, and the merged
+ * cluster is hashed and written.  So the digest is of the bytes sent, and
+ * nothing found underneath is ever adopted without a check.
+ */
+static void vdirt_write_part(struct vdirt_io *io)
+{
+	struct vdirt_dev *vd = io->vd;
+	struct bio *bio = vdirt_io_bio(io);
+	struct bio *pb;
+	bool verified;
+	int r;
+
+	pb = vdirt_alloc_page_bio(vd, vd->cluster_size, REQ_OP_WRITE |
+				  (bio->bi_opf & VDIRT_PASS_FLAGS));
+	r = vdirt_fetch_part(io, pb, VDIRT_OP_WRITE, &verified);
+	if (r) {
+		vdirt_free_page_bio(vd, pb);
+		if (vd->opts.fail_open) {
+			/* availability first: write the guest's sectors */
+			io->kind = VIO_WRITE_PASS;
+			io->stage = VSTAGE_INFLIGHT;
+			dm_submit_bio_remap(bio, NULL);
+			return;
+		}
+		io->status = errno_to_blk_status(r);
+		vdirt_io_complete(io);
+		return;
+	}
+	if (io->status) {
+		vdirt_free_page_bio(vd, pb);
+		vdirt_sync_records(io);
+		vdirt_io_complete(io);
+		return;
+	}
+	if (bio_op(bio) == REQ_OP_WRITE)
+		vdirt_copy_bio(pb, vdirt_io_offset(io), bio, io->iter, true);
+	else
+		vdirt_zero_pages(pb, vdirt_io_offset(io), io->iter.bi_size);
+	vdirt_submit_copy(io, pb);
+}
+
+static void vdirt_post(struct vdirt_io *io)
+{
+	switch (io->kind) {
+	case VIO_READ:
+		vdirt_post_read(io);
+		break;
+	case VIO_WRITE_COPY:
+	case VIO_WRITE_PART:
+		vdirt_post_write_copy(io);
+		break;
+	case VIO_FLUSH:
+		vdirt_post_flush(io);
+		break;
+	default:
+		vdirt_post_write_pass(io);
+		break;
+	}
+}
+
+/* the bio changes the data device (needs its intent bit first) */
+static bool vdirt_io_writes(struct vdirt_io *io)
+{
+	return io->kind != VIO_READ && io->kind != VIO_READ_PART;
+}
+
+static void vdirt_io_work(struct work_struct *work)
+{
+	struct vdirt_io *io = container_of(work, struct vdirt_io, work);
+
+	if (vdirt_io_writes(io) &&
+	    (io->stage == VSTAGE_SUBMIT || io->stage == VSTAGE_COPY)) {
+		if (unlikely(READ_ONCE(io->vd->state) == VDIRT_STATE_FAILED)) {
+			io->status = BLK_STS_IOERR;	/* fail-closed */
+			vdirt_io_complete(io);
+			return;
+		}
+		if (!vdirt_intent_get(io))
+			return;	/* queued until its region's bit is durable */
+	}
+	switch (io->stage) {
+	case VSTAGE_SUBMIT:
+		io->stage = VSTAGE_INFLIGHT;
+		dm_submit_bio_remap(vdirt_io_bio(io), NULL);
+		break;
+	case VSTAGE_COPY:
+		if (io->kind == VIO_WRITE_COPY)
+			vdirt_write_copy(io);
+		else if (io->kind == VIO_WRITE_PART)
+			vdirt_write_part(io);
+		else
+			vdirt_read_part(io);
+		break;
+	case VSTAGE_POST:
+		vdirt_post(io);
+		break;
+	default:
+		WARN_ON_ONCE(1);
+	}
+}
+
+/* a bio waiting for its range got it: continue in the worker */
+static void vdirt_io_grant(struct vdirt_range *r)
+{
+	vdirt_io_queue(container_of(r, struct vdirt_io, range));
+}
+
+/*
+ * Split a bio that covers part of a cluster at the cluster boundaries, so
+ * that the partial part is a bio of its own, inside one cluster: an
+ * unaligned head ends at the first boundary, an aligned bio with an
+ * unaligned tail ends at the last one (dm maps the rest as a new bio).
+ */
+static void vdirt_split_partial(struct vdirt_dev *vd, struct bio *bio)
+{
+	sector_t mask = (1U << vd->cluster_sectors_shift) - 1;
+	sector_t start = bio->bi_iter.bi_sector, end = bio_end_sector(bio);
+
+	if (!mask || (bio->bi_opf & REQ_PREFLUSH))
+		return;
+	if (start & mask) {
+		if (end > (start | mask) + 1)
+			dm_accept_partial_bio(bio, (start | mask) + 1 - start);
+	} else if ((end & mask) && end - start > mask + 1) {
+		dm_accept_partial_bio(bio, (end & ~mask) - start);
+	}
+}
+
+/* the bio's kind from its operation, or VIO_NONE to refuse it */
+static u8 vdirt_io_kind(struct bio *bio, bool aligned)
+{
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		return aligned ? VIO_READ : VIO_READ_PART;
+	case REQ_OP_WRITE:
+		return aligned ? VIO_WRITE_COPY : VIO_WRITE_PART;
+	case REQ_OP_DISCARD:
+		return aligned ? VIO_DISCARD : VIO_WRITE_PART;
+	case REQ_OP_WRITE_ZEROES:
+		return aligned ? VIO_ZEROES : VIO_WRITE_PART;
+	default:
+		return VIO_NONE;
+	}
+}
+
+static void vdirt_io_reset(struct vdirt_dev *vd, struct vdirt_io *io)
+{
+	io->vd = vd;
+	io->kind = VIO_NONE;
+	io->stage = VSTAGE_MAP;
+	io->locked = false;
+	io->intent = false;
+	io->alone = false;
+	io->clone = NULL;
+	io->status = BLK_STS_OK;
+}
+
+/*
+ * A measured bio of kind io->kind, inside one lock region (and, if
+ * partial, inside one cluster): take its range lock and intent bit, then
+ * pass it down (reads, whole-cluster discards and write-zeroes, measured
+ * after completion) or queue its copy.
+ */
+static int vdirt_io_start(struct vdirt_dev *vd, struct vdirt_io *io,
+			  struct bio *bio)
+{
+	bool pass = io->kind == VIO_READ || io->kind == VIO_DISCARD ||
+		    io->kind == VIO_ZEROES;
+
+	if (io->kind == VIO_READ)
+		atomic_inc(&vd->iop.reads);
+	io->iter = bio->bi_iter;
+	INIT_WORK(&io->work, vdirt_io_work);
+	io->range.first = bio->bi_iter.bi_sector >> vd->cluster_sectors_shift;
+	io->range.last = (bio_end_sector(bio) - 1) >> vd->cluster_sectors_shift;
+	io->range.grant = vdirt_io_grant;
+	io->range.private = NULL;
+	io->stage = pass ? VSTAGE_SUBMIT : VSTAGE_COPY;
+	io->locked = true;
+	if (!vdirt_range_trylock(vd, &io->range))
+		return DM_MAPIO_SUBMITTED;	/* granted later */
+	if (vdirt_io_writes(io) && !vdirt_intent_get(io))
+		return DM_MAPIO_SUBMITTED;	/* when the intent bit is durable */
+	if (pass) {
+		io->stage = VSTAGE_INFLIGHT;
+		return DM_MAPIO_REMAPPED;
+	}
+	vdirt_io_queue(io);
+	return DM_MAPIO_SUBMITTED;
+}
+
+int vdirt_io_map(struct vdirt_dev *vd, struct bio *bio)
+{
+	struct vdirt_io *io = dm_per_bio_data(bio, sizeof(*io));
+	int state = READ_ONCE(vd->state);
+	sector_t sector, region_end, region_sectors;
+	bool aligned;
+
+	vdirt_io_reset(vd, io);
+	if (unlikely(state == VDIRT_STATE_FAILED))
+		return DM_MAPIO_KILL;
+	bio_set_dev(bio, vd->data_dev->bdev);
+	if (unlikely(!bio_sectors(bio))) {
+		if ((bio->bi_opf & REQ_PREFLUSH) && state == VDIRT_STATE_OK) {
+			io->kind = VIO_FLUSH;
+			INIT_WORK(&io->work, vdirt_io_work);
+		}
+		return DM_MAPIO_REMAPPED;
+	}
+	sector = dm_target_offset(vd->ti, bio->bi_iter.bi_sector);
+	bio->bi_iter.bi_sector = sector;
+	if (unlikely(state != VDIRT_STATE_OK))
+		return DM_MAPIO_REMAPPED;
+
+	/* discards and write-zeroes may cross a lock region: split them */
+	region_sectors = (sector_t)vd->region_clusters <<
+			 vd->cluster_sectors_shift;
+	region_end = (sector | (region_sectors - 1)) + 1;
+	if (unlikely(bio_end_sector(bio) > region_end) &&
+	    !(bio->bi_opf & REQ_PREFLUSH))
+		dm_accept_partial_bio(bio, region_end - sector);
+	if (bio_op(bio) == REQ_OP_READ && vd->opts.no_read_verify)
+		return DM_MAPIO_REMAPPED;
+	vdirt_split_partial(vd, bio);
+	aligned = vdirt_iter_aligned(vd, &bio->bi_iter);
+	io->kind = vdirt_io_kind(bio, aligned);
+	if (io->kind == VIO_NONE)
+		return DM_MAPIO_KILL;
+	if (!aligned && (bio_op(bio) == REQ_OP_READ ||
+			 bio_op(bio) == REQ_OP_WRITE))
+		atomic64_inc(&vd->cnt.unaligned);
+	return vdirt_io_start(vd, io, bio);
+}
+
+int vdirt_io_end(struct bio *bio, blk_status_t *error)
+{
+	struct vdirt_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+	if (io->kind == VIO_NONE || io->stage == VSTAGE_DONE)
+		return DM_ENDIO_DONE;
+	/* data I/O done: measure or verify in process context */
+	io->status = *error;
+	io->stage = VSTAGE_POST;
+	if (io->kind == VIO_READ)
+		io->alone = atomic_read(&io->vd->iop.reads) == 1;
+	vdirt_io_queue(io);
+	return DM_ENDIO_INCOMPLETE;
+}
+
+/* ---- set-up and teardown ---- */
+
+/*
+ * Largest bio handled as one (dm splits larger ones): each piece is hashed
+ * by its own work item, so one large bio is hashed on every CPU.
+ * max_io_kb:0 is the lock region (at most 256 KiB).
+ */
+static u32 vdirt_io_max_bytes(struct vdirt_dev *vd)
+{
+	u32 region_bytes = vd->region_clusters << vd->cluster_shift;
+	u32 io_bytes = vd->opts.val[VDIRT_OPT_MAX_IO_KB] << 10;
+
+	return io_bytes ? clamp_t(u32, rounddown_pow_of_two(io_bytes),
+				  vd->cluster_size, region_bytes) :
+			  region_bytes;
+}
+
+int vdirt_io_init(struct vdirt_dev *vd)
+{
+	int r;
+
+	vd->iop.small_read_cpu = vd->opts.val[VDIRT_OPT_SMALL_READ_CPU];
+	vd->iop.small_write_cpu = vd->opts.val[VDIRT_OPT_SMALL_WRITE_CPU];
+	atomic_set(&vd->iop.reads, 0);
+	r = dm_set_target_max_io_len(vd->ti,
+				     vdirt_io_max_bytes(vd) >> SECTOR_SHIFT);
+	if (r)
+		return r;
+	vd->iop.cpu_wq = alloc_workqueue("kvdirtd-cpu/%u:%u",
+					 WQ_MEM_RECLAIM | WQ_HIGHPRI, 0,
+					 MAJOR(vd->devt), MINOR(vd->devt));
+	if (!vd->iop.cpu_wq)
+		return -ENOMEM;
+	vd->ti->per_io_data_size = sizeof(struct vdirt_io);
+	vd->ti->num_flush_bios = 1;
+	vd->ti->flush_supported = true;
+	vd->ti->num_discard_bios = 1;
+	vd->ti->num_write_zeroes_bios = 1;
+	return 0;
+}
+
+void vdirt_io_exit(struct vdirt_dev *vd)
+{
+	if (vd->iop.cpu_wq)
+		destroy_workqueue(vd->iop.cpu_wq);
+}
+
+void vdirt_io_flush(struct vdirt_dev *vd)
+{
+	flush_workqueue(vd->iop.cpu_wq);
+	flush_workqueue(vd->wq);
+}
