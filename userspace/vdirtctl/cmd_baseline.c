@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vdirtctl baseline build, show, load, capture and clear (the work is
- * lib/build.c's, lib/baseline.c's and lib/load.c's).
+ * vdirtctl baseline build, show, load, capture and clear, and clear (the
+ * mismatch records): the work is lib/build.c's, lib/baseline.c's and
+ * lib/load.c's; capture and the clears wait for the kernel's baseline change.
  */
 #include <errno.h>
 #include <fcntl.h>

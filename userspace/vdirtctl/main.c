@@ -112,7 +112,6 @@ int errno_to_exit(int e)
 	case ENODATA:
 	case EMSGSIZE:
 	case EDOM:
-	case ENAMETOOLONG:
 		return EXIT_INVAL;
 	case EIO:
 		return EXIT_IO;
