@@ -68,6 +68,15 @@ check "list shows it" sh -c "$V list | grep -q '^$N '"
 lj=$($V list --json)
 case "$lj" in "["*"\"name\":\"$N\""*"]") ok "list --json is an array with it" ;;
 	*) not_ok "list --json is an array with it" "$lj" ;; esac
+# one listing: devices is list, with the keys of both (device-mapper's and netlink's)
+jkeys() { tr ',{' '\n\n' | sed -n 's/^"\([a-z_]*\)":.*/\1/p' | sort | tr '\n' ' '; }
+lk=$(printf '%s' "$lj" | jkeys)
+check_eq "devices --json has the keys of list --json" "$lk" "$($V devices --json | jkeys)"
+ok_keys=1
+for k in table sectors log_head recover_total scan_running baseline_change; do
+	case " $lk" in *" $k "*) ;; *) ok_keys=0; diag "list --json lacks $k" ;; esac
+done
+check_eq "... the union: table, sectors, log_head, recover_total, scan_running, baseline_change" 1 "$ok_keys"
 out=$($V open $D $M $N 2>&1); rc=$?
 check_eq "opening the same name again: exit 5" 5 "$rc"
 check "close" $V close $N

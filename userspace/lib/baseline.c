@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * libvdirt: the baseline file (baseline.h has its layout): header encoding
+ * and checks, the file digest (seal), opening and validating a file.
+ * Prints nothing: refusals come back as -errno with a message in msg.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

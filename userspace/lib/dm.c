@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* vdirtctl: device-mapper through libdevmapper, with udev cookies */
+/* libvdirt: device-mapper through libdevmapper, with udev cookies; its log to vlog() */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* libvdirt: vdirt devices through libdevmapper (create, remove, look up, list) */
 #ifndef VDIRTCTL_DM_H
 #define VDIRTCTL_DM_H
 

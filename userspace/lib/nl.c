@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* vdirtctl: the "vdirt" generic netlink family through libmnl */
+/*
+ * libvdirt: the "vdirt" generic netlink family through libmnl: the family
+ * lookup, requests and replies (each attribute type-checked, vnl_policy),
+ * device info, mismatch record dumps, events.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
+/* libvdirt: the log hook, parsing, hex, clocks, whole reads and writes */
 #ifndef VDIRTCTL_UTIL_H
 #define VDIRTCTL_UTIL_H
 

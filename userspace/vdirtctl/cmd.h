@@ -64,9 +64,12 @@ extern volatile sig_atomic_t interrupted;
 struct command {
 	const char *name;	/* "format", "baseline build" */
 	int (*fn)(int argc, char **argv);
+	int min_args, max_args;	/* checked by main() before fn runs; max -1: any */
 	const char *args;
 	const char *help;
 };
+/* the running command's usage line (its arguments and options) on stderr; EXIT_USAGE */
+int cmd_usage(void);
 
 /* messages: "vdirtctl: ..." on stderr; debug lines "# ..." with -d */
 void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vdirtctl baseline build, show, load, capture and clear (the work is
- * lib/build.c's, lib/baseline.c's and lib/load.c's).
+ * vdirtctl baseline build, show, load, capture and clear, and clear (the
+ * mismatch records): the work is lib/build.c's, lib/baseline.c's and
+ * lib/load.c's; capture and the clears wait for the kernel's baseline change.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,11 +31,9 @@ int cmd_baseline_build(int argc, char **argv)
 	struct vbuild_res res;
 	int r, nth;
 
-	if (argc != 1 || !o.output) {
-		err("usage: vdirtctl baseline build <image_or_device> -o <file> [--cluster-size N] "
-		    "[--hash ALG] [--threads N]");
-		return EXIT_USAGE;
-	}
+	(void)argc;
+	if (!o.output)
+		return cmd_usage();
 	memset(&q, 0, sizeof(q));
 	q.cluster_size = o.cluster_size ? o.cluster_size : VDIRT_DEFAULT_CLUSTER;
 	if (!alg || check_cluster(q.cluster_size))
@@ -78,10 +77,7 @@ int cmd_baseline_show(int argc, char **argv)
 	char msg[256], d[65];
 	int r = 0;
 
-	if (argc != 1) {
-		err("usage: vdirtctl baseline show <file> [--json]");
-		return EXIT_USAGE;
-	}
+	(void)argc;
 	r = vb_open(argv[0], &f, msg, sizeof(msg));
 	if (r) {
 		err("%s: %s", argv[0], msg);
@@ -133,10 +129,7 @@ int cmd_baseline_load(int argc, char **argv)
 	char msg[256];
 	int r;
 
-	if (argc != 2) {
-		err("usage: vdirtctl baseline load <name> <file>");
-		return EXIT_USAGE;
-	}
+	(void)argc;
 	r = vb_open(argv[1], &f, msg, sizeof(msg));
 	if (r) {
 		err("%s: refused: %s", argv[1], msg);
@@ -169,16 +162,11 @@ out:
 	return r;
 }
 
-/* command NAME <name>: nl_change() on that device, waiting for the change */
-static int cmd_change(int argc, char **argv, const char *name, uint8_t cmd,
-		      const char *what)
+/* a command on the device argv[0]: nl_change(), waiting for the change */
+static int cmd_change(char **argv, uint8_t cmd, const char *what)
 {
 	int r;
 
-	if (argc != 1) {
-		err("usage: vdirtctl %s <name>", name);
-		return EXIT_USAGE;
-	}
 	r = nl_change(argv[0], cmd, what, true);
 	if (!r && !o.quiet && !o.json)
 		printf("%s: %s done\n", argv[0], what);
@@ -187,17 +175,18 @@ static int cmd_change(int argc, char **argv, const char *name, uint8_t cmd,
 
 int cmd_baseline_capture(int argc, char **argv)
 {
-	return cmd_change(argc, argv, "baseline capture", VDIRT_CMD_BASELINE_CAPTURE,
-			  "baseline capture");
+	(void)argc;
+	return cmd_change(argv, VDIRT_CMD_BASELINE_CAPTURE, "baseline capture");
 }
 
 int cmd_baseline_clear(int argc, char **argv)
 {
-	return cmd_change(argc, argv, "baseline clear", VDIRT_CMD_BASELINE_CLEAR,
-			  "baseline clear");
+	(void)argc;
+	return cmd_change(argv, VDIRT_CMD_BASELINE_CLEAR, "baseline clear");
 }
 
 int cmd_clear(int argc, char **argv)
 {
-	return cmd_change(argc, argv, "clear", VDIRT_CMD_MISMATCH_CLEAR, "clear mismatches");
+	(void)argc;
+	return cmd_change(argv, VDIRT_CMD_MISMATCH_CLEAR, "clear mismatches");
 }

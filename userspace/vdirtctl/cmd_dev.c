@@ -121,11 +121,7 @@ int cmd_open(int argc, char **argv)
 	int nopts, fd, r;
 	uint32_t cs;
 
-	if (argc != 3) {
-		err("usage: vdirtctl open <data_dev> <meta_dev> <name> [--mode audit|enforce] "
-		    "[--no-read-verify] [--fail-open] [--cache-mb N]");
-		return EXIT_USAGE;
-	}
+	(void)argc;
 	r = vdm_get(argv[2], &d);
 	if (!r)
 		vdm_put(&d);
@@ -184,10 +180,7 @@ int cmd_close(int argc, char **argv)
 	struct vdm_dev d;
 	int r;
 
-	if (argc != 1) {
-		err("usage: vdirtctl close <name>");
-		return EXIT_USAGE;
-	}
+	(void)argc;
 	r = get_dev(argv[0], &d);
 	if (r)
 		return r;
@@ -239,10 +232,7 @@ int cmd_status(int argc, char **argv)
 	struct vdm_dev d;
 	int r;
 
-	if (argc != 1) {
-		err("usage: vdirtctl status <name> [--json]");
-		return EXIT_USAGE;
-	}
+	(void)argc;
 	r = get_dev(argv[0], &d);
 	if (r)
 		return r;
@@ -388,11 +378,8 @@ int cmd_list(int argc, char **argv)
 	struct list_arg a;
 	int r;
 
+	(void)argc;
 	(void)argv;
-	if (argc) {
-		err("usage: vdirtctl list [--json]");
-		return EXIT_USAGE;
-	}
 	memset(&a, 0, sizeof(a));
 	r = list_nl(&a);
 	if (r) {

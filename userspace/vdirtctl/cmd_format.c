@@ -23,10 +23,7 @@ int cmd_meta_size(int argc, char **argv)
 	uint64_t bytes, need;
 	struct vdirt_layout l;
 
-	if (argc != 1) {
-		err("usage: vdirtctl meta-size <data_size|data_dev> [--cluster-size N] [--hash ALG]");
-		return EXIT_USAGE;
-	}
+	(void)argc;
 	if (!alg || check_cluster(cs))
 		return -EINVAL;
 	if (parse_size(argv[0], &bytes)) {
@@ -115,10 +112,7 @@ int cmd_format(int argc, char **argv)
 	uint64_t dsize, msize;
 	int dfd, mfd, r;
 
-	if (argc != 2) {
-		err("usage: vdirtctl format <data_dev> <meta_dev> [--cluster-size N] [--hash ALG] [--force]");
-		return EXIT_USAGE;
-	}
+	(void)argc;
 	if (!alg || check_cluster(cs))
 		return -EINVAL;
 	dfd = open_dev(argv[0], O_RDONLY, &dsize);
@@ -280,10 +274,7 @@ int cmd_check(int argc, char **argv)
 	struct vcheck k;
 	int fd, r;
 
-	if (argc != 1) {
-		err("usage: vdirtctl check <meta_dev> [--json]");
-		return EXIT_USAGE;
-	}
+	(void)argc;
 	fd = open_dev(argv[0], O_RDONLY, NULL);
 	if (fd < 0)
 		return fd;
@@ -312,10 +303,7 @@ int cmd_upgrade(int argc, char **argv)
 	struct vsb sb;
 	int fd, r;
 
-	if (argc != 1) {
-		err("usage: vdirtctl upgrade <meta_dev> [--json]");
-		return EXIT_USAGE;
-	}
+	(void)argc;
 	/* exclusive: a table using the metadata device holds it */
 	fd = open_dev(argv[0], O_RDWR | O_EXCL, &size);
 	if (fd < 0)

@@ -36,10 +36,7 @@ int cmd_report(int argc, char **argv)
 	struct vnl v;
 	int r;
 
-	if (argc != 1) {
-		err("usage: vdirtctl report <name> [--json]");
-		return EXIT_USAGE;
-	}
+	(void)argc;
 	r = nl_open_dev(&v, argv[0], &d);
 	if (r)
 		goto out;
@@ -86,10 +83,8 @@ int cmd_scan(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "stop"))
 		stop = 1;
-	else if (argc != 1) {
-		err("usage: vdirtctl scan <name> [--wait] | vdirtctl scan <name> stop");
-		return EXIT_USAGE;
-	}
+	else if (argc != 1)
+		return cmd_usage();
 	if (stop)
 		return nl_change(argv[0], VDIRT_CMD_SCAN_STOP, "scan stop", false);
 	r = nl_open_dev(&v, argv[0], &d0);
@@ -181,11 +176,8 @@ int cmd_hashes(int argc, char **argv)
 	uint64_t first = 0, count = 0;
 	int r;
 
-	if (argc < 1 || argc > 3 || (argc >= 2 && parse_u64(argv[1], &first)) ||
-	    (argc == 3 && parse_u64(argv[2], &count))) {
-		err("usage: vdirtctl hashes <name> [<first_cluster> [<count>]] [--json]");
-		return EXIT_USAGE;
-	}
+	if ((argc >= 2 && parse_u64(argv[1], &first)) || (argc == 3 && parse_u64(argv[2], &count)))
+		return cmd_usage();
 	r = nl_open_dev(&v, argv[0], &d);
 	if (r)
 		goto out;

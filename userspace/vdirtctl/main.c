@@ -19,31 +19,36 @@
 #include "util.h"
 
 static const struct command commands[] = {
-	{ "meta-size", cmd_meta_size, "<data_size|data_dev>", "print the metadata bytes needed" },
-	{ "format", cmd_format, "<data_dev> <meta_dev>", "write the metadata superblock" },
-	{ "open", cmd_open, "<data_dev> <meta_dev> <name>", "create /dev/mapper/<name>" },
-	{ "close", cmd_close, "<name>", "remove the device" },
-	{ "status", cmd_status, "<name>", "geometry, state and counters" },
-	{ "list", cmd_list, "", "all vdirt devices: table, status and netlink info" },
-	{ "devices", cmd_list, "", "the same as list" },
-	{ "check", cmd_check, "<meta_dev>",
+	{ "meta-size", cmd_meta_size, 1, 1, "<data_size|data_dev>", "print the metadata bytes needed" },
+	{ "format", cmd_format, 2, 2, "<data_dev> <meta_dev>", "write the metadata superblock" },
+	{ "open", cmd_open, 3, 3, "<data_dev> <meta_dev> <name>", "create /dev/mapper/<name>" },
+	{ "close", cmd_close, 1, 1, "<name>", "remove the device" },
+	{ "status", cmd_status, 1, 1, "<name>", "geometry, state and counters" },
+	{ "list", cmd_list, 0, 0, "", "all vdirt devices: table, status and netlink info" },
+	{ "devices", cmd_list, 0, 0, "", "the same as list" },
+	{ "check", cmd_check, 1, 1, "<meta_dev>",
 	  "offline: both superblock copies, the one in use, regions to recover (exit 0/1/2)" },
-	{ "upgrade", cmd_upgrade, "<meta_dev>",
+	{ "upgrade", cmd_upgrade, 1, 1, "<meta_dev>",
 	  "offline: convert format version 1 metadata to version 2 (staging area)" },
-	{ "baseline build", cmd_baseline_build, "<image_or_device> -o <file>",
+	{ "baseline build", cmd_baseline_build, 1, 1, "<image_or_device> -o <file>",
 	  "hash a golden image" },
-	{ "baseline show", cmd_baseline_show, "<file>", "check a baseline file, print its header" },
-	{ "baseline load", cmd_baseline_load, "<name> <file>", "load a baseline file (atomically)" },
-	{ "baseline capture", cmd_baseline_capture, "<name>",
+	{ "baseline show", cmd_baseline_show, 1, 1, "<file>",
+	  "check a baseline file, print its header" },
+	{ "baseline load", cmd_baseline_load, 2, 2, "<name> <file>",
+	  "load a baseline file (atomically)" },
+	{ "baseline capture", cmd_baseline_capture, 1, 1, "<name>",
 	  "current measurements become the baseline" },
-	{ "baseline clear", cmd_baseline_clear, "<name>", "forget the baseline" },
-	{ "monitor", cmd_monitor, "[<name>...|--all]", "print mismatch events as they happen" },
-	{ "report", cmd_report, "<name>", "every recorded mismatch" },
-	{ "clear", cmd_clear, "<name>", "clear the recorded mismatches" },
-	{ "scan", cmd_scan, "<name> [stop]", "start (or stop) a full verification pass" },
-	{ "hashes", cmd_hashes, "<name> [<first> [<count>]]", "current and baseline digests" },
-	{ NULL, NULL, NULL, NULL }
+	{ "baseline clear", cmd_baseline_clear, 1, 1, "<name>", "forget the baseline" },
+	{ "monitor", cmd_monitor, 0, -1, "[<name>...|--all]", "print mismatch events as they happen" },
+	{ "report", cmd_report, 1, 1, "<name>", "every recorded mismatch" },
+	{ "clear", cmd_clear, 1, 1, "<name>", "clear the recorded mismatches" },
+	{ "scan", cmd_scan, 1, 2, "<name> [stop]", "start (or stop) a full verification pass" },
+	{ "hashes", cmd_hashes, 1, 3, "<name> [<first> [<count>]]", "current and baseline digests" },
+	{ NULL, NULL, 0, 0, NULL, NULL }
 };
+
+/* the command main() runs */
+static const struct command *current;
 
 enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRESS,
        O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL };
@@ -114,7 +119,6 @@ int errno_to_exit(int e)
 	case ENODATA:
 	case EMSGSIZE:
 	case EDOM:
-	case ENAMETOOLONG:
 		return EXIT_INVAL;
 	case EIO:
 		return EXIT_IO;
@@ -313,6 +317,22 @@ static int check_scope(const struct command *c, const int *seen)
 	return 0;
 }
 
+int cmd_usage(void)
+{
+	char line[512];
+	unsigned int i;
+	int n;
+
+	n = snprintf(line, sizeof(line), "usage: vdirtctl %s%s%s", current->name,
+		     *current->args ? " " : "", current->args);
+	for (i = 0; i < NOPTS; i++)
+		if (opts[i].cmds && takes(opts[i].cmds, current->name) && n < (int)sizeof(line))
+			n += snprintf(line + n, sizeof(line) - n, " [--%s%s%s]", opts[i].name,
+				      opts[i].arg ? " " : "", opts[i].arg ? opts[i].arg : "");
+	err("%s", line);
+	return EXIT_USAGE;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -357,6 +377,12 @@ int main(int argc, char **argv)
 	r = check_scope(c, seen);
 	if (r)
 		return r;
+	current = c;
+	words = strchr(c->name, ' ') ? 2 : 1;
+	argc -= words;
+	argv += words;
+	if (argc < c->min_args || (c->max_args >= 0 && argc > c->max_args))
+		return cmd_usage();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -364,8 +390,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	vdm_init();
 	dbg("command %s", c->name);
-	words = strchr(c->name, ' ') ? 2 : 1;
-	r = c->fn(argc - words, argv + words);
+	r = c->fn(argc, argv);
 	if (fflush(stdout) && !r)
 		r = -EIO;
 	if (r > 0)
