@@ -14,7 +14,6 @@ use_devs t27
 V=vdirtctl
 TABLE=$(table)
 
-
 need_vdirtctl
 
 # mark_partial: set BASELINE_PARTIAL in the newer superblock copy
