@@ -24,7 +24,7 @@ ktap_start
 len=$(sectors $D)
 dd=$(devno $D)
 md=$(devno $M)
-base="0 $len vdirt $D $M 4096 sha256"
+base=$(table)
 base_out="0 $len vdirt $dd $md 4096 sha256"
 
 check "target vdirt is listed by 'dmsetup targets' with a version" \

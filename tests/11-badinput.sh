@@ -11,11 +11,9 @@
 # Then the module is unloaded and loaded repeatedly with devices in between.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda	# data, 16 MiB
-M=/dev/vdb	# metadata, 4 MiB
+use_devs t11	# data /dev/vda, 16 MiB; metadata /dev/vdb, 4 MiB
 X=/dev/vdc	# scratch metadata, 4 MiB
 I=/dev/vdd	# dm-integrity with 4 KiB logical blocks
-N=t11
 
 cleanup() {
 	for d in $N small short exact ib; do
@@ -31,7 +29,7 @@ msum() { dio read "$1" 0 $(($(sectors "$1") * 512)) | sha256sum | cut -c1-64; }
 refuse() {
 	_log=$(dmesg)
 	KMARK=$(printf '%s\n' "$_log" | wc -l)
-	if dmsetup create $N --table "$2" >/dev/null 2>&1; then
+	if open_dev "$2" >/dev/null 2>&1; then
 		dmsetup remove $N >/dev/null 2>&1
 		not_ok "refused: $1" "table accepted: $2"
 		return 0
@@ -47,14 +45,14 @@ refuse() {
 	fi
 }
 # accept TABLE: create then remove
-accept() { dmsetup create $N --table "$1" && dmsetup remove $N; }
+accept() { open_dev "$1" && close_dev; }
 # has_magic FILE BLOCK: the block starts with "VDIRTMD1"
 has_magic() { [ "$(dd if="$1" bs=8 skip=$(($2 * 512)) count=1 2>/dev/null)" = VDIRTMD1 ]; }
 
 ktap_start
 
 L=$(sectors $D)
-B="0 $L vdirt $D $M 4096 sha256"
+B=$(table)
 
 # --- A: syntax, on a zeroed metadata device ----------------------------------
 diag "section A at uptime $(cut -d' ' -f1 /proc/uptime) s"
@@ -100,16 +98,15 @@ diag "section B at uptime $(cut -d' ' -f1 /proc/uptime) s"
 # then the staging area, ceil(C * 32 / 4096) blocks
 need=$(((2 + (L / 8 + 31) / 32 + 1 + 256 + 16 + (L / 8 + 127) / 128) * 8))
 zx=$(msum $X)
-dmsetup create small --table "0 16 linear $X 0"
-dmsetup create short --table "0 $((need - 8)) linear $X 0"
-dmsetup mknodes
+part_dev small $X 16
+part_dev short $X $((need - 8))
 refuse "metadata device of 8 KiB" "0 $L vdirt $D /dev/mapper/small 4096 sha256"
 refuse "metadata device one block short of the documented size" \
 	"0 $L vdirt $D /dev/mapper/short 4096 sha256"
 dmsetup remove small
 dmsetup remove short
 check_eq "refused small metadata devices were not written" "$zx" "$(msum $X)"
-dmsetup create exact --table "0 $need linear $X 0" && dmsetup mknodes
+part_dev exact $X $need
 check "metadata device of exactly the documented size is accepted" \
 	accept "0 $L vdirt $D /dev/mapper/exact 4096 sha256"
 dmsetup remove exact
@@ -123,8 +120,8 @@ check_eq "foreign metadata device was not overwritten" "$fx" "$(msum $X)"
 
 # --- D: metadata formatted for another geometry --------------------------------
 diag "section D at uptime $(cut -d' ' -f1 /proc/uptime) s"
-check "a zeroed metadata device is formatted and used" sh -c "dmsetup create $N --table '$B' &&
-	dmsetup mknodes $N && head -c 16384 /dev/urandom | dio write /dev/mapper/$N 0"
+check "a zeroed metadata device is formatted and used" \
+	eval 'open_dev "$B" && head -c 16384 /dev/urandom | dio write $T 0'
 check "clean remove" dmsetup remove $N
 fm=$(msum $M)
 refuse "metadata formatted for another data size" "0 $((L / 2)) vdirt $D $M 4096 sha256"
@@ -174,8 +171,8 @@ check "restored superblock is accepted again" accept "$B"
 # --- G: cluster size below the data device's logical block size -----------------
 diag "section G at uptime $(cut -d' ' -f1 /proc/uptime) s"
 blkzero zeroout $X 0 $((4 << 20))
-if dmsetup create ib --table "0 8 integrity $I 0 4 J 2 block_size:4096 internal_hash:crc32c" 2>/dev/null &&
-	dmsetup mknodes ib && [ "$(blockdev --getss /dev/mapper/ib)" = 4096 ]; then
+if aux_dev ib "0 8 integrity $I 0 4 J 2 block_size:4096 internal_hash:crc32c" 2>/dev/null &&
+	[ "$(blockdev --getss /dev/mapper/ib)" = 4096 ]; then
 	zx=$(msum $X)
 	refuse "cluster size 512 below a 4096-byte logical block size" "0 8 vdirt /dev/mapper/ib $X 512 sha256"
 	refuse "cluster size 2048 below a 4096-byte logical block size" "0 8 vdirt /dev/mapper/ib $X 2048 sha256"
@@ -193,7 +190,7 @@ dmsetup remove ib 2>/dev/null
 # --- H: module unload/load with devices created and removed in between ---------
 diag "section H at uptime $(cut -d' ' -f1 /proc/uptime) s"
 kmark
-check "create a device" sh -c "dmsetup create $N --table '$B' && dmsetup mknodes $N"
+check "create a device" open_dev "$B"
 check_fail "rmmod refused while a vdirt device exists" rmmod dm_vdirt
 check "remove it" dmsetup remove $N
 ko=$(modinfo -n dm_vdirt 2>/dev/null)
@@ -204,7 +201,7 @@ cycle() {
 	[ ! -d /sys/module/dm_vdirt ] || { echo "/sys/module/dm_vdirt still there"; return 1; }
 	insmod "$ko" || return 1
 	dmsetup targets | grep -q '^vdirt ' || { echo "target not registered"; return 1; }
-	dmsetup create $N --table "$B" && dmsetup mknodes $N || return 1
+	open_dev "$B" || return 1
 	head -c 65536 /dev/urandom | dio write /dev/mapper/$N 0 || return 1
 	dio read /dev/mapper/$N 0 65536 /dev/null || return 1
 	[ "$(status_field $N read_mismatches)" = 0 ] || { echo "mismatch after reload"; return 1; }

@@ -11,7 +11,6 @@
 
 use_devs t12
 
-
 # All direct I/O goes through the dio tool (rd/wr in lib.sh): busybox dd may
 # quietly fall back to buffered I/O for small blocks, and a stale dirty page of
 # the raw data device written back later would clobber data written through

@@ -11,7 +11,6 @@
 
 use_devs t13
 
-
 fcl() { dd if="$1" bs=$CS skip="$2" count=1 2>/dev/null; }
 rnd() { dd if=/dev/urandom of="$1" bs=$CS count="${2:-1}" 2>/dev/null; }
 # drifted: sorted cluster numbers of write_drift records

@@ -9,7 +9,6 @@
 
 use_devs t15
 
-
 job="--filename=$T --ioengine=libaio --direct=1 --iodepth=16 --rw=randrw --rwmixwrite=60
 	--bsrange=512-256k --verify=crc32c --verify_fatal=1 --numjobs=4 --size=8M
 	--offset_increment=8M --group_reporting"

@@ -9,7 +9,6 @@
 
 use_devs t17
 
-
 # secs FILE FIRST COUNT: sha256 of COUNT 512-byte sectors of FILE
 secs() { dd if="$1" bs=512 skip="$2" count="$3" 2>/dev/null | sha256sum | cut -c1-64; }
 q() { cat "/sys/block/$1/queue/$2" 2>/dev/null || echo 0; }

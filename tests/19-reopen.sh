@@ -9,7 +9,6 @@
 
 use_devs t19
 
-
 snap() {
 	for k in measured baselined read_mismatches write_drift; do
 		printf '%s=%s ' $k "$(st $k)"

@@ -10,7 +10,6 @@
 
 use_devs t20
 
-
 ktap_start
 
 check "create" open_dev

@@ -10,7 +10,6 @@
 
 use_devs t21
 
-
 common="--filename=$T --size=256k --offset=1M --numjobs=4 --bsrange=512-64k --norandommap
 	--randrepeat=0 --time_based --group_reporting"
 

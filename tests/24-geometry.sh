@@ -14,12 +14,8 @@
 # and a second scan and a reopen change nothing.
 . "${0%/*}/lib.sh"
 
-D=/dev/vda	# data, 16 MiB
-M=/dev/vdb	# metadata, 8 MiB
+use_devs t24	# data /dev/vda (16 MiB) under d24, metadata /dev/vdb (8 MiB) under m24
 R=/dev/vdc	# metadata of the ring test, 4 MiB
-CS=4096
-N=t24
-T=/dev/mapper/$N
 V=vdirtctl
 
 cleanup() {
@@ -61,19 +57,19 @@ L2=$(sectors $D)		# 16 MiB: d24 grown
 n1=$(need $L1 $CS 128)		# sha256: 128-byte entries
 
 # --- metadata device too small ---------------------------------------------
-dmsetup create d24 --table "0 $L1 linear $D 0" && dmsetup mknodes d24
-dmsetup create m24s --table "0 $((n1 / 512 - 8)) linear $M 0" && dmsetup mknodes m24s
+part_dev d24 $D $L1
+part_dev m24s $M $((n1 / 512 - 8))
 kmark
 check_fail "a metadata device one block too small is refused" \
-	dmsetup create $N --table "0 $L1 vdirt /dev/mapper/d24 /dev/mapper/m24s $CS sha256"
+	open_dev "0 $L1 vdirt /dev/mapper/d24 /dev/mapper/m24s $CS sha256"
 check "kernel log: 'metadata device too small: $n1 bytes needed, $((n1 - 4096)) bytes available'" \
 	klog "vdirt: metadata device too small: $n1 bytes needed, $((n1 - 4096)) bytes available"
 dmsetup remove m24s
 
 # --- data device grown, table reloaded with the larger length ---------------
-dmsetup create m24 --table "0 $(sectors $M) linear $M 0" && dmsetup mknodes m24
+part_dev m24 $M
 TAB1="0 $L1 vdirt /dev/mapper/d24 /dev/mapper/m24 $CS sha256"
-check "create on 8 MiB of data" sh -c "dmsetup create $N --table '$TAB1' && dmsetup mknodes $N"
+check "create on 8 MiB of data" open_dev "$TAB1"
 head -c $((64 * CS)) /dev/urandom >/tmp/a24
 wr /tmp/a24 0
 head -c $CS /dev/urandom >/tmp/e24
@@ -109,7 +105,7 @@ check "kernel log says the data device is too small" \
 check "the old table stays live" live $L1
 
 # --- metadata device shrunk under the existing format -----------------------
-dmsetup create m24s --table "0 $((n1 / 512 - 8)) linear $M 0" && dmsetup mknodes m24s
+part_dev m24s $M $((n1 / 512 - 8))
 kmark
 check_fail "reload onto a shorter dm-linear of the same metadata is refused" \
 	dmsetup reload $N --table "0 $L1 vdirt /dev/mapper/d24 /dev/mapper/m24s $CS sha256"
@@ -131,7 +127,7 @@ check_eq "state=failed" failed "$(st state)"
 check_fail "reads fail (I/O error, no unverified data)" rd 0 1
 swap m24 "0 $(sectors $M) linear $M 0"
 check "metadata restored: the failed device can be removed" timeout 60 dmsetup remove $N
-check "reopen on the restored metadata" sh -c "dmsetup create $N --table '$TAB1' && dmsetup mknodes $N"
+check "reopen on the restored metadata" open_dev "$TAB1"
 rd 0 63 /tmp/r24
 check "after reopen: the old data reads back, the mismatch of cluster 63 is still the only one" \
 	sh -c "head -c $((63 * CS)) /tmp/a24 | cmp - /tmp/r24 && [ \"\$(dmsetup message $N 0 report | cut -d' ' -f1)\" = cluster=63 ]"
@@ -146,8 +142,8 @@ RL=8192
 # one region at a time (scan_depth:1), so that records come in cluster order
 # (a pipelined scan records them in the order its regions finish)
 TABR="0 $RL vdirt /dev/mapper/d24 $R $RC crc32c 1 scan_depth:1"
-dmsetup create d24 --table "0 $RL linear $D 0" && dmsetup mknodes d24
-check "create with 512-byte clusters (8192 clusters)" sh -c "dmsetup create $N --table '$TABR' && dmsetup mknodes $N"
+part_dev d24 $D $RL
+check "create with 512-byte clusters (8192 clusters)" open_dev "$TABR"
 head -c $((RL * 512)) /dev/urandom >/tmp/a24
 dio write $T 0 /tmp/a24
 head -c $((RL * 512)) /dev/urandom >/tmp/t24
@@ -174,7 +170,7 @@ wait_scan_of $N 120
 check_eq "a second scan is stable: read_mismatches=8192" 8192 "$(st read_mismatches)"
 check "... and the report is unchanged" sh -c "dmsetup message $N 0 report | cmp - /tmp/ring1"
 dmsetup remove $N
-check "reopen" sh -c "dmsetup create $N --table '$TABR' && dmsetup mknodes $N"
+check "reopen" open_dev "$TABR"
 check "after reopen: read_mismatches=8192 and the same report" \
 	sh -c "[ \$(dmsetup status $N | tr ' ' '\n' | sed -n 's/^read_mismatches=//p') = 8192 ] &&
 	dmsetup message $N 0 report | cmp - /tmp/ring1"

@@ -16,7 +16,6 @@ use_devs t26
 # 2 superblocks + 16384 / 32 entry blocks -> the bitmap is block 514
 IBLK=514
 
-
 # the write-intent bits of the 16 regions on disk, as a number
 ibyte() { dio read $M $((IBLK * 4096)) 4096 | od -An -tu2 -N2 | tr -d ' '; }
 # poll: until the output of "$@" is $want, at most 30 s

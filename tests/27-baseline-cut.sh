@@ -17,7 +17,6 @@ use_devs t27
 V=vdirtctl
 TABLE=$(table)
 
-
 need_vdirtctl
 
 # mark_partial [BITS]: set BASELINE_PARTIAL (or BITS) in the newer superblock copy

@@ -13,7 +13,6 @@ L=d31
 use_devs t31 /dev/mapper/$L
 V=vdirtctl
 
-
 command -v $V >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
 $V devices >/dev/null 2>&1 || skip_all "no vdirt netlink family (dm-vdirt-netlink.o not built in)"
 

@@ -10,7 +10,6 @@
 use_devs t34
 V=vdirtctl
 
-
 command -v nlfuzz >/dev/null 2>&1 || skip_all "nlfuzz not in the guest image"
 need_vdirtctl
 

@@ -154,29 +154,24 @@ devno() {
 	printf '%d:%d\n' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"
 }
 
-# wait_scan_of DEV [SECONDS]: wait until DEV's background scan is idle
-# (status "scan=-"); fails after SECONDS (default 90).
-wait_scan_of() {
-	_ws_left=$(( ${2:-90} * 10 ))
-	while [ "$(status_field "$1" scan)" != "-" ]; do
-		[ "$_ws_left" -le 0 ] && return 1
-		_ws_left=$((_ws_left - 1))
+# wait_field_of DEV KEY VALUE [SECONDS]: wait until KEY=VALUE in DEV's
+# status; fails after SECONDS (default 90)
+wait_field_of() {
+	_wf_left=$(( ${4:-90} * 10 ))
+	while [ "$(status_field "$1" "$2")" != "$3" ]; do
+		[ "$_wf_left" -le 0 ] && return 1
+		_wf_left=$((_wf_left - 1))
 		usleep 100000
 	done
 }
-
+# wait_scan_of DEV [SECONDS]: wait until DEV's background scan is idle
+# (status "scan=-"); fails after SECONDS (default 90).
+wait_scan_of() { wait_field_of "$1" scan - "${2:-90}"; }
 # wait_bchange_of DEV [SECONDS]: wait until DEV's baseline change (capture,
 # clear, load, clear_mismatches: they run in the kernel after the message
 # returned) is over (status "baseline_change=-"); fails after SECONDS
 # (default 90).
-wait_bchange_of() {
-	_wb_left=$(( ${2:-90} * 10 ))
-	while [ "$(status_field "$1" baseline_change)" != "-" ]; do
-		[ "$_wb_left" -le 0 ] && return 1
-		_wb_left=$((_wb_left - 1))
-		usleep 100000
-	done
-}
+wait_bchange_of() { wait_field_of "$1" baseline_change - "${2:-90}"; }
 
 # kmark: remember where the kernel log ends; knew: what was logged since
 # (without the [timestamp] prefix)

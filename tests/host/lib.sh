@@ -32,23 +32,19 @@ tap_start() {
 # diag MSG...: a diagnostic line
 diag() { echo "# $*"; }
 
-ok() {
+# _tap_point RESULT DESC: test point number TAP_N + 1 ("ok" or "not ok")
+_tap_point() {
 	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $*"
+	echo "$1 $TAP_N - $2"
 }
-
+ok() { _tap_point ok "$*"; }
 not_ok() {
-	TAP_N=$((TAP_N + 1))
 	TAP_FAILED=$((TAP_FAILED + 1))
-	echo "not ok $TAP_N - $*"
+	_tap_point "not ok" "$*"
 }
 nok() { not_ok "$@"; }
-
 # skip DESC REASON: a test point not run here
-skip() {
-	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $1 # SKIP $2"
-}
+skip() { _tap_point ok "$1 # SKIP $2"; }
 
 # tap DESC RC: ok if RC is 0
 tap() {
