@@ -551,78 +551,74 @@ out:
 	return r;
 }
 
-static int vdirt_nl_load_chunk(struct sk_buff *skb, struct genl_info *info)
+/* CHUNK, COMMIT, ABORT: the caller's load on a device, named by LOAD_ID */
+typedef int (*vdirt_nl_load_fn)(struct vdirt_dev *vd, struct genl_info *info,
+				u32 id, const char **why);
+
+static int vdirt_nl_load_op(struct sk_buff *skb, struct genl_info *info,
+			    vdirt_nl_load_fn fn)
 {
-	struct netlink_ext_ack *extack = info->extack;
 	const char *why = NULL;
 	struct vdirt_dev *vd;
-	struct nlattr *d;
 	int r;
 
-	if (!vdirt_nl_allowed(skb, extack))
-		return -EPERM;
-	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_LOAD_ID) ||
-	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_FIRST_CLUSTER) ||
-	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_DIGESTS))
-		return -EINVAL;
-	d = info->attrs[VDIRT_A_DIGESTS];
-	vd = vdirt_nl_dev(info->attrs, extack);
+	vd = vdirt_nl_req_dev(skb, info);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
-	r = vdirt_load_chunk(vd, info->snd_portid,
-			     nla_get_u32(info->attrs[VDIRT_A_LOAD_ID]),
-			     nla_get_u64(info->attrs[VDIRT_A_FIRST_CLUSTER]),
-			     nla_data(d), nla_len(d), &why);
-	vdirt_nl_why(extack, why);
+	r = GENL_REQ_ATTR_CHECK(info, VDIRT_A_LOAD_ID) ? -EINVAL :
+	    fn(vd, info, nla_get_u32(info->attrs[VDIRT_A_LOAD_ID]), &why);
+	vdirt_nl_why(info->extack, why);
 	vdirt_dev_put(vd);
+	return r;
+}
+
+static int vdirt_nl_chunk_fn(struct vdirt_dev *vd, struct genl_info *info,
+			     u32 id, const char **why)
+{
+	struct nlattr *d = info->attrs[VDIRT_A_DIGESTS];
+
+	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_FIRST_CLUSTER) ||
+	    GENL_REQ_ATTR_CHECK(info, VDIRT_A_DIGESTS))
+		return -EINVAL;
+	return vdirt_load_chunk(vd, info->snd_portid, id,
+				nla_get_u64(info->attrs[VDIRT_A_FIRST_CLUSTER]),
+				nla_data(d), nla_len(d), why);
+}
+
+static int vdirt_nl_load_chunk(struct sk_buff *skb, struct genl_info *info)
+{
+	return vdirt_nl_load_op(skb, info, vdirt_nl_chunk_fn);
+}
+
+static int vdirt_nl_commit_fn(struct vdirt_dev *vd, struct genl_info *info,
+			      u32 id, const char **why)
+{
+	u64 change = 0;
+	int r;
+
+	r = vdirt_nl_can_start(vd, info->extack);
+	if (!r)
+		r = vdirt_load_commit(vd, info->snd_portid, id, &change, why);
+	if (!r)
+		r = vdirt_nl_reply_change(info, VDIRT_CMD_BASELINE_COMMIT,
+					  change);
 	return r;
 }
 
 static int vdirt_nl_load_commit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct netlink_ext_ack *extack = info->extack;
-	const char *why = NULL;
-	struct vdirt_dev *vd;
-	u64 id = 0;
-	int r;
+	return vdirt_nl_load_op(skb, info, vdirt_nl_commit_fn);
+}
 
-	if (!vdirt_nl_allowed(skb, extack))
-		return -EPERM;
-	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_LOAD_ID))
-		return -EINVAL;
-	vd = vdirt_nl_dev(info->attrs, extack);
-	if (IS_ERR(vd))
-		return PTR_ERR(vd);
-	r = vdirt_nl_can_start(vd, extack);
-	if (!r)
-		r = vdirt_load_commit(vd, info->snd_portid,
-				      nla_get_u32(info->attrs[VDIRT_A_LOAD_ID]),
-				      &id, &why);
-	vdirt_nl_why(extack, why);
-	vdirt_dev_put(vd);
-	if (r)
-		return r;
-	return vdirt_nl_reply_change(info, VDIRT_CMD_BASELINE_COMMIT, id);
+static int vdirt_nl_abort_fn(struct vdirt_dev *vd, struct genl_info *info,
+			     u32 id, const char **why)
+{
+	return vdirt_load_abort(vd, info->snd_portid, id, why);
 }
 
 static int vdirt_nl_load_abort(struct sk_buff *skb, struct genl_info *info)
 {
-	const char *why = NULL;
-	struct vdirt_dev *vd;
-	int r;
-
-	if (!vdirt_nl_allowed(skb, info->extack))
-		return -EPERM;
-	if (GENL_REQ_ATTR_CHECK(info, VDIRT_A_LOAD_ID))
-		return -EINVAL;
-	vd = vdirt_nl_dev(info->attrs, info->extack);
-	if (IS_ERR(vd))
-		return PTR_ERR(vd);
-	r = vdirt_load_abort(vd, info->snd_portid,
-			     nla_get_u32(info->attrs[VDIRT_A_LOAD_ID]), &why);
-	vdirt_nl_why(info->extack, why);
-	vdirt_dev_put(vd);
-	return r;
+	return vdirt_nl_load_op(skb, info, vdirt_nl_abort_fn);
 }
 
 /* a socket went away: its loads end, its subscription ends */

@@ -12,8 +12,6 @@
 static int tap_n, tap_failed;
 
 #define TAP_START() do { printf("TAP version 13\n"); } while (0)
-/* the older form: the count is ignored, the plan comes from TAP_DONE() */
-#define TAP_PLAN(n) TAP_START()
 #define OK(cond, ...) do {						\
 	tap_n++;							\
 	if (cond) {							\

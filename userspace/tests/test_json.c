@@ -24,7 +24,7 @@ int main(void)
 	char *s;
 	int e;
 
-	TAP_PLAN(8);
+	TAP_START();
 	j = json_object_new_object();
 	vjson_add_str(j, "path", "/dev/mapper/x");
 	vjson_add_u64(j, "big", 18446744073709551615ULL);

@@ -33,7 +33,7 @@ int main(void)
 	struct nlmsghdr *nlh;
 	char name[200];
 
-	TAP_PLAN(9);
+	TAP_START();
 	nlh = reply();
 	OK(vnl_parse(nlh, tb) == 0, "a well-typed reply parses");
 	vnl_dev_fill(tb, &d);
