@@ -92,4 +92,30 @@ wait_recovered
 check "the mismatch record survived the crash" \
 	sh -c "dmsetup message $N 0 report | grep -q 'cluster=4200 kind=read_mismatch'"
 
+# a baseline capture while crash recovery runs is refused (EBUSY): the
+# recovery reads go through dm-delay (1 s each), so it runs for seconds
+P=/sys/module/dm_vdirt/parameters/intent_idle_s
+echo 3600 >$P
+head -c $CS /dev/urandom >/tmp/c9
+wr /tmp/c9 9
+dio read $M 0 $((16 * 1024 * 1024)) /tmp/meta3.img
+close_dev
+echo 1 >$P
+dio write $M 0 /tmp/meta3.img
+aux_dev t26d "0 $(sectors $D) delay $D 0 1000"
+check "reopen after a crash, reads delayed 1 s" \
+	open_dev "$(D=/dev/mapper/t26d table)"
+r=$(st recovering)
+check "recovery runs (recovering=$r, of 1024)" [ "${r#*/}" = 1024 ]
+check_fail "baseline_capture while recovery runs is refused" \
+	dmsetup message $N 0 baseline_capture
+out=$(vdirtctl baseline capture $N 2>&1); rc=$?
+check_eq "vdirtctl baseline capture while recovery runs: exit 5 (busy)" 5 "$rc"
+diag "$out"
+check_eq "nothing started: baseline_change=- baseline=none" "- none" \
+	"$(st baseline_change) $(st baseline)"
+check "recovery finishes" poll - st recovering
+check "baseline_capture after the recovery" msg_wait baseline_capture
+check_eq "baseline=set" set "$(st baseline)"
+
 ktap_done
