@@ -34,9 +34,9 @@ ktap_start() {
 	echo "TAP version 13"
 }
 
-# diag MSG... : a diagnostic line, ignored by the counter.
+# diag MSG... : diagnostic lines (every line of MSG gets "# "), ignored by the counter.
 diag() {
-	echo "# $*"
+	printf '%s\n' "$*" | sed 's/^/# /'
 }
 
 ok() {
