@@ -557,7 +557,10 @@ static void vdirt_load_unlink(struct vdirt_load *l)
 	atomic_dec(&vdirt_loads_open);
 }
 
-/* unlink l if still linked, mark it dead and drop the list's reference */
+/*
+ * Unlink l if still linked, mark it dead and drop the list's reference,
+ * then the caller's.
+ */
 static void vdirt_load_end(struct vdirt_load *l)
 {
 	bool linked;
@@ -567,12 +570,13 @@ static void vdirt_load_end(struct vdirt_load *l)
 	if (linked)
 		vdirt_load_unlink(l);
 	mutex_unlock(&vdirt_loads_lock);
-	if (!linked)
-		return;
-	/* a command using it finishes first */
-	mutex_lock(&l->lock);
-	l->dead = true;
-	mutex_unlock(&l->lock);
+	if (linked) {
+		/* a command using it finishes first */
+		mutex_lock(&l->lock);
+		l->dead = true;
+		mutex_unlock(&l->lock);
+		kref_put(&l->ref, vdirt_load_free);
+	}
 	kref_put(&l->ref, vdirt_load_free);
 }
 
@@ -697,6 +701,14 @@ static int vdirt_load_append(struct vdirt_load *l, const u8 *p, u32 len)
 	return 0;
 }
 
+/* l->lock held: unlock it and drop the caller's reference */
+static void vdirt_load_unlock(struct vdirt_load *l)
+{
+	lockdep_assert_held(&l->lock);
+	mutex_unlock(&l->lock);
+	kref_put(&l->ref, vdirt_load_free);
+}
+
 /* the caller's live load, referenced and locked, or NULL */
 static struct vdirt_load *vdirt_load_lock(struct vdirt_dev *vd, u32 portid,
 					  u32 id, const char **why)
@@ -708,50 +720,49 @@ static struct vdirt_load *vdirt_load_lock(struct vdirt_dev *vd, u32 portid,
 	mutex_lock(&l->lock);
 	if (!l->dead)
 		return l;
-	mutex_unlock(&l->lock);
-	kref_put(&l->ref, vdirt_load_free);
+	vdirt_load_unlock(l);
 	*why = "vdirt: no such baseline load on this device for this socket";
 	return NULL;
 }
 
-static void vdirt_load_unlock(struct vdirt_load *l)
+/* l->lock held: the clusters of a chunk, or -errno with *why */
+static s64 vdirt_load_chunk_clusters(struct vdirt_load *l, u64 first, u32 len,
+				     const char **why)
 {
-	mutex_unlock(&l->lock);
-	kref_put(&l->ref, vdirt_load_free);
+	struct vdirt_dev *vd = l->vd;
+	u64 n = len / vd->digest_size;
+
+	lockdep_assert_held(&l->lock);
+	if (!len || len % vd->digest_size) {
+		*why = "vdirt: not a whole number of digests";
+		return -EINVAL;
+	}
+	if (first >= vd->nr_clusters || n > vd->nr_clusters - first) {
+		*why = "vdirt: cluster range beyond the device";
+		return -ERANGE;
+	}
+	if (first != l->next) {
+		*why = "vdirt: chunks must come in cluster order, each where the last ended";
+		return -EINVAL;
+	}
+	return n;
 }
 
 int vdirt_load_chunk(struct vdirt_dev *vd, u32 portid, u32 id, u64 first,
 		     const void *digests, u32 len, const char **why)
 {
-	struct vdirt_load *l;
-	u64 n;
+	struct vdirt_load *l = vdirt_load_lock(vd, portid, id, why);
+	s64 n;
 	int r;
 
-	l = vdirt_load_lock(vd, portid, id, why);
 	if (!l)
 		return -ENOENT;
-	r = -EINVAL;
-	if (!len || len % vd->digest_size) {
-		*why = "vdirt: not a whole number of digests";
-		goto out;
-	}
-	n = len / vd->digest_size;
-	r = -ERANGE;
-	if (first >= vd->nr_clusters || n > vd->nr_clusters - first) {
-		*why = "vdirt: cluster range beyond the device";
-		goto out;
-	}
-	r = -EINVAL;
-	if (first != l->next) {
-		*why = "vdirt: chunks must come in cluster order, each where the last ended";
-		goto out;
-	}
-	r = vdirt_load_append(l, digests, len);
+	n = vdirt_load_chunk_clusters(l, first, len, why);
+	r = n < 0 ? n : vdirt_load_append(l, digests, len);
 	if (!r)
 		l->next += n;
-	else
+	else if (n >= 0)
 		*why = "vdirt: cannot write the staging area";
-out:
 	vdirt_load_unlock(l);
 	return r;
 }
@@ -793,7 +804,8 @@ out:
 	mutex_unlock(&l->lock);
 	if (!r)
 		vdirt_load_end(l);
-	kref_put(&l->ref, vdirt_load_free);
+	else
+		kref_put(&l->ref, vdirt_load_free);
 	return r;
 }
 
@@ -806,7 +818,6 @@ int vdirt_load_abort(struct vdirt_dev *vd, u32 portid, u32 id,
 	if (!l)
 		return -ENOENT;
 	vdirt_load_end(l);
-	kref_put(&l->ref, vdirt_load_free);
 	return 0;
 }
 
@@ -833,7 +844,6 @@ void vdirt_load_release_port(u32 portid)
 		if (!l)
 			return;
 		vdirt_load_end(l);
-		kref_put(&l->ref, vdirt_load_free);
 	}
 }
 
@@ -847,8 +857,6 @@ static void vdirt_load_drop_dev(struct vdirt_dev *vd)
 	if (l)
 		kref_get(&l->ref);
 	mutex_unlock(&vdirt_loads_lock);
-	if (!l)
-		return;
-	vdirt_load_end(l);
-	kref_put(&l->ref, vdirt_load_free);
+	if (l)
+		vdirt_load_end(l);
 }

@@ -9,10 +9,8 @@
 use_devs t33
 V=vdirtctl
 
-cleanup() {
-	[ -n "$MP" ] && kill "$MP"
-	dmsetup remove $N
-}
+# the monitor goes first; lib.sh removes the devices after cleanup()
+cleanup() { [ -n "$MP" ] && kill "$MP"; }
 
 need_vdirtctl
 
