@@ -216,8 +216,8 @@ struct bio *vdirt_alloc_page_bio(struct vdirt_dev *vd, unsigned int size,
 }
 
 /* hash one cluster stored at byte offset off of a page bio */
-int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
-			unsigned int off, u8 *out)
+static int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
+			       unsigned int off, u8 *out)
 {
 	SHASH_DESC_ON_STACK(desc, vd->tfm);
 	unsigned int rem = vd->cluster_size, poff, len;
@@ -247,23 +247,6 @@ int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
 	if (!r)
 		r = crypto_shash_final(desc, out);
 	return r;
-}
-
-/* read clusters [first, last] from the data device into a page bio */
-struct bio *vdirt_read_clusters(struct vdirt_dev *vd, u64 first, u64 last,
-				int *err)
-{
-	struct bio *bio;
-
-	bio = vdirt_alloc_page_bio(vd, (last - first + 1) << vd->cluster_shift,
-				   REQ_OP_READ);
-	bio->bi_iter.bi_sector = first << vd->cluster_sectors_shift;
-	*err = submit_bio_wait(bio);
-	if (*err) {
-		vdirt_free_page_bio(vd, bio);
-		return NULL;
-	}
-	return bio;
 }
 
 int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,

@@ -62,14 +62,10 @@ struct bio *vdirt_alloc_page_bio(struct vdirt_dev *vd, unsigned int size,
 void vdirt_free_page_bio(struct vdirt_dev *vd, struct bio *bio);
 int vdirt_read_into(struct vdirt_dev *vd, struct bio *pb, u64 first,
 		    struct bio *origin);
-struct bio *vdirt_read_clusters(struct vdirt_dev *vd, u64 first, u64 last,
-				int *err);
 
 /* hashing */
 int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
 	       u8 *out);
-int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
-			unsigned int offset, u8 *out);
 
 /* per-cluster policy */
 int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,

@@ -839,8 +839,10 @@ void *vdirt_meta_read(struct vdirt_dev *vd, sector_t blk, struct dm_buffer **bp)
 	return p;
 }
 
-struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
-					 struct dm_buffer **bp)
+/* the entry of a cluster, its block held in *bp */
+static struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd,
+						u64 cluster,
+						struct dm_buffer **bp)
 {
 	u32 epb = vd->layout.entries_per_block;
 	sector_t blk = vd->layout.entries_start + div_u64(cluster, epb);
@@ -855,7 +857,8 @@ struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
 	return (struct vdirt_disk_entry *)(p + off);
 }
 
-void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b, bool dirty)
+static void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b,
+			    bool dirty)
 {
 	if (dirty) {
 		dm_bufio_mark_buffer_dirty(b);

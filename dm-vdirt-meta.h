@@ -46,10 +46,6 @@ void vdirt_cache_trim(struct vdirt_dev *vd);
 void *vdirt_meta_read(struct vdirt_dev *vd, sector_t blk,
 		      struct dm_buffer **bp);
 
-struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
-					 struct dm_buffer **bp);
-void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b, bool dirty);
-
 /* an entry block held while consecutive clusters use it (one worker) */
 struct vdirt_cursor {
 	struct dm_buffer *b;	/* NULL: nothing held */

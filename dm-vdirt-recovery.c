@@ -61,40 +61,39 @@ int vdirt_recover_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	return r ? r : !!exp;
 }
 
+/* one cluster of a recovered range (digest NULL: it was unreadable) */
+static int vdirt_recover_fn(struct vdirt_dev *vd, struct vdirt_cursor *cur,
+			    u64 c, const u8 *digest, void *arg)
+{
+	const u64 *now = arg;
+	int r;
+
+	r = vdirt_recover_cluster(vd, cur, c, digest, *now);
+	if (r < 0)
+		return r;
+	vd->rcv.changed += r;
+	vd->rcv.remeasured++;
+	return 0;
+}
+
 /* clusters [first, last] of one lock region; its range lock is held */
 static int vdirt_recover_range(struct vdirt_dev *vd, u64 first, u64 last)
 {
-	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
-	u8 digest[VDIRT_MAX_DIGEST_SIZE];
-	u64 c, now = ktime_get_real_ns();
-	struct bio *bio;
-	int r = 0, err;
+	u64 now = ktime_get_real_ns();
+	struct vdirt_digest_walk w = {
+		.first = first,
+		.last = last,
+		.read = true,
+		.unreadable = true,
+		.fn = vdirt_recover_fn,
+		.arg = &now,
+	};
+	int r;
 
-	bio = vdirt_read_clusters(vd, first, last, &err);
-	if (!bio)
-		DMERR_LIMIT("%u:%u: recovery: read error %d at cluster %llu",
-			    MAJOR(vd->devt), MINOR(vd->devt), err,
-			    (unsigned long long)first);
-	for (c = first; c <= last; c++) {
-		if (bio) {
-			r = vdirt_hash_page_bio(vd, bio, (c - first) <<
-						vd->cluster_shift, digest);
-			if (r) {
-				vdirt_set_error(vd, "hash", r);
-				break;
-			}
-		}
-		r = vdirt_recover_cluster(vd, &cur, c, bio ? digest : NULL,
-					  now);
-		if (r < 0)
-			break;
-		vd->rcv.changed += r;
-		vd->rcv.remeasured++;
-		r = 0;
-	}
-	vdirt_cursor_put(vd, &cur);
-	if (bio)
-		vdirt_free_page_bio(vd, bio);
+	r = vdirt_digest_walk(vd, &w);
+	if (w.read_err)
+		VDLOG(DMERR_LIMIT, vd, "recovery: read error %d at cluster %llu",
+		      w.read_err, (unsigned long long)first);
 	return r;
 }
 
