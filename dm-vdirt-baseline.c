@@ -358,6 +358,7 @@ static void vdirt_bc_work(struct work_struct *work)
 
 void vdirt_bc_init(struct vdirt_dev *vd)
 {
+	mutex_init(&vd->baseline_lock);
 	mutex_init(&vd->bc.lock);
 	INIT_WORK(&vd->bc.work, vdirt_bc_work);
 	vd->bc.quiesced = true;

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dm-vdirt metadata store: superblock A/B, per-cluster entries, the
- * metadata cache and its bound (cache_mb), commits; and, until it moves to
- * dm-vdirt-baseline.c, the baseline change worker.  All metadata goes
+ * metadata cache and its bound (cache_mb), commits.  All metadata goes
  * through one dm-bufio client with 4 KiB blocks; the record log
  * (dm-vdirt-log.c) and the write-intent bitmap (dm-vdirt-intent.c) are the
  * other parts of the store.  The store takes no range lock and calls
@@ -429,9 +428,6 @@ static u32 vdirt_sb_ro_unknown(const struct vdirt_disk_sb *sb)
 /* the store's memory and its dm-bufio client; ctr only */
 static int vdirt_meta_alloc(struct vdirt_dev *vd, char **error)
 {
-	mutex_init(&vd->commit_lock);
-	mutex_init(&vd->cache_lock);
-	INIT_WORK(&vd->untracked_work, vdirt_untracked_work);
 	vd->read_only = !(dm_table_get_mode(vd->ti->table) & VDIRT_MODE_WRITE);
 	/* room for dirty blocks that cannot be dropped until written back */
 	vd->cache_cap = vd->cache_blocks + max(64U, vd->cache_blocks / 4);
@@ -702,10 +698,18 @@ void vdirt_meta_untracked(struct vdirt_dev *vd)
 		       MAJOR(vd->devt), MINOR(vd->devt));
 }
 
-void vdirt_untracked_work(struct work_struct *work)
+static void vdirt_untracked_work(struct work_struct *work)
 {
 	vdirt_meta_untracked(container_of(work, struct vdirt_dev,
 					  untracked_work));
+}
+
+/* ctr, first thing: what vdirt_meta_close() and the failure policy touch */
+void vdirt_meta_init(struct vdirt_dev *vd)
+{
+	mutex_init(&vd->commit_lock);
+	mutex_init(&vd->cache_lock);
+	INIT_WORK(&vd->untracked_work, vdirt_untracked_work);
 }
 
 /*
