@@ -251,9 +251,8 @@ static int vdirt_format(struct vdirt_dev *vd, char **error)
 	u64 fixed = 0;
 	int r;
 
-	DMINFO("%u:%u: formatting zeroed metadata device %s (%llu blocks)",
-	       MAJOR(vd->devt), MINOR(vd->devt), vd->meta_dev->name,
-	       (unsigned long long)l->total_blocks);
+	VDLOG(DMINFO, vd, "formatting zeroed metadata device %s (%llu blocks)",
+	      vd->meta_dev->name, (unsigned long long)l->total_blocks);
 	generate_random_uuid(vd->uuid);
 	vd->format_time_ns = ktime_get_real_ns();
 	vd->sb_seq = 0;
@@ -287,9 +286,8 @@ static int vdirt_format(struct vdirt_dev *vd, char **error)
 		return r;
 	}
 	if (fixed)
-		DMWARN("%u:%u: %s: %llu entry blocks were not zero: written with zeroes and verified",
-		       MAJOR(vd->devt), MINOR(vd->devt), vd->meta_dev->name,
-		       (unsigned long long)fixed);
+		VDLOG(DMWARN, vd, "%s: %llu entry blocks were not zero: written with zeroes and verified",
+		      vd->meta_dev->name, (unsigned long long)fixed);
 
 	r = vdirt_zero_blocks(vd, l->intent_start, l->intent_blocks);
 	if (!r)
@@ -531,8 +529,8 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 		/* nothing may be written: open, but do not measure */
 		WRITE_ONCE(vd->state, VDIRT_STATE_DEGRADED);
 		vd->untracked_marked = true;
-		DMWARN("%u:%u: metadata has unknown read-only compatible features 0x%x: read-only table, not measuring, metadata left as is (state=degraded)",
-		       MAJOR(vd->devt), MINOR(vd->devt), ro_unknown);
+		VDLOG(DMWARN, vd, "metadata has unknown read-only compatible features 0x%x: read-only table, not measuring, metadata left as is (state=degraded)",
+		      ro_unknown);
 	}
 	return 0;
 }
@@ -691,11 +689,10 @@ void vdirt_meta_untracked(struct vdirt_dev *vd)
 	vd->untracked_marked = !r;
 	mutex_unlock(&vd->commit_lock);
 	if (r)
-		DMERR("%u:%u: degraded: cannot mark the metadata for a full re-measurement (error %d); retried at suspend",
-		      MAJOR(vd->devt), MINOR(vd->devt), r);
+		VDLOG(DMERR, vd, "degraded: cannot mark the metadata for a full re-measurement (error %d); retried at suspend",
+		      r);
 	else
-		DMWARN("%u:%u: degraded: metadata marked for a full re-measurement on the next activation",
-		       MAJOR(vd->devt), MINOR(vd->devt));
+		VDLOG(DMWARN, vd, "degraded: metadata marked for a full re-measurement on the next activation");
 }
 
 static void vdirt_untracked_work(struct work_struct *work)

@@ -134,10 +134,9 @@ static void vdirt_recover_summary(struct vdirt_dev *vd)
 	aux[VDIRT_AUX_REMEASURED] = vd->rcv.remeasured;
 	aux[VDIRT_AUX_CHANGED] = vd->rcv.changed;
 	aux[VDIRT_AUX_ON_READ] = atomic64_read(&vd->rcv.on_read);
-	DMINFO("%u:%u: recovery finished: %llu regions, %llu clusters measured again, %llu changed, %llu measured on read first",
-	       MAJOR(vd->devt), MINOR(vd->devt),
-	       (unsigned long long)aux[0], (unsigned long long)aux[1],
-	       (unsigned long long)aux[2], (unsigned long long)aux[3]);
+	VDLOG(DMINFO, vd, "recovery finished: %llu regions, %llu clusters measured again, %llu changed, %llu measured on read first",
+	      (unsigned long long)aux[0], (unsigned long long)aux[1],
+	      (unsigned long long)aux[2], (unsigned long long)aux[3]);
 	if (!vdirt_log_append(vd, 0, VDIRT_KIND_RECOVERY, VDIRT_OP_RECOVERY,
 			      vd->zero_digest, vd->zero_digest, aux))
 		vdirt_commit(vd);
@@ -159,10 +158,9 @@ static void vdirt_recover_work(struct work_struct *work)
 		vd->rcv.regions++;
 	}
 	if (r) {
-		DMWARN("%u:%u: recovery stopped at cluster %llu of %llu (%d): it continues on the next activation",
-		       MAJOR(vd->devt), MINOR(vd->devt),
-		       (unsigned long long)READ_ONCE(vd->recover_done),
-		       (unsigned long long)vd->recover_total, r);
+		VDLOG(DMWARN, vd, "recovery stopped at cluster %llu of %llu (%d): it continues on the next activation",
+		      (unsigned long long)READ_ONCE(vd->recover_done),
+		      (unsigned long long)vd->recover_total, r);
 		return;
 	}
 	vdirt_recover_summary(vd);
