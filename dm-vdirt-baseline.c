@@ -24,10 +24,6 @@
 /* open loads in the module, each with a VDIRT_STAGE_BUF buffer */
 #define VDIRT_LOAD_MAX		16
 
-/* log line naming the device */
-#define VDIRT_BC_LOG(level, vd, fmt, ...) \
-	level("%u:%u: " fmt, MAJOR((vd)->devt), MINOR((vd)->devt), ##__VA_ARGS__)
-
 /*
  * Baseline changes (capture, clear, replace by a loaded baseline) and
  * clear_mismatches walk every cluster entry.  They run in a worker, one
@@ -346,11 +342,11 @@ static void vdirt_bc_work(struct work_struct *work)
 	if (r) {
 		if (kind != VDIRT_BC_MCLEAR)
 			WRITE_ONCE(vd->baseline_partial, true);
-		VDIRT_BC_LOG(DMERR, vd, "%s failed at cluster %llu of %llu (error %d)%s",
-			     vdirt_bc_name(kind),
-			     (unsigned long long)READ_ONCE(vd->bc.pos),
-			     (unsigned long long)vd->nr_clusters, r,
-			     vdirt_bc_cut_note(vd, kind));
+		VDLOG(DMERR, vd, "%s failed at cluster %llu of %llu (error %d)%s",
+		      vdirt_bc_name(kind),
+		      (unsigned long long)READ_ONCE(vd->bc.pos),
+		      (unsigned long long)vd->nr_clusters, r,
+		      vdirt_bc_cut_note(vd, kind));
 	}
 	mutex_unlock(&vd->baseline_lock);
 	vdirt_bc_finish(vd, r);
@@ -358,6 +354,7 @@ static void vdirt_bc_work(struct work_struct *work)
 
 void vdirt_bc_init(struct vdirt_dev *vd)
 {
+	mutex_init(&vd->baseline_lock);
 	mutex_init(&vd->bc.lock);
 	INIT_WORK(&vd->bc.work, vdirt_bc_work);
 	vd->bc.quiesced = true;
@@ -432,10 +429,10 @@ void vdirt_bc_pause(struct vdirt_dev *vd)
 	mutex_lock(&vd->bc.lock);
 	vd->bc.partial_saved = READ_ONCE(vd->baseline_partial);
 	if (vd->bc.kind)
-		VDIRT_BC_LOG(DMINFO, vd, "%s paused at cluster %llu of %llu",
-			     vdirt_bc_name(vd->bc.kind),
-			     (unsigned long long)READ_ONCE(vd->bc.pos),
-			     (unsigned long long)vd->nr_clusters);
+		VDLOG(DMINFO, vd, "%s paused at cluster %llu of %llu",
+		      vdirt_bc_name(vd->bc.kind),
+		      (unsigned long long)READ_ONCE(vd->bc.pos),
+		      (unsigned long long)vd->nr_clusters);
 	mutex_unlock(&vd->bc.lock);
 }
 
@@ -455,8 +452,8 @@ static void vdirt_bc_restage(struct vdirt_dev *vd)
 	if (!staged || !vdirt_staging_present(vd) || vd->read_only ||
 	    READ_ONCE(vd->state) != VDIRT_STATE_OK)
 		return;
-	VDIRT_BC_LOG(DMINFO, vd, "a baseline load was cut short: applying the staged baseline again (%llu clusters)",
-		     (unsigned long long)vd->nr_clusters);
+	VDLOG(DMINFO, vd, "a baseline load was cut short: applying the staged baseline again (%llu clusters)",
+	      (unsigned long long)vd->nr_clusters);
 	vdirt_bc_queue(vd, VDIRT_BC_REPLACE);
 }
 
@@ -474,10 +471,10 @@ void vdirt_bc_resume(struct vdirt_dev *vd)
 		 */
 		if (vd->bc.begun && !vd->bc.partial_saved)
 			WRITE_ONCE(vd->baseline_partial, false);
-		VDIRT_BC_LOG(DMINFO, vd, "%s continues at cluster %llu of %llu",
-			     vdirt_bc_name(vd->bc.kind),
-			     (unsigned long long)READ_ONCE(vd->bc.pos),
-			     (unsigned long long)vd->nr_clusters);
+		VDLOG(DMINFO, vd, "%s continues at cluster %llu of %llu",
+		      vdirt_bc_name(vd->bc.kind),
+		      (unsigned long long)READ_ONCE(vd->bc.pos),
+		      (unsigned long long)vd->nr_clusters);
 		queue_work(system_long_wq, &vd->bc.work);
 	}
 	mutex_unlock(&vd->bc.lock);
@@ -497,11 +494,11 @@ void vdirt_bc_stop(struct vdirt_dev *vd)
 	flush_work(&vd->bc.work);
 	kind = READ_ONCE(vd->bc.kind);
 	if (kind) {
-		VDIRT_BC_LOG(DMWARN, vd, "%s stopped at cluster %llu of %llu by the table going away%s",
-			     vdirt_bc_name(kind),
-			     (unsigned long long)READ_ONCE(vd->bc.pos),
-			     (unsigned long long)vd->nr_clusters,
-			     vdirt_bc_cut_note(vd, kind));
+		VDLOG(DMWARN, vd, "%s stopped at cluster %llu of %llu by the table going away%s",
+		      vdirt_bc_name(kind),
+		      (unsigned long long)READ_ONCE(vd->bc.pos),
+		      (unsigned long long)vd->nr_clusters,
+		      vdirt_bc_cut_note(vd, kind));
 		vdirt_bc_finish(vd, -EINTR);
 	}
 	vfree(vd->bc.rbuf);

@@ -9,7 +9,9 @@
  *   device) and vdirt_check_cluster() (data read from it);
  * - the digest loop, vdirt_digest_walk(): read a range into pages, hash
  *   each cluster, act on it through a callback; vdirt_measure_clusters()
- *   and vdirt_verify_clusters() are its two common uses.
+ *   and vdirt_verify_clusters() are its two common uses;
+ * - vdirt_digests_read(): the stored digests of a range, read under the
+ *   range locks (netlink HASH_GET; the store takes no range lock).
  *
  * Calls go down only: to the store (entries, cursor, record log) and to
  * crash recovery's per-cluster hook.
@@ -216,8 +218,8 @@ struct bio *vdirt_alloc_page_bio(struct vdirt_dev *vd, unsigned int size,
 }
 
 /* hash one cluster stored at byte offset off of a page bio */
-int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
-			unsigned int off, u8 *out)
+static int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
+			       unsigned int off, u8 *out)
 {
 	SHASH_DESC_ON_STACK(desc, vd->tfm);
 	unsigned int rem = vd->cluster_size, poff, len;
@@ -247,23 +249,6 @@ int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
 	if (!r)
 		r = crypto_shash_final(desc, out);
 	return r;
-}
-
-/* read clusters [first, last] from the data device into a page bio */
-struct bio *vdirt_read_clusters(struct vdirt_dev *vd, u64 first, u64 last,
-				int *err)
-{
-	struct bio *bio;
-
-	bio = vdirt_alloc_page_bio(vd, (last - first + 1) << vd->cluster_shift,
-				   REQ_OP_READ);
-	bio->bi_iter.bi_sector = first << vd->cluster_sectors_shift;
-	*err = submit_bio_wait(bio);
-	if (*err) {
-		vdirt_free_page_bio(vd, bio);
-		return NULL;
-	}
-	return bio;
 }
 
 int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
@@ -404,6 +389,58 @@ int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 			return r;
 	}
 	return VDIRT_CHECK_MISMATCH;
+}
+
+/* ---- reading stored digests ---- */
+
+/*
+ * Both digests of clusters [first, first + n), read under the range lock of
+ * each lock region they span, so that none is read while a write or a
+ * baseline change of its cluster is half done.  valid[i] gets
+ * VDIRT_E_CURRENT and VDIRT_E_BASELINE of the entry; a digest that is not
+ * valid is returned as zeros.  cur_digests and base_digests hold
+ * n * digest_size bytes.
+ */
+int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
+		       u8 *cur_digests, u8 *base_digests)
+{
+	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
+	unsigned int ds = vd->digest_size;
+	struct vdirt_disk_entry *e;
+	struct vdirt_range range;
+	u64 c, last, end;
+	int r = 0;
+
+	if (first >= vd->nr_clusters || n > vd->nr_clusters - first)
+		return -ERANGE;
+	end = first + n;
+	for (c = first; c < end && !r; ) {
+		last = min(vdirt_region_first(vd, c) + vd->region_clusters,
+			   end) - 1;
+		vdirt_range_lock_sync(vd, c, last, &range);
+		for (; c <= last; c++) {
+			u64 i = c - first;
+
+			e = vdirt_cursor_get(vd, &cur, c);
+			if (IS_ERR(e)) {
+				r = PTR_ERR(e);
+				break;
+			}
+			valid[i] = e->flags & (VDIRT_E_CURRENT | VDIRT_E_BASELINE);
+			if (e->flags & VDIRT_E_CURRENT)
+				memcpy(cur_digests + i * ds, vdirt_entry_current(e), ds);
+			else
+				memset(cur_digests + i * ds, 0, ds);
+			if (e->flags & VDIRT_E_BASELINE)
+				memcpy(base_digests + i * ds,
+				       vdirt_entry_baseline(vd, e), ds);
+			else
+				memset(base_digests + i * ds, 0, ds);
+		}
+		vdirt_cursor_put(vd, &cur);
+		vdirt_range_unlock(vd, &range);
+	}
+	return r;
 }
 
 /* ---- the digest loop ---- */

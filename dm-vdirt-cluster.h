@@ -2,8 +2,8 @@
 /*
  * dm-vdirt cluster layer (dm-vdirt-cluster.c): range locks over clusters,
  * the device's page bios, hashing, per-cluster policy (update / check a
- * cluster) and the digest loop every engine uses to read a range, hash
- * each cluster and act on it.
+ * cluster), the range-locked reader of stored digests and the digest loop
+ * every engine uses to read a range, hash each cluster and act on it.
  */
 #ifndef DM_VDIRT_CLUSTER_H
 #define DM_VDIRT_CLUSTER_H
@@ -62,18 +62,22 @@ struct bio *vdirt_alloc_page_bio(struct vdirt_dev *vd, unsigned int size,
 void vdirt_free_page_bio(struct vdirt_dev *vd, struct bio *bio);
 int vdirt_read_into(struct vdirt_dev *vd, struct bio *pb, u64 first,
 		    struct bio *origin);
-struct bio *vdirt_read_clusters(struct vdirt_dev *vd, u64 first, u64 last,
-				int *err);
 
 /* hashing */
 int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
 	       u8 *out);
-int vdirt_hash_page_bio(struct vdirt_dev *vd, struct bio *bio,
-			unsigned int offset, u8 *out);
 
 /* per-cluster policy */
 int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 			 u64 cluster, const u8 *digest, u64 now, u8 op);
+
+/*
+ * Both digests of clusters [first, first + n), each read under its lock
+ * region's range lock.  valid[i] gets VDIRT_E_CURRENT and VDIRT_E_BASELINE
+ * of the entry; digests hold n * digest_size bytes (zeros when not valid).
+ */
+int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
+		       u8 *cur_digests, u8 *base_digests);
 
 /* vdirt_check_cluster() */
 enum {

@@ -8,7 +8,10 @@
  * - the failure policy (vdirt_set_error()) and the state checks before
  *   work that changes metadata;
  * - device-wide resources used by every layer: the work queue, the bio set;
- * - the periodic commit;
+ * - the periodic commit, and the store's way up (struct vdirt_store_ops:
+ *   the failure policy, the commit soon after records were added, a
+ *   write whose write-intent bit is on disk going on), installed by
+ *   vdirt_dev_init();
  * - the device summary read by status and netlink (vdirt_get_info()).
  */
 #include <linux/kernel.h>
@@ -239,6 +242,20 @@ void vdirt_periodic_stop(struct vdirt_dev *vd)
 	cancel_delayed_work_sync(&vd->commit_work);
 }
 
+/* ---- how the store reports up ---- */
+
+/* records were stored: the commit work makes them durable soon */
+static void vdirt_records_added(struct vdirt_dev *vd)
+{
+	mod_delayed_work(vd->wq, &vd->commit_work, 0);
+}
+
+static const struct vdirt_store_ops vdirt_dev_store_ops = {
+	.error = vdirt_set_error,
+	.records_added = vdirt_records_added,
+	.intent_ready = vdirt_io_queue,
+};
+
 /* ---- set-up and teardown ---- */
 
 void vdirt_dev_init(struct vdirt_dev *vd, struct dm_target *ti)
@@ -250,6 +267,7 @@ void vdirt_dev_init(struct vdirt_dev *vd, struct dm_target *ti)
 	init_completion(&vd->reg.released);
 	vd->reg.suspended = true;	/* until the first resume */
 	INIT_DELAYED_WORK(&vd->commit_work, vdirt_commit_work);
+	vd->store_ops = &vdirt_dev_store_ops;
 }
 
 int vdirt_dev_alloc(struct vdirt_dev *vd)

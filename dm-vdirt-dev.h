@@ -3,7 +3,8 @@
  * dm-vdirt device registry and state (dm-vdirt-dev.c): the list of live
  * devices, lookup by dm name or device number with a reference, the
  * failure policy, device-wide resources (work queue, bio set), the
- * periodic commit, and the device summary for status and netlink.
+ * periodic commit, the store's ops (vd->store_ops), and the device summary
+ * for status and netlink.
  */
 #ifndef DM_VDIRT_DEV_H
 #define DM_VDIRT_DEV_H
@@ -35,7 +36,10 @@ char *vdirt_ctr_errorf(char *error, const char *fmt, ...) __printf(2, 3);
 void vdirt_set_error(struct vdirt_dev *vd, const char *what, int err);
 const char *vdirt_state_name(int state);
 
-/* ctr: first thing (cannot fail); then the device-wide resources */
+/*
+ * ctr: first thing (cannot fail; also installs the store's ops); then the
+ * device-wide resources
+ */
 void vdirt_dev_init(struct vdirt_dev *vd, struct dm_target *ti);
 int vdirt_dev_alloc(struct vdirt_dev *vd);
 void vdirt_dev_free(struct vdirt_dev *vd);

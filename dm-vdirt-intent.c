@@ -483,11 +483,10 @@ int vdirt_intent_load(struct vdirt_dev *vd, bool unclean, bool had_intent)
 	in->load_seq++;
 	spin_unlock_irq(&in->lock);
 	if (clusters)
-		DMWARN("%u:%u: unclean shutdown: measuring %llu clusters in %llu regions again%s",
-		       MAJOR(vd->devt), MINOR(vd->devt),
-		       (unsigned long long)clusters,
-		       (unsigned long long)regions,
-		       had_intent ? "" : " (no write-intent bitmap: all)");
+		VDLOG(DMWARN, vd, "unclean shutdown: measuring %llu clusters in %llu regions again%s",
+		      (unsigned long long)clusters,
+		      (unsigned long long)regions,
+		      had_intent ? "" : " (no write-intent bitmap: all)");
 	/* bits set above for a device without a bitmap must be durable */
 	mutex_lock(&in->io_lock);
 	err = in->on ? vdirt_intent_write(vd) : 0;

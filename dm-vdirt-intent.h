@@ -48,7 +48,7 @@ static inline u64 vdirt_iregion(u64 cluster)
 	return cluster >> VDIRT_INTENT_SHIFT;
 }
 
-/* ctr / dtr (through the target's set-up, dm-vdirt-hooks.c) */
+/* ctr (once the geometry is known) / dtr, also after a failed init */
 int vdirt_intent_init(struct vdirt_dev *vd);
 void vdirt_intent_exit(struct vdirt_dev *vd);
 

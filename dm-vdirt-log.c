@@ -150,13 +150,10 @@ void vdirt_events_deliver(struct vdirt_dev *vd, u64 below)
 	}
 }
 
-/* also when the constructor failed before vdirt_log_init() */
 void vdirt_events_free(struct vdirt_dev *vd)
 {
 	struct vdirt_event *ev, *tmp;
 
-	if (!vd->events.next)
-		return;
 	list_for_each_entry_safe(ev, tmp, &vd->events, node) {
 		list_del(&ev->node);
 		kfree(ev);

@@ -26,7 +26,7 @@ struct vdirt_record {
 	u64 aux[4];		/* VDIRT_KIND_RECOVERY: VDIRT_AUX_* */
 };
 
-/* ctr: the log's locks and event list (before the metadata is opened) */
+/* ctr, first thing: the log's locks and event list (cannot fail) */
 void vdirt_log_init(struct vdirt_dev *vd);
 /* dtr: drop the events never sent */
 void vdirt_events_free(struct vdirt_dev *vd);

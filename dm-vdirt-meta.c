@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dm-vdirt metadata store: superblock A/B, per-cluster entries, the
- * metadata cache and its bound (cache_mb), commits; and, until it moves to
- * dm-vdirt-baseline.c, the baseline change worker.  All metadata goes
+ * metadata cache and its bound (cache_mb), commits.  All metadata goes
  * through one dm-bufio client with 4 KiB blocks; the record log
  * (dm-vdirt-log.c) and the write-intent bitmap (dm-vdirt-intent.c) are the
  * other parts of the store.  The store takes no range lock and calls
@@ -252,9 +251,8 @@ static int vdirt_format(struct vdirt_dev *vd, char **error)
 	u64 fixed = 0;
 	int r;
 
-	DMINFO("%u:%u: formatting zeroed metadata device %s (%llu blocks)",
-	       MAJOR(vd->devt), MINOR(vd->devt), vd->meta_dev->name,
-	       (unsigned long long)l->total_blocks);
+	VDLOG(DMINFO, vd, "formatting zeroed metadata device %s (%llu blocks)",
+	      vd->meta_dev->name, (unsigned long long)l->total_blocks);
 	generate_random_uuid(vd->uuid);
 	vd->format_time_ns = ktime_get_real_ns();
 	vd->sb_seq = 0;
@@ -288,9 +286,8 @@ static int vdirt_format(struct vdirt_dev *vd, char **error)
 		return r;
 	}
 	if (fixed)
-		DMWARN("%u:%u: %s: %llu entry blocks were not zero: written with zeroes and verified",
-		       MAJOR(vd->devt), MINOR(vd->devt), vd->meta_dev->name,
-		       (unsigned long long)fixed);
+		VDLOG(DMWARN, vd, "%s: %llu entry blocks were not zero: written with zeroes and verified",
+		      vd->meta_dev->name, (unsigned long long)fixed);
 
 	r = vdirt_zero_blocks(vd, l->intent_start, l->intent_blocks);
 	if (!r)
@@ -429,9 +426,6 @@ static u32 vdirt_sb_ro_unknown(const struct vdirt_disk_sb *sb)
 /* the store's memory and its dm-bufio client; ctr only */
 static int vdirt_meta_alloc(struct vdirt_dev *vd, char **error)
 {
-	mutex_init(&vd->commit_lock);
-	mutex_init(&vd->cache_lock);
-	INIT_WORK(&vd->untracked_work, vdirt_untracked_work);
 	vd->read_only = !(dm_table_get_mode(vd->ti->table) & VDIRT_MODE_WRITE);
 	/* room for dirty blocks that cannot be dropped until written back */
 	vd->cache_cap = vd->cache_blocks + max(64U, vd->cache_blocks / 4);
@@ -535,8 +529,8 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 		/* nothing may be written: open, but do not measure */
 		WRITE_ONCE(vd->state, VDIRT_STATE_DEGRADED);
 		vd->untracked_marked = true;
-		DMWARN("%u:%u: metadata has unknown read-only compatible features 0x%x: read-only table, not measuring, metadata left as is (state=degraded)",
-		       MAJOR(vd->devt), MINOR(vd->devt), ro_unknown);
+		VDLOG(DMWARN, vd, "metadata has unknown read-only compatible features 0x%x: read-only table, not measuring, metadata left as is (state=degraded)",
+		      ro_unknown);
 	}
 	return 0;
 }
@@ -695,17 +689,24 @@ void vdirt_meta_untracked(struct vdirt_dev *vd)
 	vd->untracked_marked = !r;
 	mutex_unlock(&vd->commit_lock);
 	if (r)
-		DMERR("%u:%u: degraded: cannot mark the metadata for a full re-measurement (error %d); retried at suspend",
-		      MAJOR(vd->devt), MINOR(vd->devt), r);
+		VDLOG(DMERR, vd, "degraded: cannot mark the metadata for a full re-measurement (error %d); retried at suspend",
+		      r);
 	else
-		DMWARN("%u:%u: degraded: metadata marked for a full re-measurement on the next activation",
-		       MAJOR(vd->devt), MINOR(vd->devt));
+		VDLOG(DMWARN, vd, "degraded: metadata marked for a full re-measurement on the next activation");
 }
 
-void vdirt_untracked_work(struct work_struct *work)
+static void vdirt_untracked_work(struct work_struct *work)
 {
 	vdirt_meta_untracked(container_of(work, struct vdirt_dev,
 					  untracked_work));
+}
+
+/* ctr, first thing: what vdirt_meta_close() and the failure policy touch */
+void vdirt_meta_init(struct vdirt_dev *vd)
+{
+	mutex_init(&vd->commit_lock);
+	mutex_init(&vd->cache_lock);
+	INIT_WORK(&vd->untracked_work, vdirt_untracked_work);
 }
 
 /*
@@ -839,8 +840,10 @@ void *vdirt_meta_read(struct vdirt_dev *vd, sector_t blk, struct dm_buffer **bp)
 	return p;
 }
 
-struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
-					 struct dm_buffer **bp)
+/* the entry of a cluster, its block held in *bp */
+static struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd,
+						u64 cluster,
+						struct dm_buffer **bp)
 {
 	u32 epb = vd->layout.entries_per_block;
 	sector_t blk = vd->layout.entries_start + div_u64(cluster, epb);
@@ -855,7 +858,8 @@ struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
 	return (struct vdirt_disk_entry *)(p + off);
 }
 
-void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b, bool dirty)
+static void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b,
+			    bool dirty)
 {
 	if (dirty) {
 		dm_bufio_mark_buffer_dirty(b);

@@ -3,7 +3,8 @@
  * dm-vdirt metadata store (dm-vdirt-meta.c): superblock A/B, per-cluster
  * entries, the metadata cache and its bound, commits.  The store calls
  * nothing above it: what it must tell the layer above goes through
- * vd->store_ops, installed by the target before the store is opened.
+ * vd->store_ops, installed by vdirt_dev_init() (dm-vdirt-dev.c) before the
+ * store is opened.
  */
 #ifndef DM_VDIRT_META_H
 #define DM_VDIRT_META_H
@@ -26,6 +27,8 @@ struct vdirt_store_ops {
 	void (*intent_ready)(struct vdirt_io *io);
 };
 
+/* ctr: locks and work (cannot fail, before anything else of the store) */
+void vdirt_meta_init(struct vdirt_dev *vd);
 /* ctr, preresume, dtr */
 int vdirt_meta_open(struct vdirt_dev *vd, char **error);
 int vdirt_meta_reload(struct vdirt_dev *vd);
@@ -39,16 +42,11 @@ int vdirt_commit(struct vdirt_dev *vd);
 int vdirt_commit_clean(struct vdirt_dev *vd, bool clean);
 /* degraded: mark the metadata for a full re-measurement (best effort) */
 void vdirt_meta_untracked(struct vdirt_dev *vd);
-void vdirt_untracked_work(struct work_struct *work);
 /* the periodic commit work: drop the cache back to its bound */
 void vdirt_cache_trim(struct vdirt_dev *vd);
 /* a metadata block through the cache, tracked for the bound */
 void *vdirt_meta_read(struct vdirt_dev *vd, sector_t blk,
 		      struct dm_buffer **bp);
-
-struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd, u64 cluster,
-					 struct dm_buffer **bp);
-void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b, bool dirty);
 
 /* an entry block held while consecutive clusters use it (one worker) */
 struct vdirt_cursor {

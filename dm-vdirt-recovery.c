@@ -61,40 +61,39 @@ int vdirt_recover_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	return r ? r : !!exp;
 }
 
+/* one cluster of a recovered range (digest NULL: it was unreadable) */
+static int vdirt_recover_fn(struct vdirt_dev *vd, struct vdirt_cursor *cur,
+			    u64 c, const u8 *digest, void *arg)
+{
+	const u64 *now = arg;
+	int r;
+
+	r = vdirt_recover_cluster(vd, cur, c, digest, *now);
+	if (r < 0)
+		return r;
+	vd->rcv.changed += r;
+	vd->rcv.remeasured++;
+	return 0;
+}
+
 /* clusters [first, last] of one lock region; its range lock is held */
 static int vdirt_recover_range(struct vdirt_dev *vd, u64 first, u64 last)
 {
-	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
-	u8 digest[VDIRT_MAX_DIGEST_SIZE];
-	u64 c, now = ktime_get_real_ns();
-	struct bio *bio;
-	int r = 0, err;
+	u64 now = ktime_get_real_ns();
+	struct vdirt_digest_walk w = {
+		.first = first,
+		.last = last,
+		.read = true,
+		.unreadable = true,
+		.fn = vdirt_recover_fn,
+		.arg = &now,
+	};
+	int r;
 
-	bio = vdirt_read_clusters(vd, first, last, &err);
-	if (!bio)
-		DMERR_LIMIT("%u:%u: recovery: read error %d at cluster %llu",
-			    MAJOR(vd->devt), MINOR(vd->devt), err,
-			    (unsigned long long)first);
-	for (c = first; c <= last; c++) {
-		if (bio) {
-			r = vdirt_hash_page_bio(vd, bio, (c - first) <<
-						vd->cluster_shift, digest);
-			if (r) {
-				vdirt_set_error(vd, "hash", r);
-				break;
-			}
-		}
-		r = vdirt_recover_cluster(vd, &cur, c, bio ? digest : NULL,
-					  now);
-		if (r < 0)
-			break;
-		vd->rcv.changed += r;
-		vd->rcv.remeasured++;
-		r = 0;
-	}
-	vdirt_cursor_put(vd, &cur);
-	if (bio)
-		vdirt_free_page_bio(vd, bio);
+	r = vdirt_digest_walk(vd, &w);
+	if (w.read_err)
+		VDLOG(DMERR_LIMIT, vd, "recovery: read error %d at cluster %llu",
+		      w.read_err, (unsigned long long)first);
 	return r;
 }
 
@@ -135,10 +134,9 @@ static void vdirt_recover_summary(struct vdirt_dev *vd)
 	aux[VDIRT_AUX_REMEASURED] = vd->rcv.remeasured;
 	aux[VDIRT_AUX_CHANGED] = vd->rcv.changed;
 	aux[VDIRT_AUX_ON_READ] = atomic64_read(&vd->rcv.on_read);
-	DMINFO("%u:%u: recovery finished: %llu regions, %llu clusters measured again, %llu changed, %llu measured on read first",
-	       MAJOR(vd->devt), MINOR(vd->devt),
-	       (unsigned long long)aux[0], (unsigned long long)aux[1],
-	       (unsigned long long)aux[2], (unsigned long long)aux[3]);
+	VDLOG(DMINFO, vd, "recovery finished: %llu regions, %llu clusters measured again, %llu changed, %llu measured on read first",
+	      (unsigned long long)aux[0], (unsigned long long)aux[1],
+	      (unsigned long long)aux[2], (unsigned long long)aux[3]);
 	if (!vdirt_log_append(vd, 0, VDIRT_KIND_RECOVERY, VDIRT_OP_RECOVERY,
 			      vd->zero_digest, vd->zero_digest, aux))
 		vdirt_commit(vd);
@@ -160,10 +158,9 @@ static void vdirt_recover_work(struct work_struct *work)
 		vd->rcv.regions++;
 	}
 	if (r) {
-		DMWARN("%u:%u: recovery stopped at cluster %llu of %llu (%d): it continues on the next activation",
-		       MAJOR(vd->devt), MINOR(vd->devt),
-		       (unsigned long long)READ_ONCE(vd->recover_done),
-		       (unsigned long long)vd->recover_total, r);
+		VDLOG(DMWARN, vd, "recovery stopped at cluster %llu of %llu (%d): it continues on the next activation",
+		      (unsigned long long)READ_ONCE(vd->recover_done),
+		      (unsigned long long)vd->recover_total, r);
 		return;
 	}
 	vdirt_recover_summary(vd);

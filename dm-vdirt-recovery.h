@@ -12,7 +12,7 @@
 struct vdirt_dev;
 struct vdirt_cursor;
 
-/* ctr (through the target's set-up, dm-vdirt-hooks.c) */
+/* ctr, first thing (cannot fail) */
 void vdirt_recover_init(struct vdirt_dev *vd);
 /* resume, presuspend_undo: take a new load of the bitmap, go on */
 void vdirt_recover_start(struct vdirt_dev *vd);

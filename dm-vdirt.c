@@ -9,8 +9,10 @@
  * and module init/exit; they use the interfaces of the layers below
  * (dm-vdirt.h).  The I/O path is dm-vdirt-io.c, the scan dm-vdirt-scan.c,
  * per-cluster policy dm-vdirt-cluster.c, the device registry
- * dm-vdirt-dev.c, metadata dm-vdirt-meta.c, the write-intent bitmap and
- * crash recovery dm-vdirt-intent.c, netlink dm-vdirt-netlink.c.
+ * dm-vdirt-dev.c, metadata dm-vdirt-meta.c, the record log
+ * dm-vdirt-log.c, the write-intent bitmap dm-vdirt-intent.c, crash
+ * recovery dm-vdirt-recovery.c, baseline changes dm-vdirt-baseline.c,
+ * netlink dm-vdirt-netlink.c.
  *
  * See Documentation/dm-vdirt.rst.
  */
@@ -195,14 +197,13 @@ static void vdirt_cleanup(struct vdirt_dev *vd)
 	vdirt_dev_unlist(vd);
 	vdirt_bc_stop(vd);
 	vdirt_scan_exit(vd);
-	if (vd->wq)	/* set up after the recovery work */
-		vdirt_recover_stop(vd);
+	vdirt_recover_stop(vd);
 	vdirt_periodic_stop(vd);
 	vdirt_io_exit(vd);
 	vdirt_dev_free(vd);
 	vdirt_events_free(vd);
 	vdirt_meta_close(vd);
-	vdirt_intent_free(vd);
+	vdirt_intent_exit(vd);
 	vdirt_cluster_exit(vd);
 	if (vd->tfm)
 		crypto_free_shash(vd->tfm);
@@ -213,19 +214,19 @@ static void vdirt_cleanup(struct vdirt_dev *vd)
 	kfree(vd);
 }
 
-/* everything a cleanup may touch, before anything can fail */
+/*
+ * Everything a cleanup may touch, before anything can fail: each layer's
+ * locks, lists and work items, set up by that layer (the registry also
+ * installs the store's ops).
+ */
 static void vdirt_init(struct vdirt_dev *vd, struct dm_target *ti)
 {
 	vdirt_dev_init(vd, ti);
 	vdirt_cluster_init(vd);
 	vdirt_scan_init(vd);
-	/* the store's and recovery's locks, lists and work items */
-	mutex_init(&vd->commit_lock);
-	mutex_init(&vd->log_lock);
-	mutex_init(&vd->baseline_lock);
-	spin_lock_init(&vd->events_lock);
-	INIT_LIST_HEAD(&vd->events);
-	INIT_WORK(&vd->untracked_work, vdirt_untracked_work);
+	vdirt_meta_init(vd);
+	vdirt_log_init(vd);
+	vdirt_recover_init(vd);
 	vdirt_bc_init(vd);
 }
 
@@ -354,7 +355,7 @@ static int vdirt_setup(struct vdirt_dev *vd, char **error)
 	vd->cache_blocks = vd->opts.val[VDIRT_OPT_CACHE_MB] <<
 			   (20 - VDIRT_META_BLOCK_SHIFT);
 	vd->intent.on = vd->opts.val[VDIRT_OPT_INTENT];
-	r = vdirt_intent_alloc(vd);
+	r = vdirt_intent_init(vd);
 	if (r) {
 		*error = "Cannot allocate write-intent bitmap";
 		return r;

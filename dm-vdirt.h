@@ -14,8 +14,8 @@
  *             bitmap), dm-vdirt-staging.c (baseline staging area)
  *   format    dm-vdirt-format.h (on-disk layout, the one validator)
  *
- * dm-vdirt-dev.c holds the device registry and state used by all of them;
- * dm-vdirt-hooks.c wires the store's ops to the target.  Each subsystem's
+ * dm-vdirt-dev.c holds the device registry and state used by all of them
+ * and wires the store's ops to the layers above.  Each subsystem's
  * declarations are in its own header, included here.
  */
 #ifndef DM_VDIRT_H
@@ -143,11 +143,13 @@ struct vdirt_dev {
 
 	struct vdirt_counters cnt;
 
-	struct mutex baseline_lock;	/* serialises baseline changes */
+	struct mutex baseline_lock;	/* serialises baseline changes
+					 * (dm-vdirt-baseline.c)
+					 */
 
 	/*
 	 * The store and the recovery engine own the groups below (set up by
-	 * vdirt_meta_open(), vdirt_log_init(), vdirt_recover_init()).  Each
+	 * vdirt_meta_init(), vdirt_log_init(), vdirt_recover_init()).  Each
 	 * is a struct_group: its members are both vd->GROUP.NAME and, for
 	 * the files that still read them so, vd->NAME.
 	 */
@@ -240,14 +242,6 @@ static inline u64 vdirt_region_first(struct vdirt_dev *vd, u64 cluster)
 	return cluster & ~((u64)vd->region_clusters - 1);
 }
 
-/*
- * dm-vdirt-hooks.c: the target's constructor and destructor set up the
- * store's write-intent bitmap and record log and the recovery engine, and
- * install the hooks the store reports up through (vd->store_ops).
- */
-int vdirt_intent_alloc(struct vdirt_dev *vd);
-void vdirt_intent_free(struct vdirt_dev *vd);
-
 /* the store's report to the layer above: the failure policy */
 static inline void vdirt_store_error(struct vdirt_dev *vd, const char *what,
 				     int err)
@@ -273,14 +267,6 @@ static inline bool vdirt_has_baseline(struct vdirt_dev *vd,
 	return (e->flags & VDIRT_E_BASELINE) &&
 	       !READ_ONCE(vd->baseline_partial);
 }
-
-/*
- * Both digests of clusters [first, first + n), each read under its lock
- * region's range lock (dm-vdirt-hooks.c).  valid[i] gets VDIRT_E_CURRENT
- * and VDIRT_E_BASELINE of the entry; digests hold n * digest_size bytes.
- */
-int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
-		       u8 *cur_digests, u8 *base_digests);
 
 /* dm-vdirt-netlink.c: the generic netlink family, from module init/exit */
 int vdirt_netlink_init(void);
