@@ -1,5 +1,5 @@
 #!/bin/sh
-# vm: --disk 1T --disk 9G --timeout 1500
+# vm: --disk 1T --disk 10G --timeout 1500
 # long: run by make check-crash (about 2 min per kernel), not make check
 # SPDX-License-Identifier: GPL-2.0
 # cache_mb is a real bound.  A 1 TiB sparse data device (4 KiB clusters,
