@@ -91,7 +91,9 @@ cpustat() { sed -n 's/^cpu  *//p' /proc/stat | cut -d' ' -f1-8; }
 # data slice itself; every other target sits on such a slice (one extra
 # dm-linear remap, a few hundred ns).
 PART_MB=$((BENCH_REGION_MB * 115 / 100 + 32))
-META_MB=$((BENCH_REGION_MB / 32 + 8))
+# metadata of a slice: entries (up to 1/16 of the data with sha512) and the
+# staging area (up to 1/64), plus 8 MiB for the fixed regions
+META_MB=$((PART_MB * 5 / 64 + 8))
 
 dev_of() { echo "/dev/mapper/b-$1"; }
 
