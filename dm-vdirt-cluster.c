@@ -184,7 +184,11 @@ static struct bio *vdirt_try_page_bio(struct vdirt_dev *vd, unsigned int size,
 	struct page *page;
 	struct bio *bio;
 
-	bio = bio_alloc_bioset(vd->data_dev->bdev, nr, opf, GFP_NOIO, &vd->bs);
+	bio = bio_alloc_bioset(vd->data_dev->bdev, nr, opf,
+			       gfpflags_allow_blocking(gfp) ? GFP_NOIO : gfp,
+			       &vd->bs);
+	if (!bio)
+		return NULL;
 	while (size) {
 		page = vdirt_page_get(vd, gfp);
 		if (!page) {
@@ -215,6 +219,13 @@ struct bio *vdirt_alloc_page_bio(struct vdirt_dev *vd, unsigned int size,
 	bio = vdirt_try_page_bio(vd, size, opf, GFP_NOIO);
 	mutex_unlock(&vd->cl.page_alloc_lock);
 	return bio;
+}
+
+/* the same without waiting (map): NULL when nothing is free right now */
+struct bio *vdirt_alloc_page_bio_nowait(struct vdirt_dev *vd,
+					unsigned int size, blk_opf_t opf)
+{
+	return vdirt_try_page_bio(vd, size, opf, GFP_NOWAIT | __GFP_NOWARN);
 }
 
 /* hash one cluster stored at byte offset off of a page bio */
@@ -343,7 +354,7 @@ int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 			return VDIRT_CHECK_RECHECK;
 		atomic64_inc(&vd->rcv.on_read);
 		first = vdirt_recover_cluster(vd, cur, cluster, digest,
-					      ktime_get_real_ns());
+					      ktime_get_coarse_real_ns());
 		return first < 0 ? first : VDIRT_CHECK_MATCH;
 	}
 	e = vdirt_cursor_get(vd, cur, cluster);

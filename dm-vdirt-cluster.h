@@ -59,6 +59,8 @@ void vdirt_range_unlock(struct vdirt_dev *vd, struct vdirt_range *r);
 /* page bios: our own data bios with pages from the page pool */
 struct bio *vdirt_alloc_page_bio(struct vdirt_dev *vd, unsigned int size,
 				 blk_opf_t opf);
+struct bio *vdirt_alloc_page_bio_nowait(struct vdirt_dev *vd,
+					unsigned int size, blk_opf_t opf);
 void vdirt_free_page_bio(struct vdirt_dev *vd, struct bio *bio);
 int vdirt_read_into(struct vdirt_dev *vd, struct bio *pb, u64 first,
 		    struct bio *origin);

@@ -223,7 +223,17 @@ static void vdirt_commit_work(struct work_struct *work)
 
 	if (!READ_ONCE(vd->periodic))
 		return;
-	vdirt_commit(vd);
+	/*
+	 * Entries are committed every commit_s seconds, and at once when
+	 * records wait (vdirt_records_added()).  A commit is not what keeps
+	 * a crash from raising false alarms: the write-intent bits are, and
+	 * a bit is cleared only after a commit of its own (intent_idle_s).
+	 */
+	if (vdirt_records_unsynced(vd) ||
+	    ++vd->commit_ticks >= vd->opts.val[VDIRT_OPT_COMMIT_S]) {
+		vd->commit_ticks = 0;
+		vdirt_commit(vd);
+	}
 	vdirt_intent_clear_idle(vd);
 	vdirt_cache_trim(vd);
 	if (READ_ONCE(vd->periodic))

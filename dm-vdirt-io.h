@@ -23,6 +23,14 @@ enum {
 	VDIRT_READ_CPU_ALWAYS,	/* the completing CPU */
 };
 
+/* write_hash: where a cluster-aligned write is copied and hashed */
+enum {
+	VDIRT_WHASH_AUTO,	/* split or inline, from the hash's speed */
+	VDIRT_WHASH_WORKER,	/* copy and hash in a worker, then write */
+	VDIRT_WHASH_SPLIT,	/* copy in map and write; hash on another CPU */
+	VDIRT_WHASH_INLINE,	/* copy and hash in map, then write */
+};
+
 /* per-bio data (ti->per_io_data_size) */
 struct vdirt_io {
 	struct vdirt_dev *vd;
@@ -30,6 +38,9 @@ struct vdirt_io {
 	struct bvec_iter iter;		/* the bio's iterator before submission */
 	struct work_struct work;
 	struct bio *clone;		/* our copy of a write */
+	atomic_t pending;		/* split write: the copy's write and its
+					 * hash, each drops one when done
+					 */
 	blk_status_t status;
 	u8 kind;			/* VIO_* in dm-vdirt-io.c */
 	u8 stage;			/* VSTAGE_* in dm-vdirt-io.c */
@@ -45,6 +56,10 @@ struct vdirt_iopath {
 	atomic_t reads;			/* verified reads mapped, not yet done */
 	unsigned int small_read_cpu;	/* constant after ctr: VDIRT_READ_CPU_* */
 	bool small_write_cpu;		/* constant after ctr */
+	unsigned int write_hash;	/* constant after ctr: VDIRT_WHASH_*,
+					 * never AUTO
+					 */
+	u32 hash_ns_4k;			/* constant after ctr: ns to hash 4 KiB */
 };
 
 /* ctr, after the options: the bound queue and the target's I/O limits */
@@ -56,6 +71,9 @@ void vdirt_io_flush(struct vdirt_dev *vd);
 /* the target's map and end_io */
 int vdirt_io_map(struct vdirt_dev *vd, struct bio *bio);
 int vdirt_io_end(struct bio *bio, blk_status_t *error);
+
+/* the write_hash mode in use: "worker", "split" or "inline" */
+const char *vdirt_write_hash_name(struct vdirt_dev *vd);
 
 /* hand a bio's next stage to a worker */
 void vdirt_io_queue(struct vdirt_io *io);

@@ -26,7 +26,7 @@
 #include "dm-vdirt.h"
 
 #define VDIRT_VERSION_MAJOR	1
-#define VDIRT_VERSION_MINOR	3
+#define VDIRT_VERSION_MINOR	4
 #define VDIRT_VERSION_PATCH	0
 
 /* ==== table arguments ==== */
@@ -44,6 +44,8 @@
 #define VDIRT_ARG_MAX_IO_KB	"max_io_kb"
 #define VDIRT_ARG_SCAN_DEPTH	"scan_depth"
 #define VDIRT_ARG_INTENT	"intent"
+#define VDIRT_ARG_WRITE_HASH	"write_hash"
+#define VDIRT_ARG_COMMIT_S	"commit_s"
 
 /* an optional argument "name:value" with its default and its range */
 struct vdirt_num_opt {
@@ -71,6 +73,11 @@ static const struct vdirt_num_opt vdirt_num_opts[VDIRT_NR_NUM_OPTS] = {
 		  "Invalid scan_depth value (0..8)" } },
 	[VDIRT_OPT_INTENT] = { VDIRT_ARG_INTENT, 1,
 		{ 0, 1, "Invalid intent value (0 or 1)" } },
+	[VDIRT_OPT_WRITE_HASH] = { VDIRT_ARG_WRITE_HASH, VDIRT_WHASH_AUTO,
+		{ VDIRT_WHASH_AUTO, VDIRT_WHASH_INLINE,
+		  "Invalid write_hash value (0..3)" } },
+	[VDIRT_OPT_COMMIT_S] = { VDIRT_ARG_COMMIT_S, 10,
+		{ 1, 600, "Invalid commit_s value (1..600)" } },
 };
 
 static const struct dm_arg vdirt_opt_count = {
@@ -560,6 +567,7 @@ static void vdirt_status_info(struct vdirt_dev *vd, char *result,
 		       (unsigned long long)vd->nr_clusters);
 	else
 		DMEMIT(" baseline_change=-");
+	DMEMIT(" write_hash=%s", vdirt_write_hash_name(vd));
 }
 
 static void vdirt_status(struct dm_target *ti, status_type_t type,

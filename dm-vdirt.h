@@ -88,6 +88,8 @@ enum {
 	VDIRT_OPT_MAX_IO_KB,
 	VDIRT_OPT_SCAN_DEPTH,
 	VDIRT_OPT_INTENT,
+	VDIRT_OPT_WRITE_HASH,
+	VDIRT_OPT_COMMIT_S,
 	VDIRT_NR_NUM_OPTS,
 };
 
@@ -140,6 +142,9 @@ struct vdirt_dev {
 
 	struct delayed_work commit_work; /* the target's periodic commit */
 	bool periodic;			/* lockless: commit_work may re-arm */
+	unsigned int commit_ticks;	/* commit_work only: runs since the
+					 * last periodic commit
+					 */
 
 	struct vdirt_counters cnt;
 

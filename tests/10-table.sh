@@ -33,7 +33,7 @@ check "create with the minimal table" recreate "$base"
 check_eq "table reads back (devices as major:minor, no options)" "$base_out" "$(dmsetup table $N)"
 check_eq "status starts with the dm prefix" "0 $len vdirt" "$(dmsetup status $N | cut -d' ' -f1-3)"
 check_eq "status field names and order" \
-	"state mode clusters measured baselined reads_verified read_mismatches write_drift unaligned meta_errors scan tofu recovering baseline baseline_change" \
+	"state mode clusters measured baselined reads_verified read_mismatches write_drift unaligned meta_errors scan tofu recovering baseline baseline_change write_hash" \
 	"$(dmsetup status $N | cut -d' ' -f4- | tr ' ' '\n' | sed 's/=.*//' | tr '\n' ' ' | sed 's/ $//')"
 check_eq "status values of a fresh device" \
 	"state=ok mode=audit clusters=$((len / 8)) measured=0 baselined=0 read_mismatches=0 write_drift=0 unaligned=0 meta_errors=0 scan=- tofu=0 recovering=- baseline=none baseline_change=-" \
@@ -49,7 +49,8 @@ check_eq "table after re-create is identical" "$tbl" "$(dmsetup table $N)"
 
 # every option, alone and all together (printed in the order mode,
 # no_read_verify, fail_open, cache_mb, small_read_cpu, small_write_cpu,
-# page_recycle, max_io_kb, scan_depth, intent, and accepted back); a
+# page_recycle, max_io_kb, scan_depth, intent, write_hash, commit_s, and
+# accepted back); a
 # default value given is printed back as given
 for o in "1 mode:audit|1 mode:audit|audit" \
 	"1 mode:enforce|1 mode:enforce|enforce" \
@@ -64,7 +65,11 @@ for o in "1 mode:audit|1 mode:audit|audit" \
 	"1 max_io_kb:64|1 max_io_kb:64|audit" \
 	"1 scan_depth:1|1 scan_depth:1|audit" \
 	"1 intent:0|1 intent:0|audit" \
-	"10 intent:0 scan_depth:8 max_io_kb:4 page_recycle:1024 small_write_cpu:1 small_read_cpu:2 cache_mb:16 fail_open no_read_verify mode:enforce|10 mode:enforce no_read_verify fail_open cache_mb:16 small_read_cpu:2 small_write_cpu:1 page_recycle:1024 max_io_kb:4 scan_depth:8 intent:0|enforce"; do
+	"1 write_hash:0|1 write_hash:0|audit" \
+	"1 write_hash:3|1 write_hash:3|audit" \
+	"1 commit_s:1|1 commit_s:1|audit" \
+	"1 commit_s:600|1 commit_s:600|audit" \
+	"12 commit_s:30 write_hash:2 intent:0 scan_depth:8 max_io_kb:4 page_recycle:1024 small_write_cpu:1 small_read_cpu:2 cache_mb:16 fail_open no_read_verify mode:enforce|12 mode:enforce no_read_verify fail_open cache_mb:16 small_read_cpu:2 small_write_cpu:1 page_recycle:1024 max_io_kb:4 scan_depth:8 intent:0 write_hash:2 commit_s:30|enforce"; do
 	given=${o%%|*}
 	rest=${o#*|}
 	want=${rest%|*}
