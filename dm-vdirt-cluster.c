@@ -293,6 +293,11 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	e = vdirt_cursor_get(vd, cur, cluster);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
+	/* a drift record cannot be appended without waiting: not in map */
+	if (cur->nowait && digest && vdirt_has_baseline(vd, e) &&
+	    !(e->flags & VDIRT_E_DRIFT) &&
+	    memcmp(vdirt_entry_baseline(vd, e), digest, vd->digest_size))
+		return -EAGAIN;
 	was = e->flags & VDIRT_E_CURRENT;
 	if (digest) {
 		memcpy(vdirt_entry_current(e), digest, vd->digest_size);
@@ -483,7 +488,7 @@ int vdirt_read_into(struct vdirt_dev *vd, struct bio *pb, u64 first,
 
 int vdirt_digest_walk(struct vdirt_dev *vd, struct vdirt_digest_walk *w)
 {
-	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
+	struct vdirt_cursor cur = { .nowait = w->nowait };
 	u8 digest[VDIRT_MAX_DIGEST_SIZE];
 	struct bio *pb = w->pages;
 	int r = 0;

@@ -109,6 +109,9 @@ struct vdirt_digest_walk {
 				 * for every cluster instead of failing
 				 */
 	u64 mask;		/* bit i: cluster first + i only; 0: all */
+	bool nowait;		/* map: cached entries only, no record: a
+				 * walk that would wait returns -EAGAIN
+				 */
 	vdirt_digest_fn fn;
 	void *arg;		/* for fn() */
 	int read_err;		/* out: the read's error or 0 */

@@ -449,18 +449,26 @@ static void vdirt_clone_endio(struct bio *clone)
 	vdirt_io_complete(io);
 }
 
-/* hash our copy cluster by cluster and store the digests */
-static int vdirt_measure_copy(struct vdirt_io *io, struct bio *clone)
+/*
+ * Hash our copy cluster by cluster and store the digests.  nowait (map):
+ * -EAGAIN when that would wait (an entry block not cached, a record to
+ * append); the clusters stored so far are stored again by the retry.
+ */
+static int vdirt_measure_copy(struct vdirt_io *io, struct bio *clone,
+			      bool nowait)
 {
 	struct vdirt_digest_walk w = {
 		.first = io->range.first,
 		.last = io->range.last,
 		.pages = clone,
+		.nowait = nowait,
 	};
 
 	return vdirt_measure_clusters(io->vd, &w, ktime_get_coarse_real_ns(),
 				      VDIRT_OP_WRITE);
 }
+
+static void vdirt_submit_measured(struct vdirt_io *io, struct bio *pb);
 
 /*
  * Measure our copy pb of the guest's write and write it: the guest's bio
@@ -472,15 +480,21 @@ static int vdirt_measure_copy(struct vdirt_io *io, struct bio *clone)
 static void vdirt_submit_copy(struct vdirt_io *io, struct bio *pb)
 {
 	struct vdirt_dev *vd = io->vd;
-	struct bio *bio = vdirt_io_bio(io);
 
-	if (vdirt_measuring(vd) && vdirt_measure_copy(io, pb) &&
+	if (vdirt_measuring(vd) && vdirt_measure_copy(io, pb, false) &&
 	    !vd->opts.fail_open) {
 		vdirt_free_page_bio(vd, pb);
 		io->status = BLK_STS_IOERR;
 		vdirt_io_complete(io);
 		return;
 	}
+	vdirt_submit_measured(io, pb);
+}
+
+/* write our copy pb, its digests stored */
+static void vdirt_submit_measured(struct vdirt_io *io, struct bio *pb)
+{
+	struct bio *bio = vdirt_io_bio(io);
 
 	pb->bi_iter.bi_sector = io->range.first << io->vd->cluster_sectors_shift;
 	pb->bi_ioprio = bio->bi_ioprio;
@@ -529,7 +543,7 @@ static void vdirt_split_endio(struct bio *clone)
 /* worker: hash the split write's copy and store the digests */
 static void vdirt_split_hash(struct vdirt_io *io)
 {
-	if (vdirt_measure_copy(io, io->clone) && !io->vd->opts.fail_open)
+	if (vdirt_measure_copy(io, io->clone, false) && !io->vd->opts.fail_open)
 		io->status = BLK_STS_IOERR;
 	vdirt_split_put(io);
 }
@@ -573,6 +587,7 @@ static bool vdirt_write_fast(struct vdirt_io *io, struct bio *bio)
 {
 	struct vdirt_dev *vd = io->vd;
 	struct bio *clone;
+	int r;
 
 	if (vd->iop.write_hash == VDIRT_WHASH_WORKER ||
 	    (bio->bi_opf & REQ_NOWAIT))
@@ -583,10 +598,21 @@ static bool vdirt_write_fast(struct vdirt_io *io, struct bio *bio)
 	if (!clone)
 		return false;
 	vdirt_copy_bio(clone, 0, bio, bio->bi_iter, true);
-	if (vd->iop.write_hash == VDIRT_WHASH_SPLIT)
-		vdirt_submit_split(io, clone);
-	else
-		vdirt_submit_copy(io, clone);
+	if (vd->iop.write_hash == VDIRT_WHASH_INLINE) {
+		/* what cannot be stored without waiting is hashed again */
+		r = vdirt_measuring(vd) ? vdirt_measure_copy(io, clone, true) : 0;
+		if (!r) {
+			vdirt_submit_measured(io, clone);
+			return true;
+		}
+		if (r != -EAGAIN && !vd->opts.fail_open) {
+			vdirt_free_page_bio(vd, clone);
+			io->status = BLK_STS_IOERR;
+			vdirt_io_complete(io);
+			return true;
+		}
+	}
+	vdirt_submit_split(io, clone);
 	return true;
 }
 

@@ -840,16 +840,28 @@ void *vdirt_meta_read(struct vdirt_dev *vd, sector_t blk, struct dm_buffer **bp)
 	return p;
 }
 
-/* the entry of a cluster, its block held in *bp */
+/*
+ * The entry of a cluster, its block held in *bp.  nowait: only from the
+ * cache (the target's map function may do no metadata I/O), else
+ * ERR_PTR(-EAGAIN).
+ */
 static struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd,
 						u64 cluster,
-						struct dm_buffer **bp)
+						struct dm_buffer **bp,
+						bool nowait)
 {
 	u32 epb = vd->layout.entries_per_block;
 	sector_t blk = vd->layout.entries_start + div_u64(cluster, epb);
 	u32 off = (u32)(cluster & (epb - 1)) * vd->layout.entry_size;
 	u8 *p;
 
+	if (nowait) {
+		p = dm_bufio_get(vd->bufio, blk, bp);
+		if (!p)
+			return ERR_PTR(-EAGAIN);
+		vdirt_buf_touch(*bp);
+		return (struct vdirt_disk_entry *)(p + off);
+	}
 	p = vdirt_meta_read(vd, blk, bp);
 	if (IS_ERR(p)) {
 		vdirt_store_error(vd, "metadata read", PTR_ERR(p));
@@ -881,7 +893,7 @@ struct vdirt_disk_entry *vdirt_cursor_get(struct vdirt_dev *vd,
 	if (cur->b && cur->blk == blk)
 		return (struct vdirt_disk_entry *)(cur->data + off);
 	vdirt_cursor_put(vd, cur);
-	e = vdirt_entry_get(vd, cluster, &cur->b);
+	e = vdirt_entry_get(vd, cluster, &cur->b, cur->nowait);
 	if (IS_ERR(e)) {
 		cur->b = NULL;
 		return e;

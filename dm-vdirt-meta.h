@@ -54,6 +54,7 @@ struct vdirt_cursor {
 	sector_t blk;
 	u8 *data;
 	bool dirty;
+	bool nowait;		/* cached blocks only, else -EAGAIN (map) */
 };
 
 #define VDIRT_CURSOR_INIT { .b = NULL }
