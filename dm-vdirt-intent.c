@@ -68,7 +68,7 @@ int vdirt_intent_init(struct vdirt_dev *vd)
 	in->pending = kvzalloc(VDIRT_BITMAP_BYTES(nr), GFP_KERNEL);
 	in->blk_dirty = kvzalloc(VDIRT_BITMAP_BYTES(vd->layout.intent_blocks),
 				 GFP_KERNEL);
-	in->writers = kvcalloc(nr, sizeof(u32), GFP_KERNEL);
+	in->writers = kvcalloc(nr, sizeof(atomic_t), GFP_KERNEL);
 	in->page = alloc_page(GFP_KERNEL);
 	/* one bitmap bio at a time (io_lock): never from fs_bio_set */
 	if (bioset_init(&in->bs, 1, 0, BIOSET_NEED_BVECS))
@@ -205,9 +205,19 @@ bool vdirt_intent_get(struct vdirt_io *io)
 	if (io->intent || !in->on || READ_ONCE(vd->state) != VDIRT_STATE_OK)
 		return true;
 	io->intent = true;
+	/*
+	 * Lockless when the bit is durable: count the writer, then look at
+	 * the bit.  vdirt_intent_clear_cand() clears a bit, then looks at
+	 * the writers again and sets it back if one came: one of the two
+	 * sees the other (the barriers), so a bit is never cleared under a
+	 * write that went on because it saw the bit set.
+	 */
+	atomic_inc(&in->writers[r]);
+	set_bit(r, in->touched);
+	smp_mb__after_atomic();
+	if (test_bit_le(r, in->disk))
+		return true;
 	spin_lock_irqsave(&in->lock, flags);
-	in->writers[r]++;
-	__set_bit(r, in->touched);
 	durable = test_bit_le(r, in->disk);
 	if (!durable) {
 		if (!__test_and_set_bit_le(r, in->wanted))
@@ -231,12 +241,9 @@ void vdirt_intent_put(struct vdirt_io *io)
 void vdirt_intent_hold(struct vdirt_dev *vd, u64 r)
 {
 	struct vdirt_intent *in = &vd->intent;
-	unsigned long flags;
 
-	spin_lock_irqsave(&in->lock, flags);
-	in->writers[r]++;
-	__set_bit(r, in->touched);
-	spin_unlock_irqrestore(&in->lock, flags);
+	atomic_inc(&in->writers[r]);
+	set_bit(r, in->touched);
 }
 
 /* a writer of region r is done; recovered: r is no longer pending */
@@ -245,11 +252,14 @@ void vdirt_intent_release(struct vdirt_dev *vd, u64 r, bool recovered)
 	struct vdirt_intent *in = &vd->intent;
 	unsigned long flags;
 
+	set_bit(r, in->touched);
+	smp_mb__before_atomic();
+	atomic_dec(&in->writers[r]);
+	if (!recovered)
+		return;
 	spin_lock_irqsave(&in->lock, flags);
-	in->writers[r]--;
-	if (recovered && __test_and_clear_bit(r, in->pending))
+	if (__test_and_clear_bit(r, in->pending))
 		in->pending_regions--;
-	__set_bit(r, in->touched);
 	spin_unlock_irqrestore(&in->lock, flags);
 }
 
@@ -299,7 +309,8 @@ static u64 vdirt_intent_find_idle(struct vdirt_dev *vd)
 		spin_lock_irq(&in->lock);
 		for (r = find_next_bit_le(in->wanted, end, base); r < end;
 		     r = find_next_bit_le(in->wanted, end, r + 1)) {
-			if (!in->writers[r] && !test_bit(r, in->touched) &&
+			if (!atomic_read(&in->writers[r]) &&
+			    !test_bit(r, in->touched) &&
 			    !test_bit(r, in->pending)) {
 				__set_bit(r, in->cand);
 				found++;
@@ -330,15 +341,22 @@ static void vdirt_intent_clear_cand(struct vdirt_dev *vd)
 			continue;
 		spin_lock_irq(&in->lock);
 		for (; r < end; r = find_next_bit(in->cand, end, r + 1)) {
-			if (in->writers[r] || test_bit(r, in->touched))
+			if (atomic_read(&in->writers[r]) ||
+			    test_bit(r, in->touched))
 				continue;
 			/*
 			 * Idle for a whole period, and touched stayed clear
 			 * since vdirt_intent_find_idle(): no write since
-			 * before the flush and the commit.
+			 * before the flush and the commit.  A write counted
+			 * meanwhile (vdirt_intent_get(), lockless) keeps it.
 			 */
-			__clear_bit_le(r, in->wanted);
 			__clear_bit_le(r, in->disk);
+			smp_mb();
+			if (atomic_read(&in->writers[r])) {
+				__set_bit_le(r, in->disk);
+				continue;
+			}
+			__clear_bit_le(r, in->wanted);
 			__set_bit(vdirt_iblock(r), in->blk_dirty);
 		}
 		spin_unlock_irq(&in->lock);

@@ -23,17 +23,22 @@ struct vdirt_io;
 struct vdirt_intent {
 	bool on;			/* constant after ctr: module param */
 	u64 nr_regions;			/* constant after ctr */
-	spinlock_t lock;		/* the bitmaps, writers, waiters below */
+	spinlock_t lock;		/* the bitmaps, waiters below */
 	unsigned long *wanted;		/* bits we want on disk (LE order) */
-	unsigned long *disk;		/* bits known durable on disk */
-	unsigned long *touched;		/* regions written this period */
+	unsigned long *disk;		/* bits known durable on disk; changed
+					 * under lock, read lockless by
+					 * vdirt_intent_get()
+					 */
+	unsigned long *touched;		/* regions written this period; set
+					 * lockless (set_bit), cleared under lock
+					 */
 	unsigned long *cand;		/* commit work only: regions clearing */
 	unsigned long *blk_dirty;	/* bitmap blocks to write */
 	unsigned long *pending;		/* regions to recover, lock */
 	u64 pending_regions;		/* lock: bits set in pending */
 	u64 pending_clusters;		/* lock: clusters in them at load */
 	u64 load_seq;			/* lock: loads so far (preresume) */
-	u32 *writers;			/* writes in flight per region, lock */
+	atomic_t *writers;		/* writes in flight per region: lockless */
 	struct list_head waiters;	/* vdirt_io waiting for a bit, lock */
 	struct mutex io_lock;		/* serialises bitmap block I/O */
 	struct page *page;		/* bitmap block buffer, io_lock */

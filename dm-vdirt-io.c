@@ -408,6 +408,15 @@ static void vdirt_post_flush(struct vdirt_io *io)
 	vdirt_io_complete(io);
 }
 
+/* the next online CPU after this one: where work is handed to */
+static unsigned int vdirt_other_cpu(void)
+{
+	unsigned int cpu = cpumask_next(raw_smp_processor_id(),
+					cpu_online_mask);
+
+	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
+}
+
 /*
  * Hand a bio's next stage to a worker.  A small aligned read is verified,
  * and with small_write_cpu a small aligned write copied and hashed, on the
@@ -420,9 +429,15 @@ static void vdirt_post_flush(struct vdirt_io *io)
 void vdirt_io_queue(struct vdirt_io *io)
 {
 	struct vdirt_dev *vd = io->vd;
-	bool local;
+	bool small = io->iter.bi_size <= VDIRT_SMALL_IO_BYTES, local;
 
-	local = io->iter.bi_size <= VDIRT_SMALL_IO_BYTES &&
+	if (small && io->kind == VIO_READ && !io->alone &&
+	    vd->iop.small_read_cpu == VDIRT_READ_CPU_OTHER &&
+	    vdirt_iter_aligned(vd, &io->iter)) {
+		queue_work_on(vdirt_other_cpu(), vd->iop.cpu_wq, &io->work);
+		return;
+	}
+	local = small &&
 		((io->kind == VIO_READ && vd->iop.small_read_cpu &&
 		  vdirt_iter_aligned(vd, &io->iter) &&
 		  (io->alone || vd->iop.small_read_cpu == VDIRT_READ_CPU_ALWAYS)) ||
@@ -546,15 +561,6 @@ static void vdirt_split_hash(struct vdirt_io *io)
 	if (vdirt_measure_copy(io, io->clone, false) && !io->vd->opts.fail_open)
 		io->status = BLK_STS_IOERR;
 	vdirt_split_put(io);
-}
-
-/* the next online CPU after this one: where a split write is hashed */
-static unsigned int vdirt_other_cpu(void)
-{
-	unsigned int cpu = cpumask_next(raw_smp_processor_id(),
-					cpu_online_mask);
-
-	return cpu < nr_cpu_ids ? cpu : cpumask_first(cpu_online_mask);
 }
 
 static void vdirt_submit_split(struct vdirt_io *io, struct bio *pb)

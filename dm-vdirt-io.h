@@ -21,6 +21,7 @@ enum {
 	VDIRT_READ_CPU_NEVER,	/* the unbound queue */
 	VDIRT_READ_CPU_ALONE,	/* the completing CPU, if no other read is in flight */
 	VDIRT_READ_CPU_ALWAYS,	/* the completing CPU */
+	VDIRT_READ_CPU_OTHER,	/* ALONE, else the next CPU (bound queue) */
 };
 
 /* write_hash: where a cluster-aligned write is copied and hashed */

@@ -60,6 +60,7 @@ for o in "1 mode:audit|1 mode:audit|audit" \
 	"4 cache_mb:16 fail_open no_read_verify mode:enforce|4 mode:enforce no_read_verify fail_open cache_mb:16|enforce" \
 	"1 small_read_cpu:0|1 small_read_cpu:0|audit" \
 	"1 small_read_cpu:1|1 small_read_cpu:1|audit" \
+	"1 small_read_cpu:3|1 small_read_cpu:3|audit" \
 	"1 small_write_cpu:1|1 small_write_cpu:1|audit" \
 	"1 page_recycle:0|1 page_recycle:0|audit" \
 	"1 max_io_kb:64|1 max_io_kb:64|audit" \
