@@ -913,11 +913,14 @@ static u32 vdirt_io_max_bytes(struct vdirt_dev *vd)
 }
 
 /*
- * write_hash:0 chooses from the hash's speed on this machine: below this
- * many ns per 4 KiB (a CPU with SHA extensions: 2-3 us for SHA-256), hashing
- * in map costs the submitter less than handing the hash to another CPU.
+ * write_hash:0 chooses at construction: a write hashed inline costs its
+ * submitter the hash; a split one costs a hand-over to another CPU and
+ * back.  Both are timed (ns per 4 KiB hashed; half the round trip of a
+ * work item to the next CPU): inline when the hash is the cheaper (a CPU
+ * with SHA instructions, a fast non-cryptographic hash, a machine whose
+ * CPUs wake slowly such as an emulator or an overcommitted host), else split.
  */
-#define VDIRT_INLINE_HASH_NS_4K	8000U
+#define VDIRT_CALIBRATE_ROUNDS	3
 
 /* ns to hash 4 KiB: the best of three rounds of four */
 static u32 vdirt_hash_ns_4k(struct vdirt_dev *vd)
@@ -930,7 +933,7 @@ static u32 vdirt_hash_ns_4k(struct vdirt_dev *vd)
 	buf = kzalloc(SZ_4K, GFP_KERNEL);
 	if (!buf)
 		return U32_MAX;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < VDIRT_CALIBRATE_ROUNDS; i++) {
 		t = ktime_get_ns();
 		for (j = 0; j < 4; j++)
 			vdirt_hash(vd, buf, SZ_4K, digest);
@@ -940,18 +943,52 @@ static u32 vdirt_hash_ns_4k(struct vdirt_dev *vd)
 	return min_t(u64, best / 4, U32_MAX);
 }
 
+struct vdirt_hop {
+	struct work_struct work;
+	struct completion done;
+};
+
+static void vdirt_hop_fn(struct work_struct *work)
+{
+	complete(&container_of(work, struct vdirt_hop, work)->done);
+}
+
+/* ns of one hand-over to the next CPU: half the best round trip */
+static u32 vdirt_hop_ns(struct vdirt_dev *vd)
+{
+	struct vdirt_hop hop;
+	u64 t, best = U64_MAX;
+	unsigned int i;
+
+	if (num_online_cpus() < 2)
+		return U32_MAX;
+	INIT_WORK_ONSTACK(&hop.work, vdirt_hop_fn);
+	for (i = 0; i < VDIRT_CALIBRATE_ROUNDS; i++) {
+		init_completion(&hop.done);
+		t = ktime_get_ns();
+		queue_work_on(vdirt_other_cpu(), vd->iop.cpu_wq, &hop.work);
+		wait_for_completion(&hop.done);
+		best = min(best, ktime_get_ns() - t);
+		flush_work(&hop.work);
+	}
+	destroy_work_on_stack(&hop.work);
+	return min_t(u64, best / 2, U32_MAX);
+}
+
 static void vdirt_write_hash_init(struct vdirt_dev *vd)
 {
 	struct vdirt_iopath *iop = &vd->iop;
+	u32 hop_ns;
 
 	iop->write_hash = vd->opts.val[VDIRT_OPT_WRITE_HASH];
 	if (iop->write_hash != VDIRT_WHASH_AUTO)
 		return;
 	iop->hash_ns_4k = vdirt_hash_ns_4k(vd);
-	iop->write_hash = iop->hash_ns_4k < VDIRT_INLINE_HASH_NS_4K ?
-			  VDIRT_WHASH_INLINE : VDIRT_WHASH_SPLIT;
-	VDLOG(DMINFO, vd, "%s hashes 4 KiB in %u ns: writes are hashed %s",
-	      vd->hash_name, iop->hash_ns_4k,
+	hop_ns = vdirt_hop_ns(vd);
+	iop->write_hash = iop->hash_ns_4k <= hop_ns ? VDIRT_WHASH_INLINE :
+			  VDIRT_WHASH_SPLIT;
+	VDLOG(DMINFO, vd, "%s hashes 4 KiB in %u ns, a hand-over to another CPU takes %u ns: writes are hashed %s",
+	      vd->hash_name, iop->hash_ns_4k, hop_ns,
 	      iop->write_hash == VDIRT_WHASH_INLINE ? "inline" :
 	      "on another CPU");
 }
@@ -975,7 +1012,6 @@ int vdirt_io_init(struct vdirt_dev *vd)
 
 	vd->iop.small_read_cpu = vd->opts.val[VDIRT_OPT_SMALL_READ_CPU];
 	vd->iop.small_write_cpu = vd->opts.val[VDIRT_OPT_SMALL_WRITE_CPU];
-	vdirt_write_hash_init(vd);
 	atomic_set(&vd->iop.reads, 0);
 	r = dm_set_target_max_io_len(vd->ti,
 				     vdirt_io_max_bytes(vd) >> SECTOR_SHIFT);
@@ -986,6 +1022,7 @@ int vdirt_io_init(struct vdirt_dev *vd)
 					 MAJOR(vd->devt), MINOR(vd->devt));
 	if (!vd->iop.cpu_wq)
 		return -ENOMEM;
+	vdirt_write_hash_init(vd);
 	vd->ti->per_io_data_size = sizeof(struct vdirt_io);
 	vd->ti->num_flush_bios = 1;
 	vd->ti->flush_supported = true;

@@ -14,6 +14,8 @@
 
 use_devs t42
 
+# fio_q ARGS...: fio with its output in /tmp/fio.out
+fio_q() { fio "$@" >/tmp/fio.out 2>&1; }
 tamper() { head -c 512 /dev/urandom | dio write $D $(($1 * CS + 512)); }
 job="--filename=$T --ioengine=libaio --direct=1 --iodepth=16 --rw=randwrite
 	--bsrange=4k-64k --blockalign=4k --verify=crc32c --verify_fatal=1
@@ -29,11 +31,11 @@ for m in 1:worker 2:split 3:inline; do
 	check_eq "write_hash:$n: status write_hash=$name" "$name" "$(st write_hash)"
 	# shellcheck disable=SC2086
 	check "write_hash:$n: fio random writes 4-64 KiB QD16 + verify" \
-		fio --name=w $job --offset=$(((n - 1) * 40))M >/tmp/fio.out 2>&1
+		fio_q --name=w $job --offset=$(((n - 1) * 40))M
 	drop_caches
 	# shellcheck disable=SC2086
 	check "write_hash:$n: verify-only pass after dropping caches" \
-		fio --name=w $job --offset=$(((n - 1) * 40))M --verify_only >/tmp/fio.out 2>&1
+		fio_q --name=w $job --offset=$(((n - 1) * 40))M --verify_only
 	check "write_hash:$n: a scan of the device" dmsetup message $N 0 scan
 	check "write_hash:$n: the scan completes" wait_scan 240
 	check_eq "write_hash:$n: no mismatch, no metadata error" "0 0" \
@@ -64,6 +66,6 @@ check "write_hash:0: create" open_dev "$(table write_hash:0)"
 auto=$(st write_hash)
 check "write_hash:0: resolved to split or inline" sh -c "[ '$auto' = split ] || [ '$auto' = inline ]"
 check "write_hash:0: the kernel log gives the hash time and the choice" \
-	sh -c "knew() { dmesg | tail -n +$((KMARK + 1)); }; knew | grep -Eq 'sha256 hashes 4 KiB in [0-9]+ ns: writes are hashed (inline|on another CPU)'"
+	sh -c "knew() { dmesg | tail -n +$((KMARK + 1)); }; knew | grep -Eq 'sha256 hashes 4 KiB in [0-9]+ ns, a hand-over to another CPU takes [0-9]+ ns: writes are hashed (inline|on another CPU)'"
 close_dev
 ktap_done
