@@ -176,11 +176,14 @@ static const char *const P_COPYFN[] = { "vdirt_copy_bio", "vdirt_write_copy", NU
 static const char *const P_CLOCK[] = { "read_hpet", "hpet_*", "read_tsc", "acpi_pm_read*",
 	"ktime_get*", "*clocksource*", "kvm_clock_*", "pvclock_*", NULL };
 static const char *const P_META[] = { "dm_bufio_*", "__dm_bufio_*", "vdirt_entry_*",
-	"vdirt_commit*", "__vdirt_commit", "vdirt_cache_trim", "vdirt_write_sb",
+	"vdirt_cursor_*", "vdirt_buf_*", "vdirt_cache_*", "vdirt_meta_read",
+	"vdirt_commit*", "__vdirt_commit", "vdirt_write_sb",
 	"vdirt_log_append", "vdirt_update_cluster", "vdirt_check_cluster", NULL };
+/* vdirt's page bios by name: "vdirt_*page_bio" also took vdirt_hash_page_bio */
 static const char *const P_ALLOC[] = { "mempool_*", "*alloc_pages*", "kmem_cache_*",
 	"bio_alloc*", "bio_put", "bio_free", "__free_pages*", "free_unref*", "kfree",
-	"__kmalloc*", "kmalloc*", "vdirt_free_page_bio", "vdirt_*page_bio", "*slab*",
+	"__kmalloc*", "kmalloc*", "vdirt_alloc_page_bio", "vdirt_try_page_bio",
+	"vdirt_free_page_bio", "vdirt_page_get", "vdirt_page_put", "*slab*",
 	"___slab_*", "check_object", "*kfence*", NULL };
 static const char *const P_SCHED[] = { "__schedule", "schedule*", "finish_task_switch*",
 	"try_to_wake_up", "ttwu_*", "*queue_work*", "insert_work", "wake_up_*",

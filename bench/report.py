@@ -641,6 +641,8 @@ def index(a):
     L = ["# dm-vdirt benchmark results", "",
          "One directory per kernel series: results.json (everything), summary.json (targets),",
          "table.md (tables), chart.png (ratios to dm-linear). host/baseline.json: the baseline build.",
+         "reference-before-13.json: the scan and recovery before issue 13's work (commit a41e493),",
+         "which the scan_mib_s_vs_before_13 and recovery_64_regions_vs_before_13 targets compare with.",
          "See bench/README for what each number means.", ""]
     for d in sorted(glob.glob(os.path.join(a.out, "*", "summary.json"))):
         s = json.load(open(d))
