@@ -258,12 +258,21 @@ profile() {
 	[ -x $H/kprof ] || { log "profile: no kprof, skipped"; return 0; }
 	for j in randwrite4k_qd1 randwrite4k_qd16 randread4k_qd1 randread4k_qd16 seqwrite1m_qd4 seqread1m_qd4; do
 		args=$(job_args "$j")
+		# the samples start once fio issues I/O (its exec_prerun, after
+		# its start-up, which a busy host stretches beyond seconds) and
+		# 0.5 s of ramp; fio runs 1.5 s longer than kprof samples
+		rm -f /tmp/prof.go
 		# shellcheck disable=SC2086
 		fio --name=p --filename="$1" --direct=1 --ioengine=libaio --time_based \
 			--runtime=$((BENCH_PROFILE_SECS + 2)) --size=${BENCH_REGION_MB}M --norandommap \
-			--randrepeat=0 $args >/dev/null 2>>$LOG &
+			--randrepeat=0 --exec_prerun="touch /tmp/prof.go" $args >/dev/null 2>>$LOG &
 		fp=$!
-		sleep 1
+		n=0
+		while [ ! -f /tmp/prof.go ] && [ $n -lt 300 ] && kill -0 $fp 2>/dev/null; do
+			usleep 100000
+			n=$((n + 1))
+		done
+		usleep 500000
 		$H/kprof "$BENCH_PROFILE_SECS" >$R/profile.$j.txt 2>>$LOG || log "profile $j: kprof failed"
 		wait $fp
 	done
