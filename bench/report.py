@@ -8,9 +8,9 @@
       table.md      the same as markdown; chart.png a gnuplot bar chart of the ratios
   report.py index --out bench/results      README.md of the results dir (both kernels)
   report.py rst --out bench/results         rst tables for Documentation/benchmarks.rst
-  report.py reference --raw DIR --out F [--commit C] [--note TEXT]
-      F: the scan and recovery of DIR/<series>/results.json (a memscan run)
-      as the reference the *_vs_before_13 targets compare with
+  report.py reference --runs DIR... --out F [--commit C] [--note TEXT] [--load F]
+      F: the scan and recovery of DIR/<series>/results.json (memscan runs;
+      medians of several) as the reference the *_vs_before_13 targets use
 """
 import argparse
 import calendar
@@ -757,40 +757,61 @@ def rst(a):
     return 0
 
 
+def reference_run(d, load):
+    """one kernel's scan and recovery of a memscan run's results.json"""
+    res = json.load(open(d))
+    e = {"kernel": res["kernel"], "date": res["date"],
+         "guest_debug": res["settings"].get("guest_debug"),
+         "scan_size": res["settings"].get("BENCH_SCAN_SIZE"),
+         "scan_max_s": res["settings"].get("BENCH_SCAN_MAX_S"), "scan": {}}
+    for k, v in res.get("scan", {}).items():
+        if isinstance(v, dict) and v.get("mib_s"):
+            name = "dd_linear" if k == "dd_linear" else k[len("scan_"):]
+            e["scan"][name + "_mib_s"] = v["mib_s"]
+            e["scan"][name + "_s"] = v.get("full_device_s", v["seconds"])
+            if v.get("extrapolated"):
+                e["scan"][name + "_extrapolated"] = True
+    if res.get("recovery"):
+        e["recovery"] = {k: res["recovery"][k] for k in
+                         ("regions", "clusters", "seconds", "mib_s", "klog_seconds") if k in res["recovery"]}
+    if load and os.path.exists(load):
+        # the load during this kernel's memscan boot: it ended just before
+        # its report (res["date"]) and lasted durations_s
+        end = calendar.timegm(time.strptime(res["date"], "%Y-%m-%dT%H:%M:%SZ"))
+        dur = float(res.get("durations_s", {}).get("memscan", 0))
+        l1 = [float(r[1]) for r in (l.split() for l in open(load)) if len(r) == 4 and
+              end - dur <= float(r[0]) <= end]
+        if l1:
+            e["loadavg_1min_during_boot"] = {"samples": len(l1), "min": min(l1),
+                                             "median": round(med(l1), 2), "max": max(l1)}
+    return e
+
+
 def make_reference(a):
-    """bench/results/reference-before-13.json from a memscan run's results."""
+    """bench/results/reference-before-13.json from memscan runs' results
+    (--runs DIR...: each DIR/<series>/results.json); with several runs the
+    values are the medians and "runs" keeps each."""
     out = {"what": "scan and crash recovery before issue 13's work: the reference of the "
                    "scan_mib_s_vs_before_13 and recovery_64_regions_vs_before_13 targets",
            "commit": a.commit, "how": a.note or "", "kernels": {}}
-    for d in sorted(glob.glob(os.path.join(a.raw, "*", "results.json"))):
-        res = json.load(open(d))
-        series = os.path.basename(os.path.dirname(d))
-        e = {"kernel": res["kernel"], "date": res["date"],
-             "guest_debug": res["settings"].get("guest_debug"),
-             "scan_size": res["settings"].get("BENCH_SCAN_SIZE"),
-             "scan_max_s": res["settings"].get("BENCH_SCAN_MAX_S"), "scan": {}}
-        for k, v in res.get("scan", {}).items():
-            if isinstance(v, dict) and v.get("mib_s"):
-                name = "dd_linear" if k == "dd_linear" else k[len("scan_"):]
-                e["scan"][name + "_mib_s"] = v["mib_s"]
-                e["scan"][name + "_s"] = v.get("full_device_s", v["seconds"])
-                if v.get("extrapolated"):
-                    e["scan"][name + "_extrapolated"] = True
-        if res.get("recovery"):
-            e["recovery"] = {k: res["recovery"][k] for k in
-                             ("regions", "clusters", "seconds", "mib_s", "klog_seconds") if k in res["recovery"]}
-        if a.load and os.path.exists(a.load):
-            # the load during this kernel's memscan boot: it ended just
-            # before its report (res["date"]) and lasted durations_s
-            end = calendar.timegm(time.strptime(res["date"], "%Y-%m-%dT%H:%M:%SZ"))
-            dur = float(res.get("durations_s", {}).get("memscan", 0))
-            l1 = [float(r[1]) for r in (l.split() for l in open(a.load)) if len(r) == 4 and
-                  end - dur <= float(r[0]) <= end]
-            if l1:
-                e["loadavg_1min_during_boot"] = {"samples": len(l1), "min": min(l1), "median": round(med(l1), 2),
-                                                 "max": max(l1)}
+    dirs = a.runs or [a.raw]
+    per = {}
+    for r in dirs:
+        for d in sorted(glob.glob(os.path.join(r, "*", "results.json"))):
+            per.setdefault(os.path.basename(os.path.dirname(d)), []).append(reference_run(d, a.load))
+    for series, runs in per.items():
+        e = dict(runs[-1])
+        if len(runs) > 1:
+            e = {k: v for k, v in e.items() if k in ("kernel", "guest_debug", "scan_size", "scan_max_s")}
+            e["scan"] = {k: round(med([x["scan"][k] for x in runs if k in x["scan"]]), 2)
+                         for k in runs[0]["scan"] if not k.endswith("_extrapolated")}
+            e["recovery"] = {k: round(med([x["recovery"][k] for x in runs if k in x.get("recovery", {})]), 2)
+                             for k in runs[0].get("recovery", {}) if k not in ("regions", "clusters")}
+            e["recovery"].update({k: runs[0]["recovery"][k] for k in ("regions", "clusters")
+                                  if k in runs[0].get("recovery", {})})
+            e["runs"] = runs
         out["kernels"][series] = e
-    m = os.path.join(a.raw, "host", "machine.json")
+    m = os.path.join(dirs[-1], "host", "machine.json")
     if os.path.exists(m):
         # bench/run appends one object per phase (start, end)
         txt, i, dec, out["machine"] = open(m).read(), 0, json.JSONDecoder(), []
@@ -798,12 +819,6 @@ def make_reference(a):
             o, j = dec.raw_decode(txt[i:].lstrip())
             out["machine"].append(o)
             i += len(txt[i:]) - len(txt[i:].lstrip()) + j
-    if a.load and os.path.exists(a.load):
-        # "EPOCH load1 load5 load15" every 10 s during the run
-        rows = [l.split() for l in open(a.load) if len(l.split()) == 4]
-        l1 = [float(r[1]) for r in rows]
-        if l1:
-            out["loadavg_1min_during"] = {"samples": len(l1), "min": min(l1), "median": round(med(l1), 2), "max": max(l1)}
     json.dump(out, open(a.out, "w"), indent=1)
     open(a.out, "a").write("\n")
     return 0
@@ -820,6 +835,7 @@ def main():
     ap.add_argument("--vdirtctl", help="vdirtctl for meta-size (default userspace/vdirtctl/vdirtctl)")
     ap.add_argument("--commit", default="")
     ap.add_argument("--note")
+    ap.add_argument("--runs", nargs="+", help="reference: the results dirs of the runs")
     ap.add_argument("--load", help="loadavg samples during the run (EPOCH L1 L5 L15 lines)")
     a = ap.parse_args()
     return {"kernel": kernel_report, "index": index, "rst": rst, "reference": make_reference}[a.cmd](a)
