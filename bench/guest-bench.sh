@@ -6,8 +6,10 @@
 #   io       I/O (fio, every configuration on the same two disks) and
 #            where the time goes (CPU split per run; kernel profile with kprof if present)
 #            disks: /dev/vda data, /dev/vdb metadata / hash device
-#   memscan  the full-device scan (vs dd through dm-linear) and memory
-#            (kernel memory for 1 GiB / 64 GiB / 1 TiB data)
+#   memscan  the full-device scan (vs dd through dm-linear), crash recovery
+#            of BENCH_RECOVERY_REGIONS write-intent regions (on the first
+#            part of the scan disk) and memory (kernel memory for
+#            1 GiB / 64 GiB / 1 TiB data)
 #            disks: vda scan data, vdb its metadata, then data/meta pairs
 #            vdc/vdd, vde/vdf, vdg/vdh
 #
@@ -22,6 +24,7 @@ R=$H/raw
 : "${BENCH_JOBS:=randwrite4k_qd1 randwrite4k_qd16 randread4k_qd1 randread4k_qd16 randrw70_4k_qd16 seqwrite1m_qd4 seqread1m_qd4}"
 : "${BENCH_PROFILE:=1}" "${BENCH_PROFILE_SECS:=4}"
 : "${BENCH_MEM_SIZES:=1G 64G 1T}" "${BENCH_MEM_IOS:=12000}" "${BENCH_SCAN:=1}"
+: "${BENCH_RECOVERY:=1}" "${BENCH_RECOVERY_REGIONS:=64}"
 mkdir -p $R
 LOG=$R/guest.log
 
@@ -95,7 +98,10 @@ PART_MB=$((BENCH_REGION_MB * 115 / 100 + 32))
 # staging area (up to 1/64), plus 8 MiB for the fixed regions
 META_MB=$((PART_MB * 5 / 64 + 8))
 
-dev_of() { echo "/dev/mapper/b-$1"; }
+# the device of a config: fio's filename= splits at ':' and a config
+# vdirt-HASH+OPT:VAL has some, so the device name has '_' for ':' and '+'
+dm_name() { echo "b-$1" | tr ':+' '__'; }
+dev_of() { echo "/dev/mapper/$(dm_name "$1")"; }
 
 # setup CONFIG INDEX: creates the device of the config; 1 on failure
 setup() {
@@ -107,9 +113,20 @@ setup() {
 	dmsetup mknodes >/dev/null 2>&1
 	P=/dev/mapper/$p MP=/dev/mapper/$mp
 	len=$(sectors $P)
-	name=b-$cfg
+	name=$(dm_name "$cfg")
 	case "$cfg" in
 	linear) ;;	# the slice itself
+	vdirt-*+*)
+		# vdirt-HASH+OPT:VAL[+OPT:VAL...]: HASH with these extra table
+		# options (an A/B in one boot without editing this script),
+		# e.g. vdirt-sha256+small_write_cpu:1
+		alg=${cfg%%+*} alg=${alg#vdirt-}
+		params=$(echo "${cfg#*+}" | tr '+' ' ')
+		case "$alg" in *[!a-z0-9]*|"") return 1 ;; esac
+		zero_mib $MP 4
+		# shellcheck disable=SC2086 # params: words to count
+		dmsetup create $name --table "0 $len vdirt $P $MP 4096 $alg $(set -- $params; echo $#) $params" ||
+			return 1 ;;
 	vdirt-sha256|vdirt-xxhash64|vdirt-noreadverify|vdirt-sha256-*)
 		# vdirt-sha256-VARIANT: a hot path choice switched by table
 		# options, to compare them in one boot: -io64k bios split at
@@ -180,7 +197,7 @@ run_io() {
 		i=$((i + 1))
 	done
 	for cfg in $ok_cfgs; do
-		case $cfg in vdirt*) dmsetup status b-$cfg >$R/io/$cfg.status-before ;; esac
+		case $cfg in vdirt*) dmsetup status "$(dm_name $cfg)" >"$R/io/$cfg.status-before" ;; esac
 	done
 	# One fio process per (repeat, job) runs every configuration in turn
 	# (stonewall): fio's start-up (~0.5-2 s under TCG) is paid once, not once
@@ -226,7 +243,7 @@ run_io() {
 		order=$(echo "$@" "$first")
 	done
 	for cfg in $ok_cfgs; do
-		case $cfg in vdirt*) dmsetup status b-$cfg >$R/io/$cfg.status-after ;; esac
+		case $cfg in vdirt*) dmsetup status "$(dm_name $cfg)" >"$R/io/$cfg.status-after" ;; esac
 	done
 	case " $ok_cfgs " in
 	*" vdirt-sha256 "*) [ "$BENCH_PROFILE" = 1 ] && profile "$(dev_of vdirt-sha256)" ;;
@@ -241,12 +258,21 @@ profile() {
 	[ -x $H/kprof ] || { log "profile: no kprof, skipped"; return 0; }
 	for j in randwrite4k_qd1 randwrite4k_qd16 randread4k_qd1 randread4k_qd16 seqwrite1m_qd4 seqread1m_qd4; do
 		args=$(job_args "$j")
+		# the samples start once fio issues I/O (its exec_prerun, after
+		# its start-up, which a busy host stretches beyond seconds) and
+		# 0.5 s of ramp; fio runs 1.5 s longer than kprof samples
+		rm -f /tmp/prof.go
 		# shellcheck disable=SC2086
 		fio --name=p --filename="$1" --direct=1 --ioengine=libaio --time_based \
 			--runtime=$((BENCH_PROFILE_SECS + 2)) --size=${BENCH_REGION_MB}M --norandommap \
-			--randrepeat=0 $args >/dev/null 2>>$LOG &
+			--randrepeat=0 --exec_prerun="touch /tmp/prof.go" $args >/dev/null 2>>$LOG &
 		fp=$!
-		sleep 1
+		n=0
+		while [ ! -f /tmp/prof.go ] && [ $n -lt 300 ] && kill -0 $fp 2>/dev/null; do
+			usleep 100000
+			n=$((n + 1))
+		done
+		usleep 500000
 		$H/kprof "$BENCH_PROFILE_SECS" >$R/profile.$j.txt 2>>$LOG || log "profile $j: kprof failed"
 		wait $fp
 	done
@@ -357,10 +383,79 @@ run_scan() {
 	rmdev bscan
 }
 
+# ---- crash recovery: BENCH_RECOVERY_REGIONS dirty write-intent regions ----
+# The "crash" is tests/26-recovery.sh's: with the intent bits kept set
+# (intent_idle_s), one cluster of every region is written, the live metadata
+# device is copied (what a power cut leaves on it), the device is removed and
+# the copy put back; the reopen then measures every cluster of those regions
+# again in the background.  Timed from the create to status recovering=-
+# (the summary record is durable), and from the kernel log's "unclean
+# shutdown" line to its "recovery finished" line.  The data is the scan
+# disk's random data, measured once beforehand (a scan), and the written
+# clusters get their own bytes back, so the image stays as it was.
+REGION_CLUSTERS=1024	# VDIRT_INTENT_REGION_CLUSTERS
+run_recovery() {
+	d=/dev/vda m=/dev/vdb
+	: >$R/recovery.tsv
+	avail=$(( $(sectors $d) / (REGION_CLUSTERS * 8) ))
+	nreg=$BENCH_RECOVERY_REGIONS
+	[ "$nreg" -gt "$avail" ] && nreg=$avail
+	[ "$nreg" -gt 0 ] || { log "recovery: the scan disk is smaller than a region"; return 1; }
+	len=$((nreg * REGION_CLUSTERS * 8))
+	msz=$(vdirtctl meta-size $((len * 512)) --hash sha256 2>/dev/null) || msz=$(( $(sectors $m) * 512 ))
+	tbl="0 $len vdirt $d $m 4096 sha256"
+	zero_mib $m 4
+	# measure every cluster once, then a clean close (all committed)
+	dmsetup create brec --table "$tbl" || return 1
+	dmsetup mknodes >/dev/null 2>&1
+	dmsetup message brec 0 scan || { rmdev brec; return 1; }
+	while [ "$(field brec scan)" != "-" ]; do usleep 200000; done
+	rmdev brec
+	dmsetup create brec --table "$tbl" || return 1
+	dmsetup mknodes >/dev/null 2>&1
+	P=/sys/module/dm_vdirt/parameters/intent_idle_s
+	idle=$(cat $P)
+	echo 3600 >$P
+	r=0
+	while [ $r -lt "$nreg" ]; do
+		off=$(( (r * REGION_CLUSTERS + 7) * 4096 ))
+		dio read /dev/mapper/brec $off 4096 /tmp/rc &&
+			dio write /dev/mapper/brec $off /tmp/rc || log "recovery: write to region $r failed"
+		r=$((r + 1))
+	done
+	# the power-cut image of the metadata
+	dio read $m 0 "$msz" /tmp/rec-meta.img || { echo "$idle" >$P; rmdev brec; return 1; }
+	rmdev brec
+	echo "$idle" >$P
+	dio write $m 0 /tmp/rec-meta.img || return 1
+	rm -f /tmp/rec-meta.img /tmp/rc
+	drop
+	dmesg -c >/dev/null
+	t0=$(now)
+	dmsetup create brec --table "$tbl" || return 1
+	t1=$(now)
+	while :; do
+		v=$(field brec recovering)
+		[ "$v" = "-" ] && break
+		[ -n "$v" ] || { log "recovery: no recovering= in the status"; break; }
+		usleep 100000
+	done
+	t2=$(now)
+	dmsetup status brec >$R/recovery.status
+	dmesg | grep -E 'unclean shutdown|recovery (finished|stopped)' >$R/recovery.klog
+	# kernel log timestamps ([    12.345678] ...) of the start and the end
+	k0=$(sed -n 's/^\[ *\([0-9.]*\)\].*unclean shutdown.*/\1/p' $R/recovery.klog | head -n 1)
+	k1=$(sed -n 's/^\[ *\([0-9.]*\)\].*recovery finished.*/\1/p' $R/recovery.klog | head -n 1)
+	echo "recovery $nreg $((nreg * REGION_CLUSTERS)) $t0 $t1 $t2 ${k0:--} ${k1:--}" >>$R/recovery.tsv
+	log "recovery of $nreg regions: $(echo "$t2 $t0" | awk '{printf "%.1f s", $1-$2}') (create $(echo "$t1 $t0" | awk '{printf "%.1f s", $1-$2}')); $(cat $R/recovery.klog | tr '\n' ' ')"
+	rmdev brec
+}
+
 case "$1" in
 io) run_io ;;
 memscan)
 	[ "$BENCH_SCAN" = 1 ] && run_scan
+	[ "$BENCH_RECOVERY" = 1 ] && { run_recovery || log "recovery benchmark failed"; }
 	run_mem ;;
 *) echo "usage: guest-bench.sh io|memscan" >&2; exit 2 ;;
 esac

@@ -8,6 +8,11 @@
  *
  *   kprof SECONDS [PERIOD_US]     (root; built static on the host by bench/run)
  *
+ * Categories, first match: idle (the idle loop, not an interrupt taken in
+ * it), hash, lock (leaf), copy (leaf a copy primitive, or under
+ * vdirt_copy_bio), clock (leaf a clock read), metadata, alloc_free,
+ * sched_workqueue (leaf), vdirt_other, block_virtio, kernel_other; user.
+ *
  * Output lines: "total N", "cat NAME N" (each sample in exactly one), "inc
  * SYMBOL N" (samples with SYMBOL anywhere in the chain, dm-vdirt and
  * dm-bufio functions), "sym SYMBOL N" (leaf symbols, most frequent first).
@@ -130,6 +135,15 @@ static int has(const char *s, const char *const *pats)
 
 static const char *const P_IDLE[] = { "do_idle", "default_idle*", "cpu_idle*",
 	"*safe_halt*", "acpi_idle*", NULL };
+/*
+ * Interrupt and softirq entries: work below one of them in a chain that
+ * ends in the idle loop (a completion handled while the CPU was idle) is
+ * that work, not idle.
+ */
+static const char *const P_INTR[] = { "*common_interrupt", "sysvec_*", "__sysvec_*",
+	"asm_sysvec_*", "handle_softirqs", "__do_softirq", "do_softirq*",
+	"irq_exit_rcu", "__irq_exit_rcu", "handle_irq_event*", "handle_edge_irq",
+	"handle_fasteoi_irq", NULL };
 static const char *const P_HASH[] = { "*sha256", "*sha256_*", "sha256*", "*xxh64*",
 	"*xxhash*", "crypto_shash_*", "shash_*", "*sha1_*", "*blake2*", "*crc32c*", NULL };
 /* waiting for or taking a lock (not releasing one: see P_IRQWIN) */
@@ -144,14 +158,32 @@ static const char *const P_LOCK[] = { "*spin_lock", "*spin_lock_irq*", "*spin_lo
 static const char *const P_IRQWIN[] = { "*spin_unlock_irq*", "handle_softirqs",
 	"__do_softirq", "irq_exit_rcu", "finish_task_switch*", "irqentry_exit*",
 	"*local_irq_restore*", "__irq_exit_rcu", NULL };
+/*
+ * Data copies: the leaf is a copy primitive (out of line memcpy, its
+ * variants and the rep-movs helpers), or the chain is in dm-vdirt's bio
+ * copy (vdirt_copy_bio, noinline: the rep movs it inlines land in it).
+ */
 static const char *const P_COPY[] = { "memcpy*", "__memcpy*", "*memmove*", "rep_movs*",
-	"copy_page*", NULL };
+	"copy_page*", "copy_user*", "__copy_user*", "_copy_to_user", "_copy_from_user",
+	"copy_to_user*", "copy_from_user*", "_copy_to_iter", "_copy_from_iter*",
+	"copy_page_to_iter*", "copy_page_from_iter*", "copy_mc_*", "memcpy_orig",
+	"memcpy_erms", NULL };
+static const char *const P_COPYFN[] = { "vdirt_copy_bio", "vdirt_write_copy", NULL };
+/*
+ * Clock reads (ktime_get_real_ns is an HPET read under 6.1's TCG
+ * clocksource); the leaf decides.
+ */
+static const char *const P_CLOCK[] = { "read_hpet", "hpet_*", "read_tsc", "acpi_pm_read*",
+	"ktime_get*", "*clocksource*", "kvm_clock_*", "pvclock_*", NULL };
 static const char *const P_META[] = { "dm_bufio_*", "__dm_bufio_*", "vdirt_entry_*",
-	"vdirt_commit*", "__vdirt_commit", "vdirt_cache_trim", "vdirt_write_sb",
+	"vdirt_cursor_*", "vdirt_buf_*", "vdirt_cache_*", "vdirt_meta_read",
+	"vdirt_commit*", "__vdirt_commit", "vdirt_write_sb",
 	"vdirt_log_append", "vdirt_update_cluster", "vdirt_check_cluster", NULL };
+/* vdirt's page bios by name: "vdirt_*page_bio" also took vdirt_hash_page_bio */
 static const char *const P_ALLOC[] = { "mempool_*", "*alloc_pages*", "kmem_cache_*",
 	"bio_alloc*", "bio_put", "bio_free", "__free_pages*", "free_unref*", "kfree",
-	"__kmalloc*", "kmalloc*", "vdirt_free_page_bio", "vdirt_*page_bio", "*slab*",
+	"__kmalloc*", "kmalloc*", "vdirt_alloc_page_bio", "vdirt_try_page_bio",
+	"vdirt_free_page_bio", "vdirt_page_get", "vdirt_page_put", "*slab*",
 	"___slab_*", "check_object", "*kfence*", NULL };
 static const char *const P_SCHED[] = { "__schedule", "schedule*", "finish_task_switch*",
 	"try_to_wake_up", "ttwu_*", "*queue_work*", "insert_work", "wake_up_*",
@@ -192,19 +224,25 @@ static void account(uint64_t *ips, uint64_t nr, int user)
 		if (k == i)
 			bump(incc, &ninc, names[i]);
 	}
-	for (i = 0; i < n && !cat; i++)
+	/* idle: the idle loop with no interrupt or softirq entry below it */
+	for (i = leaf; i < n && !cat; i++) {
+		if (has(names[i], P_INTR))
+			break;
 		if (has(names[i], P_IDLE))
 			cat = "idle";
+	}
 	for (i = 0; i < n && !cat; i++)
 		if (has(names[i], P_HASH))
 			cat = "hash";
 	if (!cat && has(names[leaf], P_LOCK))
 		cat = "lock";
-	if (!cat && has(names[leaf], P_COPY)) {
-		for (i = leaf + 1; i < n && !cat; i++)
-			if (!strcmp(names[i], "vdirt_write_copy"))
-				cat = "copy_write";
-	}
+	if (!cat && has(names[leaf], P_COPY))
+		cat = "copy";
+	for (i = 0; i < n && !cat; i++)
+		if (has(names[i], P_COPYFN))
+			cat = "copy";
+	if (!cat && has(names[leaf], P_CLOCK))
+		cat = "clock";
 	for (i = 0; i < n && !cat; i++)
 		if (has(names[i], P_META))
 			cat = "metadata";

@@ -8,8 +8,12 @@
       table.md      the same as markdown; chart.png a gnuplot bar chart of the ratios
   report.py index --out bench/results      README.md of the results dir (both kernels)
   report.py rst --out bench/results         rst tables for Documentation/benchmarks.rst
+  report.py reference --runs DIR... --out F [--commit C] [--note TEXT] [--load F]
+      F: the scan and recovery of DIR/<series>/results.json (memscan runs;
+      medians of several) as the reference the *_vs_before_13 targets use
 """
 import argparse
+import calendar
 import glob
 import json
 import os
@@ -122,6 +126,46 @@ def parse_profile(path):
     return prof
 
 
+# targets whose goal is a maximum
+MAX_TARGETS = ("memory_1tib_mib", "meta_size_pct_sha256_baseline")
+REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "reference-before-13.json")
+
+
+def reference(a):
+    """series -> reference values measured before issue 13 (scan, recovery)."""
+    try:
+        return json.load(open(a.reference or REFERENCE)).get("kernels", {})
+    except (OSError, ValueError):
+        return {}
+
+
+def meta_size(a):
+    """vdirtctl meta-size of 1 TiB, default cluster size, sha256 (entries
+    hold the baseline digest), in % of the data; with and without the
+    staging area (its size from meta-size --json when it says, else
+    derived from the layout: one digest per cluster, whole 4 KiB blocks)."""
+    tool = a.vdirtctl or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                      "userspace", "vdirtctl", "vdirtctl")
+    try:
+        p = subprocess.run([tool, "meta-size", "1T", "--hash", "sha256", "--json"],
+                           capture_output=True, text=True, timeout=30)
+        j = json.loads(p.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError) as e:
+        return {"error": "vdirtctl meta-size: %s" % e}
+    data, meta = j["data_bytes"], j["meta_bytes"]
+    out = {"pct": 100.0 * meta / data, "meta_bytes": meta, "entry_size": j.get("entry_size")}
+    if "staging_bytes" in j:
+        st = j["staging_bytes"]
+    elif "staging_blocks" in j:
+        st = j["staging_blocks"] * 4096
+    else:
+        st = (j["clusters"] * j["digest_size"] + 4095) // 4096 * 4096
+        out["staging_derived"] = True
+    out["staging_bytes"] = st
+    out["pct_without_staging"] = round(100.0 * (meta - st) / data, 3)
+    return out
+
+
 def kernel_report(a):
     raw = a.raw
     res = {"series": a.series, "kernel": open(os.path.join(raw, "kernel")).read().strip()
@@ -139,7 +183,15 @@ def kernel_report(a):
         res["guest_cpu"] = open(os.path.join(raw, "cpuinfo")).read().split(":", 1)[1].strip()
     except (OSError, IndexError):
         pass
-    res["settings"]["guest"] = "QEMU TCG, 2 vCPUs, 1 GiB, virtio-blk cache=none, slub_debug=FZPU, KFENCE"
+    # bench/run boots without allocator debugging unless BENCH_VM_DEBUG says
+    # otherwise (results before it recorded no BENCH_VM_DEBUG: they ran
+    # with scripts/vm-run's default, slub_debug=FZPU and KFENCE)
+    dbg = res["settings"].get("BENCH_VM_DEBUG")
+    if dbg is None:
+        dbg = "slub_debug=FZPU kfence.sample_interval=1 (vm-run default)"
+    res["settings"]["guest_debug"] = dbg.strip() or "none"
+    res["settings"]["guest"] = "QEMU TCG, 2 vCPUs, 1 GiB, virtio-blk cache=none, guest debug options: %s" % (
+        res["settings"]["guest_debug"])
     dur = os.path.join(raw, "durations")
     if os.path.exists(dur):
         res["durations_s"] = dict(zip(*[iter(open(dur).read().split())] * 2))
@@ -271,6 +323,28 @@ def kernel_report(a):
         for p in sorted(glob.glob(os.path.join(raw, "scan.status.*"))):
             res["scan"]["status_" + p.rsplit(".", 1)[1]] = open(p).read().strip()
 
+    # ---- crash recovery of BENCH_RECOVERY_REGIONS write-intent regions ----
+    rcp = os.path.join(raw, "recovery.tsv")
+    if os.path.exists(rcp):
+        for line in open(rcp):
+            f = line.split()
+            if len(f) != 8 or f[0] != "recovery":
+                continue
+            regions, clusters = int(f[1]), int(f[2])
+            t0, t1, t2 = float(f[3]), float(f[4]), float(f[5])
+            mib = clusters * 4096 / 1048576.0
+            rec = {"regions": regions, "clusters": clusters, "mib": round(mib, 1),
+                   "seconds": round(t2 - t0, 2), "create_s": round(t1 - t0, 2),
+                   "mib_s": round(mib / (t2 - t0), 1) if t2 > t0 else None}
+            if f[6] != "-" and f[7] != "-":
+                # kernel log: "unclean shutdown" to "recovery finished"
+                rec["klog_seconds"] = round(float(f[7]) - float(f[6]), 2)
+            res["recovery"] = rec
+        for name in ("recovery.status", "recovery.klog"):
+            p = os.path.join(raw, name)
+            if os.path.exists(p) and "recovery" in res:
+                res["recovery"][name.split(".")[1]] = open(p).read().strip()
+
     # ---- baseline build (host, same for both kernels) ----
     base = None
     if a.host_baseline and os.path.exists(a.host_baseline):
@@ -299,19 +373,61 @@ def kernel_report(a):
     def ratio(x, y):
         return x / y if x and y else None
 
+    # goals: the Targets table of issue 13
     vs = "vdirt-sha256"
-    target("randwrite4k_qd16_vs_linear", ratio(io(vs, "randwrite4k_qd16"), io("linear", "randwrite4k_qd16")), 0.90)
+    target("randwrite4k_qd16_vs_linear", ratio(io(vs, "randwrite4k_qd16"), io("linear", "randwrite4k_qd16")), 0.85)
     bi, bc = best_integrity("randwrite4k_qd16")
-    target("randwrite4k_qd16_vs_best_integrity", ratio(io(vs, "randwrite4k_qd16"), bi), 1.2)
+    target("randwrite4k_qd16_vs_best_integrity", ratio(io(vs, "randwrite4k_qd16"), bi), 1.05)
     if bc:
         T[-1]["best"] = bc
-    target("randread4k_qd16_vs_linear", ratio(io(vs, "randread4k_qd16"), io("linear", "randread4k_qd16")), 0.85)
-    target("randread4k_qd16_vs_verity", ratio(io(vs, "randread4k_qd16"), io("verity", "randread4k_qd16")), 1.2)
+    target("randwrite4k_qd16_xxhash64_vs_linear",
+           ratio(io("vdirt-xxhash64", "randwrite4k_qd16"), io("linear", "randwrite4k_qd16")), 0.95)
+    bi, bc = best_integrity("randwrite4k_qd1")
+    target("randwrite4k_qd1_vs_best_integrity", ratio(io(vs, "randwrite4k_qd1"), bi), 1.0)
+    if bc:
+        T[-1]["best"] = bc
+    target("randread4k_qd16_vs_linear", ratio(io(vs, "randread4k_qd16"), io("linear", "randread4k_qd16")), 0.90)
+    target("randread4k_qd16_vs_verity", ratio(io(vs, "randread4k_qd16"), io("verity", "randread4k_qd16")), 1.5)
     for job in SEQJOBS:
         bi, bc = best_integrity(job)
-        target("%s_vs_best_integrity" % job, ratio(io(vs, job), bi), 1.2)
+        target("%s_vs_best_integrity" % job, ratio(io(vs, job), bi), 1.3)
         if bc:
             T[-1]["best"] = bc
+    # scan: the slower of the passes (pass 1 measures, pass 2 verifies)
+    ref = reference(a).get(a.series, {})
+    passes = [(k[len("scan_"):], v) for k, v in res["scan"].items()
+              if k.startswith("scan_") and isinstance(v, dict) and v.get("mib_s")]
+    dd = res["scan"].get("dd_linear")
+    vals = [(dd["seconds"] / v["full_device_s"], k) for k, v in passes
+            if dd and v.get("full_device_s")]
+    target("scan_vs_dd_through_linear", min(vals)[0] if vals else None, 0.25,
+           why="no scan or no dd through dm-linear")
+    if vals:
+        T[-1]["pass"] = min(vals)[1]
+    rs = ref.get("scan", {})
+    vals = [(v["mib_s"] / rs[k + "_mib_s"], k) for k, v in passes if rs.get(k + "_mib_s")]
+    target("scan_mib_s_vs_before_13", min(vals)[0] if vals else None, 1.8,
+           why="no scan, or no reference for kernel %s" % a.series)
+    if vals:
+        T[-1]["pass"] = min(vals)[1]
+        T[-1]["mib_s"] = res["scan"]["scan_" + min(vals)[1]]["mib_s"]
+        T[-1]["reference_mib_s"] = rs[min(vals)[1] + "_mib_s"]
+    # recovery: MiB/s against the reference's (the same as its time for
+    # the same number of regions; a quick run has fewer)
+    rc, rr = res.get("recovery"), ref.get("recovery", {})
+    target("recovery_64_regions_vs_before_13",
+           rc["mib_s"] / rr["mib_s"] if rc and rc.get("mib_s") and rr.get("mib_s") else None, 2.0,
+           why="no recovery run, or no reference for kernel %s" % a.series)
+    if rc:
+        T[-1].update({"regions": rc["regions"], "seconds": rc["seconds"], "mib_s": rc["mib_s"]})
+        if rr:
+            T[-1].update({"reference_seconds": rr.get("seconds"), "reference_mib_s": rr.get("mib_s")})
+    ms = meta_size(a)
+    target("meta_size_pct_sha256_baseline", ms.get("pct"), 2.0, kind="max",
+           why=ms.get("error", "vdirtctl meta-size failed"))
+    for k in ("pct_without_staging", "meta_bytes", "staging_bytes", "entry_size"):
+        if k in ms:
+            T[-1][k] = ms[k]
     m1t = res["memory"].get("1T")
     mv = None
     if m1t:
@@ -340,6 +456,25 @@ def kernel_report(a):
 
 def fmt(v, nd=2):
     return "-" if v is None else ("%.*f" % (nd, v))
+
+
+def target_note(t):
+    """what a target's value was made of, for the table"""
+    n = []
+    if t.get("best"):
+        n.append("best: %s" % t["best"])
+    if t.get("pass"):
+        n.append("pass: %s" % t["pass"])
+    if t.get("reference_mib_s") and t.get("mib_s") and "regions" not in t:
+        n.append("%s MiB/s, before %s" % (t["mib_s"], t["reference_mib_s"]))
+    if "regions" in t:
+        n.append("%d regions in %s s, %s MiB/s%s" % (
+            t["regions"], t["seconds"], t["mib_s"],
+            "; before %s s, %s MiB/s" % (t["reference_seconds"], t["reference_mib_s"])
+            if t.get("reference_mib_s") else ""))
+    if "pct_without_staging" in t:
+        n.append("without the staging area %.2f %%" % t["pct_without_staging"])
+    return " (%s)" % "; ".join(n) if n else ""
 
 
 def markdown(res):
@@ -430,6 +565,16 @@ def markdown(res):
                         v["full_device_s"], " (extrapolated)" if v.get("extrapolated") else "",
                         v["time_vs_dd"]) if "full_device_s" in v else ""))
         L.append("")
+    rc = res.get("recovery")
+    if rc:
+        L.append("## Crash recovery")
+        L.append("")
+        L.append("- %d dirty write-intent regions (%d clusters, %.0f MiB, sha256, 4 KiB clusters): %s s from the "
+                 "create to recovering=- (%s MiB/s; the create %s s)%s" % (
+                     rc["regions"], rc["clusters"], rc["mib"], rc["seconds"], rc["mib_s"], rc["create_s"],
+                     "; kernel log, unclean shutdown to recovery finished: %s s" % rc["klog_seconds"]
+                     if "klog_seconds" in rc else ""))
+        L.append("")
     b = res.get("baseline_build")
     if b:
         L.append("## Baseline build (host-native: %s, %s CPUs)" % (b.get("host_cpu"), b.get("nproc")))
@@ -452,10 +597,9 @@ def markdown(res):
     L.append("| target | value | goal | met |")
     L.append("|---|---|---|---|")
     for t in res["targets"]:
-        goal = ("≤ %s" % t["goal"]) if t["name"].startswith("memory") else ("≥ %s" % t["goal"])
+        goal = ("≤ %s" % t["goal"]) if t["name"] in MAX_TARGETS else ("≥ %s" % t["goal"])
         met = {True: "yes", False: "**no**", None: "not measured"}[t["met"]]
-        L.append("| %s%s | %s | %s | %s |" % (t["name"], " (best: %s)" % t["best"] if t.get("best") else "",
-                                             fmt(t["value"]), goal, met))
+        L.append("| %s%s | %s | %s | %s |" % (t["name"], target_note(t), fmt(t["value"]), goal, met))
     L.append("")
     return "\n".join(L)
 
@@ -501,6 +645,8 @@ def index(a):
     L = ["# dm-vdirt benchmark results", "",
          "One directory per kernel series: results.json (everything), summary.json (targets),",
          "table.md (tables), chart.png (ratios to dm-linear). host/baseline.json: the baseline build.",
+         "reference-before-13.json: the scan and recovery before issue 13's work (commit a41e493),",
+         "which the scan_mib_s_vs_before_13 and recovery_64_regions_vs_before_13 targets compare with.",
          "See bench/README for what each number means.", ""]
     for d in sorted(glob.glob(os.path.join(a.out, "*", "summary.json"))):
         s = json.load(open(d))
@@ -561,7 +707,7 @@ def rst(a):
             print()
         if res.get("profile"):
             print("kprof, vdirt-sha256 (share of busy samples, %):\n")
-            cats = ["hash", "copy_write", "metadata", "lock", "alloc_free", "sched_workqueue", "vdirt_other",
+            cats = ["hash", "copy", "clock", "metadata", "lock", "alloc_free", "sched_workqueue", "vdirt_other",
                     "block_virtio", "kernel_other", "user"]
             rows = []
             for j, p in res["profile"].items():
@@ -611,15 +757,88 @@ def rst(a):
     return 0
 
 
+def reference_run(d, load):
+    """one kernel's scan and recovery of a memscan run's results.json"""
+    res = json.load(open(d))
+    e = {"kernel": res["kernel"], "date": res["date"],
+         "guest_debug": res["settings"].get("guest_debug"),
+         "scan_size": res["settings"].get("BENCH_SCAN_SIZE"),
+         "scan_max_s": res["settings"].get("BENCH_SCAN_MAX_S"), "scan": {}}
+    for k, v in res.get("scan", {}).items():
+        if isinstance(v, dict) and v.get("mib_s"):
+            name = "dd_linear" if k == "dd_linear" else k[len("scan_"):]
+            e["scan"][name + "_mib_s"] = v["mib_s"]
+            e["scan"][name + "_s"] = v.get("full_device_s", v["seconds"])
+            if v.get("extrapolated"):
+                e["scan"][name + "_extrapolated"] = True
+    if res.get("recovery"):
+        e["recovery"] = {k: res["recovery"][k] for k in
+                         ("regions", "clusters", "seconds", "mib_s", "klog_seconds") if k in res["recovery"]}
+    if load and os.path.exists(load):
+        # the load during this kernel's memscan boot: it ended just before
+        # its report (res["date"]) and lasted durations_s
+        end = calendar.timegm(time.strptime(res["date"], "%Y-%m-%dT%H:%M:%SZ"))
+        dur = float(res.get("durations_s", {}).get("memscan", 0))
+        l1 = [float(r[1]) for r in (l.split() for l in open(load)) if len(r) == 4 and
+              end - dur <= float(r[0]) <= end]
+        if l1:
+            e["loadavg_1min_during_boot"] = {"samples": len(l1), "min": min(l1),
+                                             "median": round(med(l1), 2), "max": max(l1)}
+    return e
+
+
+def make_reference(a):
+    """bench/results/reference-before-13.json from memscan runs' results
+    (--runs DIR...: each DIR/<series>/results.json); with several runs the
+    values are the medians and "runs" keeps each."""
+    out = {"what": "scan and crash recovery before issue 13's work: the reference of the "
+                   "scan_mib_s_vs_before_13 and recovery_64_regions_vs_before_13 targets",
+           "commit": a.commit, "how": a.note or "", "kernels": {}}
+    dirs = a.runs or [a.raw]
+    per = {}
+    for r in dirs:
+        for d in sorted(glob.glob(os.path.join(r, "*", "results.json"))):
+            per.setdefault(os.path.basename(os.path.dirname(d)), []).append(reference_run(d, a.load))
+    for series, runs in per.items():
+        e = dict(runs[-1])
+        if len(runs) > 1:
+            e = {k: v for k, v in e.items() if k in ("kernel", "guest_debug", "scan_size", "scan_max_s")}
+            e["scan"] = {k: round(med([x["scan"][k] for x in runs if k in x["scan"]]), 2)
+                         for k in runs[0]["scan"] if not k.endswith("_extrapolated")}
+            e["recovery"] = {k: round(med([x["recovery"][k] for x in runs if k in x.get("recovery", {})]), 2)
+                             for k in runs[0].get("recovery", {}) if k not in ("regions", "clusters")}
+            e["recovery"].update({k: runs[0]["recovery"][k] for k in ("regions", "clusters")
+                                  if k in runs[0].get("recovery", {})})
+            e["runs"] = runs
+        out["kernels"][series] = e
+    m = os.path.join(dirs[-1], "host", "machine.json")
+    if os.path.exists(m):
+        # bench/run appends one object per phase (start, end)
+        txt, i, dec, out["machine"] = open(m).read(), 0, json.JSONDecoder(), []
+        while txt[i:].strip():
+            o, j = dec.raw_decode(txt[i:].lstrip())
+            out["machine"].append(o)
+            i += len(txt[i:]) - len(txt[i:].lstrip()) + j
+    json.dump(out, open(a.out, "w"), indent=1)
+    open(a.out, "a").write("\n")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["kernel", "index", "rst"])
+    ap.add_argument("cmd", choices=["kernel", "index", "rst", "reference"])
     ap.add_argument("--raw")
     ap.add_argument("--out", required=True)
     ap.add_argument("--series", default="")
     ap.add_argument("--host-baseline")
+    ap.add_argument("--reference", help="reference values before issue 13 (default %s)" % REFERENCE)
+    ap.add_argument("--vdirtctl", help="vdirtctl for meta-size (default userspace/vdirtctl/vdirtctl)")
+    ap.add_argument("--commit", default="")
+    ap.add_argument("--note")
+    ap.add_argument("--runs", nargs="+", help="reference: the results dirs of the runs")
+    ap.add_argument("--load", help="loadavg samples during the run (EPOCH L1 L5 L15 lines)")
     a = ap.parse_args()
-    return {"kernel": kernel_report, "index": index, "rst": rst}[a.cmd](a)
+    return {"kernel": kernel_report, "index": index, "rst": rst, "reference": make_reference}[a.cmd](a)
 
 
 if __name__ == "__main__":
