@@ -214,6 +214,7 @@ bool vdirt_intent_get(struct vdirt_io *io)
 	 */
 	atomic_inc(&in->writers[r]);
 	set_bit(r, in->touched);
+	/* the count before the bit: pairs with vdirt_intent_clear_cand() */
 	smp_mb__after_atomic();
 	if (test_bit_le(r, in->disk))
 		return true;
@@ -253,6 +254,7 @@ void vdirt_intent_release(struct vdirt_dev *vd, u64 r, bool recovered)
 	unsigned long flags;
 
 	set_bit(r, in->touched);
+	/* touched is seen by whoever sees the writer gone */
 	smp_mb__before_atomic();
 	atomic_dec(&in->writers[r]);
 	if (!recovered)
@@ -351,6 +353,7 @@ static void vdirt_intent_clear_cand(struct vdirt_dev *vd)
 			 * meanwhile (vdirt_intent_get(), lockless) keeps it.
 			 */
 			__clear_bit_le(r, in->disk);
+			/* the bit before the count: pairs with _get() */
 			smp_mb();
 			if (atomic_read(&in->writers[r])) {
 				__set_bit_le(r, in->disk);

@@ -57,9 +57,7 @@ struct vdirt_iopath {
 	atomic_t reads;			/* verified reads mapped, not yet done */
 	unsigned int small_read_cpu;	/* constant after ctr: VDIRT_READ_CPU_* */
 	bool small_write_cpu;		/* constant after ctr */
-	unsigned int write_hash;	/* constant after ctr: VDIRT_WHASH_*,
-					 * never AUTO
-					 */
+	unsigned int write_hash;	/* constant after ctr: not AUTO */
 	u32 hash_ns_4k;			/* constant after ctr: ns to hash 4 KiB */
 };
 
