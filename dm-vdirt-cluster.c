@@ -497,7 +497,10 @@ int vdirt_digest_walk(struct vdirt_dev *vd, struct vdirt_digest_walk *w)
 	if (!pb)
 		pb = vdirt_alloc_page_bio(vd, (w->last - w->first + 1) <<
 					  vd->cluster_shift, REQ_OP_READ);
-	w->read_err = w->read ? vdirt_read_into(vd, pb, w->first, w->origin) : 0;
+	if (w->read)
+		w->read_err = vdirt_read_into(vd, pb, w->first, w->origin);
+	else if (!w->preread)
+		w->read_err = 0;
 	if (w->read_err && !w->unreadable) {
 		r = w->read_err;
 		goto out;

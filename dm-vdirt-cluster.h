@@ -105,6 +105,9 @@ struct vdirt_digest_walk {
 	struct bio *pages;	/* NULL: the walk allocates and frees them */
 	struct bio *origin;	/* the read is charged to its cgroup, or NULL */
 	bool read;		/* false: pages already hold the data */
+	bool preread;		/* with read false: the caller read the pages
+				 * itself, read_err is that read's error
+				 */
 	bool unreadable;	/* a read error calls fn() with digest NULL
 				 * for every cluster instead of failing
 				 */
@@ -114,7 +117,7 @@ struct vdirt_digest_walk {
 				 */
 	vdirt_digest_fn fn;
 	void *arg;		/* for fn() */
-	int read_err;		/* out: the read's error or 0 */
+	int read_err;		/* out: the read's error or 0 (in: preread) */
 };
 
 int vdirt_digest_walk(struct vdirt_dev *vd, struct vdirt_digest_walk *w);

@@ -912,3 +912,24 @@ void vdirt_cursor_put(struct vdirt_dev *vd, struct vdirt_cursor *cur)
 	cur->b = NULL;
 }
 
+/*
+ * Start reading the entry blocks of clusters [first, last] that are not
+ * cached (no wait), tracked for the cache bound like a read: the scan and
+ * recovery pipeline asks for the pieces it will read next.
+ */
+void vdirt_meta_prefetch(struct vdirt_dev *vd, u64 first, u64 last)
+{
+	u32 epb = vd->layout.entries_per_block;
+	sector_t blk = vd->layout.entries_start + div_u64(first, epb);
+	sector_t end = vd->layout.entries_start + div_u64(last, epb);
+	struct dm_buffer *b;
+
+	for (; blk <= end; blk++) {
+		if (dm_bufio_get(vd->bufio, blk, &b)) {
+			dm_bufio_release(b);
+			continue;
+		}
+		vdirt_cache_note(vd, blk);
+		dm_bufio_prefetch(vd->bufio, blk, 1);
+	}
+}

@@ -63,4 +63,7 @@ struct vdirt_disk_entry *vdirt_cursor_get(struct vdirt_dev *vd,
 					  u64 cluster);
 void vdirt_cursor_put(struct vdirt_dev *vd, struct vdirt_cursor *cur);
 
+/* start reading the entry blocks of clusters [first, last] into the cache */
+void vdirt_meta_prefetch(struct vdirt_dev *vd, u64 first, u64 last);
+
 #endif /* DM_VDIRT_META_H */

@@ -29,9 +29,14 @@ void vdirt_recover_init(struct vdirt_dev *vd)
 /* is cluster c still to be recovered? (lockless; range lock held) */
 bool vdirt_unrecovered(struct vdirt_dev *vd, u64 c)
 {
-	return READ_ONCE(vd->recovering) &&
-	       vdirt_intent_pending(vd, vdirt_iregion(c)) &&
-	       c >= READ_ONCE(vd->recover_pos);
+	unsigned long *done;
+
+	if (!READ_ONCE(vd->recovering) ||
+	    !vdirt_intent_pending(vd, vdirt_iregion(c)))
+		return false;
+	/* a piece's bit is set before its range lock is released */
+	done = READ_ONCE(vd->recover_bits);
+	return !done || !test_bit(c >> vd->region_shift, done);
 }
 
 /*
@@ -61,69 +66,143 @@ int vdirt_recover_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	return r ? r : !!exp;
 }
 
-/* one cluster of a recovered range (digest NULL: it was unreadable) */
+/* a slot's counts (struct vdirt_pipe_slot count[]) */
+enum {
+	VDIRT_RCV_REMEASURED,	/* clusters measured again */
+	VDIRT_RCV_CHANGED,	/* of which the expected digest changed */
+};
+
+struct vdirt_recover_arg {
+	struct vdirt_pipe_slot *s;
+	u64 now;
+};
+
+/* one cluster of a recovered piece (digest NULL: it was unreadable) */
 static int vdirt_recover_fn(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 			    u64 c, const u8 *digest, void *arg)
 {
-	const u64 *now = arg;
+	struct vdirt_recover_arg *a = arg;
 	int r;
 
-	r = vdirt_recover_cluster(vd, cur, c, digest, *now);
+	r = vdirt_recover_cluster(vd, cur, c, digest, a->now);
 	if (r < 0)
 		return r;
-	vd->rcv.changed += r;
-	vd->rcv.remeasured++;
+	a->s->count[VDIRT_RCV_CHANGED] += r;
+	a->s->count[VDIRT_RCV_REMEASURED]++;
 	return 0;
 }
 
-/* clusters [first, last] of one lock region; its range lock is held */
-static int vdirt_recover_range(struct vdirt_dev *vd, u64 first, u64 last)
+/* the pieces left: lock regions of pending intent regions, not done */
+static bool vdirt_recover_next(struct vdirt_pipe *p, u64 *pos, u64 *first,
+			       u64 *last)
 {
-	u64 now = ktime_get_real_ns();
+	struct vdirt_dev *vd = p->vd;
+	u64 c = *pos, reg, end;
+
+	while (c < vd->nr_clusters) {
+		reg = vdirt_iregion(c);
+		if (!vdirt_intent_pending(vd, reg)) {
+			reg = vdirt_intent_next_pending(vd, reg + 1);
+			if (reg >= vd->intent.nr_regions)
+				break;
+			c = reg << VDIRT_INTENT_SHIFT;
+		}
+		/* a lock region never crosses an intent region */
+		end = min(vdirt_region_first(vd, c) + vd->region_clusters,
+			  vd->nr_clusters);
+		if (!test_bit(c >> vd->region_shift, vd->recover_bits)) {
+			*first = c;
+			*last = end - 1;
+			*pos = end;
+			return true;
+		}
+		c = end;
+	}
+	*pos = vd->nr_clusters;
+	return false;
+}
+
+static bool vdirt_recover_should_stop(struct vdirt_pipe *p)
+{
+	return READ_ONCE(p->vd->recover_stop) ||
+	       READ_ONCE(p->vd->state) != VDIRT_STATE_OK;
+}
+
+/* driver: the intent region's bit is held while its pieces are read */
+static void vdirt_recover_piece_start(struct vdirt_pipe *p,
+				      struct vdirt_pipe_slot *s)
+{
+	vdirt_intent_hold(p->vd, vdirt_iregion(s->first));
+}
+
+/* any CPU, the piece's range lock held */
+static void vdirt_recover_piece(struct vdirt_pipe *p, struct vdirt_pipe_slot *s)
+{
+	struct vdirt_dev *vd = p->vd;
+	struct vdirt_recover_arg a = { .s = s, .now = ktime_get_real_ns() };
 	struct vdirt_digest_walk w = {
-		.first = first,
-		.last = last,
-		.read = true,
+		.first = s->first,
+		.last = s->last,
+		.pages = s->pages,
+		.preread = true,
+		.read_err = s->read_err,
 		.unreadable = true,
 		.fn = vdirt_recover_fn,
-		.arg = &now,
+		.arg = &a,
 	};
-	int r;
 
-	r = vdirt_digest_walk(vd, &w);
+	s->r = vdirt_digest_walk(vd, &w);
 	if (w.read_err)
 		VDLOG(DMERR_LIMIT, vd, "recovery: read error %d at cluster %llu",
-		      w.read_err, (unsigned long long)first);
-	return r;
+		      w.read_err, (unsigned long long)s->first);
+	/* before the range lock goes: from now on no access measures it */
+	if (!s->r)
+		set_bit(s->first >> vd->region_shift, vd->recover_bits);
 }
 
-/* every cluster of intent region reg, one lock region at a time */
-static int vdirt_recover_region(struct vdirt_dev *vd, u64 reg)
+/* are all pieces of intent region reg done? */
+static bool vdirt_recover_region_done(struct vdirt_dev *vd, u64 reg)
 {
-	u64 c = reg << VDIRT_INTENT_SHIFT, last, end;
-	struct vdirt_range range;
-	int r = 0;
+	u64 c = reg << VDIRT_INTENT_SHIFT;
+	u64 end = min(c + VDIRT_INTENT_REGION_CLUSTERS, vd->nr_clusters);
 
-	end = min(c + VDIRT_INTENT_REGION_CLUSTERS, vd->nr_clusters);
-	vdirt_intent_hold(vd, reg);
-	for (; c < end && !r; c = last + 1) {
-		if (READ_ONCE(vd->recover_stop) ||
-		    READ_ONCE(vd->state) != VDIRT_STATE_OK) {
-			r = -EINTR;
-			break;
-		}
-		last = min(c + vd->region_clusters, end) - 1;
-		vdirt_range_lock_sync(vd, c, last, &range);
-		r = vdirt_recover_range(vd, c, last);
-		WRITE_ONCE(vd->recover_pos, last + 1);
-		vdirt_range_unlock(vd, &range);
-		WRITE_ONCE(vd->recover_done, vd->recover_done + last + 1 - c);
-		cond_resched();
-	}
-	/* after an error the region stays pending for the next open */
-	vdirt_intent_release(vd, reg, !r);
-	return r;
+	for (; c < end; c += vd->region_clusters)
+		if (!test_bit(c >> vd->region_shift, vd->recover_bits))
+			return false;
+	return true;
 }
+
+/*
+ * Driver: a piece is finished.  The last one of its intent region in
+ * flight releases the region, as recovered once every piece of it is done
+ * (after an error the region stays pending for the next activation).
+ */
+static void vdirt_recover_piece_done(struct vdirt_pipe *p,
+				     struct vdirt_pipe_slot *s)
+{
+	struct vdirt_dev *vd = p->vd;
+	u64 reg = vdirt_iregion(s->first), rf = reg << VDIRT_INTENT_SHIFT;
+	bool done = false;
+
+	vd->rcv.changed += s->count[VDIRT_RCV_CHANGED];
+	vd->rcv.remeasured += s->count[VDIRT_RCV_REMEASURED];
+	WRITE_ONCE(vd->recover_done,
+		   vd->recover_done + s->last + 1 - s->first);
+	if (!vdirt_pipe_busy_in(p, s, rf, rf + VDIRT_INTENT_REGION_CLUSTERS - 1) &&
+	    vdirt_recover_region_done(vd, reg))
+		done = vdirt_intent_pending(vd, reg);
+	vdirt_intent_release(vd, reg, done);
+	if (done)
+		vd->rcv.regions++;
+}
+
+static const struct vdirt_pipe_ops vdirt_recover_ops = {
+	.next = vdirt_recover_next,
+	.stop = vdirt_recover_should_stop,
+	.start = vdirt_recover_piece_start,
+	.piece = vdirt_recover_piece,
+	.done = vdirt_recover_piece_done,
+};
 
 /* the recovery is complete: log the summary record and commit it */
 static void vdirt_recover_summary(struct vdirt_dev *vd)
@@ -142,21 +221,38 @@ static void vdirt_recover_summary(struct vdirt_dev *vd)
 		vdirt_commit(vd);
 }
 
+/* the done bits, one per lock region of the device (recovery work) */
+static int vdirt_recover_alloc(struct vdirt_dev *vd)
+{
+	u64 pieces = DIV_ROUND_UP_ULL(vd->nr_clusters, vd->region_clusters);
+	unsigned long *bits;
+
+	if (vd->recover_bits)
+		return 0;
+	bits = kvcalloc(BITS_TO_LONGS(pieces), sizeof(long), GFP_KERNEL);
+	if (!bits)
+		return -ENOMEM;
+	/* published after zeroing: NULL reads as "nothing done yet" */
+	smp_store_release(&vd->recover_bits, bits);
+	return 0;
+}
+
 /* the background recovery after an unclean shutdown (system_long_wq) */
 static void vdirt_recover_work(struct work_struct *work)
 {
 	struct vdirt_dev *vd = container_of(work, struct vdirt_dev,
 					    recover_work);
-	u64 reg, nr = vd->intent.nr_regions;
-	int r = 0;
+	struct vdirt_pipe p;
+	int r;
 
-	for (reg = vdirt_intent_next_pending(vd, 0); reg < nr;
-	     reg = vdirt_intent_next_pending(vd, reg + 1)) {
-		r = vdirt_recover_region(vd, reg);
-		if (r)
-			break;
-		vd->rcv.regions++;
-	}
+	r = vdirt_recover_alloc(vd);
+	if (!r)
+		r = vdirt_pipe_run(&p, vd, &vdirt_recover_ops, NULL,
+				   vdirt_pipe_depth(vd), 0);
+	if (!r)
+		r = p.err;
+	if (!r && vdirt_intent_next_pending(vd, 0) < vd->intent.nr_regions)
+		r = -EINTR;
 	if (r) {
 		VDLOG(DMWARN, vd, "recovery stopped at cluster %llu of %llu (%d): it continues on the next activation",
 		      (unsigned long long)READ_ONCE(vd->recover_done),
@@ -184,7 +280,11 @@ void vdirt_recover_start(struct vdirt_dev *vd)
 		atomic64_set(&vd->rcv.on_read, 0);
 		vd->recover_total = clusters;
 		WRITE_ONCE(vd->recover_done, 0);
-		WRITE_ONCE(vd->recover_pos, 0);
+		/* the work is not running; no access tests the bits yet */
+		if (vd->recover_bits)
+			bitmap_zero(vd->recover_bits,
+				    DIV_ROUND_UP_ULL(vd->nr_clusters,
+						     vd->region_clusters));
 		WRITE_ONCE(vd->recovering, clusters != 0);
 	}
 	WRITE_ONCE(vd->recover_stop, false);
@@ -196,4 +296,12 @@ void vdirt_recover_stop(struct vdirt_dev *vd)
 {
 	WRITE_ONCE(vd->recover_stop, true);
 	flush_work(&vd->recover_work);
+}
+
+/* dtr: stop, and free the done bits (no I/O any more) */
+void vdirt_recover_exit(struct vdirt_dev *vd)
+{
+	vdirt_recover_stop(vd);
+	kvfree(vd->recover_bits);
+	vd->recover_bits = NULL;
 }

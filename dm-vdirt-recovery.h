@@ -16,8 +16,9 @@ struct vdirt_cursor;
 void vdirt_recover_init(struct vdirt_dev *vd);
 /* resume, presuspend_undo: take a new load of the bitmap, go on */
 void vdirt_recover_start(struct vdirt_dev *vd);
-/* presuspend, dtr: stop at the next range and wait */
+/* presuspend: stop at the next piece and wait; dtr: also free */
 void vdirt_recover_stop(struct vdirt_dev *vd);
+void vdirt_recover_exit(struct vdirt_dev *vd);
 
 /* the I/O path: is cluster c still to be recovered? (range lock held) */
 bool vdirt_unrecovered(struct vdirt_dev *vd, u64 cluster);

@@ -204,7 +204,7 @@ static void vdirt_cleanup(struct vdirt_dev *vd)
 	vdirt_dev_unlist(vd);
 	vdirt_bc_stop(vd);
 	vdirt_scan_exit(vd);
-	vdirt_recover_stop(vd);
+	vdirt_recover_exit(vd);
 	vdirt_periodic_stop(vd);
 	vdirt_io_exit(vd);
 	vdirt_dev_free(vd);

@@ -220,7 +220,9 @@ struct vdirt_dev {
 		struct work_struct recover_work; /* the pass, on system_long_wq */
 		bool recovering;		/* lockless: set at resume, cleared by work */
 		bool recover_stop;		/* lockless: request to stop */
-		u64 recover_pos;		/* lockless: first cluster not recovered */
+		unsigned long *recover_bits;	/* lockless: lock regions recovered;
+						 * set under the range lock, work
+						 */
 		u64 recover_done;		/* lockless: clusters done, for status */
 		u64 recover_total;		/* resume: clusters to recover */
 		u64 recover_seq;		/* resume: bitmap load taken */

@@ -93,7 +93,8 @@ check "the mismatch record survived the crash" \
 	sh -c "dmsetup message $N 0 report | grep -q 'cluster=4200 kind=read_mismatch'"
 
 # a baseline capture while crash recovery runs is refused (EBUSY): the
-# recovery reads go through dm-delay (1 s each), so it runs for seconds
+# recovery reads go through dm-delay (1 s each), so it runs for seconds;
+# a read of a cluster it has not reached yet is measured on the spot
 P=/sys/module/dm_vdirt/parameters/intent_idle_s
 echo 3600 >$P
 head -c $CS /dev/urandom >/tmp/c9
@@ -105,6 +106,10 @@ dio write $M 0 /tmp/meta3.img
 aux_dev t26d "0 $(sectors $D) delay $D 0 1000"
 check "reopen after a crash, reads delayed 1 s" \
 	open_dev "$(D=/dev/mapper/t26d table)"
+# a read of the region's last cluster, done (about 1 s) long before the
+# pipeline reaches its last piece (16 pieces, a few in flight, 1 s each)
+rd 1023 1 &
+rdpid=$!
 r=$(st recovering)
 check "recovery runs (recovering=$r, of 1024)" [ "${r#*/}" = 1024 ]
 check_fail "baseline_capture while recovery runs is refused" \
@@ -115,6 +120,11 @@ diag "$out"
 check_eq "nothing started: baseline_change=- baseline=none" "- none" \
 	"$(st baseline_change) $(st baseline)"
 check "recovery finishes" poll - st recovering
+wait $rdpid
+check_eq "the read during recovery succeeded" 0 "$?"
+check_eq "it was measured on the spot, once: on_read=1 remeasured=1024" \
+	"on_read=1 remeasured=1024" \
+	"$(report | grep kind=recovery | tail -n 1 | sed 's/.*\(remeasured=[0-9]*\).*\(on_read=[0-9]*\).*/\2 \1/')"
 check "baseline_capture after the recovery" msg_wait baseline_capture
 check_eq "baseline=set" set "$(st baseline)"
 
