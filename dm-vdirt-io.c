@@ -68,6 +68,8 @@ static void vdirt_io_complete(struct vdirt_io *io)
 {
 	struct bio *bio = vdirt_io_bio(io);
 
+	if (io->wcounted)
+		atomic_dec(&io->vd->iop.writes);
 	if (io->intent)
 		vdirt_intent_put(io);
 	if (io->locked) {
@@ -522,8 +524,10 @@ static void vdirt_submit_measured(struct vdirt_io *io, struct bio *pb)
 }
 
 /*
- * Split writes (write_hash:2): the copy is written at once and hashed on
- * another CPU meanwhile; the guest's bio completes when both are done
+ * Split writes (write_hash:2, when another write is in flight: a lone
+ * write has nothing to overlap and is hashed inline): the copy is written
+ * at once and hashed on another CPU meanwhile; the guest's bio completes
+ * when both are done
  * (io->pending).  The copy is our own and stable, so its digest is that of
  * the bytes the device gets; the range lock keeps readers out until then,
  * and the intent bit was durable before the write was issued, so a crash
@@ -604,7 +608,10 @@ static bool vdirt_write_fast(struct vdirt_io *io, struct bio *bio)
 	if (!clone)
 		return false;
 	vdirt_copy_bio(clone, 0, bio, bio->bi_iter, true);
-	if (vd->iop.write_hash == VDIRT_WHASH_INLINE) {
+	/* a write alone in flight has nothing to overlap: no hand-over */
+	io->wcounted = true;
+	if (atomic_inc_return(&vd->iop.writes) == 1 ||
+	    vd->iop.write_hash == VDIRT_WHASH_INLINE) {
 		/* what cannot be stored without waiting is hashed again */
 		r = vdirt_measuring(vd) ? vdirt_measure_copy(io, clone, true) : 0;
 		if (!r) {
@@ -797,6 +804,7 @@ static void vdirt_io_reset(struct vdirt_dev *vd, struct vdirt_io *io)
 	io->locked = false;
 	io->intent = false;
 	io->alone = false;
+	io->wcounted = false;
 	io->clone = NULL;
 	io->status = BLK_STS_OK;
 }
@@ -920,9 +928,9 @@ static u32 vdirt_io_max_bytes(struct vdirt_dev *vd)
  * with SHA instructions, a fast non-cryptographic hash, a machine whose
  * CPUs wake slowly such as an emulator or an overcommitted host), else split.
  */
-#define VDIRT_CALIBRATE_ROUNDS	3
+#define VDIRT_CALIBRATE_ROUNDS	5
 
-/* ns to hash 4 KiB: the best of three rounds of four */
+/* ns to hash 4 KiB: the best of the rounds, four hashes each */
 static u32 vdirt_hash_ns_4k(struct vdirt_dev *vd)
 {
 	u8 digest[VDIRT_MAX_DIGEST_SIZE];
@@ -1013,6 +1021,7 @@ int vdirt_io_init(struct vdirt_dev *vd)
 	vd->iop.small_read_cpu = vd->opts.val[VDIRT_OPT_SMALL_READ_CPU];
 	vd->iop.small_write_cpu = vd->opts.val[VDIRT_OPT_SMALL_WRITE_CPU];
 	atomic_set(&vd->iop.reads, 0);
+	atomic_set(&vd->iop.writes, 0);
 	r = dm_set_target_max_io_len(vd->ti,
 				     vdirt_io_max_bytes(vd) >> SECTOR_SHIFT);
 	if (r)

@@ -28,7 +28,9 @@ enum {
 enum {
 	VDIRT_WHASH_AUTO,	/* split or inline, from the hash's speed */
 	VDIRT_WHASH_WORKER,	/* copy and hash in a worker, then write */
-	VDIRT_WHASH_SPLIT,	/* copy in map and write; hash on another CPU */
+	VDIRT_WHASH_SPLIT,	/* copy in map and write; hash on another CPU
+				 * (inline when no other write is in flight)
+				 */
 	VDIRT_WHASH_INLINE,	/* copy and hash in map, then write */
 };
 
@@ -48,6 +50,7 @@ struct vdirt_io {
 	bool locked;
 	bool intent;			/* counted in its intent region */
 	bool alone;			/* read: no other read was in flight */
+	bool wcounted;			/* counted in vdirt_iopath.writes */
 	struct list_head intent_node;	/* in vd->intent_waiters */
 };
 
@@ -55,6 +58,7 @@ struct vdirt_io {
 struct vdirt_iopath {
 	struct workqueue_struct *cpu_wq; /* bound: small reads' verification */
 	atomic_t reads;			/* verified reads mapped, not yet done */
+	atomic_t writes;		/* aligned writes copied in map, not done */
 	unsigned int small_read_cpu;	/* constant after ctr: VDIRT_READ_CPU_* */
 	bool small_write_cpu;		/* constant after ctr */
 	unsigned int write_hash;	/* constant after ctr: not AUTO */
