@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * dm-vdirt on-disk metadata format.
+ * dm-vdirt on-disk metadata format: the structures, the layouts
+ * (vdirt_layout_compute(): regions, power-of-two or packed entries), where
+ * a cluster's entry is (vdirt_entry_block()), the one superblock validator
+ * (vdirt_sb_check()) and builder (vdirt_sb_set_layout()).
  *
  * This header is shared by the kernel module and userspace tools: it only
  * uses <linux/types.h> types outside the kernel.  Every multi-byte field is
