@@ -48,7 +48,7 @@ static void vdirt_walk_prefetch(struct vdirt_dev *vd, u64 c, sector_t *pf)
 {
 	sector_t start = vd->layout.entries_start;
 	sector_t end = start + vd->layout.entries_blocks;
-	sector_t blk = start + div_u64(c, vd->layout.entries_per_block);
+	sector_t blk = vdirt_entry_block(&vd->layout, c, NULL);
 
 	if (*pf < blk)
 		*pf = blk;

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * dm-vdirt on-disk metadata format.
+ * dm-vdirt on-disk metadata format: the structures, the layouts
+ * (vdirt_layout_compute(): regions, power-of-two or packed entries), where
+ * a cluster's entry is (vdirt_entry_block()), the one superblock validator
+ * (vdirt_sb_check()) and builder (vdirt_sb_set_layout()).
  *
  * This header is shared by the kernel module and userspace tools: it only
  * uses <linux/types.h> types outside the kernel.  Every multi-byte field is
@@ -13,11 +16,14 @@
 #ifdef __KERNEL__
 #include <linux/types.h>
 #include <linux/string.h>
+#include <linux/math64.h>
 #include <asm/byteorder.h>
 #define vdirt_le32(x)		le32_to_cpu(x)
 #define vdirt_le64(x)		le64_to_cpu(x)
 #define vdirt_cpu32(x)		cpu_to_le32(x)
 #define vdirt_cpu64(x)		cpu_to_le64(x)
+/* no % or / on a u64 in the kernel (32-bit architectures) */
+#define vdirt_div_u64_rem(n, d, r)	div_u64_rem(n, d, r)
 #else
 #include <linux/types.h>
 #include <string.h>
@@ -26,6 +32,11 @@
 #define vdirt_le64(x)		le64toh(x)
 #define vdirt_cpu32(x)		htole32(x)
 #define vdirt_cpu64(x)		htole64(x)
+static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
+{
+	*r = (__u32)(n % d);
+	return n / d;
+}
 /*
  * The structures below have no implicit padding (every field is naturally
  * aligned, sizes are checked at build time), so userspace gets the same
@@ -39,10 +50,11 @@
 /* "VDIRTMD1" read as a little-endian 64-bit number */
 #define VDIRT_SB_MAGIC			0x31444d5452494456ULL
 /*
- * Version 2 adds optional regions, each announced by a feature bit (the
- * first: the baseline staging area).  Version 1 metadata (written before)
- * is read and kept as version 1: it has no optional region; `vdirtctl
- * upgrade` converts it to version 2.
+ * Version 2 adds optional regions and layouts, each announced by a feature
+ * bit (the baseline staging area, packed entries).  Version 1 metadata
+ * (written before) is read and kept as version 1: it has no optional
+ * region and power-of-two entries; `vdirtctl upgrade` converts it to
+ * version 2 (adding the staging area, entries left as they are).
  */
 #define VDIRT_FORMAT_VERSION		2
 #define VDIRT_FORMAT_VERSION_MIN	1
@@ -62,7 +74,10 @@
 
 /* per-cluster entry header size; digests follow it */
 #define VDIRT_ENTRY_HDR_SIZE		16U
+/* power-of-two entries (version 1, version 2 without INCOMPAT_PACKED) */
 #define VDIRT_MIN_ENTRY_SIZE		32U
+/* packed entries (INCOMPAT_PACKED): a multiple of this many bytes */
+#define VDIRT_PACKED_ENTRY_ALIGN	8U
 
 /* mismatch record log */
 #define VDIRT_RECORD_SIZE		256U
@@ -105,12 +120,16 @@
  * was in use; an unclean superblock without it is recovered in full.
  * COMPAT_STAGING (version 2): the superblock describes a baseline staging
  * area (staging_start, staging_blocks); a load is streamed into it.
+ * INCOMPAT_PACKED (version 2): the cluster entries are packed, entry_size
+ * = 16 + 2 * digest_size rounded up to 8 (see struct vdirt_disk_entry); a
+ * module that reads power-of-two entries only must refuse the metadata.
  */
 #define VDIRT_FEATURE_COMPAT_INTENT	(1U << 0)
 #define VDIRT_FEATURE_COMPAT_STAGING	(1U << 1)
 #define VDIRT_FEATURE_COMPAT_SUPP	(VDIRT_FEATURE_COMPAT_INTENT | \
 					 VDIRT_FEATURE_COMPAT_STAGING)
-#define VDIRT_FEATURE_INCOMPAT_SUPP	0U
+#define VDIRT_FEATURE_INCOMPAT_PACKED	(1U << 0)
+#define VDIRT_FEATURE_INCOMPAT_SUPP	VDIRT_FEATURE_INCOMPAT_PACKED
 #define VDIRT_FEATURE_RO_COMPAT_SUPP	0U
 
 /* per-cluster entry flags */
@@ -181,10 +200,16 @@ struct vdirt_disk_sb {
 } __packed;				/* 512 */
 
 /*
- * Per-cluster entry, entry_size bytes, entry_size a power of two so an
- * entry never straddles a metadata block:
- *   entry_size = max(32, roundup_pow_of_two(16 + 2 * digest_size))
- * followed by current[digest_size] then baseline[digest_size], zero padded.
+ * Per-cluster entry, entry_size bytes: this header, then
+ * current[digest_size], then baseline[digest_size], zero padded.
+ *   packed (INCOMPAT_PACKED, what a format writes):
+ *     entry_size = roundup(16 + 2 * digest_size, 8)
+ *   power of two (version 1, version 2 without INCOMPAT_PACKED):
+ *     entry_size = max(32, roundup_pow_of_two(16 + 2 * digest_size))
+ * An entry block holds entries_per_block = 4096 / entry_size entries, the
+ * entry of cluster c at byte (c % entries_per_block) * entry_size of entry
+ * block c / entries_per_block (vdirt_entry_block()); an entry never
+ * straddles a block, the rest of the block is zero.
  */
 struct vdirt_disk_entry {
 	__u8   flags;			/*  0: VDIRT_E_* */
@@ -221,8 +246,19 @@ struct vdirt_disk_record {
 #define VDIRT_AUX_CHANGED		2
 #define VDIRT_AUX_ON_READ		3
 
-/* computed metadata geometry (native endian, not on disk) */
+/* what a layout has: VDIRT_LAYOUT_* (from the version and feature bits) */
+#define VDIRT_LAYOUT_STAGING		(1U << 0)	/* COMPAT_STAGING */
+#define VDIRT_LAYOUT_PACKED		(1U << 1)	/* INCOMPAT_PACKED */
+/* the layout a format writes */
+#define VDIRT_LAYOUT_DEFAULT		(VDIRT_LAYOUT_STAGING | \
+					 VDIRT_LAYOUT_PACKED)
+/* version 1 metadata: no optional region, power-of-two entries */
+#define VDIRT_LAYOUT_V1			0U
+
+/* computed metadata geometry (native endian, not on disk, no padding) */
 struct vdirt_layout {
+	__u32 flags;			/* VDIRT_LAYOUT_* */
+	__u32 reserved;			/* 0 */
 	__u64 nr_clusters;
 	__u32 entry_size;
 	__u32 entries_per_block;
@@ -239,36 +275,53 @@ struct vdirt_layout {
 	__u64 total_blocks;
 };
 
-static inline __u32 vdirt_entry_size(__u32 digest_size)
+/* bytes per cluster entry, packed or power of two */
+static inline __u32 vdirt_entry_size(__u32 digest_size, int packed)
 {
 	__u32 need = VDIRT_ENTRY_HDR_SIZE + 2 * digest_size;
 	__u32 size = VDIRT_MIN_ENTRY_SIZE;
 
+	if (packed)
+		return (need + VDIRT_PACKED_ENTRY_ALIGN - 1) &
+		       ~(VDIRT_PACKED_ENTRY_ALIGN - 1);
 	while (size < need)
 		size <<= 1;
 	return size;
 }
 
 /*
+ * The one place that says where a cluster's entry is, for the kernel and
+ * userspace: returns the metadata block holding the entry of cluster c and
+ * sets *off (if not NULL) to the entry's byte offset in that block.
+ */
+static inline __u64 vdirt_entry_block(const struct vdirt_layout *l, __u64 c,
+				      __u32 *off)
+{
+	__u32 idx;
+	__u64 blk = vdirt_div_u64_rem(c, l->entries_per_block, &idx);
+
+	if (off)
+		*off = idx * l->entry_size;
+	return l->entries_start + blk;
+}
+
+/*
  * Compute the metadata layout for a data device of data_sectors 512-byte
- * sectors.  Pure function, usable from userspace.  Returns 0, or -1 when
- * a parameter is out of range.
+ * sectors, with what flags (VDIRT_LAYOUT_*) says.  Pure function, usable
+ * from userspace.  Returns 0, or -1 when a parameter is out of range.
  *
  *   C       = data_sectors * 512 / cluster_size
- *   E       = vdirt_entry_size(digest_size), EPB = 4096 / E
+ *   E       = vdirt_entry_size(digest_size, PACKED), EPB = 4096 / E
  *   blocks  = 2                                 (superblock A and B)
  *           + ceil(C / EPB)                     (cluster entries)
  *           + max(1, ceil(ceil(C / 1024) / 32768)) (write-intent bitmap)
  *           + 256                               (mismatch record ring)
  *           + 16                                (event log)
- *           + ceil(C * digest_size / 4096)      (staging area, version 2)
+ *           + ceil(C * digest_size / 4096)      (staging area, STAGING)
  *   bytes   = blocks * 4096
- *
- * Version 1 metadata has the same layout without the staging area
- * (vdirt_layout_v1()).
  */
-static inline int vdirt_compute_layout(__u64 data_sectors, __u32 cluster_size,
-				       __u32 digest_size,
+static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
+				       __u32 digest_size, __u32 flags,
 				       struct vdirt_layout *l)
 {
 	__u64 regions;
@@ -280,8 +333,11 @@ static inline int vdirt_compute_layout(__u64 data_sectors, __u32 cluster_size,
 	    !digest_size || digest_size > VDIRT_MAX_DIGEST_SIZE)
 		return -1;
 	cs_sectors = cluster_size >> 9;
+	l->flags = flags;
+	l->reserved = 0;
 	l->nr_clusters = (data_sectors + cs_sectors - 1) / cs_sectors;
-	l->entry_size = vdirt_entry_size(digest_size);
+	l->entry_size = vdirt_entry_size(digest_size,
+					 flags & VDIRT_LAYOUT_PACKED);
 	l->entries_per_block = VDIRT_META_BLOCK_SIZE / l->entry_size;
 	l->entries_start = VDIRT_SB_COPIES;
 	l->entries_blocks = (l->nr_clusters + l->entries_per_block - 1) /
@@ -297,30 +353,46 @@ static inline int vdirt_compute_layout(__u64 data_sectors, __u32 cluster_size,
 	l->log_blocks = VDIRT_LOG_BLOCKS;
 	l->event_start = l->log_start + l->log_blocks;
 	l->event_blocks = VDIRT_EVENT_BLOCKS;
-	l->staging_start = l->event_start + l->event_blocks;
-	l->staging_blocks = (l->nr_clusters * digest_size +
-			     VDIRT_META_BLOCK_SIZE - 1) / VDIRT_META_BLOCK_SIZE;
-	l->total_blocks = l->staging_start + l->staging_blocks;
-	return 0;
-}
-
-/* the layout of version 1 metadata (no staging area) */
-static inline void vdirt_layout_v1(struct vdirt_layout *l)
-{
 	l->staging_start = 0;
 	l->staging_blocks = 0;
 	l->total_blocks = l->event_start + l->event_blocks;
+	if (flags & VDIRT_LAYOUT_STAGING) {
+		l->staging_start = l->total_blocks;
+		l->staging_blocks = (l->nr_clusters * digest_size +
+				     VDIRT_META_BLOCK_SIZE - 1) /
+				    VDIRT_META_BLOCK_SIZE;
+		l->total_blocks += l->staging_blocks;
+	}
+	return 0;
+}
+
+/* the layout a format writes (VDIRT_LAYOUT_DEFAULT) */
+static inline int vdirt_compute_layout(__u64 data_sectors, __u32 cluster_size,
+				       __u32 digest_size,
+				       struct vdirt_layout *l)
+{
+	return vdirt_layout_compute(data_sectors, cluster_size, digest_size,
+				    VDIRT_LAYOUT_DEFAULT, l);
 }
 
 /* required metadata device size in bytes, 0 for invalid parameters */
-static inline __u64 vdirt_meta_size(__u64 data_sectors, __u32 cluster_size,
-				    __u32 digest_size)
+static inline __u64 vdirt_meta_size_of(__u64 data_sectors, __u32 cluster_size,
+				       __u32 digest_size, __u32 flags)
 {
 	struct vdirt_layout l;
 
-	if (vdirt_compute_layout(data_sectors, cluster_size, digest_size, &l))
+	if (vdirt_layout_compute(data_sectors, cluster_size, digest_size,
+				 flags, &l))
 		return 0;
 	return l.total_blocks * VDIRT_META_BLOCK_SIZE;
+}
+
+/* the same for the layout a format writes */
+static inline __u64 vdirt_meta_size(__u64 data_sectors, __u32 cluster_size,
+				    __u32 digest_size)
+{
+	return vdirt_meta_size_of(data_sectors, cluster_size, digest_size,
+				  VDIRT_LAYOUT_DEFAULT);
 }
 
 /* what vdirt_sb_check() found wrong with a superblock copy */
@@ -348,8 +420,9 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 {
 	__u32 version = vdirt_le32(sb->version);
 	__u32 compat = vdirt_le32(sb->feature_compat);
+	__u32 incompat = vdirt_le32(sb->feature_incompat);
+	__u32 flags = VDIRT_LAYOUT_V1;
 	struct vdirt_layout l;
-	int staging;
 
 	if (vdirt_le64(sb->magic) != VDIRT_SB_MAGIC)
 		return VDIRT_SB_BAD_MAGIC;
@@ -357,22 +430,24 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 		return VDIRT_SB_BAD_CSUM;
 	if (version < VDIRT_FORMAT_VERSION_MIN || version > VDIRT_FORMAT_VERSION)
 		return VDIRT_SB_BAD_VERSION;
-	if (vdirt_le32(sb->feature_incompat) & ~VDIRT_FEATURE_INCOMPAT_SUPP)
+	if (incompat & ~VDIRT_FEATURE_INCOMPAT_SUPP)
 		return VDIRT_SB_BAD_INCOMPAT;
+	/* optional regions and layouts exist from version 2 on, each a bit */
+	if (version < 2 && ((compat & ~VDIRT_FEATURE_COMPAT_INTENT) ||
+			    incompat))
+		return VDIRT_SB_BAD_LAYOUT;
+	if (compat & VDIRT_FEATURE_COMPAT_STAGING)
+		flags |= VDIRT_LAYOUT_STAGING;
+	if (incompat & VDIRT_FEATURE_INCOMPAT_PACKED)
+		flags |= VDIRT_LAYOUT_PACKED;
 	if (vdirt_le32(sb->meta_block_size) != VDIRT_META_BLOCK_SIZE ||
 	    vdirt_le32(sb->record_size) != VDIRT_RECORD_SIZE ||
 	    vdirt_le32(sb->intent_region_clusters) !=
 			VDIRT_INTENT_REGION_CLUSTERS ||
 	    !memchr(sb->hash_name, 0, sizeof(sb->hash_name)) ||
-	    vdirt_compute_layout(vdirt_le64(sb->data_sectors),
+	    vdirt_layout_compute(vdirt_le64(sb->data_sectors),
 				 vdirt_le32(sb->cluster_size),
-				 vdirt_le32(sb->digest_size), &l))
-		return VDIRT_SB_BAD_LAYOUT;
-	/* optional regions exist from version 2 on, each with its bit */
-	staging = version >= 2 && (compat & VDIRT_FEATURE_COMPAT_STAGING);
-	if (!staging)
-		vdirt_layout_v1(&l);
-	if (version < 2 && (compat & ~VDIRT_FEATURE_COMPAT_INTENT))
+				 vdirt_le32(sb->digest_size), flags, &l))
 		return VDIRT_SB_BAD_LAYOUT;
 	if (vdirt_le32(sb->entry_size) != l.entry_size ||
 	    vdirt_le64(sb->nr_clusters) != l.nr_clusters ||
@@ -399,10 +474,11 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 
 /*
  * The one superblock builder: the fields fixed by the geometry and the
- * layout (magic, version, sizes, regions, feature_compat's STAGING bit).
- * The caller sets seq, uuid, counters, flags, times and the other feature
- * bits, then the checksum.  l comes from vdirt_compute_layout(), with
- * vdirt_layout_v1() applied for version 1.
+ * layout (magic, version, sizes, regions, feature_compat's STAGING bit,
+ * feature_incompat's PACKED bit; the other bits are kept).  The caller sets
+ * seq, uuid, counters, flags, times and the other feature bits, then the
+ * checksum.  l comes from vdirt_layout_compute() (vdirt_compute_layout()
+ * for a new format); a layout without STAGING and PACKED is version 1.
  */
 static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 				       const struct vdirt_layout *l,
@@ -411,11 +487,13 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 {
 	size_t n = strlen(hash);
 	__u32 compat = vdirt_le32(sb->feature_compat);
+	__u32 incompat = vdirt_le32(sb->feature_incompat);
 
 	if (n >= VDIRT_HASH_NAME_LEN)
 		n = VDIRT_HASH_NAME_LEN - 1;
 	sb->magic = vdirt_cpu64(VDIRT_SB_MAGIC);
-	sb->version = vdirt_cpu32(l->staging_blocks ? VDIRT_FORMAT_VERSION : 1);
+	sb->version = vdirt_cpu32(l->flags == VDIRT_LAYOUT_V1 ? 1 :
+				  VDIRT_FORMAT_VERSION);
 	sb->data_sectors = vdirt_cpu64(data_sectors);
 	sb->nr_clusters = vdirt_cpu64(l->nr_clusters);
 	sb->cluster_size = vdirt_cpu32(cluster_size);
@@ -424,11 +502,16 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 	memcpy(sb->hash_name, hash, n);
 	sb->meta_block_size = vdirt_cpu32(VDIRT_META_BLOCK_SIZE);
 	sb->entry_size = vdirt_cpu32(l->entry_size);
-	if (l->staging_blocks)
+	if (l->flags & VDIRT_LAYOUT_STAGING)
 		compat |= VDIRT_FEATURE_COMPAT_STAGING;
 	else
 		compat &= ~VDIRT_FEATURE_COMPAT_STAGING;
+	if (l->flags & VDIRT_LAYOUT_PACKED)
+		incompat |= VDIRT_FEATURE_INCOMPAT_PACKED;
+	else
+		incompat &= ~VDIRT_FEATURE_INCOMPAT_PACKED;
 	sb->feature_compat = vdirt_cpu32(compat);
+	sb->feature_incompat = vdirt_cpu32(incompat);
 	sb->entries_start = vdirt_cpu64(l->entries_start);
 	sb->entries_blocks = vdirt_cpu64(l->entries_blocks);
 	sb->intent_start = vdirt_cpu64(l->intent_start);

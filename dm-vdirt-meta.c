@@ -481,13 +481,12 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 	int r;
 
 	/*
-	 * Smaller than the smallest layout (version 1): not even read; the
-	 * size a format needs is the one to report.
+	 * Smaller than the smallest layout (packed entries, no staging
+	 * area): not even read; the size a format needs is the one to report.
 	 */
-	layout = vd->layout;
-	vdirt_layout_v1(&layout);
 	if (bdev_nr_bytes(vd->meta_dev->bdev) <
-	    layout.total_blocks * VDIRT_META_BLOCK_SIZE)
+	    vdirt_meta_size_of(vd->ti->len, vd->cluster_size, vd->digest_size,
+			       VDIRT_LAYOUT_PACKED))
 		return vdirt_meta_fits(vd, &vd->layout, error);
 	r = vdirt_meta_alloc(vd, error);
 	if (r)
@@ -522,7 +521,10 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 		*error = "Metadata has unknown read-only compatible features: only a read-only table may use it";
 		return -EROFS;
 	}
-	/* version 1 metadata keeps its layout (no staging area) */
+	/*
+	 * metadata keeps its layout: version 1 (no staging area), version 2
+	 * with power-of-two entries (written before INCOMPAT_PACKED)
+	 */
 	vd->layout = layout;
 	vdirt_sb_load(vd, sb);
 	if (ro_unknown) {
@@ -850,9 +852,8 @@ static struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd,
 						struct dm_buffer **bp,
 						bool nowait)
 {
-	u32 epb = vd->layout.entries_per_block;
-	sector_t blk = vd->layout.entries_start + div_u64(cluster, epb);
-	u32 off = (u32)(cluster & (epb - 1)) * vd->layout.entry_size;
+	u32 off;
+	sector_t blk = vdirt_entry_block(&vd->layout, cluster, &off);
 	u8 *p;
 
 	if (nowait) {
@@ -885,9 +886,8 @@ static void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b,
 struct vdirt_disk_entry *vdirt_cursor_get(struct vdirt_dev *vd,
 					  struct vdirt_cursor *cur, u64 cluster)
 {
-	u32 epb = vd->layout.entries_per_block;
-	sector_t blk = vd->layout.entries_start + div_u64(cluster, epb);
-	u32 off = (u32)(cluster & (epb - 1)) * vd->layout.entry_size;
+	u32 off;
+	sector_t blk = vdirt_entry_block(&vd->layout, cluster, &off);
 	struct vdirt_disk_entry *e;
 
 	if (cur->b && cur->blk == blk)

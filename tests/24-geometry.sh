@@ -54,7 +54,7 @@ ktap_start
 
 L1=16384			# 8 MiB: the data device d24 at first
 L2=$(sectors $D)		# 16 MiB: d24 grown
-n1=$(need $L1 $CS 128)		# sha256: 128-byte entries
+n1=$(need $L1 $CS 80)		# sha256: packed 80-byte entries
 
 # --- metadata device too small ---------------------------------------------
 part_dev d24 $D $L1

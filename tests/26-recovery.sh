@@ -12,9 +12,9 @@
 . "${0%/*}/lib.sh"
 
 use_devs t26
-# metadata layout for 64 MiB / 4 KiB / sha256 (128-byte entries):
-# 2 superblocks + 16384 / 32 entry blocks -> the bitmap is block 514
-IBLK=514
+# metadata layout for 64 MiB / 4 KiB / sha256 (packed 80-byte entries):
+# 2 superblocks + ceil(16384 / 51) = 322 entry blocks -> the bitmap is block 324
+IBLK=324
 
 # the write-intent bits of the 16 regions on disk, as a number
 ibyte() { dio read $M $((IBLK * 4096)) 4096 | od -An -tu2 -N2 | tr -d ' '; }

@@ -105,7 +105,7 @@ check_eq "... both copies written since, both keep compat bit 8" "256 256" \
 	"$(($(u32 /tmp/sb29 136) & 256)) $(($(u32 /tmp/sb29 $((4096 + 136))) & 256))"
 
 # --- random bytes in the entry region of a zero metadata device -------------------
-E=128		# entry blocks: 4096 clusters, 32 entries per block
+E=81		# entry blocks: 4096 clusters, 51 packed entries per block
 dd if=/dev/zero of=$M bs=1M count=4 oflag=direct 2>/dev/null
 head -c $((E * 4096)) /dev/urandom >/tmp/e29
 dio write $M 8192 /tmp/e29

@@ -44,9 +44,10 @@ t0=$(now_ms)
 diag "boot: the script starts ${t0} ms after the kernel"
 
 # intent_bits: write-intent bits set in the bitmap on the metadata device
-# (sha256: 128-byte entries, 32 per block; the bitmap follows the entries)
+# (its first block: intent_start, the superblock's u64 at byte 168)
 intent_bits() {
-	dio read $M $(((2 + (clusters + 31) / 32) * 4096)) 4096 | od -An -v -tu1 | tr -s ' ' '\n' |
+	_ib=$(dio read $M 0 4096 | od -An -tu8 -j 168 -N 8 | tr -d ' ')
+	dio read $M $((_ib * 4096)) 4096 | od -An -v -tu1 | tr -s ' ' '\n' |
 		awk -v n=$(((clusters + 1023) / 1024)) 'NF { v = $1; for (b = 0; b < 8; b++) { if (i * 8 + b < n && v % 2) c++; v = int(v / 2) } i++ } END { print c + 0 }'
 }
 

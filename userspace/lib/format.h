@@ -16,6 +16,12 @@
 
 /* a valid cluster size: a power of two from VDIRT_MIN to VDIRT_MAX_CLUSTER_SIZE */
 int vformat_cluster_ok(uint32_t cs);
+/*
+ * The layout a format writes (VDIRT_LAYOUT_*): packed entries and the
+ * staging area; unpacked: power-of-two entries, as dm-vdirt 1.3 formats
+ * (metadata a module without packed entries opens).
+ */
+uint32_t vformat_layout(int unpacked);
 
 /* the step of vformat() that failed */
 enum vformat_step {
@@ -40,11 +46,12 @@ struct vformat_res {
 
 /*
  * Format the metadata device mfd (opened read-write and exclusive at
- * mpath, msize bytes) for dsize bytes of data; force: over an existing
- * superblock or foreign data.  0 or -errno with res->step.
+ * mpath, msize bytes) for dsize bytes of data with the layout of
+ * vformat_layout(); force: over an existing superblock or foreign data.
+ * 0 or -errno with res->step.
  */
 int vformat(int mfd, const char *mpath, uint64_t msize, uint64_t dsize, uint32_t cs,
-	    const struct vh_alg *alg, int force, struct vformat_res *res);
+	    const struct vh_alg *alg, uint32_t layout, int force, struct vformat_res *res);
 
 /* one superblock copy as check sees it */
 struct vcheck_copy {

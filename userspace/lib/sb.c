@@ -55,6 +55,8 @@ static int one(const uint8_t *p, struct vsb *sb, char *msg, size_t msglen)
 	sb->version = le32toh(d.version);
 	sb->compat = le32toh(d.feature_compat);
 	sb->ro_compat = le32toh(d.feature_ro_compat);
+	sb->incompat = le32toh(d.feature_incompat);
+	sb->entry_size = l.entry_size;
 	sb->seq = le64toh(d.seq);
 	memcpy(sb->uuid, d.uuid, 16);
 	sb->data_sectors = le64toh(d.data_sectors);
@@ -104,12 +106,12 @@ int vsb_parse(const uint8_t *buf, struct vsb *sb, char *msg, size_t msglen)
 
 int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	      uint32_t cluster_size, const char *hash, uint32_t digest_size,
-	      const uint8_t uuid[16], uint64_t now, uint64_t seq)
+	      uint32_t flags, const uint8_t uuid[16], uint64_t now, uint64_t seq)
 {
 	struct vdirt_layout l;
 	struct vdirt_disk_sb d;
 
-	if (vdirt_compute_layout(data_sectors, cluster_size, digest_size, &l))
+	if (vdirt_layout_compute(data_sectors, cluster_size, digest_size, flags, &l))
 		return -EINVAL;
 	if (strlen(hash) >= VDIRT_HASH_NAME_LEN)
 		return -EINVAL;
@@ -144,8 +146,9 @@ int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
 		return r ? r : -ENODATA;
 	if (sb->version >= VDIRT_FORMAT_VERSION)
 		return -EALREADY;
-	if (vdirt_compute_layout(sb->data_sectors, sb->cluster_size,
-				 sb->digest_size, &l))
+	/* version 1 entries are power-of-two: the staging area only */
+	if (vdirt_layout_compute(sb->data_sectors, sb->cluster_size,
+				 sb->digest_size, VDIRT_LAYOUT_STAGING, &l))
 		return -EBADMSG;
 	*need = l.total_blocks * VDIRT_META_BLOCK_SIZE;
 	if (dev_bytes < *need)

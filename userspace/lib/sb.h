@@ -19,6 +19,8 @@ struct vsb {
 	uint32_t flags;
 	uint32_t compat;	/* feature_compat */
 	uint32_t ro_compat;	/* feature_ro_compat */
+	uint32_t incompat;	/* feature_incompat (known bits only: others refuse) */
+	uint32_t entry_size;	/* bytes per cluster entry */
 	uint64_t staging_start;	/* 0: no staging area (version 1) */
 	uint64_t staging_blocks;
 	uint64_t total_blocks;
@@ -26,14 +28,18 @@ struct vsb {
 
 /* buf: the first 2 metadata blocks. 1 formatted (sb filled), 0 all zero, <0 unknown/corrupt */
 int vsb_parse(const uint8_t *buf, struct vsb *sb, char *msg, size_t msglen);
-/* fill a superblock block for a fresh device; seq & 1 tells the copy (A 0, B 1) */
+/*
+ * fill a superblock block for a fresh device with the layout of flags
+ * (VDIRT_LAYOUT_*); seq & 1 tells the copy (A 0, B 1)
+ */
 int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	      uint32_t cluster_size, const char *hash, uint32_t digest_size,
-	      const uint8_t uuid[16], uint64_t now, uint64_t seq);
+	      uint32_t flags, const uint8_t uuid[16], uint64_t now, uint64_t seq);
 uint32_t vsb_csum(const uint8_t *sb512);
 /*
  * Convert version 1 metadata on fd (read-write, not in use) to version 2:
- * the staging area is added after the last region.  0 (*sb: the new
+ * the staging area is added after the last region, the entries keep their
+ * power-of-two layout (nothing but the superblock is written).  0 (*sb: the new
  * superblock), -EALREADY (already version 2), -ENOSPC (the device of
  * dev_bytes is smaller than *need bytes), -ENODATA (not formatted) or
  * another -errno.  Prints nothing.

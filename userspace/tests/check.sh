@@ -40,12 +40,25 @@ truncate -s 4M "$T/meta"
 $V format "$T/data" "$T/meta" >/dev/null
 t "a freshly formatted device: exit 0" 0 $V check "$T/meta"
 has "copy A: valid, seq 2, flags clean, features staging, epoch 0, log head 0 tail 0"
-has "format version 2, staging area: 128 blocks at block 787"
+has "format version 2, staging area: 128 blocks at block 597"
+has "entries: packed, 80 bytes, 51 a block"
 has "using copy A, seq 2"
 has "clean: nothing to recover (0 of 16 write-intent bits set)"
 t "--json" 0 $V check --json "$T/meta"
 grep -q '"using":"A","seq":2,"clusters":16384,' "$T/out" && grep -q '"recover_regions":0}' "$T/out" &&
 	ok "JSON: copy in use, geometry, regions to recover" || nok "JSON: $(cat "$T/out")"
+grep -q '"feature_incompat":1,"packed":true,"entry_size":80,' "$T/out" &&
+	ok "JSON: packed entries of 80 bytes" || nok "JSON: $(cat "$T/out")"
+
+# metadata formatted with power-of-two entries (as dm-vdirt 1.3 formats)
+truncate -s 4M "$T/meta13"
+$V format --unpacked "$T/data" "$T/meta13" >/dev/null
+t "--unpacked: exit 0" 0 $V check "$T/meta13"
+has "entries: power of two, 128 bytes, 32 a block"
+has "format version 2, staging area: 128 blocks at block 787"
+t "--unpacked --json" 0 $V check --json "$T/meta13"
+grep -q '"feature_incompat":0,"packed":false,"entry_size":128,' "$T/out" &&
+	ok "JSON: power-of-two entries of 128 bytes" || nok "JSON: $(cat "$T/out")"
 
 # an unclean superblock with the intent feature and bits 0, 3, 15 set (20 is
 # beyond the 16 regions of 16384 clusters: it does not count)
@@ -78,10 +91,16 @@ poke "$T/rofeat" 144 '\040\000\000\000'
 resum "$T/rofeat" 0
 t "an unknown ro_compat bit: exit 0" 0 $V check "$T/rofeat"
 has "unknown read-only compatible features 0x20: only a read-only table may use it"
-poke "$T/rofeat" 140 '\001\000\000\000'
+poke "$T/rofeat" 140 '\003\000\000\000'			# packed + unknown bit 1
 resum "$T/rofeat" 0
 t "an unknown incompat bit in copy A: exit 1" 1 $V check "$T/rofeat"
-has "copy A: invalid (unknown incompatible features 0x1)"
+has "copy A: invalid (unknown incompatible features 0x2)"
+# the PACKED bit cleared on packed entries: the layout does not match
+cp "$T/meta" "$T/nopack"
+poke "$T/nopack" 140 '\000\000\000\000'
+resum "$T/nopack" 0
+t "packed entries without the PACKED bit in copy A: exit 1" 1 $V check "$T/nopack"
+has "copy A: invalid (inconsistent layout)"
 
 # copy A corrupted: copy B (seq 1) is used
 cp "$T/meta" "$T/badA"

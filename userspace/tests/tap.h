@@ -12,9 +12,12 @@
 static int tap_n, tap_failed;
 
 #define TAP_START() do { printf("TAP version 13\n"); } while (0)
+/* cond is evaluated once: it may have side effects (vsb_upgrade()) */
 #define OK(cond, ...) do {						\
+	int tap_ok_ = !!(cond);						\
+									\
 	tap_n++;							\
-	if (cond) {							\
+	if (tap_ok_) {							\
 		printf("ok %d - ", tap_n);				\
 	} else {							\
 		tap_failed++;						\
@@ -22,7 +25,7 @@ static int tap_n, tap_failed;
 	}								\
 	printf(__VA_ARGS__);						\
 	printf("\n");							\
-	if (!(cond))							\
+	if (!tap_ok_)							\
 		printf("# failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
 } while (0)
 #define TAP_DONE() do {							\

@@ -45,21 +45,70 @@ int main(void)
 	   errno_to_exit(-E2BIG) == EXIT_FAIL, "errno -> exit code table");
 	/* meta-size formula (dm-vdirt-format.h) */
 	/*
-	 * 262144 clusters; 128-byte entries, 32 a block: 2 + 8192 + 1 + 256 + 16
-	 * blocks, then the staging area: 262144 * 32 bytes = 2048 blocks
+	 * 262144 clusters; packed 80-byte entries, 51 a block: 2 + 5141 + 1 +
+	 * 256 + 16 blocks, then the staging area: 262144 * 32 bytes = 2048 blocks
 	 */
-	OK(vdirt_meta_size(2097152, 4096, 32) == 10515 * 4096ULL,
-	   "meta size: 1 GiB, 4 KiB clusters, sha256 (128-byte entries, staging)");
-	/* 32-byte entries, 128 a block: 2 + 2048 + 1 + 256 + 16, staging 256 */
-	OK(vdirt_meta_size(2097152, 4096, 4) == 2579 * 4096ULL,
-	   "meta size: crc32c packs 128 entries per block");
+	OK(vdirt_meta_size(2097152, 4096, 32) == 7464 * 4096ULL,
+	   "meta size: 1 GiB, 4 KiB clusters, sha256 (packed 80-byte entries, staging)");
+	/* power of two: 128-byte entries, 32 a block: 2 + 8192 + 1 + 256 + 16 + 2048 */
+	OK(vdirt_meta_size_of(2097152, 4096, 32, VDIRT_LAYOUT_STAGING) == 10515 * 4096ULL,
+	   "meta size: the same with power-of-two entries (128 bytes)");
+	/* 24-byte entries, 170 a block: 2 + 1543 + 1 + 256 + 16, staging 256 */
+	OK(vdirt_meta_size(2097152, 4096, 4) == 2074 * 4096ULL,
+	   "meta size: crc32c packs 170 entries per block");
+	OK(vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_STAGING) == 2579 * 4096ULL &&
+	   vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_V1) == 2323 * 4096ULL &&
+	   vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_PACKED) == 1818 * 4096ULL,
+	   "meta size: crc32c power of two 128 a block, version 1, packed without staging");
+	{
+		/* entry sizes: packed to 8 bytes, power of two from 32 */
+		static const uint32_t ds[] = { 1, 4, 8, 20, 32, 48, 64 };
+		static const uint32_t pk[] = { 24, 24, 32, 56, 80, 112, 144 };
+		static const uint32_t p2[] = { 32, 32, 32, 64, 128, 128, 256 };
+		struct vdirt_layout l;
+		int i, good = 1, fits = 1;
+		uint32_t d, off;
+		uint64_t b;
+
+		for (i = 0; i < 7; i++)
+			good &= vdirt_entry_size(ds[i], 1) == pk[i] &&
+				vdirt_entry_size(ds[i], 0) == p2[i];
+		OK(good, "entry sizes: packed 24..144, power of two 32..256");
+		/* no entry straddles a block, in either layout, for every digest size */
+		for (d = 1; d <= VDIRT_MAX_DIGEST_SIZE; d++)
+			for (i = 0; i < 2; i++) {
+				vdirt_layout_compute(2097152, 4096, d,
+						     i ? VDIRT_LAYOUT_DEFAULT : VDIRT_LAYOUT_V1, &l);
+				b = vdirt_entry_block(&l, l.entries_per_block - 1, &off);
+				fits &= b == l.entries_start && off + l.entry_size <= 4096 &&
+					off + 2 * l.entry_size > 4096 &&
+					l.entry_size >= VDIRT_ENTRY_HDR_SIZE + 2 * d &&
+					!(l.entry_size % 8) &&
+					vdirt_entry_block(&l, l.entries_per_block, &off) ==
+						l.entries_start + 1 && !off;
+			}
+		OK(fits, "every digest size: the last entry of a block fits, the next starts a block");
+		vdirt_compute_layout(2097152, 4096, 32, &l);
+		OK(vdirt_entry_block(&l, 0, &off) == 2 && !off &&
+		   vdirt_entry_block(&l, 50, &off) == 2 && off == 4000 &&
+		   vdirt_entry_block(&l, 51, &off) == 3 && !off &&
+		   vdirt_entry_block(&l, 262143, &off) == 2 + 5140 && off == 240 &&
+		   vdirt_entry_block(&l, 262143, NULL) == 5142 && l.entries_blocks == 5141,
+		   "packed sha256: cluster 50 at byte 4000 of block 2, 51 at block 3, the last at 5142");
+		vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_STAGING, &l);
+		OK(vdirt_entry_block(&l, 31, &off) == 2 && off == 31 * 128 &&
+		   vdirt_entry_block(&l, 32, &off) == 3 && !off &&
+		   vdirt_entry_block(&l, 262143, &off) == 8193 && off == 31 * 128,
+		   "power of two sha256: 32 entries a block");
+	}
 	OK(vdirt_meta_size(2097152, 3000, 32) == 0 && vdirt_meta_size(2097152, 4096, 65) == 0 &&
 	   vdirt_meta_size(2097152, 256, 32) == 0, "meta size refuses bad parameters");
 	/* superblock */
 	memset(blk, 0, sizeof(blk));
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) == 0, "all-zero metadata is unformatted");
-	OK(!vsb_build(blk, 2097152, 4096, "sha256", 32, uuid, 99, 1) &&
-	   !vsb_build(blk + VDIRT_META_BLOCK_SIZE, 2097152, 4096, "sha256", 32, uuid, 99, 2),
+	OK(!vsb_build(blk, 2097152, 4096, "sha256", 32, VDIRT_LAYOUT_DEFAULT, uuid, 99, 1) &&
+	   !vsb_build(blk + VDIRT_META_BLOCK_SIZE, 2097152, 4096, "sha256", 32,
+		      VDIRT_LAYOUT_DEFAULT, uuid, 99, 2),
 	   "superblock built");
 	{
 		/* build put seq 1 in the first buffer: swap so that A has seq 2 as on disk */
@@ -72,9 +121,46 @@ int main(void)
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) == 1 && sb.copy == 0 && sb.seq == 2 &&
 	   sb.data_sectors == 2097152 && sb.cluster_size == 4096 && sb.digest_size == 32 &&
 	   !strcmp(sb.hash_name, "sha256") && sb.nr_clusters == 262144 &&
-	   sb.total_blocks == 10515 && sb.version == 2 && sb.staging_start == 8467 &&
-	   sb.staging_blocks == 2048 && (sb.compat & VDIRT_FEATURE_COMPAT_STAGING),
-	   "superblock parsed back: copy A, seq 2, version 2 with a staging area");
+	   sb.total_blocks == 7464 && sb.version == 2 && sb.staging_start == 5416 &&
+	   sb.staging_blocks == 2048 && (sb.compat & VDIRT_FEATURE_COMPAT_STAGING) &&
+	   sb.incompat == VDIRT_FEATURE_INCOMPAT_PACKED && sb.entry_size == 80,
+	   "superblock parsed back: copy A, seq 2, version 2, staging area, packed entries");
+	{
+		/* feature_incompat: PACKED must match the layout; unknown bits refuse */
+		uint8_t t[2 * VDIRT_META_BLOCK_SIZE];
+		struct vdirt_disk_sb d;
+		int i, r[3];
+
+		for (i = 0; i < 3; i++) {
+			memcpy(t, blk, sizeof(t));
+			memcpy(&d, t, sizeof(d));
+			d.feature_incompat = htole32(i == 0 ? 0 : i == 1 ? 3 : 2);
+			memcpy(t, &d, sizeof(d));
+			d.csum = htole32(vsb_csum(t));
+			memcpy(t, &d, sizeof(d));
+			memset(t + VDIRT_META_BLOCK_SIZE, 0, VDIRT_META_BLOCK_SIZE);
+			r[i] = vsb_parse(t, &sb, msg, sizeof(msg));
+			if (i == 0)
+				OK(r[0] < 0 && strstr(msg, "inconsistent layout"),
+				   "packed entries without the PACKED bit: refused (%s)", msg);
+		}
+		OK(r[1] == -EPROTONOSUPPORT && strstr(msg, "0x2") && r[2] == -EPROTONOSUPPORT,
+		   "an unknown incompat bit (0x2) refuses, with or without PACKED (%s)", msg);
+		OK(!vsb_build(t, 2097152, 4096, "sha256", 32, VDIRT_LAYOUT_STAGING, uuid, 9, 2),
+		   "an unpacked version 2 superblock (as 1.3 formats) built");
+		memset(t + VDIRT_META_BLOCK_SIZE, 0, VDIRT_META_BLOCK_SIZE);
+		OK(vsb_parse(t, &sb, msg, sizeof(msg)) == 1 && sb.version == 2 && !sb.incompat &&
+		   sb.entry_size == 128 && sb.total_blocks == 10515 && sb.staging_start == 8467,
+		   "... parses: version 2, no incompat bit, 128-byte entries, 10515 blocks");
+		memcpy(&d, t, sizeof(d));
+		d.feature_incompat = htole32(VDIRT_FEATURE_INCOMPAT_PACKED);
+		d.csum = 0;
+		memcpy(t, &d, sizeof(d));
+		d.csum = htole32(vsb_csum(t));
+		memcpy(t, &d, sizeof(d));
+		OK(vsb_parse(t, &sb, msg, sizeof(msg)) < 0 && strstr(msg, "inconsistent layout"),
+		   "power-of-two entries with the PACKED bit: refused (%s)", msg);
+	}
 	{
 		/* the same superblock as version 1 writes it: no staging area */
 		struct vdirt_disk_sb d;
@@ -86,16 +172,29 @@ int main(void)
 
 		memcpy(v1, blk, sizeof(v1));
 		memcpy(&d, v1, sizeof(d));
-		vdirt_compute_layout(2097152, 4096, 32, &l);
-		vdirt_layout_v1(&l);
+		vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_V1, &l);
 		vdirt_sb_set_layout(&d, &l, 2097152, 4096, 32, "sha256");
 		d.csum = 0;
 		memcpy(v1, &d, sizeof(d));
 		d.csum = htole32(vsb_csum(v1));
 		memcpy(v1, &d, sizeof(d));
 		OK(vsb_parse(v1, &sb, msg, sizeof(msg)) == 1 && sb.copy == 0 && sb.version == 1 &&
-		   sb.total_blocks == 8467 && !sb.staging_blocks && le32toh(d.version) == 1,
-		   "a version 1 superblock parses: no staging area, 8467 blocks");
+		   sb.total_blocks == 8467 && !sb.staging_blocks && le32toh(d.version) == 1 &&
+		   !d.feature_incompat && sb.entry_size == 128,
+		   "a version 1 superblock parses: no staging area, 128-byte entries, 8467 blocks");
+		{
+			struct vdirt_disk_sb p = d;
+			uint8_t t[2 * VDIRT_META_BLOCK_SIZE];
+
+			p.feature_incompat = htole32(VDIRT_FEATURE_INCOMPAT_PACKED);
+			p.csum = 0;
+			memset(t, 0, sizeof(t));
+			memcpy(t, &p, sizeof(p));
+			p.csum = htole32(vsb_csum(t));
+			memcpy(t, &p, sizeof(p));
+			OK(vsb_parse(t, &sb, msg, sizeof(msg)) < 0 && strstr(msg, "layout"),
+			   "version 1 with the PACKED bit: refused (%s)", msg);
+		}
 		d.feature_compat = htole32(VDIRT_FEATURE_COMPAT_STAGING);
 		d.csum = 0;
 		memcpy(v1 + VDIRT_META_BLOCK_SIZE, &d, sizeof(d));
@@ -113,7 +212,9 @@ int main(void)
 		   "upgrade refused on a device too small for the staging area");
 		OK(!vsb_upgrade(fd, 10515 * 4096ULL, &sb, &need) && sb.version == 2 &&
 		   sb.seq == 4 && sb.staging_start == 8467 && sb.staging_blocks == 2048 &&
-		   !memcmp(sb.uuid, uuid, 3), "upgrade: version 2, seq 4, staging at 8467");
+		   !sb.incompat && sb.entry_size == 128 &&
+		   !memcmp(sb.uuid, uuid, 3),
+		   "upgrade: version 2, seq 4, staging at 8467, entries left power of two");
 		OK(vsb_upgrade(fd, 10515 * 4096ULL, &sb, &need) == -EALREADY,
 		   "upgrade again: already version 2");
 		if (fd >= 0)
@@ -136,6 +237,6 @@ int main(void)
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) < 0 && strstr(msg, "magic"), "foreign data: bad magic");
 	OK(vsb_build(blk, 2097152, 4096,
 		     "a-very-long-hash-name-that-does-not-fit-in-sixty-four-bytes-at-all", 32,
-		     uuid, 1, 1) == -EINVAL, "overlong hash name refused");
+		     VDIRT_LAYOUT_DEFAULT, uuid, 1, 1) == -EINVAL, "overlong hash name refused");
 	TAP_DONE();
 }

@@ -40,6 +40,7 @@ struct opts {
 	uint32_t cluster_size;
 	const char *hash;
 	int force;
+	int unpacked;		/* meta-size, format --unpacked */
 	const char *mode;
 	int no_read_verify;
 	int fail_open;

@@ -37,7 +37,8 @@ int cmd_meta_size(int argc, char **argv)
 		err("data size %" PRIu64 " is not a multiple of 512 bytes", bytes);
 		return -EINVAL;
 	}
-	if (vdirt_compute_layout(bytes / 512, cs, alg->digest_size, &l))
+	if (vdirt_layout_compute(bytes / 512, cs, alg->digest_size, vformat_layout(o.unpacked),
+				 &l))
 		return -EINVAL;
 	need = l.total_blocks * VDIRT_META_BLOCK_SIZE;
 	if (o.json) {
@@ -49,13 +50,20 @@ int cmd_meta_size(int argc, char **argv)
 		vjson_add_u64(j, "digest_size", alg->digest_size);
 		vjson_add_u64(j, "clusters", l.nr_clusters);
 		vjson_add_u64(j, "entry_size", l.entry_size);
+		vjson_add_bool(j, "packed", l.flags & VDIRT_LAYOUT_PACKED);
+		vjson_add_u64(j, "entries_per_block", l.entries_per_block);
+		vjson_add_u64(j, "entries_blocks", l.entries_blocks);
+		vjson_add_u64(j, "staging_blocks", l.staging_blocks);
 		vjson_add_u64(j, "meta_blocks", l.total_blocks);
 		vjson_add_u64(j, "meta_bytes", need);
 		return vjson_print(stdout, j, "\n");
 	}
 	if (o.debug || !o.quiet) {
-		dbg("clusters %" PRIu64 " entry size %u blocks %" PRIu64,
-		    (uint64_t)l.nr_clusters, l.entry_size, (uint64_t)l.total_blocks);
+		dbg("clusters %" PRIu64 " entry size %u (%s, %u a block) entry blocks %" PRIu64
+		    " staging blocks %" PRIu64 " blocks %" PRIu64, (uint64_t)l.nr_clusters,
+		    l.entry_size, l.flags & VDIRT_LAYOUT_PACKED ? "packed" : "power of two",
+		    l.entries_per_block, (uint64_t)l.entries_blocks, (uint64_t)l.staging_blocks,
+		    (uint64_t)l.total_blocks);
 		printf("%" PRIu64 "\n", need);
 	}
 	return 0;
@@ -123,7 +131,7 @@ int cmd_format(int argc, char **argv)
 		close(dfd);
 		return mfd;
 	}
-	r = vformat(mfd, argv[1], msize, dsize, cs, alg, o.force, &f);
+	r = vformat(mfd, argv[1], msize, dsize, cs, alg, vformat_layout(o.unpacked), o.force, &f);
 	close(mfd);
 	close(dfd);
 	if (r) {
@@ -141,11 +149,13 @@ int cmd_format(int argc, char **argv)
 		vjson_add_u64(j, "cluster_size", cs);
 		vjson_add_str(j, "hash", alg->name);
 		vjson_add_u64(j, "meta_bytes", f.need);
+		vjson_add_bool(j, "packed", !o.unpacked);
 		return vjson_print(stdout, j, "\n");
 	}
 	if (!o.quiet)
-		printf("formatted %s for %s: %" PRIu64 " clusters of %u bytes, %s\n",
-		       argv[1], argv[0], dsize / cs, cs, alg->name);
+		printf("formatted %s for %s: %" PRIu64 " clusters of %u bytes, %s%s\n",
+		       argv[1], argv[0], dsize / cs, cs, alg->name,
+		       o.unpacked ? ", power-of-two entries" : "");
 	return 0;
 }
 
@@ -171,6 +181,9 @@ static struct json_object *copy_json(int i, const struct vcheck_copy *c)
 	vjson_add_bool(j, "staging", fc & VDIRT_FEATURE_COMPAT_STAGING);
 	vjson_add_bool(j, "baseline_staged", fl & VDIRT_SB_F_BASELINE_STAGED);
 	vjson_add_u64(j, "version", c->sb.version);
+	vjson_add_u64(j, "feature_incompat", c->sb.incompat);
+	vjson_add_bool(j, "packed", c->sb.incompat & VDIRT_FEATURE_INCOMPAT_PACKED);
+	vjson_add_u64(j, "entry_size", c->sb.entry_size);
 	vjson_add_u64(j, "epoch", le64toh(d->epoch));
 	vjson_add_u64(j, "log_head", le64toh(d->log_head));
 	vjson_add_u64(j, "log_tail", le64toh(d->log_tail));
@@ -245,6 +258,9 @@ static void check_text(const char *meta, const struct vcheck *k)
 		return;
 	printf("%" PRIu64 " clusters of %u bytes, %s\n", u->sb.nr_clusters,
 	       u->sb.cluster_size, u->sb.hash_name);
+	printf("entries: %s, %u bytes, %u a block\n",
+	       u->sb.incompat & VDIRT_FEATURE_INCOMPAT_PACKED ? "packed" : "power of two",
+	       u->sb.entry_size, VDIRT_META_BLOCK_SIZE / u->sb.entry_size);
 	if (k->clean)
 		printf("clean: nothing to recover (%" PRIu64 " of %" PRIu64
 		       " write-intent bits set)\n", k->intent_set, k->regions);

@@ -51,7 +51,7 @@ static const struct command commands[] = {
 static const struct command *current;
 
 enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRESS,
-       O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL };
+       O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED };
 
 #define GEOMETRY "meta-size,format,open,baseline build"
 #define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
@@ -69,6 +69,8 @@ static const struct opt_def {
 	{ "output", required_argument, 'o', "baseline build", "FILE", "output file" },
 	{ "threads", required_argument, 't', "baseline build", "N", "hashing threads (default: CPUs)" },
 	{ "force", no_argument, 'f', "format", NULL, "format over an existing superblock" },
+	{ "unpacked", no_argument, O_UNPACKED, "meta-size,format", NULL,
+	  "power-of-two entries, as dm-vdirt 1.3 formats (default: packed)" },
 	{ "mode", required_argument, O_MODE, "open", "M", "audit or enforce" },
 	{ "no-read-verify", no_argument, O_NO_RV, "open", NULL, "do not verify reads" },
 	{ "fail-open", no_argument, O_FAIL_OPEN, "open", NULL,
@@ -208,6 +210,7 @@ static int set_opt(int val, const char *arg)
 		o.threads = v;
 		break;
 	case 'f': o.force = 1; break;
+	case O_UNPACKED: o.unpacked = 1; break;
 	case 'n':
 		if (parse_u64(arg, &v)) {
 			err("--count: bad number '%s'", arg);
