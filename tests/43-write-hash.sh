@@ -12,7 +12,7 @@
 # blocks not cached in map) still stores every digest.
 . "${0%/*}/lib.sh"
 
-use_devs t42
+use_devs t43
 
 # fio_q ARGS...: fio with its output in /tmp/fio.out
 fio_q() { fio "$@" >/tmp/fio.out 2>&1; }
