@@ -919,9 +919,8 @@ void vdirt_cursor_put(struct vdirt_dev *vd, struct vdirt_cursor *cur)
  */
 void vdirt_meta_prefetch(struct vdirt_dev *vd, u64 first, u64 last)
 {
-	u32 epb = vd->layout.entries_per_block;
-	sector_t blk = vd->layout.entries_start + div_u64(first, epb);
-	sector_t end = vd->layout.entries_start + div_u64(last, epb);
+	sector_t blk = vdirt_entry_block(&vd->layout, first, NULL);
+	sector_t end = vdirt_entry_block(&vd->layout, last, NULL);
 	struct dm_buffer *b;
 
 	for (; blk <= end; blk++) {
