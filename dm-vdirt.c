@@ -58,7 +58,7 @@ static const struct vdirt_num_opt vdirt_num_opts[VDIRT_NR_NUM_OPTS] = {
 	[VDIRT_OPT_CACHE_MB] = { VDIRT_ARG_CACHE_MB, 32,
 		{ 1, 65536, "Invalid cache_mb value (1..65536)" } },
 	[VDIRT_OPT_SMALL_READ_CPU] = { VDIRT_ARG_SMALL_READ_CPU,
-		VDIRT_READ_CPU_ALONE,
+		VDIRT_READ_CPU_OTHER,
 		{ VDIRT_READ_CPU_NEVER, VDIRT_READ_CPU_OTHER,
 		  "Invalid small_read_cpu value (0..3)" } },
 	[VDIRT_OPT_SMALL_WRITE_CPU] = { VDIRT_ARG_SMALL_WRITE_CPU, 0,
