@@ -448,15 +448,18 @@ void vdirt_io_queue(struct vdirt_io *io)
 	queue_work(local ? vd->iop.cpu_wq : vd->wq, &io->work);
 }
 
-/* any context: complete the guest's write unless more work is needed */
-static void vdirt_clone_endio(struct bio *clone)
+/*
+ * Any context: our copy of a write is done with (status: the write's);
+ * complete the guest's write unless the worker has more to do.
+ */
+static void vdirt_write_done(struct vdirt_io *io, blk_status_t status)
 {
-	struct vdirt_io *io = clone->bi_private;
 	struct vdirt_dev *vd = io->vd;
 
-	io->status = clone->bi_status;
+	if (status)
+		io->status = status;
+	vdirt_free_page_bio(vd, io->clone);
 	io->clone = NULL;
-	vdirt_free_page_bio(vd, clone);
 	if (unlikely(io->status || vdirt_needs_commit(vdirt_io_bio(io)) ||
 		     vdirt_records_unsynced(vd))) {
 		io->stage = VSTAGE_POST;
@@ -464,6 +467,14 @@ static void vdirt_clone_endio(struct bio *clone)
 		return;
 	}
 	vdirt_io_complete(io);
+}
+
+static void vdirt_clone_endio(struct bio *clone)
+{
+	struct vdirt_io *io = clone->bi_private;
+
+	io->status = BLK_STS_OK;
+	vdirt_write_done(io, clone->bi_status);
 }
 
 /*
@@ -535,22 +546,8 @@ static void vdirt_submit_measured(struct vdirt_io *io, struct bio *pb)
  */
 static void vdirt_split_put(struct vdirt_io *io)
 {
-	struct vdirt_dev *vd = io->vd;
-	struct bio *clone = io->clone;
-
-	if (!atomic_dec_and_test(&io->pending))
-		return;
-	if (clone->bi_status)
-		io->status = clone->bi_status;
-	io->clone = NULL;
-	vdirt_free_page_bio(vd, clone);
-	if (unlikely(io->status || vdirt_needs_commit(vdirt_io_bio(io)) ||
-		     vdirt_records_unsynced(vd))) {
-		io->stage = VSTAGE_POST;
-		queue_work(vd->wq, &io->work);
-		return;
-	}
-	vdirt_io_complete(io);
+	if (atomic_dec_and_test(&io->pending))
+		vdirt_write_done(io, io->clone->bi_status);
 }
 
 /* any context: the split write's copy reached the device (or failed) */
