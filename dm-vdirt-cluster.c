@@ -288,15 +288,16 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 {
 	u8 base[VDIRT_MAX_DIGEST_SIZE];
 	struct vdirt_disk_entry *e;
-	bool was, drift = false;
+	bool was, drift;
 
 	e = vdirt_cursor_get(vd, cur, cluster);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
+	drift = digest && vdirt_has_baseline(vd, e) &&
+		!(e->flags & VDIRT_E_DRIFT) &&
+		memcmp(vdirt_entry_baseline(vd, e), digest, vd->digest_size);
 	/* a drift record cannot be appended without waiting: not in map */
-	if (cur->nowait && digest && vdirt_has_baseline(vd, e) &&
-	    !(e->flags & VDIRT_E_DRIFT) &&
-	    memcmp(vdirt_entry_baseline(vd, e), digest, vd->digest_size))
+	if (drift && cur->nowait)
 		return -EAGAIN;
 	was = e->flags & VDIRT_E_CURRENT;
 	if (digest) {
@@ -305,14 +306,10 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 		e->flags &= ~VDIRT_E_MISMATCH;
 		if (!was)
 			atomic64_inc(&vd->cnt.measured);
-		if (vdirt_has_baseline(vd, e) &&
-		    !(e->flags & VDIRT_E_DRIFT) &&
-		    memcmp(vdirt_entry_baseline(vd, e), digest,
-			   vd->digest_size)) {
+		if (drift) {
 			e->flags |= VDIRT_E_DRIFT;
 			memcpy(base, vdirt_entry_baseline(vd, e),
 			       vd->digest_size);
-			drift = true;
 		}
 	} else {
 		memset(vdirt_entry_current(e), 0, vd->digest_size);
