@@ -289,6 +289,7 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	u8 base[VDIRT_MAX_DIGEST_SIZE];
 	struct vdirt_disk_entry *e;
 	bool was, drift;
+	u64 ep;
 
 	e = vdirt_cursor_get(vd, cur, cluster);
 	if (IS_ERR(e))
@@ -299,6 +300,16 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	/* a drift record cannot be appended without waiting: not in map */
 	if (drift && cur->nowait)
 		return -EAGAIN;
+	/* first write in this epoch: into its write set (may be -EAGAIN) */
+	ep = op == VDIRT_OP_RECOVERY && vd->ep.recover_epoch ?
+	     vd->ep.recover_epoch : READ_ONCE(vd->epoch);
+	if (vd->ep.wsets && (le32_to_cpu(e->write_epoch) != (u32)ep ||
+			     unlikely(vdirt_unrecovered(vd, cluster)))) {
+		int r = vdirt_wset_mark(vd, cur, cluster, ep);
+
+		if (r)
+			return r;
+	}
 	was = e->flags & VDIRT_E_CURRENT;
 	if (digest) {
 		memcpy(vdirt_entry_current(e), digest, vd->digest_size);
@@ -318,7 +329,7 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 		if (was)
 			atomic64_dec(&vd->cnt.measured);
 	}
-	e->write_epoch = cpu_to_le32((u32)vd->epoch);
+	e->write_epoch = cpu_to_le32((u32)ep);
 	e->write_time_ns = cpu_to_le64(now);
 	cur->dirty = true;
 
@@ -415,7 +426,8 @@ int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
  * n * digest_size bytes.
  */
 int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
-		       u8 *cur_digests, u8 *base_digests)
+		       u8 *cur_digests, u8 *base_digests, u32 *epochs,
+		       u64 *times)
 {
 	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
 	unsigned int ds = vd->digest_size;
@@ -440,6 +452,8 @@ int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
 				break;
 			}
 			valid[i] = e->flags & (VDIRT_E_CURRENT | VDIRT_E_BASELINE);
+			epochs[i] = le32_to_cpu(e->write_epoch);
+			times[i] = le64_to_cpu(e->write_time_ns);
 			if (e->flags & VDIRT_E_CURRENT)
 				memcpy(cur_digests + i * ds, vdirt_entry_current(e), ds);
 			else

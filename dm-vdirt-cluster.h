@@ -76,10 +76,12 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 /*
  * Both digests of clusters [first, first + n), each read under its lock
  * region's range lock.  valid[i] gets VDIRT_E_CURRENT and VDIRT_E_BASELINE
- * of the entry; digests hold n * digest_size bytes (zeros when not valid).
+ * of the entry; digests hold n * digest_size bytes (zeros when not valid);
+ * epochs[i] and times[i] the epoch and wall clock of the last write.
  */
 int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
-		       u8 *cur_digests, u8 *base_digests);
+		       u8 *cur_digests, u8 *base_digests, u32 *epochs,
+		       u64 *times);
 
 /* vdirt_check_cluster() */
 enum {

@@ -98,6 +98,31 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
 /* event log, reserved */
 #define VDIRT_EVENT_BLOCKS		16U
 
+/*
+ * Epoch table (RO_COMPAT_EPOCHS): one 256-byte entry per retained epoch,
+ * 16 per block; epoch e is slot e % epochs_retained.  Retention is set at
+ * format (vdirtctl format --epochs N).
+ */
+#define VDIRT_EPOCH_ENTRY_SIZE		256U
+#define VDIRT_EPOCHS_PER_BLOCK		(VDIRT_META_BLOCK_SIZE / \
+					 VDIRT_EPOCH_ENTRY_SIZE)
+#define VDIRT_EPOCHS_DEFAULT		16U
+#define VDIRT_EPOCHS_MIN		2U
+#define VDIRT_EPOCHS_MAX		4096U
+#define VDIRT_EPOCH_LABEL_LEN		64U
+
+/*
+ * Write sets (RO_COMPAT_WRITESETS): per retained epoch, a bitmap of the
+ * clusters written in it, wset_slot_blocks blocks per epoch (slot e %
+ * epochs_retained).  Each block starts with a 16-byte header whose epoch
+ * field says which epoch its bits belong to: a block of another epoch
+ * reads as all zero, so a new epoch needs no clearing.
+ */
+#define VDIRT_WSET_HDR_SIZE		16U
+#define VDIRT_WSET_BITS_PER_BLOCK	((VDIRT_META_BLOCK_SIZE - \
+					  VDIRT_WSET_HDR_SIZE) * 8U)
+#define VDIRT_WSET_MAGIC		0x53574456U	/* "VDWS" */
+
 /* superblock flags */
 #define VDIRT_SB_F_CLEAN		(1U << 0)	/* cleanly closed */
 #define VDIRT_SB_F_BASELINE		(1U << 1)	/* some cluster has a baseline */
@@ -130,7 +155,24 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
 					 VDIRT_FEATURE_COMPAT_STAGING)
 #define VDIRT_FEATURE_INCOMPAT_PACKED	(1U << 0)
 #define VDIRT_FEATURE_INCOMPAT_SUPP	VDIRT_FEATURE_INCOMPAT_PACKED
-#define VDIRT_FEATURE_RO_COMPAT_SUPP	0U
+/*
+ * Read-only compatible features (version 2): a module that does not know
+ * them could read the metadata but would write it without keeping them up
+ * to date, so it may only use a read-only table.
+ * RO_COMPAT_EPOCHS: the epoch table (epoch_start, epoch_blocks,
+ * epochs_retained, epoch_first).
+ * RO_COMPAT_WRITESETS (needs EPOCHS): per-epoch write sets (wset_start,
+ * wset_blocks).
+ * RO_COMPAT_CHAIN: the record ring is a hash chain from record
+ * chain_start on (struct vdirt_disk_record prev), log_hash in the
+ * superblock is the digest of record log_head - 1.
+ */
+#define VDIRT_FEATURE_RO_COMPAT_EPOCHS	(1U << 0)
+#define VDIRT_FEATURE_RO_COMPAT_WRITESETS (1U << 1)
+#define VDIRT_FEATURE_RO_COMPAT_CHAIN	(1U << 2)
+#define VDIRT_FEATURE_RO_COMPAT_SUPP	(VDIRT_FEATURE_RO_COMPAT_EPOCHS | \
+					 VDIRT_FEATURE_RO_COMPAT_WRITESETS | \
+					 VDIRT_FEATURE_RO_COMPAT_CHAIN)
 
 /* per-cluster entry flags */
 #define VDIRT_E_CURRENT		(1U << 0)	/* current digest valid */
@@ -139,10 +181,15 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
 #define VDIRT_E_MISMATCH	(1U << 3)	/* read mismatch recorded */
 #define VDIRT_E_DRIFT		(1U << 4)	/* write drift recorded */
 
-/* mismatch record kinds and ops */
+/* record kinds and ops */
 #define VDIRT_KIND_READ_MISMATCH	1
 #define VDIRT_KIND_WRITE_DRIFT		2
 #define VDIRT_KIND_RECOVERY		3	/* summary, see aux[] */
+#define VDIRT_KIND_ROLLBACK		4	/* read mismatch, older content */
+#define VDIRT_KIND_EPOCH		5	/* an epoch opened, see aux[] */
+#define VDIRT_KIND_ACTIVATION		6	/* the device was activated */
+#define VDIRT_KIND_BASELINE		7	/* baseline load/capture/clear */
+#define VDIRT_KIND_PURGE		8	/* every cluster made unwritten */
 #define VDIRT_OP_READ			1
 #define VDIRT_OP_WRITE			2
 #define VDIRT_OP_SCAN			3
@@ -196,7 +243,20 @@ struct vdirt_disk_sb {
 	__u8   merkle_root[64];		/* 320: reserved, zero */
 	__le64 staging_start;		/* 384: COMPAT_STAGING, else 0 */
 	__le64 staging_blocks;		/* 392: COMPAT_STAGING, else 0 */
-	__u8   reserved[112];		/* 400: zero */
+	__le64 epoch_start;		/* 400: RO_COMPAT_EPOCHS, else 0 */
+	__le64 epoch_blocks;		/* 408: RO_COMPAT_EPOCHS, else 0 */
+	__le32 epochs_retained;		/* 416: RO_COMPAT_EPOCHS, else 0 */
+	__le32 reserved1;		/* 420: zero */
+	__le64 epoch_first;		/* 424: first epoch in the table */
+	__le64 wset_start;		/* 432: RO_COMPAT_WRITESETS, else 0 */
+	__le64 wset_blocks;		/* 440: RO_COMPAT_WRITESETS, else 0 */
+	__le64 chain_start;		/* 448: RO_COMPAT_CHAIN: first chained
+					 *      record number
+					 */
+	__u8   log_hash[32];		/* 456: RO_COMPAT_CHAIN: digest of
+					 *      record log_head - 1
+					 */
+	__u8   reserved[24];		/* 488: zero */
 } __packed;				/* 512 */
 
 /*
@@ -233,8 +293,61 @@ struct vdirt_disk_record {
 	__u8   expected[VDIRT_MAX_DIGEST_SIZE];	/*  32 */
 	__u8   actual[VDIRT_MAX_DIGEST_SIZE];	/*  96 */
 	__le64 aux[4];			/* 160: by kind, zero otherwise */
-	__u8   reserved[64];		/* 192: zero */
+	__u8   prev[32];		/* 192: RO_COMPAT_CHAIN: digest of the
+					 *      previous record, else zero
+					 */
+	__le64 epoch;			/* 224: epoch the record was made in */
+	__u8   reserved[24];		/* 232: zero */
 } __packed;				/* 256 */
+
+/*
+ * Epoch table entry (RO_COMPAT_EPOCHS), VDIRT_EPOCH_ENTRY_SIZE bytes.  An
+ * entry is valid when its csum (crc32c of the 256 bytes with csum = 0)
+ * matches and epoch is the epoch its slot holds (e % epochs_retained).
+ */
+struct vdirt_disk_epoch {
+	__le64 epoch;			/*   0 */
+	__le64 start_ns;		/*   8: wall clock when it opened */
+	__le64 end_ns;			/*  16: when it closed, 0 while open */
+	__le64 written;			/*  24: clusters in its write set */
+	__le64 log_first;		/*  32: first record made in it */
+	__le64 log_end;			/*  40: log_head when it closed */
+	__le32 flags;			/*  48: VDIRT_EP_* */
+	__le32 csum;			/*  52: crc32c, csum = 0 */
+	__le64 seq;			/*  56: superblock seq when it closed */
+	char   label[VDIRT_EPOCH_LABEL_LEN];	/* 64: NUL padded */
+	__u8   root[64];		/* 128: attestation root, reserved */
+	__u8   log_hash[32];		/* 192: log_hash when it closed */
+	__u8   reserved[32];		/* 224: zero */
+} __packed;				/* 256 */
+
+#define VDIRT_EP_CLOSED		(1U << 0)	/* end_ns, log_end valid */
+#define VDIRT_EP_WRITESET	(1U << 1)	/* its write set is kept */
+#define VDIRT_EP_UNCLEAN	(1U << 2)	/* closed by a crash (end_ns is
+						 * the last commit's time)
+						 */
+#define VDIRT_EP_ROOT		(1U << 3)	/* root valid */
+
+/* header of a write-set block (RO_COMPAT_WRITESETS) */
+struct vdirt_disk_wset {
+	__le64 epoch;			/* 0: epoch the bits belong to */
+	__le32 magic;			/* 8: VDIRT_WSET_MAGIC */
+	__le32 reserved;		/* 12: zero */
+	/* 16: bits; cluster c of its range is bit c % 8 of byte c / 8 */
+} __packed;
+
+/*
+ * aux[] of a VDIRT_KIND_EPOCH record: the epoch opened, the epoch closed;
+ * the label is in expected[] (NUL padded).  VDIRT_KIND_ROLLBACK: aux[0] is
+ * the epoch at whose end the cluster held the content read.
+ * VDIRT_KIND_BASELINE: aux[0] is VDIRT_BASELINE_OP_*, aux[1] the clusters
+ * with a baseline afterwards.
+ */
+#define VDIRT_AUX_EPOCH			0
+#define VDIRT_AUX_PREV_EPOCH		1
+#define VDIRT_BASELINE_OP_LOAD		1
+#define VDIRT_BASELINE_OP_CAPTURE	2
+#define VDIRT_BASELINE_OP_CLEAR		3
 
 /*
  * aux[] of a VDIRT_KIND_RECOVERY record (cluster is 0, digests are zero):
@@ -249,8 +362,17 @@ struct vdirt_disk_record {
 /* what a layout has: VDIRT_LAYOUT_* (from the version and feature bits) */
 #define VDIRT_LAYOUT_STAGING		(1U << 0)	/* COMPAT_STAGING */
 #define VDIRT_LAYOUT_PACKED		(1U << 1)	/* INCOMPAT_PACKED */
+#define VDIRT_LAYOUT_EPOCHS		(1U << 2)	/* RO_COMPAT_EPOCHS */
+#define VDIRT_LAYOUT_WRITESETS		(1U << 3)	/* RO_COMPAT_WRITESETS */
+#define VDIRT_LAYOUT_CHAIN		(1U << 4)	/* RO_COMPAT_CHAIN */
 /* the layout a format writes */
 #define VDIRT_LAYOUT_DEFAULT		(VDIRT_LAYOUT_STAGING | \
+					 VDIRT_LAYOUT_PACKED | \
+					 VDIRT_LAYOUT_EPOCHS | \
+					 VDIRT_LAYOUT_WRITESETS | \
+					 VDIRT_LAYOUT_CHAIN)
+/* what version 1.4 of the module formatted */
+#define VDIRT_LAYOUT_1_4		(VDIRT_LAYOUT_STAGING | \
 					 VDIRT_LAYOUT_PACKED)
 /* version 1 metadata: no optional region, power-of-two entries */
 #define VDIRT_LAYOUT_V1			0U
@@ -272,6 +394,12 @@ struct vdirt_layout {
 	__u64 event_blocks;
 	__u64 staging_start;		/* 0 without a staging area */
 	__u64 staging_blocks;
+	__u64 epoch_start;		/* 0 without an epoch table */
+	__u64 epoch_blocks;
+	__u32 epochs;			/* epochs retained, 0 without */
+	__u32 wset_slot_blocks;		/* write-set blocks per epoch */
+	__u64 wset_start;		/* 0 without write sets */
+	__u64 wset_blocks;		/* epochs * wset_slot_blocks */
 	__u64 total_blocks;
 };
 
@@ -307,8 +435,9 @@ static inline __u64 vdirt_entry_block(const struct vdirt_layout *l, __u64 c,
 
 /*
  * Compute the metadata layout for a data device of data_sectors 512-byte
- * sectors, with what flags (VDIRT_LAYOUT_*) says.  Pure function, usable
- * from userspace.  Returns 0, or -1 when a parameter is out of range.
+ * sectors, with what flags (VDIRT_LAYOUT_*) says, keeping epochs epochs
+ * (VDIRT_LAYOUT_EPOCHS; else ignored).  Pure function, usable from
+ * userspace.  Returns 0, or -1 when a parameter is out of range.
  *
  *   C       = data_sectors * 512 / cluster_size
  *   E       = vdirt_entry_size(digest_size, PACKED), EPB = 4096 / E
@@ -318,11 +447,13 @@ static inline __u64 vdirt_entry_block(const struct vdirt_layout *l, __u64 c,
  *           + 256                               (mismatch record ring)
  *           + 16                                (event log)
  *           + ceil(C * digest_size / 4096)      (staging area, STAGING)
+ *           + ceil(N / 16)                      (epoch table, EPOCHS)
+ *           + N * ceil(C / 32640)               (write sets, WRITESETS)
  *   bytes   = blocks * 4096
  */
 static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
 				       __u32 digest_size, __u32 flags,
-				       struct vdirt_layout *l)
+				       __u32 epochs, struct vdirt_layout *l)
 {
 	__u64 regions;
 	__u32 cs_sectors;
@@ -331,6 +462,11 @@ static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
 	    cluster_size > VDIRT_MAX_CLUSTER_SIZE ||
 	    (cluster_size & (cluster_size - 1)) ||
 	    !digest_size || digest_size > VDIRT_MAX_DIGEST_SIZE)
+		return -1;
+	if ((flags & VDIRT_LAYOUT_WRITESETS) && !(flags & VDIRT_LAYOUT_EPOCHS))
+		return -1;
+	if ((flags & VDIRT_LAYOUT_EPOCHS) &&
+	    (epochs < VDIRT_EPOCHS_MIN || epochs > VDIRT_EPOCHS_MAX))
 		return -1;
 	cs_sectors = cluster_size >> 9;
 	l->flags = flags;
@@ -363,7 +499,54 @@ static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
 				    VDIRT_META_BLOCK_SIZE;
 		l->total_blocks += l->staging_blocks;
 	}
+	l->epoch_start = 0;
+	l->epoch_blocks = 0;
+	l->epochs = 0;
+	l->wset_slot_blocks = 0;
+	l->wset_start = 0;
+	l->wset_blocks = 0;
+	if (flags & VDIRT_LAYOUT_EPOCHS) {
+		l->epochs = epochs;
+		l->epoch_start = l->total_blocks;
+		l->epoch_blocks = (epochs + VDIRT_EPOCHS_PER_BLOCK - 1) /
+				  VDIRT_EPOCHS_PER_BLOCK;
+		l->total_blocks += l->epoch_blocks;
+	}
+	if (flags & VDIRT_LAYOUT_WRITESETS) {
+		l->wset_slot_blocks = (l->nr_clusters +
+				       VDIRT_WSET_BITS_PER_BLOCK - 1) /
+				      VDIRT_WSET_BITS_PER_BLOCK;
+		l->wset_start = l->total_blocks;
+		l->wset_blocks = (__u64)epochs * l->wset_slot_blocks;
+		l->total_blocks += l->wset_blocks;
+	}
 	return 0;
+}
+
+/*
+ * Where the write-set bit of cluster c in the set of epoch e is: returns
+ * the block, sets *bit to the bit number after the block's header.
+ */
+static inline __u64 vdirt_wset_block(const struct vdirt_layout *l, __u64 e,
+				     __u64 c, __u32 *bit)
+{
+	__u32 slot;
+	__u64 blk;
+
+	vdirt_div_u64_rem(e, l->epochs, &slot);
+	blk = vdirt_div_u64_rem(c, VDIRT_WSET_BITS_PER_BLOCK, bit);
+	return l->wset_start + (__u64)slot * l->wset_slot_blocks + blk;
+}
+
+/* the block and byte offset of epoch e's entry in the epoch table */
+static inline __u64 vdirt_epoch_block(const struct vdirt_layout *l, __u64 e,
+				      __u32 *off)
+{
+	__u32 slot;
+
+	vdirt_div_u64_rem(e, l->epochs, &slot);
+	*off = (slot % VDIRT_EPOCHS_PER_BLOCK) * VDIRT_EPOCH_ENTRY_SIZE;
+	return l->epoch_start + slot / VDIRT_EPOCHS_PER_BLOCK;
 }
 
 /* the layout a format writes (VDIRT_LAYOUT_DEFAULT) */
@@ -372,17 +555,19 @@ static inline int vdirt_compute_layout(__u64 data_sectors, __u32 cluster_size,
 				       struct vdirt_layout *l)
 {
 	return vdirt_layout_compute(data_sectors, cluster_size, digest_size,
-				    VDIRT_LAYOUT_DEFAULT, l);
+				    VDIRT_LAYOUT_DEFAULT, VDIRT_EPOCHS_DEFAULT,
+				    l);
 }
 
 /* required metadata device size in bytes, 0 for invalid parameters */
 static inline __u64 vdirt_meta_size_of(__u64 data_sectors, __u32 cluster_size,
-				       __u32 digest_size, __u32 flags)
+				       __u32 digest_size, __u32 flags,
+				       __u32 epochs)
 {
 	struct vdirt_layout l;
 
 	if (vdirt_layout_compute(data_sectors, cluster_size, digest_size,
-				 flags, &l))
+				 flags, epochs, &l))
 		return 0;
 	return l.total_blocks * VDIRT_META_BLOCK_SIZE;
 }
@@ -392,7 +577,7 @@ static inline __u64 vdirt_meta_size(__u64 data_sectors, __u32 cluster_size,
 				    __u32 digest_size)
 {
 	return vdirt_meta_size_of(data_sectors, cluster_size, digest_size,
-				  VDIRT_LAYOUT_DEFAULT);
+				  VDIRT_LAYOUT_DEFAULT, VDIRT_EPOCHS_DEFAULT);
 }
 
 /* what vdirt_sb_check() found wrong with a superblock copy */
@@ -421,8 +606,10 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 	__u32 version = vdirt_le32(sb->version);
 	__u32 compat = vdirt_le32(sb->feature_compat);
 	__u32 incompat = vdirt_le32(sb->feature_incompat);
+	__u32 ro_compat = vdirt_le32(sb->feature_ro_compat);
 	__u32 flags = VDIRT_LAYOUT_V1;
 	struct vdirt_layout l;
+	int unknown;
 
 	if (vdirt_le64(sb->magic) != VDIRT_SB_MAGIC)
 		return VDIRT_SB_BAD_MAGIC;
@@ -434,12 +621,21 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 		return VDIRT_SB_BAD_INCOMPAT;
 	/* optional regions and layouts exist from version 2 on, each a bit */
 	if (version < 2 && ((compat & ~VDIRT_FEATURE_COMPAT_INTENT) ||
-			    incompat))
+			    incompat || ro_compat))
 		return VDIRT_SB_BAD_LAYOUT;
 	if (compat & VDIRT_FEATURE_COMPAT_STAGING)
 		flags |= VDIRT_LAYOUT_STAGING;
 	if (incompat & VDIRT_FEATURE_INCOMPAT_PACKED)
 		flags |= VDIRT_LAYOUT_PACKED;
+	if (ro_compat & VDIRT_FEATURE_RO_COMPAT_EPOCHS)
+		flags |= VDIRT_LAYOUT_EPOCHS;
+	if (ro_compat & VDIRT_FEATURE_RO_COMPAT_WRITESETS)
+		flags |= VDIRT_LAYOUT_WRITESETS;
+	if (ro_compat & VDIRT_FEATURE_RO_COMPAT_CHAIN)
+		flags |= VDIRT_LAYOUT_CHAIN;
+	/* regions of features this code does not know lie after the known */
+	unknown = (compat & ~VDIRT_FEATURE_COMPAT_SUPP) ||
+		  (ro_compat & ~VDIRT_FEATURE_RO_COMPAT_SUPP);
 	if (vdirt_le32(sb->meta_block_size) != VDIRT_META_BLOCK_SIZE ||
 	    vdirt_le32(sb->record_size) != VDIRT_RECORD_SIZE ||
 	    vdirt_le32(sb->intent_region_clusters) !=
@@ -447,7 +643,8 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 	    !memchr(sb->hash_name, 0, sizeof(sb->hash_name)) ||
 	    vdirt_layout_compute(vdirt_le64(sb->data_sectors),
 				 vdirt_le32(sb->cluster_size),
-				 vdirt_le32(sb->digest_size), flags, &l))
+				 vdirt_le32(sb->digest_size), flags,
+				 vdirt_le32(sb->epochs_retained), &l))
 		return VDIRT_SB_BAD_LAYOUT;
 	if (vdirt_le32(sb->entry_size) != l.entry_size ||
 	    vdirt_le64(sb->nr_clusters) != l.nr_clusters ||
@@ -462,10 +659,20 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 	    vdirt_le64(sb->event_blocks) != l.event_blocks ||
 	    vdirt_le64(sb->staging_start) != l.staging_start ||
 	    vdirt_le64(sb->staging_blocks) != l.staging_blocks ||
-	    vdirt_le64(sb->total_blocks) != l.total_blocks ||
-	    vdirt_le64(sb->log_tail) > vdirt_le64(sb->log_head))
+	    vdirt_le64(sb->epoch_start) != l.epoch_start ||
+	    vdirt_le64(sb->epoch_blocks) != l.epoch_blocks ||
+	    vdirt_le32(sb->epochs_retained) != l.epochs ||
+	    vdirt_le64(sb->wset_start) != l.wset_start ||
+	    vdirt_le64(sb->wset_blocks) != l.wset_blocks ||
+	    (unknown ? vdirt_le64(sb->total_blocks) < l.total_blocks :
+		       vdirt_le64(sb->total_blocks) != l.total_blocks) ||
+	    vdirt_le64(sb->log_tail) > vdirt_le64(sb->log_head) ||
+	    ((ro_compat & VDIRT_FEATURE_RO_COMPAT_EPOCHS) &&
+	     vdirt_le64(sb->epoch_first) > vdirt_le64(sb->epoch) + 1) ||
+	    ((ro_compat & VDIRT_FEATURE_RO_COMPAT_CHAIN) &&
+	     vdirt_le64(sb->chain_start) > vdirt_le64(sb->log_head)))
 		return VDIRT_SB_BAD_LAYOUT;
-	if (meta_blocks && l.total_blocks > meta_blocks)
+	if (meta_blocks && vdirt_le64(sb->total_blocks) > meta_blocks)
 		return VDIRT_SB_BAD_SIZE;
 	if (lp)
 		*lp = l;
@@ -488,6 +695,7 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 	size_t n = strlen(hash);
 	__u32 compat = vdirt_le32(sb->feature_compat);
 	__u32 incompat = vdirt_le32(sb->feature_incompat);
+	__u32 ro_compat = vdirt_le32(sb->feature_ro_compat);
 
 	if (n >= VDIRT_HASH_NAME_LEN)
 		n = VDIRT_HASH_NAME_LEN - 1;
@@ -510,8 +718,18 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 		incompat |= VDIRT_FEATURE_INCOMPAT_PACKED;
 	else
 		incompat &= ~VDIRT_FEATURE_INCOMPAT_PACKED;
+	ro_compat &= ~(VDIRT_FEATURE_RO_COMPAT_EPOCHS |
+		       VDIRT_FEATURE_RO_COMPAT_WRITESETS |
+		       VDIRT_FEATURE_RO_COMPAT_CHAIN);
+	if (l->flags & VDIRT_LAYOUT_EPOCHS)
+		ro_compat |= VDIRT_FEATURE_RO_COMPAT_EPOCHS;
+	if (l->flags & VDIRT_LAYOUT_WRITESETS)
+		ro_compat |= VDIRT_FEATURE_RO_COMPAT_WRITESETS;
+	if (l->flags & VDIRT_LAYOUT_CHAIN)
+		ro_compat |= VDIRT_FEATURE_RO_COMPAT_CHAIN;
 	sb->feature_compat = vdirt_cpu32(compat);
 	sb->feature_incompat = vdirt_cpu32(incompat);
+	sb->feature_ro_compat = vdirt_cpu32(ro_compat);
 	sb->entries_start = vdirt_cpu64(l->entries_start);
 	sb->entries_blocks = vdirt_cpu64(l->entries_blocks);
 	sb->intent_start = vdirt_cpu64(l->intent_start);
@@ -525,6 +743,11 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 	sb->event_blocks = vdirt_cpu64(l->event_blocks);
 	sb->staging_start = vdirt_cpu64(l->staging_start);
 	sb->staging_blocks = vdirt_cpu64(l->staging_blocks);
+	sb->epoch_start = vdirt_cpu64(l->epoch_start);
+	sb->epoch_blocks = vdirt_cpu64(l->epoch_blocks);
+	sb->epochs_retained = vdirt_cpu32(l->epochs);
+	sb->wset_start = vdirt_cpu64(l->wset_start);
+	sb->wset_blocks = vdirt_cpu64(l->wset_blocks);
 	sb->total_blocks = vdirt_cpu64(l->total_blocks);
 }
 
@@ -534,5 +757,9 @@ _Static_assert(sizeof(struct vdirt_disk_entry) == VDIRT_ENTRY_HDR_SIZE,
 	       "entry header size");
 _Static_assert(sizeof(struct vdirt_disk_record) == VDIRT_RECORD_SIZE,
 	       "record size");
+_Static_assert(sizeof(struct vdirt_disk_epoch) == VDIRT_EPOCH_ENTRY_SIZE,
+	       "epoch entry size");
+_Static_assert(sizeof(struct vdirt_disk_wset) == VDIRT_WSET_HDR_SIZE,
+	       "write-set header size");
 
 #endif /* DM_VDIRT_FORMAT_H */

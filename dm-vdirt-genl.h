@@ -70,6 +70,17 @@
  *        missing number.  Events beyond the rate limit (module parameter
  *        dm_vdirt.event_rate, per device per second, default 2000) are
  *        dropped and counted (EVENTS_DROPPED); the records are always stored.
+ * VDIRT_CMD_EPOCH_GET        NLM_F_DUMP, R: device.  One message per retained
+ *        epoch, oldest first: A: EPOCH EPOCH_LABEL EPOCH_START EPOCH_END
+ *        EPOCH_WRITTEN EPOCH_FLAGS EPOCH_LOG_FIRST EPOCH_LOG_END.
+ *        -EOPNOTSUPP without an epoch table.
+ * VDIRT_CMD_CHANGED_GET      NLM_F_DUMP, R: device, SINCE, optional UNTIL
+ *        (default: the current epoch).  The clusters in the write sets of
+ *        epochs SINCE + 1 .. UNTIL, as RUNS attributes (one message per
+ *        write-set block that has any, runs may continue in the next).
+ *        -ERANGE when SINCE + 1 is older than the oldest retained epoch or
+ *        UNTIL is newer than the current one, -EINVAL when UNTIL < SINCE,
+ *        -EOPNOTSUPP without write sets.
  * VDIRT_CMD_EVENTS_SUBSCRIBE  no attributes.  On kernels whose multicast
  *        groups cannot be restricted to CAP_SYS_ADMIN, events are not
  *        multicast but unicast to the sockets that sent this command;
@@ -105,6 +116,8 @@ enum vdirt_genl_cmd {
 	VDIRT_CMD_HASH_GET,
 	VDIRT_CMD_EVENT,
 	VDIRT_CMD_EVENTS_SUBSCRIBE,
+	VDIRT_CMD_EPOCH_GET,
+	VDIRT_CMD_CHANGED_GET,
 
 	__VDIRT_CMD_MAX,
 	VDIRT_CMD_MAX = __VDIRT_CMD_MAX - 1
@@ -162,6 +175,31 @@ enum vdirt_genl_attr {
 	VDIRT_A_CHANGE_PAUSED,		/* u8, 1: paused, the device is suspended */
 	VDIRT_A_CHANGE_DONE_ID,		/* u64, the last change that ended */
 	VDIRT_A_CHANGE_RESULT,		/* u32, its errno, 0: success */
+	/* epochs, write sets (RO_COMPAT_EPOCHS, RO_COMPAT_WRITESETS) */
+	VDIRT_A_EPOCH,			/* u64, an epoch number */
+	VDIRT_A_EPOCH_FIRST,		/* u64, oldest retained epoch */
+	VDIRT_A_EPOCH_LABEL,		/* string, < VDIRT_EPOCH_LABEL_LEN */
+	VDIRT_A_EPOCH_START,		/* u64, ns since the epoch (wall clock) */
+	VDIRT_A_EPOCH_END,		/* u64, likewise, 0: open */
+	VDIRT_A_EPOCH_WRITTEN,		/* u64, clusters in its write set */
+	VDIRT_A_EPOCH_FLAGS,		/* u32, VDIRT_EP_* */
+	VDIRT_A_EPOCH_LOG_FIRST,	/* u64, first record made in it */
+	VDIRT_A_EPOCH_LOG_END,		/* u64, log head when it closed */
+	VDIRT_A_SINCE,			/* u64, CHANGED_GET: after this epoch */
+	VDIRT_A_UNTIL,			/* u64, CHANGED_GET: up to this one */
+	VDIRT_A_RUNS,			/* binary, u64 host order pairs
+					 * (first, count), cluster order
+					 */
+	VDIRT_A_WRITE_EPOCHS,		/* binary, u32 host order per cluster */
+	VDIRT_A_WRITE_TIMES,		/* binary, u64 host order per cluster */
+	/* the hash-chained record log (RO_COMPAT_CHAIN) */
+	VDIRT_A_REC_RAW,		/* binary, the 256-byte on-disk record */
+	VDIRT_A_REC_EPOCH,		/* u64, epoch the record was made in */
+	VDIRT_A_LOG_HASH,		/* binary, 32: digest of record head - 1 */
+	VDIRT_A_CHAIN_START,		/* u64, first chained record number */
+	VDIRT_A_LOG_KEYED,		/* u8, 1: the chain is an HMAC chain */
+	VDIRT_A_UUID,			/* binary, 16: the metadata's uuid */
+	VDIRT_A_SB_SEQ,			/* u64, superblock commit sequence */
 
 	__VDIRT_A_MAX,
 	VDIRT_A_MAX = __VDIRT_A_MAX - 1

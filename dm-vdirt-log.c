@@ -105,6 +105,8 @@ void vdirt_log_snapshot(struct vdirt_dev *vd)
 	lockdep_assert_held(&vd->commit_lock);
 	mutex_lock(&vd->log_lock);
 	vd->log_committing = vd->log_head;
+	memcpy(vd->log_hash_committing, vd->log_hash,
+	       sizeof(vd->log_hash_committing));
 	mutex_unlock(&vd->log_lock);
 }
 

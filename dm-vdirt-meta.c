@@ -68,18 +68,22 @@ static void vdirt_sb_fill(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 	memset(sb, 0, VDIRT_META_BLOCK_SIZE);
 	/* unknown compat bits are kept as found, known ones as we keep them */
 	sb->feature_compat = cpu_to_le32(vd->sb_compat | vd->sb_compat_unknown);
+	/* the layout's ro_compat bits are set from it, the others kept */
+	sb->feature_ro_compat = cpu_to_le32(vd->sb_ro_compat);
 	vdirt_sb_set_layout(sb, l, vd->ti->len, vd->cluster_size,
 			    vd->digest_size, vd->hash_name);
 	sb->seq = cpu_to_le64(seq);
 	memcpy(sb->uuid, vd->uuid, sizeof(sb->uuid));
-	sb->feature_ro_compat = cpu_to_le32(vd->sb_ro_compat);
 	sb->flags = cpu_to_le32(vd->sb_flags);
 	mutex_lock(&vd->log_lock);
 	/* records up to log_committing were written before this copy */
 	sb->log_head = cpu_to_le64(vd->log_committing);
 	sb->log_tail = cpu_to_le64(min(vd->log_tail, vd->log_committing));
+	sb->chain_start = cpu_to_le64(vd->chain_start);
+	memcpy(sb->log_hash, vd->log_hash_committing, sizeof(sb->log_hash));
 	mutex_unlock(&vd->log_lock);
 	sb->epoch = cpu_to_le64(vd->epoch);
+	sb->epoch_first = cpu_to_le64(vd->ep.first);
 	sb->measured = cpu_to_le64(atomic64_read(&vd->cnt.measured));
 	sb->baselined = cpu_to_le64(atomic64_read(&vd->cnt.baselined));
 	sb->read_mismatches =
@@ -137,7 +141,12 @@ static void vdirt_sb_load(struct vdirt_dev *vd, const struct vdirt_disk_sb *sb)
 	vd->log_tail = le64_to_cpu(sb->log_tail);
 	vd->log_durable = vd->log_head;
 	vd->log_committing = vd->log_head;
+	vd->chain_start = le64_to_cpu(sb->chain_start);
+	memcpy(vd->log_hash, sb->log_hash, sizeof(vd->log_hash));
+	memcpy(vd->log_hash_committing, sb->log_hash,
+	       sizeof(vd->log_hash_committing));
 	mutex_unlock(&vd->log_lock);
+	vd->ep.first = le64_to_cpu(sb->epoch_first);
 	atomic64_set(&vd->cnt.measured, le64_to_cpu(sb->measured));
 	atomic64_set(&vd->cnt.baselined, le64_to_cpu(sb->baselined));
 	atomic64_set(&vd->cnt.read_mismatches,
@@ -257,6 +266,7 @@ static int vdirt_format(struct vdirt_dev *vd, char **error)
 	vd->format_time_ns = ktime_get_real_ns();
 	vd->sb_seq = 0;
 	vd->epoch = 0;
+	vd->ep.first = l->flags & VDIRT_LAYOUT_EPOCHS ? 1 : 0;
 	vd->sb_flags = VDIRT_SB_F_CLEAN;
 	vd->sb_compat = 0;
 	vd->sb_compat_unknown = 0;
@@ -486,7 +496,7 @@ int vdirt_meta_open(struct vdirt_dev *vd, char **error)
 	 */
 	if (bdev_nr_bytes(vd->meta_dev->bdev) <
 	    vdirt_meta_size_of(vd->ti->len, vd->cluster_size, vd->digest_size,
-			       VDIRT_LAYOUT_PACKED))
+			       VDIRT_LAYOUT_PACKED, 0))
 		return vdirt_meta_fits(vd, &vd->layout, error);
 	r = vdirt_meta_alloc(vd, error);
 	if (r)
@@ -589,11 +599,19 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 		mutex_unlock(&vd->commit_lock);
 		return r;
 	}
-	vd->epoch++;
+	/* close the epoch of the last activation, open this one's */
+	r = vdirt_epoch_activate(vd, !(vd->sb_flags & VDIRT_SB_F_CLEAN),
+				 le64_to_cpu(sb->commit_time_ns));
+	if (r) {
+		mutex_unlock(&vd->commit_lock);
+		return r;
+	}
 	vd->sb_flags &= ~VDIRT_SB_F_CLEAN;
 	vd->sb_compat = vd->intent.on ? VDIRT_FEATURE_COMPAT_INTENT : 0;
 	vdirt_log_snapshot(vd);
-	r = vdirt_write_sb(vd);
+	r = dm_bufio_write_dirty_buffers(vd->bufio);
+	if (!r)
+		r = vdirt_write_sb(vd);
 	mutex_unlock(&vd->commit_lock);
 	return r;
 }
@@ -630,9 +648,12 @@ static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
 		vd->commit_done = ticket;
 		goto out;
 	}
+	/* the open epoch's entry says what its write set holds */
+	r = vdirt_epoch_sync(vd);
 	/* records appended from now on wait for the next commit */
 	vdirt_log_snapshot(vd);
-	r = dm_bufio_write_dirty_buffers(vd->bufio);
+	if (!r)
+		r = dm_bufio_write_dirty_buffers(vd->bufio);
 	if (!r) {
 		if (set_clean) {
 			if (clean)
@@ -871,15 +892,37 @@ static struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd,
 	return (struct vdirt_disk_entry *)(p + off);
 }
 
+/* a block changed: the next commit writes it */
+void vdirt_meta_mark_dirty(struct vdirt_dev *vd, struct dm_buffer *b)
+{
+	dm_bufio_mark_buffer_dirty(b);
+	if (!atomic_read(&vd->meta_dirty))
+		atomic_set(&vd->meta_dirty, 1);
+}
+
 static void vdirt_entry_put(struct vdirt_dev *vd, struct dm_buffer *b,
 			    bool dirty)
 {
-	if (dirty) {
-		dm_bufio_mark_buffer_dirty(b);
-		if (!atomic_read(&vd->meta_dirty))
-			atomic_set(&vd->meta_dirty, 1);
-	}
+	if (dirty)
+		vdirt_meta_mark_dirty(vd, b);
 	dm_bufio_release(b);
+}
+
+static void vdirt_cursor_put_entry(struct vdirt_dev *vd,
+				   struct vdirt_cursor *cur)
+{
+	if (!cur->b)
+		return;
+	vdirt_entry_put(vd, cur->b, cur->dirty);
+	cur->b = NULL;
+}
+
+void vdirt_cursor_put_wset(struct vdirt_dev *vd, struct vdirt_cursor *cur)
+{
+	if (!cur->wb)
+		return;
+	dm_bufio_release(cur->wb);
+	cur->wb = NULL;
 }
 
 /* like vdirt_entry_get(), keeping the block for the next cluster */
@@ -892,7 +935,7 @@ struct vdirt_disk_entry *vdirt_cursor_get(struct vdirt_dev *vd,
 
 	if (cur->b && cur->blk == blk)
 		return (struct vdirt_disk_entry *)(cur->data + off);
-	vdirt_cursor_put(vd, cur);
+	vdirt_cursor_put_entry(vd, cur);
 	e = vdirt_entry_get(vd, cluster, &cur->b, cur->nowait);
 	if (IS_ERR(e)) {
 		cur->b = NULL;
@@ -906,10 +949,8 @@ struct vdirt_disk_entry *vdirt_cursor_get(struct vdirt_dev *vd,
 
 void vdirt_cursor_put(struct vdirt_dev *vd, struct vdirt_cursor *cur)
 {
-	if (!cur->b)
-		return;
-	vdirt_entry_put(vd, cur->b, cur->dirty);
-	cur->b = NULL;
+	vdirt_cursor_put_entry(vd, cur);
+	vdirt_cursor_put_wset(vd, cur);
 }
 
 /*

@@ -55,6 +55,8 @@ struct vdirt_cursor {
 	u8 *data;
 	bool dirty;
 	bool nowait;		/* cached blocks only, else -EAGAIN (map) */
+	struct dm_buffer *wb;	/* a write-set block held, or NULL */
+	sector_t wblk;
 };
 
 #define VDIRT_CURSOR_INIT { .b = NULL }
@@ -62,6 +64,10 @@ struct vdirt_disk_entry *vdirt_cursor_get(struct vdirt_dev *vd,
 					  struct vdirt_cursor *cur,
 					  u64 cluster);
 void vdirt_cursor_put(struct vdirt_dev *vd, struct vdirt_cursor *cur);
+/* release the write-set block a cursor holds (dm-vdirt-epoch.c) */
+void vdirt_cursor_put_wset(struct vdirt_dev *vd, struct vdirt_cursor *cur);
+/* a block changed: the next commit writes it */
+void vdirt_meta_mark_dirty(struct vdirt_dev *vd, struct dm_buffer *b);
 
 /* start reading the entry blocks of clusters [first, last] into the cache */
 void vdirt_meta_prefetch(struct vdirt_dev *vd, u64 first, u64 last);

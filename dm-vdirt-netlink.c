@@ -78,6 +78,8 @@ static const struct nla_policy vdirt_nl_policy[VDIRT_A_MAX + 1] = {
 	[VDIRT_A_COUNT] = { .type = NLA_U64 },
 	[VDIRT_A_DIGESTS] = { .type = NLA_BINARY, .len = VDIRT_CHUNK_MAX },
 	[VDIRT_A_REC_SEQ] = { .type = NLA_U64 },
+	[VDIRT_A_SINCE] = { .type = NLA_U64 },
+	[VDIRT_A_UNTIL] = { .type = NLA_U64 },
 	/* everything else is output only: NLA_UNSPEC, refused by strict parsing */
 };
 
@@ -272,6 +274,10 @@ static int vdirt_nl_fill_dev(struct sk_buff *skb, struct vdirt_dev *vd,
 	    nla_put_u64_64bit(skb, VDIRT_A_SCAN_POS, in.scan_pos, VDIRT_A_PAD) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_LOG_FIRST, in.log_first, VDIRT_A_PAD) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_LOG_HEAD, in.log_head, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_EPOCH, READ_ONCE(vd->epoch),
+			      VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_EPOCH_FIRST, vdirt_epoch_oldest(vd),
+			      VDIRT_A_PAD) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_EVENT_SEQ, ev_seq, VDIRT_A_PAD) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_EVENTS_DROPPED, dropped, VDIRT_A_PAD) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_RECOVER_POS, in.recover_pos, VDIRT_A_PAD) ||
@@ -658,6 +664,20 @@ struct vdirt_hash_ctx {
 static_assert(sizeof(struct vdirt_mm_ctx) <= sizeof_field(struct netlink_callback, ctx));
 static_assert(sizeof(struct vdirt_hash_ctx) <= sizeof_field(struct netlink_callback, ctx));
 
+struct vdirt_epoch_ctx {
+	u32 devt;
+	u64 next;		/* next epoch */
+};
+
+struct vdirt_changed_ctx {
+	u32 devt;
+	u64 from, to;		/* the epochs whose sets are joined */
+	u64 pos;		/* next cluster */
+};
+
+static_assert(sizeof(struct vdirt_epoch_ctx) <= sizeof_field(struct netlink_callback, ctx));
+static_assert(sizeof(struct vdirt_changed_ctx) <= sizeof_field(struct netlink_callback, ctx));
+
 static int vdirt_nl_mm_dump_start(struct netlink_callback *cb)
 {
 	struct vdirt_mm_ctx *ctx = (struct vdirt_mm_ctx *)cb->ctx;
@@ -782,7 +802,7 @@ static int vdirt_nl_hash_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 {
 	struct vdirt_hash_ctx *ctx = (struct vdirt_hash_ctx *)cb->ctx;
 	u64 first = ctx->next, end = ctx->end, i;
-	struct nlattr *av, *ac, *ab;
+	struct nlattr *av, *ac, *ab, *ae, *at;
 	struct vdirt_dev *vd;
 	unsigned int ds, per;
 	void *hdr;
@@ -797,7 +817,7 @@ static int vdirt_nl_hash_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 	ds = vd->digest_size;
 	/* as many clusters as fit this skb, at most VDIRT_HASH_BATCH */
 	per = skb_tailroom(skb) > 256 ?
-	      (skb_tailroom(skb) - 256) / (2 * ds + 1) : 0;
+	      (skb_tailroom(skb) - 256) / (2 * ds + 1 + 4 + 8) : 0;
 	per = min_t(u64, min_t(u64, per, VDIRT_HASH_BATCH), end - first);
 	if (!per) {
 		r = skb->len ? 0 : -EMSGSIZE;
@@ -813,11 +833,16 @@ static int vdirt_nl_hash_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 	av = nla_reserve(skb, VDIRT_A_VALID, per);
 	ac = av ? nla_reserve(skb, VDIRT_A_DIGESTS, per * ds) : NULL;
 	ab = ac ? nla_reserve(skb, VDIRT_A_BASELINE_DIGESTS, per * ds) : NULL;
-	if (!ab)
+	ae = ab ? nla_reserve(skb, VDIRT_A_WRITE_EPOCHS, per * sizeof(u32)) :
+		  NULL;
+	at = ae ? nla_reserve_64bit(skb, VDIRT_A_WRITE_TIMES,
+				    per * sizeof(u64), VDIRT_A_PAD) : NULL;
+	if (!at)
 		goto cancel;
 	valid = nla_data(av);
 	/* under the range locks: never a digest of a half-done write */
-	r = vdirt_digests_read(vd, first, per, valid, nla_data(ac), nla_data(ab));
+	r = vdirt_digests_read(vd, first, per, valid, nla_data(ac), nla_data(ab),
+			       nla_data(ae), nla_data(at));
 	if (r)
 		goto cancel;
 	for (i = 0; i < per; i++)
@@ -828,6 +853,201 @@ static int vdirt_nl_hash_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 	goto out;
 cancel:
 	genlmsg_cancel(skb, hdr);
+out:
+	vdirt_dev_put(vd);
+	if (r && !skb->len)
+		return r;
+	return skb->len;
+}
+
+/* ---- epochs and changed-block lists ---- */
+
+static int vdirt_nl_epoch_dump_start(struct netlink_callback *cb)
+{
+	struct vdirt_epoch_ctx *ctx = (struct vdirt_epoch_ctx *)cb->ctx;
+	struct nlattr *tb[VDIRT_A_MAX + 1];
+	struct vdirt_dev *vd;
+	int r;
+
+	r = vdirt_nl_dump_start_common(cb, tb);
+	if (r)
+		return r;
+	vd = vdirt_nl_dev(tb, cb->extack);
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	if (!vd->ep.on) {
+		NL_SET_ERR_MSG(cb->extack,
+			       "vdirt: the metadata has no epoch table (vdirtctl upgrade)");
+		r = -EOPNOTSUPP;
+	}
+	ctx->devt = vd->devt;
+	ctx->next = vdirt_epoch_oldest(vd);
+	vdirt_dev_put(vd);
+	return r;
+}
+
+static int vdirt_nl_put_epoch(struct sk_buff *skb, struct netlink_callback *cb,
+			      struct vdirt_dev *vd, u64 e,
+			      const struct vdirt_disk_epoch *d)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &vdirt_genl_family, NLM_F_MULTI, VDIRT_CMD_EPOCH_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u64_64bit(skb, VDIRT_A_EPOCH, e, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(skb, VDIRT_A_EPOCH_FIRST, vdirt_epoch_oldest(vd),
+			      VDIRT_A_PAD) ||
+	    (d && (nla_put_string(skb, VDIRT_A_EPOCH_LABEL, d->label) ||
+		   nla_put_u64_64bit(skb, VDIRT_A_EPOCH_START,
+				     le64_to_cpu(d->start_ns), VDIRT_A_PAD) ||
+		   nla_put_u64_64bit(skb, VDIRT_A_EPOCH_END,
+				     le64_to_cpu(d->end_ns), VDIRT_A_PAD) ||
+		   nla_put_u64_64bit(skb, VDIRT_A_EPOCH_WRITTEN,
+				     le64_to_cpu(d->written), VDIRT_A_PAD) ||
+		   nla_put_u32(skb, VDIRT_A_EPOCH_FLAGS,
+			       le32_to_cpu(d->flags)) ||
+		   nla_put_u64_64bit(skb, VDIRT_A_EPOCH_LOG_FIRST,
+				     le64_to_cpu(d->log_first), VDIRT_A_PAD) ||
+		   nla_put_u64_64bit(skb, VDIRT_A_EPOCH_LOG_END,
+				     le64_to_cpu(d->log_end), VDIRT_A_PAD)))) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/* one message per retained epoch; an entry lost (bad csum) has no label */
+static int vdirt_nl_epoch_dumpit(struct sk_buff *skb,
+				 struct netlink_callback *cb)
+{
+	struct vdirt_epoch_ctx *ctx = (struct vdirt_epoch_ctx *)cb->ctx;
+	struct vdirt_disk_epoch d;
+	struct vdirt_dev *vd;
+	int r = 0;
+	u64 e;
+
+	vd = vdirt_dev_get_by_devt(ctx->devt);
+	if (!vd)
+		return skb->len ? skb->len : -ENODEV;
+	for (e = max(ctx->next, vdirt_epoch_oldest(vd));
+	     e <= READ_ONCE(vd->epoch); e++) {
+		r = vdirt_epoch_read(vd, e, &d);
+		if (r && r != -EBADMSG)
+			break;
+		if (vdirt_nl_put_epoch(skb, cb, vd, e, r ? NULL : &d)) {
+			r = 0;
+			break;
+		}
+		r = 0;
+	}
+	ctx->next = e;
+	vdirt_dev_put(vd);
+	if (r && !skb->len)
+		return r;
+	return skb->len;
+}
+
+static int vdirt_nl_changed_dump_start(struct netlink_callback *cb)
+{
+	struct vdirt_changed_ctx *ctx = (struct vdirt_changed_ctx *)cb->ctx;
+	struct nlattr *tb[VDIRT_A_MAX + 1];
+	struct vdirt_dev *vd;
+	u64 since, until, cur;
+	int r;
+
+	r = vdirt_nl_dump_start_common(cb, tb);
+	if (r)
+		return r;
+	if (!tb[VDIRT_A_SINCE]) {
+		NL_SET_ERR_MSG(cb->extack, "vdirt: SINCE is required");
+		return -EINVAL;
+	}
+	vd = vdirt_nl_dev(tb, cb->extack);
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	cur = READ_ONCE(vd->epoch);
+	since = nla_get_u64(tb[VDIRT_A_SINCE]);
+	until = tb[VDIRT_A_UNTIL] ? nla_get_u64(tb[VDIRT_A_UNTIL]) : cur;
+	if (!vd->ep.wsets) {
+		NL_SET_ERR_MSG(cb->extack,
+			       "vdirt: the metadata has no write sets (vdirtctl upgrade)");
+		r = -EOPNOTSUPP;
+	} else if (until < since) {
+		NL_SET_ERR_MSG(cb->extack, "vdirt: until is before since");
+		r = -EINVAL;
+	} else if (since + 1 < vdirt_epoch_oldest(vd)) {
+		NL_SET_ERR_MSG(cb->extack,
+			       "vdirt: since is older than the oldest retained epoch");
+		r = -ERANGE;
+	} else if (until > cur) {
+		NL_SET_ERR_MSG(cb->extack, "vdirt: until is newer than the current epoch");
+		r = -ERANGE;
+	}
+	ctx->devt = vd->devt;
+	ctx->from = since + 1;
+	ctx->to = until;
+	ctx->pos = since == until ? vd->nr_clusters : 0;
+	vdirt_dev_put(vd);
+	return r;
+}
+
+/* runs per CHANGED_GET message */
+#define VDIRT_CHANGED_RUNS	1024U
+
+static int vdirt_nl_changed_dumpit(struct sk_buff *skb,
+				   struct netlink_callback *cb)
+{
+	struct vdirt_changed_ctx *ctx = (struct vdirt_changed_ctx *)cb->ctx;
+	unsigned int n = 0, max;
+	unsigned long *bits;
+	struct vdirt_dev *vd;
+	u64 *runs;
+	void *hdr;
+	int r = 0;
+
+	vd = vdirt_dev_get_by_devt(ctx->devt);
+	if (!vd)
+		return skb->len ? skb->len : -ENODEV;
+	if (ctx->pos >= vd->nr_clusters)
+		goto out;
+	max = skb_tailroom(skb) > 512 ? (skb_tailroom(skb) - 512) / 16 : 0;
+	max = min(max, VDIRT_CHANGED_RUNS);
+	bits = kmalloc(VDIRT_WSET_BITS_PER_BLOCK / 8, GFP_KERNEL);
+	runs = kmalloc_array(2 * max + 2, sizeof(u64), GFP_KERNEL);
+	if (!bits || !runs) {
+		r = -ENOMEM;
+		goto free;
+	}
+	while (n < max && ctx->pos < vd->nr_clusters) {
+		/* an epoch's set reused meanwhile would be silently empty */
+		if (ctx->from < vdirt_epoch_oldest(vd)) {
+			r = -ERANGE;
+			break;
+		}
+		r = vdirt_changed_runs(vd, ctx->from, ctx->to, &ctx->pos,
+				       runs + 2 * n, max - n, bits);
+		if (r < 0)
+			break;
+		n += r;
+		r = 0;
+	}
+	if (r || !n)
+		goto free;
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &vdirt_genl_family, NLM_F_MULTI, VDIRT_CMD_CHANGED_GET);
+	if (!hdr || nla_put(skb, VDIRT_A_RUNS, n * 2 * sizeof(u64), runs)) {
+		r = -EMSGSIZE;
+		if (hdr)
+			genlmsg_cancel(skb, hdr);
+		goto free;
+	}
+	genlmsg_end(skb, hdr);
+free:
+	kfree(runs);
+	kfree(bits);
 out:
 	vdirt_dev_put(vd);
 	if (r && !skb->len)
@@ -1062,6 +1282,16 @@ static const struct genl_ops vdirt_nl_ops[] = {
 		.dumpit = vdirt_nl_hash_dumpit,
 	},
 	{ .cmd = VDIRT_CMD_EVENTS_SUBSCRIBE, .doit = vdirt_nl_subscribe },
+	{
+		.cmd = VDIRT_CMD_EPOCH_GET,
+		.start = vdirt_nl_epoch_dump_start,
+		.dumpit = vdirt_nl_epoch_dumpit,
+	},
+	{
+		.cmd = VDIRT_CMD_CHANGED_GET,
+		.start = vdirt_nl_changed_dump_start,
+		.dumpit = vdirt_nl_changed_dumpit,
+	},
 };
 
 static const struct genl_multicast_group vdirt_nl_mcgrps[] = {

@@ -60,7 +60,7 @@ int vdirt_recover_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	else if (e->flags & VDIRT_E_CURRENT)
 		exp = vdirt_entry_current(e);
 	if (digest ? exp && !memcmp(exp, digest, vd->digest_size) : !exp)
-		return 0;
+		return vdirt_wset_recovered(vd, cur, c, e);
 	r = vdirt_update_cluster(vd, cur, c, digest, now, VDIRT_OP_RECOVERY);
 	/* a cluster measured for the first time did not change */
 	return r ? r : !!exp;

@@ -26,7 +26,7 @@
 #include "dm-vdirt.h"
 
 #define VDIRT_VERSION_MAJOR	1
-#define VDIRT_VERSION_MINOR	4
+#define VDIRT_VERSION_MINOR	5
 #define VDIRT_VERSION_PATCH	0
 
 /* ==== table arguments ==== */
@@ -233,6 +233,7 @@ static void vdirt_init(struct vdirt_dev *vd, struct dm_target *ti)
 	vdirt_scan_init(vd);
 	vdirt_meta_init(vd);
 	vdirt_log_init(vd);
+	vdirt_epoch_init(vd);
 	vdirt_recover_init(vd);
 	vdirt_bc_init(vd);
 }
@@ -568,6 +569,7 @@ static void vdirt_status_info(struct vdirt_dev *vd, char *result,
 	else
 		DMEMIT(" baseline_change=-");
 	DMEMIT(" write_hash=%s", vdirt_write_hash_name(vd));
+	DMEMIT(" epoch=%llu", (unsigned long long)READ_ONCE(vd->epoch));
 }
 
 static void vdirt_status(struct dm_target *ti, status_type_t type,
@@ -716,6 +718,45 @@ static int vdirt_message_start(struct vdirt_dev *vd, const char *cmd)
 	return r;
 }
 
+/*
+ * epoch_new [<label>]: close the current epoch, open the next; the result
+ * is its number.  A label is 1..63 printable characters without spaces.
+ */
+static int vdirt_message_epoch(struct vdirt_dev *vd, unsigned int argc,
+			       char **argv, char *result, unsigned int maxlen)
+{
+	const char *label = argc > 1 ? argv[1] : "";
+	unsigned int sz = 0;
+	const char *p;
+	u64 e;
+	int r;
+
+	for (p = label; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			break;
+	if (argc > 2 || *p || p - label >= VDIRT_EPOCH_LABEL_LEN) {
+		VDLOG(DMWARN, vd, "epoch_new [<label>]: a label is 1..%u printable characters without spaces",
+		      VDIRT_EPOCH_LABEL_LEN - 1);
+		return -EINVAL;
+	}
+	r = vdirt_dev_can_start(vd);
+	if (r) {
+		VDLOG(DMWARN, vd, "epoch_new refused: %s", r == -EIO ?
+		      vdirt_state_name(READ_ONCE(vd->state)) :
+		      "the device is suspended");
+		return r;
+	}
+	r = vdirt_epoch_new(vd, label, &e);
+	if (r == -EOPNOTSUPP)
+		VDLOG(DMWARN, vd, "epoch_new refused: the metadata has no epoch table (run vdirtctl upgrade on the metadata device while the device is closed)");
+	else if (r)
+		VDLOG(DMWARN, vd, "epoch_new failed: error %d", r);
+	if (r)
+		return r;
+	DMEMIT("%llu", (unsigned long long)e);
+	return 0;
+}
+
 static int vdirt_message(struct dm_target *ti, unsigned int argc, char **argv,
 			 char *result, unsigned int maxlen)
 {
@@ -727,6 +768,8 @@ static int vdirt_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return vdirt_report(vd, argc, argv, result, maxlen);
 	if (argc == 2 && !strcasecmp(cmd, "mode"))
 		return vdirt_message_mode(vd, argv[1]);
+	if (!strcasecmp(cmd, "epoch_new"))
+		return vdirt_message_epoch(vd, argc, argv, result, maxlen);
 	if (argc == 1 && !strcasecmp(cmd, "scan_stop")) {
 		vdirt_scan_stop(vd);
 		return 0;

@@ -11,7 +11,8 @@
  *   cluster   dm-vdirt-cluster.c (per-cluster policy, range locks, digest loop)
  *   store     dm-vdirt-meta.c (superblock, entries, cache, commit),
  *             dm-vdirt-log.c (record log), dm-vdirt-intent.c (write-intent
- *             bitmap), dm-vdirt-staging.c (baseline staging area)
+ *             bitmap), dm-vdirt-staging.c (baseline staging area),
+ *             dm-vdirt-epoch.c (epoch table, write sets)
  *   format    dm-vdirt-format.h (on-disk layout, the one validator)
  *
  * dm-vdirt-dev.c holds the device registry and state used by all of them
@@ -39,6 +40,7 @@
 #include "dm-vdirt-baseline.h"
 #include "dm-vdirt-cluster.h"
 #include "dm-vdirt-dev.h"
+#include "dm-vdirt-epoch.h"
 #include "dm-vdirt-io.h"
 #include "dm-vdirt-intent.h"
 #include "dm-vdirt-log.h"
@@ -206,6 +208,9 @@ struct vdirt_dev {
 		u64 log_tail;			/* log_lock: first record kept */
 		u64 log_durable;		/* log_lock, READ_ONCE: below is committed */
 		u64 log_committing;		/* commit_lock: head in the sb being written */
+		u64 chain_start;		/* log_lock: first chained record */
+		u8 log_hash[32];		/* log_lock: digest of record head - 1 */
+		u8 log_hash_committing[32];	/* log_lock: of record log_committing - 1 */
 		spinlock_t events_lock;		/* protects events */
 		struct list_head events;	/* of struct vdirt_event, waiting for a
 						 * commit before they are sent
@@ -236,6 +241,9 @@ struct vdirt_dev {
 
 	/* baseline changes and loads (dm-vdirt-baseline.c) */
 	struct vdirt_bc bc;
+
+	/* epochs and write sets (dm-vdirt-epoch.c) */
+	struct vdirt_epochs ep;
 };
 
 /* the device measures (not degraded or failed) */

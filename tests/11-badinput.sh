@@ -98,8 +98,10 @@ check_eq "refused tables wrote nothing to the data and metadata devices" "$zd $z
 # --- B: metadata device too small ---------------------------------------------
 diag "section B at uptime $(cut -d' ' -f1 /proc/uptime) s"
 # documented size: 2 + ceil(C/51) + 1 + 256 + 16 blocks of 4 KiB for sha256
-# (packed 80-byte entries), then the staging area, ceil(C * 32 / 4096) blocks
-need=$(((2 + (L / 8 + 50) / 51 + 1 + 256 + 16 + (L / 8 + 127) / 128) * 8))
+# (packed 80-byte entries), then the staging area, ceil(C * 32 / 4096) blocks,
+# the epoch table (1 block) and 16 write sets of ceil(C / 32640) blocks
+need=$(((2 + (L / 8 + 50) / 51 + 1 + 256 + 16 + (L / 8 + 127) / 128 + 1 +
+	16 * ((L / 8 + 32639) / 32640)) * 8))
 zx=$(msum $X)
 part_dev small $X 16
 part_dev short $X $((need - 8))

@@ -29,7 +29,7 @@ int vformat_cluster_ok(uint32_t cs)
 
 uint32_t vformat_layout(int unpacked)
 {
-	return unpacked ? VDIRT_LAYOUT_STAGING : VDIRT_LAYOUT_DEFAULT;
+	return unpacked ? VDIRT_LAYOUT_DEFAULT & ~VDIRT_LAYOUT_PACKED : VDIRT_LAYOUT_DEFAULT;
 }
 
 static int zero_range(int fd, uint64_t len)
@@ -60,15 +60,17 @@ static int zero_range(int fd, uint64_t len)
 
 /* as the kernel formats: copy B with seq 1, then copy A with seq 2 */
 static int write_sbs(int mfd, uint8_t *buf, uint64_t dsize, uint32_t cs,
-		     const struct vh_alg *alg, uint32_t layout, const uint8_t uuid[16])
+		     const struct vh_alg *alg, uint32_t layout, uint32_t epochs,
+		     const uint8_t uuid[16])
 {
 	uint64_t t = now_ns();
 	int r;
 
-	r = vsb_build(buf, dsize / 512, cs, alg->name, alg->digest_size, layout, uuid, t, 1);
+	r = vsb_build(buf, dsize / 512, cs, alg->name, alg->digest_size, layout, epochs, uuid,
+		      t, 1);
 	if (!r)
 		r = vsb_build(buf + VDIRT_META_BLOCK_SIZE, dsize / 512, cs, alg->name,
-			      alg->digest_size, layout, uuid, t, 2);
+			      alg->digest_size, layout, epochs, uuid, t, 2);
 	if (r)
 		return r;
 	r = write_full(mfd, buf + VDIRT_META_BLOCK_SIZE, VDIRT_META_BLOCK_SIZE, 0);
@@ -80,7 +82,8 @@ static int write_sbs(int mfd, uint8_t *buf, uint64_t dsize, uint32_t cs,
 }
 
 int vformat(int mfd, const char *mpath, uint64_t msize, uint64_t dsize, uint32_t cs,
-	    const struct vh_alg *alg, uint32_t layout, int force, struct vformat_res *res)
+	    const struct vh_alg *alg, uint32_t layout, uint32_t epochs, int force,
+	    struct vformat_res *res)
 {
 	uint8_t *buf = NULL;
 	int r;
@@ -89,7 +92,7 @@ int vformat(int mfd, const char *mpath, uint64_t msize, uint64_t dsize, uint32_t
 	res->step = VF_SIZE;
 	if (dsize % cs)
 		return -EINVAL;
-	res->need = vdirt_meta_size_of(dsize / 512, cs, alg->digest_size, layout);
+	res->need = vdirt_meta_size_of(dsize / 512, cs, alg->digest_size, layout, epochs);
 	if (msize < res->need)
 		return -ENOSPC;
 	buf = aligned_alloc(4096, 2 * VDIRT_META_BLOCK_SIZE);
@@ -124,7 +127,7 @@ int vformat(int mfd, const char *mpath, uint64_t msize, uint64_t dsize, uint32_t
 		r = -errno;
 		goto out;
 	}
-	r = write_sbs(mfd, buf, dsize, cs, alg, layout, res->uuid);
+	r = write_sbs(mfd, buf, dsize, cs, alg, layout, epochs, res->uuid);
 out:
 	free(buf);
 	return r;

@@ -47,11 +47,12 @@ struct vformat_res {
 /*
  * Format the metadata device mfd (opened read-write and exclusive at
  * mpath, msize bytes) for dsize bytes of data with the layout of
- * vformat_layout(); force: over an existing superblock or foreign data.
+ * vformat_layout(), keeping epochs epochs (VDIRT_EPOCHS_MIN..MAX); force: over an existing superblock or foreign data.
  * 0 or -errno with res->step.
  */
 int vformat(int mfd, const char *mpath, uint64_t msize, uint64_t dsize, uint32_t cs,
-	    const struct vh_alg *alg, uint32_t layout, int force, struct vformat_res *res);
+	    const struct vh_alg *alg, uint32_t layout, uint32_t epochs, int force,
+	    struct vformat_res *res);
 
 /* one superblock copy as check sees it */
 struct vcheck_copy {

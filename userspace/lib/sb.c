@@ -68,7 +68,13 @@ static int one(const uint8_t *p, struct vsb *sb, char *msg, size_t msglen)
 	sb->flags = le32toh(d.flags);
 	sb->staging_start = l.staging_start;
 	sb->staging_blocks = l.staging_blocks;
-	sb->total_blocks = l.total_blocks;
+	sb->epochs = l.epochs;
+	sb->epoch = le64toh(d.epoch);
+	sb->epoch_first = le64toh(d.epoch_first);
+	sb->log_head = le64toh(d.log_head);
+	sb->chain_start = le64toh(d.chain_start);
+	sb->layout = l;
+	sb->total_blocks = le64toh(d.total_blocks);
 	return 0;
 }
 
@@ -106,12 +112,13 @@ int vsb_parse(const uint8_t *buf, struct vsb *sb, char *msg, size_t msglen)
 
 int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	      uint32_t cluster_size, const char *hash, uint32_t digest_size,
-	      uint32_t flags, const uint8_t uuid[16], uint64_t now, uint64_t seq)
+	      uint32_t flags, uint32_t epochs, const uint8_t uuid[16], uint64_t now,
+	      uint64_t seq)
 {
 	struct vdirt_layout l;
 	struct vdirt_disk_sb d;
 
-	if (vdirt_layout_compute(data_sectors, cluster_size, digest_size, flags, &l))
+	if (vdirt_layout_compute(data_sectors, cluster_size, digest_size, flags, epochs, &l))
 		return -EINVAL;
 	if (strlen(hash) >= VDIRT_HASH_NAME_LEN)
 		return -EINVAL;
@@ -120,6 +127,9 @@ int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	d.seq = htole64(seq);
 	memcpy(d.uuid, uuid, 16);
 	d.flags = htole32(VDIRT_SB_F_CLEAN);
+	/* the first activation opens epoch 1 */
+	if (flags & VDIRT_LAYOUT_EPOCHS)
+		d.epoch_first = htole64(1);
 	d.format_time_ns = htole64(now);
 	d.commit_time_ns = htole64(now);
 	memset(blk, 0, VDIRT_META_BLOCK_SIZE);
@@ -134,8 +144,9 @@ int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
 	uint8_t buf[2 * VDIRT_META_BLOCK_SIZE], blk[VDIRT_META_BLOCK_SIZE];
 	struct vdirt_disk_sb d;
 	struct vdirt_layout l;
+	uint32_t flags, epochs;
 	char msg[160];
-	uint64_t seq;
+	uint64_t seq, b;
 	int r, i;
 
 	r = read_full(fd, buf, sizeof(buf), 0);
@@ -144,22 +155,39 @@ int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
 	r = vsb_parse(buf, sb, msg, sizeof(msg));
 	if (r <= 0)
 		return r ? r : -ENODATA;
-	if (sb->version >= VDIRT_FORMAT_VERSION)
+	/* every optional region this version knows; the entries stay as they are */
+	flags = sb->layout.flags | VDIRT_LAYOUT_STAGING | VDIRT_LAYOUT_EPOCHS |
+		VDIRT_LAYOUT_WRITESETS | VDIRT_LAYOUT_CHAIN;
+	if (flags == sb->layout.flags)
 		return -EALREADY;
-	/* version 1 entries are power-of-two: the staging area only */
+	epochs = sb->epochs ? sb->epochs : VDIRT_EPOCHS_DEFAULT;
 	if (vdirt_layout_compute(sb->data_sectors, sb->cluster_size,
-				 sb->digest_size, VDIRT_LAYOUT_STAGING, &l))
+				 sb->digest_size, flags, epochs, &l))
 		return -EBADMSG;
 	*need = l.total_blocks * VDIRT_META_BLOCK_SIZE;
 	if (dev_bytes < *need)
 		return -ENOSPC;
+	/* a new epoch table reads as empty (write sets are tagged per block) */
+	memset(blk, 0, sizeof(blk));
+	for (b = 0; !(sb->layout.flags & VDIRT_LAYOUT_EPOCHS) && b < l.epoch_blocks; b++) {
+		r = write_full(fd, blk, sizeof(blk), (l.epoch_start + b) * VDIRT_META_BLOCK_SIZE);
+		if (r)
+			return r;
+	}
 	/*
-	 * The newest copy, with the staging area added after the event log
+	 * The newest copy, with the new regions added after the last one
 	 * (every other region stays where it is), written as the next two
 	 * sequence numbers: a crash in between leaves one valid copy of
-	 * either version.
+	 * either version.  The epoch table starts with the next activation's
+	 * epoch, the hash chain with the next record.
 	 */
 	memcpy(&d, buf + sb->copy * VDIRT_META_BLOCK_SIZE, sizeof(d));
+	if (!(sb->layout.flags & VDIRT_LAYOUT_EPOCHS))
+		d.epoch_first = htole64(sb->epoch + 1);
+	if (!(sb->layout.flags & VDIRT_LAYOUT_CHAIN)) {
+		d.chain_start = d.log_head;
+		memset(d.log_hash, 0, sizeof(d.log_hash));
+	}
 	vdirt_sb_set_layout(&d, &l, sb->data_sectors, sb->cluster_size,
 			    sb->digest_size, sb->hash_name);
 	for (i = 1; i <= 2; i++) {
@@ -180,7 +208,8 @@ int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
 	if (r)
 		return r;
 	r = vsb_parse(buf, sb, msg, sizeof(msg));
-	return r == 1 && sb->version == VDIRT_FORMAT_VERSION ? 0 : -EIO;
+	return r == 1 && sb->version == VDIRT_FORMAT_VERSION && sb->layout.flags == flags ?
+	       0 : -EIO;
 }
 
 /* chunk of the verified zeroing: read, check, rewrite, read again */

@@ -23,6 +23,12 @@ struct vsb {
 	uint32_t entry_size;	/* bytes per cluster entry */
 	uint64_t staging_start;	/* 0: no staging area (version 1) */
 	uint64_t staging_blocks;
+	uint32_t epochs;	/* epochs retained, 0: no epoch table */
+	uint64_t epoch;		/* the current (last opened) epoch */
+	uint64_t epoch_first;	/* first epoch in the table */
+	uint64_t log_head;
+	uint64_t chain_start;	/* RO_COMPAT_CHAIN: first chained record */
+	struct vdirt_layout layout;
 	uint64_t total_blocks;
 };
 
@@ -34,7 +40,8 @@ int vsb_parse(const uint8_t *buf, struct vsb *sb, char *msg, size_t msglen);
  */
 int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	      uint32_t cluster_size, const char *hash, uint32_t digest_size,
-	      uint32_t flags, const uint8_t uuid[16], uint64_t now, uint64_t seq);
+	      uint32_t flags, uint32_t epochs, const uint8_t uuid[16], uint64_t now,
+	      uint64_t seq);
 uint32_t vsb_csum(const uint8_t *sb512);
 /*
  * Convert version 1 metadata on fd (read-write, not in use) to version 2:

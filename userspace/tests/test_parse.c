@@ -46,19 +46,41 @@ int main(void)
 	/* meta-size formula (dm-vdirt-format.h) */
 	/*
 	 * 262144 clusters; packed 80-byte entries, 51 a block: 2 + 5141 + 1 +
-	 * 256 + 16 blocks, then the staging area: 262144 * 32 bytes = 2048 blocks
+	 * 256 + 16 blocks, then the staging area: 262144 * 32 bytes = 2048 blocks,
+	 * the epoch table (16 epochs, 1 block) and 16 write sets of
+	 * ceil(262144 / 32640) = 9 blocks
 	 */
-	OK(vdirt_meta_size(2097152, 4096, 32) == 7464 * 4096ULL,
-	   "meta size: 1 GiB, 4 KiB clusters, sha256 (packed 80-byte entries, staging)");
+	OK(vdirt_meta_size(2097152, 4096, 32) == (7464 + 1 + 144) * 4096ULL,
+	   "meta size: 1 GiB, 4 KiB clusters, sha256 (packed 80-byte entries, staging, epochs)");
+	OK(vdirt_meta_size_of(2097152, 4096, 32, VDIRT_LAYOUT_1_4, 0) == 7464 * 4096ULL,
+	   "meta size: the same without epochs (as 1.4 formats)");
+	{
+		struct vdirt_layout l;
+		uint32_t bit;
+
+		OK(!vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_DEFAULT, 100, &l) &&
+		   l.epoch_start == 7464 && l.epoch_blocks == 7 && l.wset_start == 7471 &&
+		   l.wset_slot_blocks == 9 && l.wset_blocks == 900 && l.total_blocks == 8371,
+		   "100 epochs: table of 7 blocks after the staging area, 100 write sets of 9 blocks");
+		OK(vdirt_wset_block(&l, 0, 0, &bit) == 7471 && !bit &&
+		   vdirt_wset_block(&l, 101, 32640, &bit) == 7471 + 9 + 1 && !bit &&
+		   vdirt_wset_block(&l, 99, 262143, &bit) == 7471 + 99 * 9 + 8 &&
+		   bit == 262143 - 8 * 32640,
+		   "write-set bit: slot epoch %% 100, 32640 clusters a block");
+		OK(vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_DEFAULT, 1, &l) &&
+		   vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_DEFAULT, 4097, &l) &&
+		   vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_WRITESETS, 16, &l),
+		   "epochs 1 and 4097, write sets without the epoch table: refused");
+	}
 	/* power of two: 128-byte entries, 32 a block: 2 + 8192 + 1 + 256 + 16 + 2048 */
-	OK(vdirt_meta_size_of(2097152, 4096, 32, VDIRT_LAYOUT_STAGING) == 10515 * 4096ULL,
+	OK(vdirt_meta_size_of(2097152, 4096, 32, VDIRT_LAYOUT_STAGING, 0) == 10515 * 4096ULL,
 	   "meta size: the same with power-of-two entries (128 bytes)");
 	/* 24-byte entries, 170 a block: 2 + 1543 + 1 + 256 + 16, staging 256 */
-	OK(vdirt_meta_size(2097152, 4096, 4) == 2074 * 4096ULL,
+	OK(vdirt_meta_size(2097152, 4096, 4) == (2074 + 145) * 4096ULL,
 	   "meta size: crc32c packs 170 entries per block");
-	OK(vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_STAGING) == 2579 * 4096ULL &&
-	   vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_V1) == 2323 * 4096ULL &&
-	   vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_PACKED) == 1818 * 4096ULL,
+	OK(vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_STAGING, 0) == 2579 * 4096ULL &&
+	   vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_V1, 0) == 2323 * 4096ULL &&
+	   vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_PACKED, 0) == 1818 * 4096ULL,
 	   "meta size: crc32c power of two 128 a block, version 1, packed without staging");
 	{
 		/* entry sizes: packed to 8 bytes, power of two from 32 */
@@ -78,7 +100,8 @@ int main(void)
 		for (d = 1; d <= VDIRT_MAX_DIGEST_SIZE; d++)
 			for (i = 0; i < 2; i++) {
 				vdirt_layout_compute(2097152, 4096, d,
-						     i ? VDIRT_LAYOUT_DEFAULT : VDIRT_LAYOUT_V1, &l);
+						     i ? VDIRT_LAYOUT_DEFAULT : VDIRT_LAYOUT_V1, 16,
+						     &l);
 				b = vdirt_entry_block(&l, l.entries_per_block - 1, &off);
 				fits &= b == l.entries_start && off + l.entry_size <= 4096 &&
 					off + 2 * l.entry_size > 4096 &&
@@ -95,7 +118,7 @@ int main(void)
 		   vdirt_entry_block(&l, 262143, &off) == 2 + 5140 && off == 240 &&
 		   vdirt_entry_block(&l, 262143, NULL) == 5142 && l.entries_blocks == 5141,
 		   "packed sha256: cluster 50 at byte 4000 of block 2, 51 at block 3, the last at 5142");
-		vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_STAGING, &l);
+		vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_STAGING, 0, &l);
 		OK(vdirt_entry_block(&l, 31, &off) == 2 && off == 31 * 128 &&
 		   vdirt_entry_block(&l, 32, &off) == 3 && !off &&
 		   vdirt_entry_block(&l, 262143, &off) == 8193 && off == 31 * 128,
@@ -106,9 +129,9 @@ int main(void)
 	/* superblock */
 	memset(blk, 0, sizeof(blk));
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) == 0, "all-zero metadata is unformatted");
-	OK(!vsb_build(blk, 2097152, 4096, "sha256", 32, VDIRT_LAYOUT_DEFAULT, uuid, 99, 1) &&
+	OK(!vsb_build(blk, 2097152, 4096, "sha256", 32, VDIRT_LAYOUT_DEFAULT, 16, uuid, 99, 1) &&
 	   !vsb_build(blk + VDIRT_META_BLOCK_SIZE, 2097152, 4096, "sha256", 32,
-		      VDIRT_LAYOUT_DEFAULT, uuid, 99, 2),
+		      VDIRT_LAYOUT_DEFAULT, 16, uuid, 99, 2),
 	   "superblock built");
 	{
 		/* build put seq 1 in the first buffer: swap so that A has seq 2 as on disk */
@@ -121,7 +144,9 @@ int main(void)
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) == 1 && sb.copy == 0 && sb.seq == 2 &&
 	   sb.data_sectors == 2097152 && sb.cluster_size == 4096 && sb.digest_size == 32 &&
 	   !strcmp(sb.hash_name, "sha256") && sb.nr_clusters == 262144 &&
-	   sb.total_blocks == 7464 && sb.version == 2 && sb.staging_start == 5416 &&
+	   sb.total_blocks == 7609 && sb.epochs == 16 && sb.epoch_first == 1 &&
+	   sb.ro_compat == (VDIRT_FEATURE_RO_COMPAT_EPOCHS | VDIRT_FEATURE_RO_COMPAT_WRITESETS |
+			    VDIRT_FEATURE_RO_COMPAT_CHAIN) && sb.version == 2 && sb.staging_start == 5416 &&
 	   sb.staging_blocks == 2048 && (sb.compat & VDIRT_FEATURE_COMPAT_STAGING) &&
 	   sb.incompat == VDIRT_FEATURE_INCOMPAT_PACKED && sb.entry_size == 80,
 	   "superblock parsed back: copy A, seq 2, version 2, staging area, packed entries");
@@ -146,7 +171,7 @@ int main(void)
 		}
 		OK(r[1] == -EPROTONOSUPPORT && strstr(msg, "0x2") && r[2] == -EPROTONOSUPPORT,
 		   "an unknown incompat bit (0x2) refuses, with or without PACKED (%s)", msg);
-		OK(!vsb_build(t, 2097152, 4096, "sha256", 32, VDIRT_LAYOUT_STAGING, uuid, 9, 2),
+		OK(!vsb_build(t, 2097152, 4096, "sha256", 32, VDIRT_LAYOUT_STAGING, 0, uuid, 9, 2),
 		   "an unpacked version 2 superblock (as 1.3 formats) built");
 		memset(t + VDIRT_META_BLOCK_SIZE, 0, VDIRT_META_BLOCK_SIZE);
 		OK(vsb_parse(t, &sb, msg, sizeof(msg)) == 1 && sb.version == 2 && !sb.incompat &&
@@ -172,7 +197,7 @@ int main(void)
 
 		memcpy(v1, blk, sizeof(v1));
 		memcpy(&d, v1, sizeof(d));
-		vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_V1, &l);
+		vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_V1, 0, &l);
 		vdirt_sb_set_layout(&d, &l, 2097152, 4096, 32, "sha256");
 		d.csum = 0;
 		memcpy(v1, &d, sizeof(d));
@@ -208,15 +233,17 @@ int main(void)
 			       VDIRT_META_BLOCK_SIZE) &&
 		   !ftruncate(fd, 8467 * 4096LL), "a version 1 metadata file of 8467 blocks");
 		/* copy B (seq 1) is version 2 here: copy A (seq 2) is the newest */
-		OK(vsb_upgrade(fd, 8467 * 4096ULL, &sb, &need) == -ENOSPC && need == 10515 * 4096ULL,
-		   "upgrade refused on a device too small for the staging area");
-		OK(!vsb_upgrade(fd, 10515 * 4096ULL, &sb, &need) && sb.version == 2 &&
+		OK(vsb_upgrade(fd, 10659 * 4096ULL, &sb, &need) == -ENOSPC && need == 10660 * 4096ULL,
+		   "upgrade refused on a device too small for the staging area and epochs");
+		OK(!vsb_upgrade(fd, 10660 * 4096ULL, &sb, &need) && sb.version == 2 &&
 		   sb.seq == 4 && sb.staging_start == 8467 && sb.staging_blocks == 2048 &&
-		   !sb.incompat && sb.entry_size == 128 &&
+		   !sb.incompat && sb.entry_size == 128 && sb.epochs == 16 &&
+		   sb.layout.epoch_start == 10515 && sb.layout.wset_start == 10516 &&
+		   sb.epoch_first == sb.epoch + 1 && sb.chain_start == sb.log_head &&
 		   !memcmp(sb.uuid, uuid, 3),
-		   "upgrade: version 2, seq 4, staging at 8467, entries left power of two");
-		OK(vsb_upgrade(fd, 10515 * 4096ULL, &sb, &need) == -EALREADY,
-		   "upgrade again: already version 2");
+		   "upgrade: version 2, seq 4, staging at 8467, epochs at 10515, entries left power of two");
+		OK(vsb_upgrade(fd, 10660 * 4096ULL, &sb, &need) == -EALREADY,
+		   "upgrade again: already has every region");
 		if (fd >= 0)
 			close(fd);
 		unlink(path);
@@ -237,6 +264,6 @@ int main(void)
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) < 0 && strstr(msg, "magic"), "foreign data: bad magic");
 	OK(vsb_build(blk, 2097152, 4096,
 		     "a-very-long-hash-name-that-does-not-fit-in-sixty-four-bytes-at-all", 32,
-		     VDIRT_LAYOUT_DEFAULT, uuid, 1, 1) == -EINVAL, "overlong hash name refused");
+		     VDIRT_LAYOUT_DEFAULT, 16, uuid, 1, 1) == -EINVAL, "overlong hash name refused");
 	TAP_DONE();
 }

@@ -41,6 +41,7 @@ struct opts {
 	const char *hash;
 	int force;
 	int unpacked;		/* meta-size, format --unpacked */
+	uint32_t epochs;	/* meta-size, format --epochs */
 	const char *mode;
 	int no_read_verify;
 	int fail_open;

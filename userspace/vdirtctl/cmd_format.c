@@ -38,7 +38,7 @@ int cmd_meta_size(int argc, char **argv)
 		return -EINVAL;
 	}
 	if (vdirt_layout_compute(bytes / 512, cs, alg->digest_size, vformat_layout(o.unpacked),
-				 &l))
+				 o.epochs, &l))
 		return -EINVAL;
 	need = l.total_blocks * VDIRT_META_BLOCK_SIZE;
 	if (o.json) {
@@ -54,6 +54,9 @@ int cmd_meta_size(int argc, char **argv)
 		vjson_add_u64(j, "entries_per_block", l.entries_per_block);
 		vjson_add_u64(j, "entries_blocks", l.entries_blocks);
 		vjson_add_u64(j, "staging_blocks", l.staging_blocks);
+		vjson_add_u64(j, "epochs", l.epochs);
+		vjson_add_u64(j, "epoch_blocks", l.epoch_blocks);
+		vjson_add_u64(j, "wset_blocks", l.wset_blocks);
 		vjson_add_u64(j, "meta_blocks", l.total_blocks);
 		vjson_add_u64(j, "meta_bytes", need);
 		return vjson_print(stdout, j, "\n");
@@ -131,7 +134,8 @@ int cmd_format(int argc, char **argv)
 		close(dfd);
 		return mfd;
 	}
-	r = vformat(mfd, argv[1], msize, dsize, cs, alg, vformat_layout(o.unpacked), o.force, &f);
+	r = vformat(mfd, argv[1], msize, dsize, cs, alg, vformat_layout(o.unpacked), o.epochs,
+		    o.force, &f);
 	close(mfd);
 	close(dfd);
 	if (r) {

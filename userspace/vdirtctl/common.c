@@ -19,7 +19,7 @@
 #include "json.h"
 #include "util.h"
 
-struct opts o = { .cache_mb = -1, .threads = 0, .progress = -1, .interval = 15 };
+struct opts o = { .epochs = VDIRT_EPOCHS_DEFAULT, .cache_mb = -1, .threads = 0, .progress = -1, .interval = 15 };
 volatile sig_atomic_t interrupted;
 
 void err(const char *fmt, ...)

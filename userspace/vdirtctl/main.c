@@ -51,7 +51,8 @@ static const struct command commands[] = {
 static const struct command *current;
 
 enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRESS,
-       O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED };
+       O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED,
+       O_EPOCHS };
 
 #define GEOMETRY "meta-size,format,open,baseline build"
 #define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
@@ -69,6 +70,8 @@ static const struct opt_def {
 	{ "output", required_argument, 'o', "baseline build", "FILE", "output file" },
 	{ "threads", required_argument, 't', "baseline build", "N", "hashing threads (default: CPUs)" },
 	{ "force", no_argument, 'f', "format", NULL, "format over an existing superblock" },
+	{ "epochs", required_argument, O_EPOCHS, "meta-size,format", "N",
+	  "epochs whose write sets are kept (default 16, 2..4096)" },
 	{ "unpacked", no_argument, O_UNPACKED, "meta-size,format", NULL,
 	  "power-of-two entries, as dm-vdirt 1.3 formats (default: packed)" },
 	{ "mode", required_argument, O_MODE, "open", "M", "audit or enforce" },
@@ -211,6 +214,13 @@ static int set_opt(int val, const char *arg)
 		break;
 	case 'f': o.force = 1; break;
 	case O_UNPACKED: o.unpacked = 1; break;
+	case O_EPOCHS:
+		if (parse_u64(arg, &v) || v < VDIRT_EPOCHS_MIN || v > VDIRT_EPOCHS_MAX) {
+			err("--epochs: %u..%u", VDIRT_EPOCHS_MIN, VDIRT_EPOCHS_MAX);
+			return EXIT_USAGE;
+		}
+		o.epochs = v;
+		break;
 	case 'n':
 		if (parse_u64(arg, &v)) {
 			err("--count: bad number '%s'", arg);
