@@ -288,7 +288,7 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 {
 	u8 base[VDIRT_MAX_DIGEST_SIZE];
 	struct vdirt_disk_entry *e;
-	bool was, drift;
+	bool was, drift, mark = !(op & VDIRT_OP_NO_WSET);
 	u64 ep;
 
 	e = vdirt_cursor_get(vd, cur, cluster);
@@ -300,11 +300,13 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	/* a drift record cannot be appended without waiting: not in map */
 	if (drift && cur->nowait)
 		return -EAGAIN;
+	op &= ~VDIRT_OP_NO_WSET;
 	/* first write in this epoch: into its write set (may be -EAGAIN) */
 	ep = op == VDIRT_OP_RECOVERY && vd->ep.recover_epoch ?
 	     vd->ep.recover_epoch : READ_ONCE(vd->epoch);
-	if (vd->ep.wsets && (le32_to_cpu(e->write_epoch) != (u32)ep ||
-			     unlikely(vdirt_unrecovered(vd, cluster)))) {
+	if (mark && vd->ep.wsets &&
+	    (le32_to_cpu(e->write_epoch) != (u32)ep ||
+	     unlikely(vdirt_unrecovered(vd, cluster)))) {
 		int r = vdirt_wset_mark(vd, cur, cluster, ep);
 
 		if (r)
@@ -329,8 +331,11 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 		if (was)
 			atomic64_dec(&vd->cnt.measured);
 	}
-	e->write_epoch = cpu_to_le32((u32)ep);
-	e->write_time_ns = cpu_to_le64(now);
+	/* a first measurement found no write: no last write to name */
+	if (mark) {
+		e->write_epoch = cpu_to_le32((u32)ep);
+		e->write_time_ns = cpu_to_le64(now);
+	}
 	cur->dirty = true;
 
 	if (drift) {

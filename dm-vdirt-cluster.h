@@ -69,7 +69,12 @@ int vdirt_read_into(struct vdirt_dev *vd, struct bio *pb, u64 first,
 int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
 	       u8 *out);
 
-/* per-cluster policy */
+/*
+ * per-cluster policy; op may carry VDIRT_OP_NO_WSET (never on disk): a
+ * recovery's first measurement that found no write (not in a write set,
+ * no last write recorded)
+ */
+#define VDIRT_OP_NO_WSET	0x80
 int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 			 u64 cluster, const u8 *digest, u64 now, u8 op);
 

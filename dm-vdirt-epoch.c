@@ -241,6 +241,7 @@ int vdirt_epoch_sync(struct vdirt_dev *vd)
 int vdirt_epoch_new(struct vdirt_dev *vd, const char *label, u64 *epoch)
 {
 	u8 lbl[VDIRT_MAX_DIGEST_SIZE] = { 0 };
+	static const u8 none[VDIRT_MAX_DIGEST_SIZE];
 	u64 aux[4] = { 0 };
 	u64 now = ktime_get_real_ns();
 	int r;
@@ -260,7 +261,7 @@ int vdirt_epoch_new(struct vdirt_dev *vd, const char *label, u64 *epoch)
 		strscpy(lbl, label, sizeof(lbl));
 		aux[VDIRT_AUX_EPOCH] = *epoch;
 		aux[VDIRT_AUX_PREV_EPOCH] = *epoch - 1;
-		r = vdirt_log_append(vd, 0, VDIRT_KIND_EPOCH, 0, lbl, NULL,
+		r = vdirt_log_append(vd, 0, VDIRT_KIND_EPOCH, 0, lbl, none,
 				     aux);
 	}
 	/* the new epoch is durable before the message returns */
@@ -298,6 +299,8 @@ static u8 *vdirt_wset_get(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	/* a block of an older epoch: empty for this one */
 	if (le64_to_cpu(READ_ONCE(h->epoch)) != e ||
 	    le32_to_cpu(h->magic) != VDIRT_WSET_MAGIC) {
+		bool cleared = false;
+
 		spin_lock(&vd->ep.wset_lock);
 		if (le64_to_cpu(h->epoch) != e ||
 		    le32_to_cpu(h->magic) != VDIRT_WSET_MAGIC) {
@@ -307,9 +310,12 @@ static u8 *vdirt_wset_get(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 			h->reserved = 0;
 			/* bits of this epoch only after the block is cleared */
 			smp_store_release(&h->epoch, cpu_to_le64(e));
-			vdirt_meta_mark_dirty(vd, cur->wb);
+			cleared = true;
 		}
 		spin_unlock(&vd->ep.wset_lock);
+		/* bufio may sleep here: not under the spinlock */
+		if (cleared)
+			vdirt_meta_mark_dirty(vd, cur->wb);
 	}
 	return p;
 }

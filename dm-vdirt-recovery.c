@@ -61,6 +61,18 @@ int vdirt_recover_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 		exp = vdirt_entry_current(e);
 	if (digest ? exp && !memcmp(exp, digest, vd->digest_size) : !exp)
 		return vdirt_wset_recovered(vd, cur, c, e);
+	/*
+	 * Measured for the first time: a write before the crash whose entry
+	 * was lost, or a cluster never written.  Zeroes are taken as never
+	 * written (not a change for the write set, unless the entry names
+	 * the crashed epoch); other content as written.
+	 */
+	if (!exp && !memcmp(digest, vd->zero_digest, vd->digest_size)) {
+		r = vdirt_wset_recovered(vd, cur, c, e);
+		return r ?: vdirt_update_cluster(vd, cur, c, digest, now,
+						 VDIRT_OP_RECOVERY |
+						 VDIRT_OP_NO_WSET);
+	}
 	r = vdirt_update_cluster(vd, cur, c, digest, now, VDIRT_OP_RECOVERY);
 	/* a cluster measured for the first time did not change */
 	return r ? r : !!exp;

@@ -754,7 +754,7 @@ static int vdirt_message_epoch(struct vdirt_dev *vd, unsigned int argc,
 	if (r)
 		return r;
 	DMEMIT("%llu", (unsigned long long)e);
-	return 0;
+	return 1;	/* the result buffer holds the answer */
 }
 
 static int vdirt_message(struct dm_target *ti, unsigned int argc, char **argv,

@@ -95,6 +95,33 @@ int vdm_remove(const char *name)
 	return run_udev(dmt, dm_task_set_name(dmt, name) && dm_task_retry_remove(dmt));
 }
 
+int vdm_message(const char *name, const char *msg, char *resp, size_t len)
+{
+	struct dm_task *dmt;
+	const char *res;
+	int r = 0;
+
+	vlog(VLOG_DEBUG, "dm message %s 0 %s", name, msg);
+	dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
+	if (!dmt)
+		return create_errno();
+	if (!dm_task_set_name(dmt, name) || !dm_task_set_sector(dmt, 0) ||
+	    !dm_task_set_message(dmt, msg)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (!dm_task_run(dmt)) {
+		r = dm_errno(dmt);
+		goto out;
+	}
+	res = dm_task_get_message_response(dmt);
+	if (len)
+		snprintf(resp, len, "%s", res ? res : "");
+out:
+	dm_task_destroy(dmt);
+	return r;
+}
+
 /* first target of name with its params, for table or status */
 static int get_target(const char *name, int type, struct dm_info *info,
 		      uint64_t *start, uint64_t *len, char **ttype, char **params)

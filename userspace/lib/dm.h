@@ -3,6 +3,7 @@
 #ifndef VDIRTCTL_DM_H
 #define VDIRTCTL_DM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct vdm_dev {
@@ -20,6 +21,8 @@ int vdm_remove(const char *name);
 /* fills d for a device whose (first) target is vdirt; -ENODEV if none, -EINVAL if not vdirt */
 int vdm_get(const char *name, struct vdm_dev *d);
 void vdm_put(struct vdm_dev *d);
+/* dmsetup message name 0 msg; the target's answer into resp (len bytes) */
+int vdm_message(const char *name, const char *msg, char *resp, size_t len);
 /* calls fn for every dm device with a vdirt target */
 int vdm_list(int (*fn)(struct vdm_dev *d, void *arg), void *arg);
 

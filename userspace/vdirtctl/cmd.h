@@ -42,6 +42,11 @@ struct opts {
 	int force;
 	int unpacked;		/* meta-size, format --unpacked */
 	uint32_t epochs;	/* meta-size, format --epochs */
+	const char *label;	/* epoch --label */
+	uint64_t since;		/* changed, timeline --since */
+	int since_set;
+	int64_t until;		/* changed --until, -1: now */
+	int hashes;		/* changed --hashes */
 	const char *mode;
 	int no_read_verify;
 	int fail_open;
@@ -97,6 +102,8 @@ int change_wait(struct vnl *v, const char *dev, uint64_t id, const char *what);
 int nl_change(const char *dev, uint8_t cmd, const char *what, bool wait);
 /* one mismatch record, text or JSON (source: "event"/"dump" for the monitor, or NULL) */
 void print_rec(const struct vrec *r, uint32_t cs, const char *source);
+/* ns since the epoch as RFC 3339 UTC with nanoseconds (n >= 40) */
+void fmt_time(char *out, size_t n, uint64_t ns);
 struct json_object *rec_json(const struct vrec *r, uint32_t cs, const char *source);
 
 /* the commands (cmd_*.c) */
@@ -117,6 +124,10 @@ int cmd_report(int argc, char **argv);
 int cmd_clear(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_hashes(int argc, char **argv);
+int cmd_epoch(int argc, char **argv);
+int cmd_epochs(int argc, char **argv);
+int cmd_changed(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 
 #endif

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vdirtctl report, scan and hashes: a device's mismatch records, its
- * verification pass, its current and baseline digests (over netlink).
+ * verification pass, its current and baseline digests with the epoch and
+ * time of each cluster's last write (over netlink).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "epoch.h"
 #include "json.h"
 #include "util.h"
 
@@ -126,50 +128,33 @@ struct hash_arg {
 	struct vjson_list jl;
 };
 
-static int hash_cb(const struct nlattr **tb, void *arg)
+static int hash_cb(const struct vhash *h, void *arg)
 {
 	struct hash_arg *a = arg;
-	uint64_t first = nla_u64(tb, VDIRT_A_FIRST_CLUSTER, 0), cnt = nla_u64(tb, VDIRT_A_COUNT, 0);
-	const uint8_t *valid, *cur, *base;
-	char hc[129], hb[129];
-	uint64_t i;
-	int r;
+	char hc[129], hb[129], ts[48];
 
-	if (!tb[VDIRT_A_VALID] || !tb[VDIRT_A_DIGESTS] || !tb[VDIRT_A_BASELINE_DIGESTS] ||
-	    mnl_attr_get_payload_len(tb[VDIRT_A_VALID]) < cnt ||
-	    mnl_attr_get_payload_len(tb[VDIRT_A_DIGESTS]) < cnt * a->ds ||
-	    mnl_attr_get_payload_len(tb[VDIRT_A_BASELINE_DIGESTS]) < cnt * a->ds)
-		return -EBADMSG;
-	valid = mnl_attr_get_payload(tb[VDIRT_A_VALID]);
-	cur = mnl_attr_get_payload(tb[VDIRT_A_DIGESTS]);
-	base = mnl_attr_get_payload(tb[VDIRT_A_BASELINE_DIGESTS]);
-	for (i = 0; i < cnt; i++) {
-		int has_c = valid[i] & VDIRT_HV_CURRENT, has_b = valid[i] & VDIRT_HV_BASELINE;
+	if (h->has_current)
+		hex(hc, h->current, a->ds);
+	if (h->has_baseline)
+		hex(hb, h->baseline, a->ds);
+	if (o.json) {
+		struct json_object *j = json_object_new_object();
 
-		if (has_c)
-			hex(hc, cur + i * a->ds, a->ds);
-		if (has_b)
-			hex(hb, base + i * a->ds, a->ds);
-		if (o.json) {
-			struct json_object *j = json_object_new_object();
-
-			vjson_add_u64(j, "cluster", first + i);
-			vjson_add_str(j, "current", has_c ? hc : NULL);
-			vjson_add_str(j, "baseline", has_b ? hb : NULL);
-			r = vjson_list_add(&a->jl, j);
-			if (r)
-				return r;
-		} else {
-			printf("%" PRIu64 " %s %s\n", first + i, has_c ? hc : "-", has_b ? hb : "-");
-		}
+		vjson_add_u64(j, "cluster", h->cluster);
+		vjson_add_str(j, "current", h->has_current ? hc : NULL);
+		vjson_add_str(j, "baseline", h->has_baseline ? hb : NULL);
+		vjson_add_u64(j, "epoch", h->epoch);
+		fmt_time(ts, sizeof(ts), h->time_ns);
+		vjson_add_str(j, "time", h->time_ns ? ts : NULL);
+		return vjson_list_add(&a->jl, j);
 	}
+	printf("%" PRIu64 " %s %s\n", h->cluster, h->has_current ? hc : "-",
+	       h->has_baseline ? hb : "-");
 	return 0;
 }
 
 int cmd_hashes(int argc, char **argv)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh;
 	struct hash_arg a;
 	struct vdev_info d;
 	struct vnl v;
@@ -183,14 +168,9 @@ int cmd_hashes(int argc, char **argv)
 		goto out;
 	memset(&a, 0, sizeof(a));
 	a.ds = d.digest_size;
-	nlh = vnl_msg(&v, buf, VDIRT_CMD_HASH_GET, NLM_F_DUMP);
-	vnl_put_dev(nlh, argv[0]);
-	mnl_attr_put_u64(nlh, VDIRT_A_FIRST_CLUSTER, first);
-	if (count)
-		mnl_attr_put_u64(nlh, VDIRT_A_COUNT, count);
 	if (o.json)
 		vjson_list_begin(&a.jl, stdout);
-	r = vnl_talk(&v, nlh, hash_cb, &a);
+	r = vnl_hashes(&v, argv[0], first, count, d.digest_size, hash_cb, &a);
 	if (o.json)
 		vjson_list_end(&a.jl);
 	if (r)

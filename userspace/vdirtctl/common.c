@@ -19,7 +19,7 @@
 #include "json.h"
 #include "util.h"
 
-struct opts o = { .epochs = VDIRT_EPOCHS_DEFAULT, .cache_mb = -1, .threads = 0, .progress = -1, .interval = 15 };
+struct opts o = { .epochs = VDIRT_EPOCHS_DEFAULT, .until = -1, .cache_mb = -1, .threads = 0, .progress = -1, .interval = 15 };
 volatile sig_atomic_t interrupted;
 
 void err(const char *fmt, ...)
@@ -217,6 +217,17 @@ struct json_object *rec_json(const struct vrec *r, uint32_t cs, const char *sour
 	if (source)
 		vjson_add_str(j, "source", source);
 	return j;
+}
+
+void fmt_time(char *out, size_t n, uint64_t ns)
+{
+	time_t t = ns / 1000000000ULL;
+	char ts[32];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, n, "%s.%09" PRIu64 "Z", ts, ns % (uint64_t)1000000000);
 }
 
 /* the text form of a record (the JSON one: rec_json()) */

@@ -44,6 +44,11 @@ static const struct command commands[] = {
 	{ "clear", cmd_clear, 1, 1, "<name>", "clear the recorded mismatches" },
 	{ "scan", cmd_scan, 1, 2, "<name> [stop]", "start (or stop) a full verification pass" },
 	{ "hashes", cmd_hashes, 1, 3, "<name> [<first> [<count>]]", "current and baseline digests" },
+	{ "epoch", cmd_epoch, 1, 1, "<name>", "close the current epoch, open the next" },
+	{ "epochs", cmd_epochs, 1, 1, "<name>", "the retained epochs" },
+	{ "changed", cmd_changed, 1, 1, "<name> --since <E>",
+	  "clusters written after epoch E closed" },
+	{ "timeline", cmd_timeline, 1, 1, "<name>", "epochs and records in time order" },
 	{ NULL, NULL, 0, 0, NULL, NULL }
 };
 
@@ -52,7 +57,7 @@ static const struct command *current;
 
 enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRESS,
        O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED,
-       O_EPOCHS };
+       O_EPOCHS, O_LABEL, O_SINCE, O_UNTIL, O_HASHES };
 
 #define GEOMETRY "meta-size,format,open,baseline build"
 #define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
@@ -72,6 +77,12 @@ static const struct opt_def {
 	{ "force", no_argument, 'f', "format", NULL, "format over an existing superblock" },
 	{ "epochs", required_argument, O_EPOCHS, "meta-size,format", "N",
 	  "epochs whose write sets are kept (default 16, 2..4096)" },
+	{ "label", required_argument, O_LABEL, "epoch", "L", "the new epoch's label" },
+	{ "since", required_argument, O_SINCE, "changed,timeline", "E",
+	  "after epoch E closed" },
+	{ "until", required_argument, O_UNTIL, "changed", "F", "up to the end of epoch F (default: now)" },
+	{ "hashes", no_argument, O_HASHES, "changed", NULL,
+	  "each cluster's digest, epoch and time of its last write" },
 	{ "unpacked", no_argument, O_UNPACKED, "meta-size,format", NULL,
 	  "power-of-two entries, as dm-vdirt 1.3 formats (default: packed)" },
 	{ "mode", required_argument, O_MODE, "open", "M", "audit or enforce" },
@@ -214,6 +225,21 @@ static int set_opt(int val, const char *arg)
 		break;
 	case 'f': o.force = 1; break;
 	case O_UNPACKED: o.unpacked = 1; break;
+	case O_LABEL: o.label = arg; break;
+	case O_SINCE:
+	case O_UNTIL:
+		if (parse_u64(arg, &v) || v > INT64_MAX) {
+			err("--%s: bad epoch number '%s'", val == O_SINCE ? "since" : "until", arg);
+			return EXIT_USAGE;
+		}
+		if (val == O_SINCE) {
+			o.since = v;
+			o.since_set = 1;
+		} else {
+			o.until = (int64_t)v;
+		}
+		break;
+	case O_HASHES: o.hashes = 1; break;
 	case O_EPOCHS:
 		if (parse_u64(arg, &v) || v < VDIRT_EPOCHS_MIN || v > VDIRT_EPOCHS_MAX) {
 			err("--epochs: %u..%u", VDIRT_EPOCHS_MIN, VDIRT_EPOCHS_MAX);
