@@ -387,6 +387,7 @@ int vdirt_wset_union(struct vdirt_dev *vd, u64 from, u64 to, u64 blk,
 		if (IS_ERR(p))
 			return PTR_ERR(p);
 		h = (struct vdirt_disk_wset *)p;
+		/* pairs with the release in vdirt_wset_get(): cleared first */
 		if (le64_to_cpu(smp_load_acquire(&h->epoch)) == e &&
 		    le32_to_cpu(h->magic) == VDIRT_WSET_MAGIC) {
 			w = (const unsigned long *)(p + VDIRT_WSET_HDR_SIZE);

@@ -435,8 +435,8 @@ static inline __u64 vdirt_entry_block(const struct vdirt_layout *l, __u64 c,
 
 /*
  * Compute the metadata layout for a data device of data_sectors 512-byte
- * sectors, with what flags (VDIRT_LAYOUT_*) says, keeping epochs epochs
- * (VDIRT_LAYOUT_EPOCHS; else ignored).  Pure function, usable from
+ * sectors, with what flags (VDIRT_LAYOUT_*) says, keeping the given number
+ * of epochs (VDIRT_LAYOUT_EPOCHS; else ignored).  Pure function, usable from
  * userspace.  Returns 0, or -1 when a parameter is out of range.
  *
  *   C       = data_sectors * 512 / cluster_size
