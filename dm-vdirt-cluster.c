@@ -307,8 +307,16 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	if (mark && vd->ep.wsets &&
 	    (le32_to_cpu(e->write_epoch) != (u32)ep ||
 	     unlikely(vdirt_unrecovered(vd, cluster)))) {
-		int r = vdirt_wset_mark(vd, cur, cluster, ep);
+		u32 old = le32_to_cpu(e->write_epoch);
+		int r = 0;
 
+		/* what it held until this epoch: for rollback detection */
+		if (op == VDIRT_OP_WRITE && (e->flags & VDIRT_E_CURRENT) &&
+		    old && old < (u32)ep)
+			r = vdirt_hist_add(vd, cur->nowait, cluster,
+					   vdirt_entry_current(e), old, ep - 1);
+		if (!r)
+			r = vdirt_wset_mark(vd, cur, cluster, ep);
 		if (r)
 			return r;
 	}
@@ -411,9 +419,23 @@ int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	      (unsigned long long)cluster,
 	      (unsigned long long)vdirt_cluster_sector(vd, cluster));
 	if (first) {
-		int r = vdirt_log_append(vd, cluster,
-					 VDIRT_KIND_READ_MISMATCH, op,
-					 expected, digest, NULL);
+		u64 aux[4] = { 0 }, old;
+		u8 kind = VDIRT_KIND_READ_MISMATCH;
+		int r;
+
+		/* older content of this cluster: a rollback */
+		r = vdirt_hist_find(vd, cluster, digest, &old);
+		if (r < 0)
+			return r;
+		if (r) {
+			kind = VDIRT_KIND_ROLLBACK;
+			aux[VDIRT_AUX_EPOCH] = old;
+			VDLOG(DMERR_LIMIT, vd, "cluster %llu holds what it held at the end of epoch %llu: rolled back",
+			      (unsigned long long)cluster,
+			      (unsigned long long)old);
+		}
+		r = vdirt_log_append(vd, cluster, kind, op, expected, digest,
+				     r ? aux : NULL);
 		if (r)
 			return r;
 	}

@@ -27,6 +27,7 @@
 void vdirt_epoch_init(struct vdirt_dev *vd)
 {
 	spin_lock_init(&vd->ep.wset_lock);
+	spin_lock_init(&vd->ep.hist_lock);
 	mutex_init(&vd->ep.new_lock);
 	atomic64_set(&vd->ep.written, 0);
 	atomic64_set(&vd->ep.recover_written, 0);
@@ -429,4 +430,112 @@ int vdirt_changed_runs(struct vdirt_dev *vd, u64 from, u64 to, u64 *pos,
 	}
 	*pos = n == max && b < end ? base + b : base + end;
 	return n;
+}
+
+/* ---- digest history (rollback detection) ---- */
+
+static u32 vdirt_hist_rec_size(struct vdirt_dev *vd)
+{
+	return VDIRT_HIST_REC_HDR + vd->digest_size;
+}
+
+static struct vdirt_disk_hist *vdirt_hist_rec(struct vdirt_dev *vd, u8 *p,
+					      u32 i)
+{
+	return (struct vdirt_disk_hist *)(p + VDIRT_HIST_HDR_SIZE +
+					  i * vdirt_hist_rec_size(vd));
+}
+
+int vdirt_hist_add(struct vdirt_dev *vd, bool nowait, u64 c,
+		   const u8 *digest, u64 first, u64 last)
+{
+	sector_t blk = vd->layout.hist_start + div_u64(c, VDIRT_HIST_CLUSTERS);
+	u32 per = vd->layout.hist_per_block, i, n;
+	struct vdirt_disk_hist_hdr *h;
+	struct vdirt_disk_hist *rec;
+	struct dm_buffer *b;
+	u8 *p;
+
+	if (!(vd->layout.flags & VDIRT_LAYOUT_HISTORY))
+		return 0;
+	if (nowait) {
+		p = dm_bufio_get(vd->bufio, blk, &b);
+		if (!p)
+			return -EAGAIN;
+	} else {
+		p = vdirt_meta_read(vd, blk, &b);
+		if (IS_ERR(p)) {
+			vdirt_store_error(vd, "metadata read", PTR_ERR(p));
+			return PTR_ERR(p);
+		}
+	}
+	h = (struct vdirt_disk_hist_hdr *)p;
+	spin_lock(&vd->ep.hist_lock);
+	if (le32_to_cpu(h->magic) != VDIRT_HIST_MAGIC ||
+	    le32_to_cpu(h->next) >= per || le32_to_cpu(h->count) > per) {
+		memset(p, 0, VDIRT_META_BLOCK_SIZE);
+		h->magic = cpu_to_le32(VDIRT_HIST_MAGIC);
+	}
+	n = le32_to_cpu(h->count);
+	/* a write retried after -EAGAIN adds its record once */
+	for (i = 0; i < n; i++) {
+		rec = vdirt_hist_rec(vd, p, i);
+		if (le64_to_cpu(rec->cluster) == c &&
+		    le32_to_cpu(rec->last_epoch) == (u32)last)
+			goto unlock;
+	}
+	i = le32_to_cpu(h->next);
+	rec = vdirt_hist_rec(vd, p, i);
+	rec->cluster = cpu_to_le64(c);
+	rec->first_epoch = cpu_to_le32((u32)first);
+	rec->last_epoch = cpu_to_le32((u32)last);
+	memcpy(rec->digest, digest, vd->digest_size);
+	h->next = cpu_to_le32(i + 1 == per ? 0 : i + 1);
+	if (n < per)
+		h->count = cpu_to_le32(n + 1);
+unlock:
+	spin_unlock(&vd->ep.hist_lock);
+	/* bufio may sleep here: not under the spinlock */
+	vdirt_meta_mark_dirty(vd, b);
+	dm_bufio_release(b);
+	return 0;
+}
+
+int vdirt_hist_find(struct vdirt_dev *vd, u64 c, const u8 *digest, u64 *epoch)
+{
+	sector_t blk = vd->layout.hist_start + div_u64(c, VDIRT_HIST_CLUSTERS);
+	u32 per = vd->layout.hist_per_block, i, n, best = 0;
+	u64 oldest = vdirt_epoch_oldest(vd);
+	struct vdirt_disk_hist_hdr *h;
+	struct vdirt_disk_hist *rec;
+	struct dm_buffer *b;
+	bool found = false;
+	u8 *p;
+
+	if (!(vd->layout.flags & VDIRT_LAYOUT_HISTORY))
+		return 0;
+	p = vdirt_meta_read(vd, blk, &b);
+	if (IS_ERR(p))
+		return PTR_ERR(p);
+	h = (struct vdirt_disk_hist_hdr *)p;
+	spin_lock(&vd->ep.hist_lock);
+	n = le32_to_cpu(h->magic) == VDIRT_HIST_MAGIC ?
+	    min(le32_to_cpu(h->count), per) : 0;
+	for (i = 0; i < n; i++) {
+		u32 last;
+
+		rec = vdirt_hist_rec(vd, p, i);
+		last = le32_to_cpu(rec->last_epoch);
+		if (le64_to_cpu(rec->cluster) != c || last < oldest ||
+		    memcmp(rec->digest, digest, vd->digest_size))
+			continue;
+		/* the newest epoch at whose end the cluster held it */
+		if (!found || last > best)
+			best = last;
+		found = true;
+	}
+	spin_unlock(&vd->ep.hist_lock);
+	dm_bufio_release(b);
+	*epoch = best;
+	return found;
 }

@@ -28,6 +28,7 @@ struct vdirt_epochs {
 	u64 recover_epoch;		/* resume: epoch open at the crash, or 0 */
 	atomic64_t recover_written;	/* clusters recovery added to its set */
 	spinlock_t wset_lock;		/* a write-set block taken for an epoch */
+	spinlock_t hist_lock;		/* the rings of the digest history */
 	struct mutex new_lock;		/* serialises epoch_new */
 };
 
@@ -76,5 +77,18 @@ int vdirt_wset_union(struct vdirt_dev *vd, u64 from, u64 to, u64 blk,
  */
 int vdirt_changed_runs(struct vdirt_dev *vd, u64 from, u64 to, u64 *pos,
 		       u64 *runs, unsigned int max, unsigned long *bits);
+
+/*
+ * Digest history (RO_COMPAT_HISTORY): cluster c held digest from its write
+ * in epoch first to the end of epoch last, then was written again.  nowait:
+ * only a cached block, else -EAGAIN.
+ */
+int vdirt_hist_add(struct vdirt_dev *vd, bool nowait, u64 c,
+		   const u8 *digest, u64 first, u64 last);
+/*
+ * A read of c gave digest: 1 if c held it at the end of a retained epoch
+ * (*epoch: the newest such), 0 if not, or -errno.
+ */
+int vdirt_hist_find(struct vdirt_dev *vd, u64 c, const u8 *digest, u64 *epoch);
 
 #endif /* DM_VDIRT_EPOCH_H */

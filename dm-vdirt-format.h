@@ -123,6 +123,18 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
 					  VDIRT_WSET_HDR_SIZE) * 8U)
 #define VDIRT_WSET_MAGIC		0x53574456U	/* "VDWS" */
 
+/*
+ * Digest history (RO_COMPAT_HISTORY): one block per VDIRT_HIST_CLUSTERS
+ * clusters (cluster c in block c / 1024), a 16-byte header and a ring of
+ * records (cluster, epochs, digest): the content a cluster had before its
+ * first write in an epoch.  Rollback detection looks a mismatching read up
+ * in its cluster's block.
+ */
+#define VDIRT_HIST_CLUSTERS		1024U
+#define VDIRT_HIST_HDR_SIZE		16U
+#define VDIRT_HIST_REC_HDR		16U
+#define VDIRT_HIST_MAGIC		0x49484456U	/* "VDHI" */
+
 /* superblock flags */
 #define VDIRT_SB_F_CLEAN		(1U << 0)	/* cleanly closed */
 #define VDIRT_SB_F_BASELINE		(1U << 1)	/* some cluster has a baseline */
@@ -166,13 +178,17 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
  * RO_COMPAT_CHAIN: the record ring is a hash chain from record
  * chain_start on (struct vdirt_disk_record prev), log_hash in the
  * superblock is the digest of record log_head - 1.
+ * RO_COMPAT_HISTORY (needs EPOCHS): the digest history (hist_start,
+ * hist_blocks) for rollback detection.
  */
 #define VDIRT_FEATURE_RO_COMPAT_EPOCHS	(1U << 0)
 #define VDIRT_FEATURE_RO_COMPAT_WRITESETS (1U << 1)
 #define VDIRT_FEATURE_RO_COMPAT_CHAIN	(1U << 2)
+#define VDIRT_FEATURE_RO_COMPAT_HISTORY	(1U << 3)
 #define VDIRT_FEATURE_RO_COMPAT_SUPP	(VDIRT_FEATURE_RO_COMPAT_EPOCHS | \
 					 VDIRT_FEATURE_RO_COMPAT_WRITESETS | \
-					 VDIRT_FEATURE_RO_COMPAT_CHAIN)
+					 VDIRT_FEATURE_RO_COMPAT_CHAIN | \
+					 VDIRT_FEATURE_RO_COMPAT_HISTORY)
 
 /* per-cluster entry flags */
 #define VDIRT_E_CURRENT		(1U << 0)	/* current digest valid */
@@ -256,7 +272,9 @@ struct vdirt_disk_sb {
 	__u8   log_hash[32];		/* 456: RO_COMPAT_CHAIN: digest of
 					 *      record log_head - 1
 					 */
-	__u8   reserved[24];		/* 488: zero */
+	__le64 hist_start;		/* 488: RO_COMPAT_HISTORY, else 0 */
+	__le64 hist_blocks;		/* 496: RO_COMPAT_HISTORY, else 0 */
+	__u8   reserved[8];		/* 504: zero */
 } __packed;				/* 512 */
 
 /*
@@ -328,6 +346,25 @@ struct vdirt_disk_epoch {
 						 */
 #define VDIRT_EP_ROOT		(1U << 3)	/* root valid */
 
+/*
+ * Digest history block (RO_COMPAT_HISTORY): this header, then per_block =
+ * (4096 - 16) / (16 + digest_size) records of struct vdirt_disk_hist, a
+ * ring: slot next is written next.  A block without the magic is empty.
+ */
+struct vdirt_disk_hist_hdr {
+	__le32 magic;			/* 0: VDIRT_HIST_MAGIC */
+	__le32 next;			/* 4: the slot written next */
+	__le32 count;			/* 8: slots in use */
+	__le32 reserved;		/* 12: zero */
+} __packed;
+
+struct vdirt_disk_hist {
+	__le64 cluster;			/* 0 */
+	__le32 first_epoch;		/* 8: epoch of the write that left it */
+	__le32 last_epoch;		/* 12: the last epoch it held at the end */
+	__u8   digest[];		/* 16: digest_size bytes */
+} __packed;
+
 /* header of a write-set block (RO_COMPAT_WRITESETS) */
 struct vdirt_disk_wset {
 	__le64 epoch;			/* 0: epoch the bits belong to */
@@ -365,12 +402,14 @@ struct vdirt_disk_wset {
 #define VDIRT_LAYOUT_EPOCHS		(1U << 2)	/* RO_COMPAT_EPOCHS */
 #define VDIRT_LAYOUT_WRITESETS		(1U << 3)	/* RO_COMPAT_WRITESETS */
 #define VDIRT_LAYOUT_CHAIN		(1U << 4)	/* RO_COMPAT_CHAIN */
+#define VDIRT_LAYOUT_HISTORY		(1U << 5)	/* RO_COMPAT_HISTORY */
 /* the layout a format writes */
 #define VDIRT_LAYOUT_DEFAULT		(VDIRT_LAYOUT_STAGING | \
 					 VDIRT_LAYOUT_PACKED | \
 					 VDIRT_LAYOUT_EPOCHS | \
 					 VDIRT_LAYOUT_WRITESETS | \
-					 VDIRT_LAYOUT_CHAIN)
+					 VDIRT_LAYOUT_CHAIN | \
+					 VDIRT_LAYOUT_HISTORY)
 /* what version 1.4 of the module formatted */
 #define VDIRT_LAYOUT_1_4		(VDIRT_LAYOUT_STAGING | \
 					 VDIRT_LAYOUT_PACKED)
@@ -400,6 +439,10 @@ struct vdirt_layout {
 	__u32 wset_slot_blocks;		/* write-set blocks per epoch */
 	__u64 wset_start;		/* 0 without write sets */
 	__u64 wset_blocks;		/* epochs * wset_slot_blocks */
+	__u64 hist_start;		/* 0 without a digest history */
+	__u64 hist_blocks;
+	__u32 hist_per_block;		/* history records per block */
+	__u32 reserved2;		/* 0 */
 	__u64 total_blocks;
 };
 
@@ -449,6 +492,7 @@ static inline __u64 vdirt_entry_block(const struct vdirt_layout *l, __u64 c,
  *           + ceil(C * digest_size / 4096)      (staging area, STAGING)
  *           + ceil(N / 16)                      (epoch table, EPOCHS)
  *           + N * ceil(C / 32640)               (write sets, WRITESETS)
+ *           + ceil(C / 1024)                    (digest history, HISTORY)
  *   bytes   = blocks * 4096
  */
 static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
@@ -463,7 +507,8 @@ static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
 	    (cluster_size & (cluster_size - 1)) ||
 	    !digest_size || digest_size > VDIRT_MAX_DIGEST_SIZE)
 		return -1;
-	if ((flags & VDIRT_LAYOUT_WRITESETS) && !(flags & VDIRT_LAYOUT_EPOCHS))
+	if ((flags & (VDIRT_LAYOUT_WRITESETS | VDIRT_LAYOUT_HISTORY)) &&
+	    !(flags & VDIRT_LAYOUT_EPOCHS))
 		return -1;
 	if ((flags & VDIRT_LAYOUT_EPOCHS) &&
 	    (epochs < VDIRT_EPOCHS_MIN || epochs > VDIRT_EPOCHS_MAX))
@@ -519,6 +564,19 @@ static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
 		l->wset_start = l->total_blocks;
 		l->wset_blocks = (__u64)epochs * l->wset_slot_blocks;
 		l->total_blocks += l->wset_blocks;
+	}
+	l->hist_start = 0;
+	l->hist_blocks = 0;
+	l->hist_per_block = 0;
+	l->reserved2 = 0;
+	if (flags & VDIRT_LAYOUT_HISTORY) {
+		l->hist_start = l->total_blocks;
+		l->hist_blocks = (l->nr_clusters + VDIRT_HIST_CLUSTERS - 1) /
+				 VDIRT_HIST_CLUSTERS;
+		l->hist_per_block = (VDIRT_META_BLOCK_SIZE -
+				     VDIRT_HIST_HDR_SIZE) /
+				    (VDIRT_HIST_REC_HDR + digest_size);
+		l->total_blocks += l->hist_blocks;
 	}
 	return 0;
 }
@@ -633,6 +691,8 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 		flags |= VDIRT_LAYOUT_WRITESETS;
 	if (ro_compat & VDIRT_FEATURE_RO_COMPAT_CHAIN)
 		flags |= VDIRT_LAYOUT_CHAIN;
+	if (ro_compat & VDIRT_FEATURE_RO_COMPAT_HISTORY)
+		flags |= VDIRT_LAYOUT_HISTORY;
 	/* regions of features this code does not know lie after the known */
 	unknown = (compat & ~VDIRT_FEATURE_COMPAT_SUPP) ||
 		  (ro_compat & ~VDIRT_FEATURE_RO_COMPAT_SUPP);
@@ -664,6 +724,8 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 	    vdirt_le32(sb->epochs_retained) != l.epochs ||
 	    vdirt_le64(sb->wset_start) != l.wset_start ||
 	    vdirt_le64(sb->wset_blocks) != l.wset_blocks ||
+	    vdirt_le64(sb->hist_start) != l.hist_start ||
+	    vdirt_le64(sb->hist_blocks) != l.hist_blocks ||
 	    (unknown ? vdirt_le64(sb->total_blocks) < l.total_blocks :
 		       vdirt_le64(sb->total_blocks) != l.total_blocks) ||
 	    vdirt_le64(sb->log_tail) > vdirt_le64(sb->log_head) ||
@@ -720,13 +782,16 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 		incompat &= ~VDIRT_FEATURE_INCOMPAT_PACKED;
 	ro_compat &= ~(VDIRT_FEATURE_RO_COMPAT_EPOCHS |
 		       VDIRT_FEATURE_RO_COMPAT_WRITESETS |
-		       VDIRT_FEATURE_RO_COMPAT_CHAIN);
+		       VDIRT_FEATURE_RO_COMPAT_CHAIN |
+		       VDIRT_FEATURE_RO_COMPAT_HISTORY);
 	if (l->flags & VDIRT_LAYOUT_EPOCHS)
 		ro_compat |= VDIRT_FEATURE_RO_COMPAT_EPOCHS;
 	if (l->flags & VDIRT_LAYOUT_WRITESETS)
 		ro_compat |= VDIRT_FEATURE_RO_COMPAT_WRITESETS;
 	if (l->flags & VDIRT_LAYOUT_CHAIN)
 		ro_compat |= VDIRT_FEATURE_RO_COMPAT_CHAIN;
+	if (l->flags & VDIRT_LAYOUT_HISTORY)
+		ro_compat |= VDIRT_FEATURE_RO_COMPAT_HISTORY;
 	sb->feature_compat = vdirt_cpu32(compat);
 	sb->feature_incompat = vdirt_cpu32(incompat);
 	sb->feature_ro_compat = vdirt_cpu32(ro_compat);
@@ -748,6 +813,8 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 	sb->epochs_retained = vdirt_cpu32(l->epochs);
 	sb->wset_start = vdirt_cpu64(l->wset_start);
 	sb->wset_blocks = vdirt_cpu64(l->wset_blocks);
+	sb->hist_start = vdirt_cpu64(l->hist_start);
+	sb->hist_blocks = vdirt_cpu64(l->hist_blocks);
 	sb->total_blocks = vdirt_cpu64(l->total_blocks);
 }
 
@@ -761,5 +828,9 @@ _Static_assert(sizeof(struct vdirt_disk_epoch) == VDIRT_EPOCH_ENTRY_SIZE,
 	       "epoch entry size");
 _Static_assert(sizeof(struct vdirt_disk_wset) == VDIRT_WSET_HDR_SIZE,
 	       "write-set header size");
+_Static_assert(sizeof(struct vdirt_disk_hist_hdr) == VDIRT_HIST_HDR_SIZE,
+	       "history header size");
+_Static_assert(sizeof(struct vdirt_disk_hist) == VDIRT_HIST_REC_HDR,
+	       "history record size");
 
 #endif /* DM_VDIRT_FORMAT_H */

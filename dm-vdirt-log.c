@@ -170,7 +170,7 @@ bool vdirt_records_unsynced(struct vdirt_dev *vd)
 /* the counter a record of this kind adds to */
 static void vdirt_record_count(struct vdirt_dev *vd, u8 kind)
 {
-	if (kind == VDIRT_KIND_READ_MISMATCH)
+	if (kind == VDIRT_KIND_READ_MISMATCH || kind == VDIRT_KIND_ROLLBACK)
 		atomic64_inc(&vd->cnt.read_mismatches);
 	else if (kind == VDIRT_KIND_WRITE_DRIFT)
 		atomic64_inc(&vd->cnt.write_drift);

@@ -717,7 +717,8 @@ static int vdirt_nl_put_record(struct sk_buff *skb, struct vdirt_dev *vd,
 	    (cmd == VDIRT_CMD_EVENT &&
 	     (nla_put_u64_64bit(skb, VDIRT_A_EVENT_SEQ, rec->seq, VDIRT_A_PAD) ||
 	      nla_put_u64_64bit(skb, VDIRT_A_EVENTS_DROPPED, dropped, VDIRT_A_PAD))) ||
-	    (rec->kind == VDIRT_KIND_RECOVERY &&
+	    ((rec->kind == VDIRT_KIND_RECOVERY ||
+	      rec->kind == VDIRT_KIND_ROLLBACK) &&
 	     nla_put(skb, VDIRT_A_REC_AUX, sizeof(rec->aux), rec->aux))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;

@@ -610,7 +610,8 @@ static const char *vdirt_kind_name(u8 kind)
 {
 	return kind == VDIRT_KIND_READ_MISMATCH ? "read_mismatch" :
 	       kind == VDIRT_KIND_WRITE_DRIFT ? "write_drift" :
-	       kind == VDIRT_KIND_RECOVERY ? "recovery" : "unknown";
+	       kind == VDIRT_KIND_RECOVERY ? "recovery" :
+	       kind == VDIRT_KIND_ROLLBACK ? "rollback" : "unknown";
 }
 
 static const char *vdirt_op_name(u8 op)
@@ -657,6 +658,9 @@ static int vdirt_report(struct vdirt_dev *vd, unsigned int argc, char **argv,
 			       (unsigned long long)rec->aux[VDIRT_AUX_REMEASURED],
 			       (unsigned long long)rec->aux[VDIRT_AUX_CHANGED],
 			       (unsigned long long)rec->aux[VDIRT_AUX_ON_READ]);
+		if (rec->kind == VDIRT_KIND_ROLLBACK)
+			DMEMIT(" epoch=%llu",
+			       (unsigned long long)rec->aux[VDIRT_AUX_EPOCH]);
 		DMEMIT("\n");
 		n++;
 		if (sz + 1 >= maxlen)

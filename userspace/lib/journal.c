@@ -19,6 +19,7 @@ const char *vrec_kind_name(int kind)
 	case VDIRT_KIND_READ_MISMATCH: return "read_mismatch";
 	case VDIRT_KIND_WRITE_DRIFT: return "write_drift";
 	case VDIRT_KIND_RECOVERY: return "recovery";
+	case VDIRT_KIND_ROLLBACK: return "rollback";
 	case VREC_KIND_GAP: return "record_gap";
 	}
 	return "unknown";

@@ -157,7 +157,7 @@ int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
 		return r ? r : -ENODATA;
 	/* every optional region this version knows; the entries stay as they are */
 	flags = sb->layout.flags | VDIRT_LAYOUT_STAGING | VDIRT_LAYOUT_EPOCHS |
-		VDIRT_LAYOUT_WRITESETS | VDIRT_LAYOUT_CHAIN;
+		VDIRT_LAYOUT_WRITESETS | VDIRT_LAYOUT_CHAIN | VDIRT_LAYOUT_HISTORY;
 	if (flags == sb->layout.flags)
 		return -EALREADY;
 	epochs = sb->epochs ? sb->epochs : VDIRT_EPOCHS_DEFAULT;

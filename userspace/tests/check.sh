@@ -87,7 +87,7 @@ grep -q '"copy":"A","valid":true,"seq":2,"clean":true,"baseline":true,"baseline_
 # feature bits: an unknown ro_compat bit is reported, an unknown incompat
 # bit makes the copy invalid (as in the kernel)
 cp "$T/meta" "$T/rofeat"
-poke "$T/rofeat" 144 '\047\000\000\000'			# known 0x7 + unknown 0x20
+poke "$T/rofeat" 144 '\057\000\000\000'			# known 0xf + unknown 0x20
 resum "$T/rofeat" 0
 t "an unknown ro_compat bit: exit 0" 0 $V check "$T/rofeat"
 has "unknown read-only compatible features 0x20: only a read-only table may use it"

@@ -47,10 +47,10 @@ int main(void)
 	/*
 	 * 262144 clusters; packed 80-byte entries, 51 a block: 2 + 5141 + 1 +
 	 * 256 + 16 blocks, then the staging area: 262144 * 32 bytes = 2048 blocks,
-	 * the epoch table (16 epochs, 1 block) and 16 write sets of
-	 * ceil(262144 / 32640) = 9 blocks
+	 * the epoch table (16 epochs, 1 block), 16 write sets of
+	 * ceil(262144 / 32640) = 9 blocks and the digest history, 262144 / 1024
 	 */
-	OK(vdirt_meta_size(2097152, 4096, 32) == (7464 + 1 + 144) * 4096ULL,
+	OK(vdirt_meta_size(2097152, 4096, 32) == (7464 + 1 + 144 + 256) * 4096ULL,
 	   "meta size: 1 GiB, 4 KiB clusters, sha256 (packed 80-byte entries, staging, epochs)");
 	OK(vdirt_meta_size_of(2097152, 4096, 32, VDIRT_LAYOUT_1_4, 0) == 7464 * 4096ULL,
 	   "meta size: the same without epochs (as 1.4 formats)");
@@ -60,8 +60,10 @@ int main(void)
 
 		OK(!vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_DEFAULT, 100, &l) &&
 		   l.epoch_start == 7464 && l.epoch_blocks == 7 && l.wset_start == 7471 &&
-		   l.wset_slot_blocks == 9 && l.wset_blocks == 900 && l.total_blocks == 8371,
-		   "100 epochs: table of 7 blocks after the staging area, 100 write sets of 9 blocks");
+		   l.wset_slot_blocks == 9 && l.wset_blocks == 900 && l.hist_start == 8371 &&
+		   l.hist_blocks == 256 && l.hist_per_block == 85 && l.total_blocks == 8627,
+		   "100 epochs: table of 7 blocks after the staging area, 100 write sets of 9 blocks, "
+		   "history of 256 blocks of 85 records");
 		OK(vdirt_wset_block(&l, 0, 0, &bit) == 7471 && !bit &&
 		   vdirt_wset_block(&l, 101, 32640, &bit) == 7471 + 9 + 1 && !bit &&
 		   vdirt_wset_block(&l, 99, 262143, &bit) == 7471 + 99 * 9 + 8 &&
@@ -76,7 +78,7 @@ int main(void)
 	OK(vdirt_meta_size_of(2097152, 4096, 32, VDIRT_LAYOUT_STAGING, 0) == 10515 * 4096ULL,
 	   "meta size: the same with power-of-two entries (128 bytes)");
 	/* 24-byte entries, 170 a block: 2 + 1543 + 1 + 256 + 16, staging 256 */
-	OK(vdirt_meta_size(2097152, 4096, 4) == (2074 + 145) * 4096ULL,
+	OK(vdirt_meta_size(2097152, 4096, 4) == (2074 + 145 + 256) * 4096ULL,
 	   "meta size: crc32c packs 170 entries per block");
 	OK(vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_STAGING, 0) == 2579 * 4096ULL &&
 	   vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_V1, 0) == 2323 * 4096ULL &&
@@ -144,9 +146,9 @@ int main(void)
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) == 1 && sb.copy == 0 && sb.seq == 2 &&
 	   sb.data_sectors == 2097152 && sb.cluster_size == 4096 && sb.digest_size == 32 &&
 	   !strcmp(sb.hash_name, "sha256") && sb.nr_clusters == 262144 &&
-	   sb.total_blocks == 7609 && sb.epochs == 16 && sb.epoch_first == 1 &&
+	   sb.total_blocks == 7865 && sb.epochs == 16 && sb.epoch_first == 1 &&
 	   sb.ro_compat == (VDIRT_FEATURE_RO_COMPAT_EPOCHS | VDIRT_FEATURE_RO_COMPAT_WRITESETS |
-			    VDIRT_FEATURE_RO_COMPAT_CHAIN) && sb.version == 2 && sb.staging_start == 5416 &&
+			    VDIRT_FEATURE_RO_COMPAT_CHAIN | VDIRT_FEATURE_RO_COMPAT_HISTORY) && sb.version == 2 && sb.staging_start == 5416 &&
 	   sb.staging_blocks == 2048 && (sb.compat & VDIRT_FEATURE_COMPAT_STAGING) &&
 	   sb.incompat == VDIRT_FEATURE_INCOMPAT_PACKED && sb.entry_size == 80,
 	   "superblock parsed back: copy A, seq 2, version 2, staging area, packed entries");
@@ -233,16 +235,17 @@ int main(void)
 			       VDIRT_META_BLOCK_SIZE) &&
 		   !ftruncate(fd, 8467 * 4096LL), "a version 1 metadata file of 8467 blocks");
 		/* copy B (seq 1) is version 2 here: copy A (seq 2) is the newest */
-		OK(vsb_upgrade(fd, 10659 * 4096ULL, &sb, &need) == -ENOSPC && need == 10660 * 4096ULL,
+		OK(vsb_upgrade(fd, 10915 * 4096ULL, &sb, &need) == -ENOSPC && need == 10916 * 4096ULL,
 		   "upgrade refused on a device too small for the staging area and epochs");
-		OK(!vsb_upgrade(fd, 10660 * 4096ULL, &sb, &need) && sb.version == 2 &&
+		OK(!vsb_upgrade(fd, 10916 * 4096ULL, &sb, &need) && sb.version == 2 &&
 		   sb.seq == 4 && sb.staging_start == 8467 && sb.staging_blocks == 2048 &&
 		   !sb.incompat && sb.entry_size == 128 && sb.epochs == 16 &&
 		   sb.layout.epoch_start == 10515 && sb.layout.wset_start == 10516 &&
+		   sb.layout.hist_start == 10660 &&
 		   sb.epoch_first == sb.epoch + 1 && sb.chain_start == sb.log_head &&
 		   !memcmp(sb.uuid, uuid, 3),
 		   "upgrade: version 2, seq 4, staging at 8467, epochs at 10515, entries left power of two");
-		OK(vsb_upgrade(fd, 10660 * 4096ULL, &sb, &need) == -EALREADY,
+		OK(vsb_upgrade(fd, 10916 * 4096ULL, &sb, &need) == -EALREADY,
 		   "upgrade again: already has every region");
 		if (fd >= 0)
 			close(fd);

@@ -57,6 +57,7 @@ int cmd_meta_size(int argc, char **argv)
 		vjson_add_u64(j, "epochs", l.epochs);
 		vjson_add_u64(j, "epoch_blocks", l.epoch_blocks);
 		vjson_add_u64(j, "wset_blocks", l.wset_blocks);
+		vjson_add_u64(j, "hist_blocks", l.hist_blocks);
 		vjson_add_u64(j, "meta_blocks", l.total_blocks);
 		vjson_add_u64(j, "meta_bytes", need);
 		return vjson_print(stdout, j, "\n");

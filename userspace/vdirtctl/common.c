@@ -208,6 +208,8 @@ struct json_object *rec_json(const struct vrec *r, uint32_t cs, const char *sour
 	vjson_add_str(j, "actual", a);
 	vjson_add_u64(j, "time", r->time);
 	vjson_add_u64(j, "seq", r->seq);
+	if (r->kind == VDIRT_KIND_ROLLBACK)
+		vjson_add_u64(j, "epoch", r->aux[VDIRT_AUX_EPOCH]);
 	if (r->kind == VDIRT_KIND_RECOVERY) {
 		vjson_add_u64(j, "regions", r->aux[VDIRT_AUX_REGIONS]);
 		vjson_add_u64(j, "remeasured", r->aux[VDIRT_AUX_REMEASURED]);
@@ -252,6 +254,8 @@ void print_rec(const struct vrec *r, uint32_t cs, const char *source)
 		printf(" cluster %" PRIu64 " sector %" PRIu64 " %s (%s) expected %s actual %s",
 		       r->cluster, r->cluster * (cs / 512), vrec_kind_name(r->kind),
 		       vrec_op_name(r->op), e, a);
+		if (r->kind == VDIRT_KIND_ROLLBACK)
+			printf(" epoch=%" PRIu64, r->aux[VDIRT_AUX_EPOCH]);
 	}
 	printf("%s%s\n", source ? " " : "", source ? source : "");
 	fflush(stdout);
