@@ -55,6 +55,7 @@ struct opts {
 	const char *prom;	/* monitor --prometheus-textfile */
 	uint64_t interval;	/* seconds between textfile refreshes */
 	int json, quiet, debug;
+	int files;		/* report --files */
 };
 extern struct opts o;
 
@@ -98,6 +99,34 @@ int nl_change(const char *dev, uint8_t cmd, const char *what, bool wait);
 void print_rec(const struct vrec *r, uint32_t cs, const char *source);
 struct json_object *rec_json(const struct vrec *r, uint32_t cs, const char *source);
 
+/*
+ * Cluster -> file (common.c; `files`, `report --files`; for any list of
+ * clusters, e.g. a changed list):
+ * files_annotate() opens dev read-only (a dm name is /dev/mapper/NAME, else
+ * a block device or image path), walks each filesystem once (libtsk) and
+ * sets out[i] to a new JSON object for clusters[i] (cs: cluster size in
+ * bytes), the form of issue 16:
+ *   {"cluster":c,"partition":{"index":i,"start_sector":s,"type":".."}|null,
+ *    "fs":"ext4"|null,"allocated":true|false|null,
+ *    "files":[{"path":"/etc/shadow","inode":N,"offset":O,"length":L}],
+ *    "meta":null|"superblock"|"inode table"|"directory"|...}
+ *   plus "block","blocks" (filesystem blocks the cluster covers) when the
+ *   filesystem was read, and "error" (why not) when libtsk cannot read it.
+ * The caller json_object_put()s each out[i].  Returns 0, or -errno having
+ * said why on stderr (everything in out[] then put and NULL); -EOPNOTSUPP
+ * when built without libtsk, -ERANGE for a cluster past the end.  A
+ * partition libtsk cannot read is named on stderr once (not with --quiet).
+ * files_print(): the text form of one such object, one line per owning
+ * file (else one line), each starting with prefix.
+ * files_merge(): a JSON record (one with its own "cluster") gains the
+ * object's other keys (partition, fs, allocated, files, meta, ...).
+ */
+struct json_object;
+int files_annotate(const char *dev, uint32_t cs, const uint64_t *clusters, size_t n,
+		   struct json_object **out);
+void files_print(struct json_object *a, const char *prefix);
+void files_merge(struct json_object *rec, struct json_object *a);
+
 /* the commands (cmd_*.c) */
 int cmd_meta_size(int argc, char **argv);
 int cmd_format(int argc, char **argv);
@@ -117,5 +146,6 @@ int cmd_clear(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_hashes(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_files(int argc, char **argv);
 
 #endif

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vdirtctl report, scan and hashes: a device's mismatch records, its
- * verification pass, its current and baseline digests (over netlink).
+ * vdirtctl report, scan and hashes: a device's mismatch records (--files:
+ * with their files), its verification pass, its current and baseline
+ * digests (over netlink).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,17 +18,84 @@ struct report_arg {
 	uint32_t cs;
 	uint64_t n;
 	struct vjson_list jl;
+	struct vrec *recs;	/* --files: the records kept until the map is built */
+	size_t alloc;
 };
 
 static int report_cb(const struct vrec *r, void *arg)
 {
 	struct report_arg *a = arg;
 
+	if (o.files) {
+		if (a->n == a->alloc) {
+			size_t na = a->alloc ? a->alloc * 2 : 64;
+			struct vrec *nr = realloc(a->recs, na * sizeof(*nr));
+
+			if (!nr)
+				return -ENOMEM;
+			a->recs = nr;
+			a->alloc = na;
+		}
+		a->recs[a->n++] = *r;
+		return 0;
+	}
 	a->n++;
 	if (o.json)
 		return vjson_list_add(&a->jl, rec_json(r, a->cs, NULL));
 	print_rec(r, a->cs, NULL);
 	return 0;
+}
+
+/* report --files: each record with its cluster's partition, filesystem and files */
+static int report_files(struct report_arg *a, const struct vdev_info *d)
+{
+	struct json_object **ann = NULL;
+	char name[VDIRT_DEV_NAME_MAX + 16];
+	uint64_t *cl = NULL;
+	size_t i, n = a->n;
+	int r = 0;
+
+	if (n) {
+		ann = calloc(n, sizeof(*ann));
+		cl = calloc(n, sizeof(*cl));
+		if (!ann || !cl) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	for (i = 0; i < n; i++)
+		cl[i] = a->recs[i].kind == VDIRT_KIND_RECOVERY ? 0 : a->recs[i].cluster;
+	/* without udev there may be no /dev/mapper node: the kernel's own name then */
+	snprintf(name, sizeof(name), "/dev/mapper/%s", d->name);
+	if (access(name, F_OK))
+		snprintf(name, sizeof(name), "/dev/dm-%u", d->minor);
+	if (n)
+		r = files_annotate(name, a->cs, cl, n, ann);
+	if (r)
+		goto out;
+	if (o.json)
+		vjson_list_begin(&a->jl, stdout);
+	for (i = 0; i < n && !r; i++) {
+		if (o.json) {
+			struct json_object *j = rec_json(&a->recs[i], a->cs, NULL);
+
+			if (a->recs[i].kind != VDIRT_KIND_RECOVERY)
+				files_merge(j, ann[i]);
+			r = vjson_list_add(&a->jl, j);
+		} else {
+			print_rec(&a->recs[i], a->cs, NULL);
+			if (a->recs[i].kind != VDIRT_KIND_RECOVERY)
+				files_print(ann[i], "  ");
+		}
+	}
+	if (o.json)
+		vjson_list_end(&a->jl);
+out:
+	for (i = 0; ann && i < n; i++)
+		json_object_put(ann[i]);
+	free(ann);
+	free(cl);
+	return r;
 }
 
 int cmd_report(int argc, char **argv)
@@ -42,15 +111,18 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	memset(&a, 0, sizeof(a));
 	a.cs = d.cluster_size;
-	if (o.json)
+	if (o.json && !o.files)
 		vjson_list_begin(&a.jl, stdout);
 	r = vnl_dump_records(&v, argv[0], 0, report_cb, &a);
-	if (o.json)
-		vjson_list_end(&a.jl);
-	else if (!a.n && !o.quiet)
-		printf("%s: no mismatches recorded\n", argv[0]);
 	if (r)
 		err("%s: report: %s", argv[0], strerror(-r));
+	else if (o.files)
+		r = report_files(&a, &d);	/* it said why if it failed */
+	free(a.recs);
+	if (o.json && !o.files)
+		vjson_list_end(&a.jl);
+	else if (!a.n && !o.quiet && !o.json)
+		printf("%s: no mismatches recorded\n", argv[0]);
 out:
 	vnl_close(&v);
 	return r;
