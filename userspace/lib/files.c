@@ -907,6 +907,53 @@ static int add_fs(struct vfiles *v, size_t i, TSK_FS_INFO *fs)
 	return r;
 }
 
+/* GPT partition types by their GUID (as gdisk names them) */
+static const struct {
+	const char *guid, *name;
+} gpt_types[] = {
+	{ "0FC63DAF-8483-4772-8E79-3D69D8477DE4", "Linux filesystem" },
+	{ "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", "Microsoft basic data" },
+	{ "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EFI system partition" },
+	{ "21686148-6449-6E6F-744E-656564454649", "BIOS boot partition" },
+	{ "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F", "Linux swap" },
+	{ "E6D6D379-F507-44C2-A23C-238F2A3DF928", "Linux LVM" },
+	{ "A19D880F-05FC-4D3B-A006-743F0F84911E", "Linux RAID" },
+	{ "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709", "Linux x86-64 root (/)" },
+	{ "933AC7E1-2EB4-4F13-B844-0E14E2AEF915", "Linux /home" },
+	{ "E3C9E316-0B5C-4DB8-817D-F92DF00215AE", "Microsoft reserved" },
+	{ "DE94BBA4-06D1-4D40-A16A-BFD50179D6AC", "Windows RE" },
+};
+
+/* the type of GPT entry slot (libtsk gives the entry's name only): a name or the GUID */
+static void gpt_type(struct vfiles *v, unsigned int slot, char *out, size_t len)
+{
+	uint64_t ss = v->vs->block_size, lba;
+	uint32_t n, esz;
+	uint8_t h[92], e[16];
+	size_t i;
+
+	snprintf(out, len, "unknown");
+	if (tsk_img_read(v->img, v->vs->offset + ss, (char *)h, sizeof(h)) != sizeof(h) ||
+	    memcmp(h, "EFI PART", 8))
+		return;
+	lba = le32(h + 72) | (uint64_t)le32(h + 76) << 32;
+	n = le32(h + 80);
+	esz = le32(h + 84);
+	if (slot >= n || esz < 128 ||
+	    tsk_img_read(v->img, v->vs->offset + lba * ss + (uint64_t)slot * esz, (char *)e,
+			 sizeof(e)) != sizeof(e))
+		return;
+	/* mixed endian: the first three fields little-endian */
+	snprintf(out, len, "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X",
+		 e[3], e[2], e[1], e[0], e[5], e[4], e[7], e[6], e[8], e[9], e[10], e[11], e[12], e[13],
+		 e[14], e[15]);
+	for (i = 0; i < sizeof(gpt_types) / sizeof(gpt_types[0]); i++)
+		if (!strcmp(out, gpt_types[i].guid)) {
+			snprintf(out, len, "%s", gpt_types[i].name);
+			return;
+		}
+}
+
 static int open_parts(struct vfiles *v)
 {
 	TSK_VS_INFO *vs = v->vs;
@@ -916,6 +963,7 @@ static int open_parts(struct vfiles *v)
 	for (i = 0; i < vs->part_count; i++) {
 		const TSK_VS_PART_INFO *p = tsk_vs_part_get(vs, i);
 		uint64_t bs = vs->block_size, s, e;
+		char type[64];
 		int index;
 
 		if (!p)
@@ -934,7 +982,11 @@ static int open_parts(struct vfiles *v)
 			index = logical++;
 		else
 			index = p->slot_num + 1;
-		r = add_part(v, index, s / 512, (e - s) / 512, p->desc);
+		if (vs->vstype == TSK_VS_TYPE_GPT)
+			gpt_type(v, p->slot_num, type, sizeof(type));
+		else
+			snprintf(type, sizeof(type), "%s", p->desc ? p->desc : "unknown");
+		r = add_part(v, index, s / 512, (e - s) / 512, type);
 		if (!r)
 			r = add_fs(v, v->nparts - 1, tsk_fs_open_vol(p, TSK_FS_TYPE_DETECT));
 		if (r)

@@ -312,7 +312,8 @@ int files_annotate(const char *dev, uint32_t cs, const uint64_t *clusters, size_
 
 	memset(out, 0, n * sizeof(*out));
 	if (!vfiles_available()) {
-		err("vdirtctl was built without libtsk (WITH_TSK=no): install libtsk-dev and rebuild");
+		fprintf(stderr, "vdirtctl was built without libtsk (WITH_TSK=no): "
+			"install libtsk-dev and rebuild\n");
 		return -EOPNOTSUPP;
 	}
 	files_path(path, sizeof(path), dev);
