@@ -89,13 +89,34 @@ static int get_clusters(int argc, char **argv, uint64_t **out, size_t *n)
 	return r;
 }
 
+struct files_arg {
+	const uint64_t *cl;
+	struct vjson_list jl;
+	int started;
+};
+
+static int files_cb(size_t i, struct json_object *a, void *arg)
+{
+	struct files_arg *fa = arg;
+	char prefix[48];
+
+	if (o.json) {
+		if (!fa->started++)
+			vjson_list_begin(&fa->jl, stdout);
+		return vjson_list_add(&fa->jl, a);
+	}
+	snprintf(prefix, sizeof(prefix), "cluster %" PRIu64 ": ", fa->cl[i]);
+	files_print(a, prefix);
+	json_object_put(a);
+	return 0;
+}
+
 int cmd_files(int argc, char **argv)
 {
-	struct json_object **a;
-	struct vjson_list jl;
+	struct files_arg fa = { 0 };
 	uint64_t *cl;
 	uint32_t cs;
-	size_t n, i;
+	size_t n;
 	int r;
 
 	r = get_clusters(argc - 1, argv + 1, &cl, &n);
@@ -109,30 +130,10 @@ int cmd_files(int argc, char **argv)
 		return -EINVAL;
 	}
 	dbg("files: %s, cluster size %u, %zu cluster(s)", argv[0], cs, n);
-	a = calloc(n, sizeof(*a));
-	if (!a) {
-		free(cl);
-		return -ENOMEM;
-	}
-	r = files_annotate(argv[0], cs, cl, n, a);
-	if (!r && o.json)
-		vjson_list_begin(&jl, stdout);
-	for (i = 0; !r && i < n; i++) {
-		if (o.json) {
-			r = vjson_list_add(&jl, a[i]);
-			a[i] = NULL;
-		} else {
-			char prefix[48];
-
-			snprintf(prefix, sizeof(prefix), "cluster %" PRIu64 ": ", cl[i]);
-			files_print(a[i], prefix);
-		}
-	}
-	if (o.json && !r)
-		vjson_list_end(&jl);
-	for (i = 0; i < n; i++)
-		json_object_put(a[i]);
-	free(a);
+	fa.cl = cl;
+	r = files_annotate(argv[0], cs, cl, n, files_cb, &fa);
+	if (fa.started)
+		vjson_list_end(&fa.jl);
 	free(cl);
 	return r;
 }

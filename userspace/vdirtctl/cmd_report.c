@@ -46,56 +46,56 @@ static int report_cb(const struct vrec *r, void *arg)
 	return 0;
 }
 
-/* report --files: each record with its cluster's partition, filesystem and files */
+/* report --files: each record, then its cluster's partition, filesystem and files */
+static int report_files_cb(size_t i, struct json_object *ann, void *arg)
+{
+	struct report_arg *a = arg;
+	const struct vrec *rec = &a->recs[i];
+	struct json_object *j;
+
+	if (!o.json) {
+		print_rec(rec, a->cs, NULL);
+		if (rec->kind != VDIRT_KIND_RECOVERY)
+			files_print(ann, "  ");
+		json_object_put(ann);
+		return 0;
+	}
+	j = rec_json(rec, a->cs, NULL);
+	if (rec->kind != VDIRT_KIND_RECOVERY)
+		files_merge(j, ann);
+	json_object_put(ann);
+	return vjson_list_add(&a->jl, j);
+}
+
 static int report_files(struct report_arg *a, const struct vdev_info *d)
 {
-	struct json_object **ann = NULL;
 	char name[VDIRT_DEV_NAME_MAX + 16];
-	uint64_t *cl = NULL;
-	size_t i, n = a->n;
-	int r = 0;
+	uint64_t *cl;
+	size_t i;
+	int r;
 
-	if (n) {
-		ann = calloc(n, sizeof(*ann));
-		cl = calloc(n, sizeof(*cl));
-		if (!ann || !cl) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-	for (i = 0; i < n; i++)
+	if (o.json)
+		vjson_list_begin(&a->jl, stdout);
+	if (!a->n)
+		goto out;
+	cl = calloc(a->n, sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	/* a recovery record's cluster is 0: annotated, not printed */
+	for (i = 0; i < a->n; i++)
 		cl[i] = a->recs[i].kind == VDIRT_KIND_RECOVERY ? 0 : a->recs[i].cluster;
 	/* without udev there may be no /dev/mapper node: the kernel's own name then */
 	snprintf(name, sizeof(name), "/dev/mapper/%s", d->name);
 	if (access(name, F_OK))
 		snprintf(name, sizeof(name), "/dev/dm-%u", d->minor);
-	if (n)
-		r = files_annotate(name, a->cs, cl, n, ann);
+	r = files_annotate(name, a->cs, cl, a->n, report_files_cb, a);
+	free(cl);
 	if (r)
-		goto out;
-	if (o.json)
-		vjson_list_begin(&a->jl, stdout);
-	for (i = 0; i < n && !r; i++) {
-		if (o.json) {
-			struct json_object *j = rec_json(&a->recs[i], a->cs, NULL);
-
-			if (a->recs[i].kind != VDIRT_KIND_RECOVERY)
-				files_merge(j, ann[i]);
-			r = vjson_list_add(&a->jl, j);
-		} else {
-			print_rec(&a->recs[i], a->cs, NULL);
-			if (a->recs[i].kind != VDIRT_KIND_RECOVERY)
-				files_print(ann[i], "  ");
-		}
-	}
+		return r;
+out:
 	if (o.json)
 		vjson_list_end(&a->jl);
-out:
-	for (i = 0; ann && i < n; i++)
-		json_object_put(ann[i]);
-	free(ann);
-	free(cl);
-	return r;
+	return 0;
 }
 
 int cmd_report(int argc, char **argv)

@@ -302,15 +302,15 @@ static void files_path(char *out, size_t len, const char *dev)
 }
 
 int files_annotate(const char *dev, uint32_t cs, const uint64_t *clusters, size_t n,
-		   struct json_object **out)
+		   files_fn fn, void *arg)
 {
 	char path[4096], *why = NULL;
+	uint64_t total;
 	struct vfiles *v;
 	uint8_t *said;
 	size_t i;
 	int r;
 
-	memset(out, 0, n * sizeof(*out));
 	if (!vfiles_available()) {
 		fprintf(stderr, "vdirtctl was built without libtsk (WITH_TSK=no): "
 			"install libtsk-dev and rebuild\n");
@@ -326,37 +326,37 @@ int files_annotate(const char *dev, uint32_t cs, const uint64_t *clusters, size_
 	}
 	dbg("files: %s: map of %zu ranges built in %.3f s", path, vfiles_nranges(v),
 	    vfiles_build_ns(v) / 1e9);
+	/* every cluster checked before the first answer: no half output */
+	total = (vfiles_size(v) + cs - 1) / cs;
+	for (i = 0; i < n; i++)
+		if (clusters[i] >= total) {
+			err("%s: cluster %" PRIu64 " is beyond the end (%" PRIu64 " clusters of %u bytes)",
+			    path, clusters[i], total, cs);
+			vfiles_close(v);
+			return -ERANGE;
+		}
 	said = calloc(vfiles_nparts(v) + 1, 1);
 	for (i = 0; i < n && !r; i++) {
 		struct vfiles_result res;
+		struct json_object *a;
 
-		if (clusters[i] >= (vfiles_size(v) + cs - 1) / cs) {
-			err("%s: cluster %" PRIu64 " is beyond the end (%" PRIu64 " clusters of %u bytes)",
-			    path, clusters[i], (vfiles_size(v) + cs - 1) / cs, cs);
-			r = -ERANGE;
+		r = vfiles_lookup(v, clusters[i] * cs, cs, &res);
+		if (r) {
+			err("%s: cluster %" PRIu64 ": %s", path, clusters[i], strerror(-r));
 			break;
 		}
-		r = vfiles_lookup(v, clusters[i] * cs, cs, &res);
-		if (r)
-			break;
 		if (res.part && res.part->error && said && !said[res.part - vfiles_part(v, 0)] &&
 		    !o.quiet) {
 			said[res.part - vfiles_part(v, 0)] = 1;
 			err("%s: partition %d (start sector %" PRIu64 ", %s): %s", path,
 			    res.part->index, res.part->start_sector, res.part->type, res.part->error);
 		}
-		out[i] = files_one(&res, clusters[i]);
+		a = files_one(&res, clusters[i]);
 		vfiles_result_free(&res);
+		r = fn(i, a, arg);
 	}
 	free(said);
 	vfiles_close(v);
-	if (r) {
-		for (i = 0; i < n; i++)
-			json_object_put(out[i]);
-		memset(out, 0, n * sizeof(*out));
-		if (r != -ERANGE)
-			err("%s: %s", path, strerror(-r));
-	}
 	return r;
 }
 
