@@ -33,6 +33,7 @@ open_or_end "create the target"
 files_tree /tmp/src 300
 mk_gpt $T 24 16 32 >/tmp/parts
 check "GPT with three partitions on the target" test "$(wc -l </tmp/parts)" -eq 3
+# shellcheck disable=SC2046 # three pairs of numbers, split on purpose
 set -- $(cat /tmp/parts)
 P1=$1 S1=$2 P2=$3 S2=$4 P3=$5 S3=$6
 part_dev ${N}p1 $T $S1 $P1 && part_dev ${N}p2 $T $S2 $P2 && part_dev ${N}p3 $T $S3 $P3

@@ -42,6 +42,7 @@ truncate -s 80M "$T/disk.img"
 mk_ext4 "$T/ext4.img" "$T/src" && mk_fat "$T/fat.img" "$T/src" && mk_xfs "$T/xfs.img" &&
 	mk_ntfs "$T/ntfs.img" "$T/src" && mk_gpt "$T/disk.img" 24 16 32 >"$T/parts"
 tap "four filesystems and a GPT made" $?
+# shellcheck disable=SC2046 # three pairs of numbers, split on purpose
 set -- $(cat "$T/parts")
 P1=$1 P2=$3 P3=$5
 dd if="$T/ext4.img" of="$T/disk.img" bs=512 seek="$P1" conv=notrunc,sparse 2>/dev/null &&

@@ -60,6 +60,8 @@ static int report_files_cb(size_t i, struct json_object *ann, void *arg)
 		json_object_put(ann);
 		return 0;
 	}
+	if (!a->jl.f)
+		vjson_list_begin(&a->jl, stdout);	/* the first: nothing printed before */
 	j = rec_json(rec, a->cs, NULL);
 	if (rec->kind != VDIRT_KIND_RECOVERY)
 		files_merge(j, ann);
@@ -74,8 +76,6 @@ static int report_files(struct report_arg *a, const struct vdev_info *d)
 	size_t i;
 	int r;
 
-	if (o.json)
-		vjson_list_begin(&a->jl, stdout);
 	if (!a->n)
 		goto out;
 	cl = calloc(a->n, sizeof(*cl));
@@ -93,8 +93,11 @@ static int report_files(struct report_arg *a, const struct vdev_info *d)
 	if (r)
 		return r;
 out:
-	if (o.json)
+	if (o.json) {
+		if (!a->jl.f)
+			vjson_list_begin(&a->jl, stdout);
 		vjson_list_end(&a->jl);
+	}
 	return 0;
 }
 
