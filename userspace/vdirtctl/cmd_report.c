@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vdirtctl report, scan and hashes: a device's mismatch records (--files:
- * with their files), its verification pass, its current and baseline
- * digests (over netlink).
+ * vdirtctl report, scan and hashes: a device's mismatch records, its
+ * verification pass, its current and baseline digests (over netlink).
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -41,11 +41,11 @@ static const struct command commands[] = {
 	{ "baseline clear", cmd_baseline_clear, 1, 1, "<name>", "forget the baseline" },
 	{ "monitor", cmd_monitor, 0, -1, "[<name>...|--all]", "print mismatch events as they happen" },
 	{ "report", cmd_report, 1, 1, "<name>", "every recorded mismatch" },
+	{ "files", cmd_files, 2, -1, "<name|device|image> <cluster>...|-",
+	  "the partition, filesystem block and files of each cluster (libtsk)" },
 	{ "clear", cmd_clear, 1, 1, "<name>", "clear the recorded mismatches" },
 	{ "scan", cmd_scan, 1, 2, "<name> [stop]", "start (or stop) a full verification pass" },
 	{ "hashes", cmd_hashes, 1, 3, "<name> [<first> [<count>]]", "current and baseline digests" },
-	{ "files", cmd_files, 2, -1, "<name|device|image> <cluster>...|-",
-	  "the partition, filesystem block and files of each cluster (libtsk)" },
 	{ NULL, NULL, 0, 0, NULL, NULL }
 };
 
@@ -54,11 +54,11 @@ static const struct command *current;
 
 enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRESS,
        O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED };
-/* report --files (a value of its own, apart from the list above) */
-enum { O_FILES = 400 };
 
 #define GEOMETRY "meta-size,format,open,baseline build"
 #define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
+/* report --files (a value of its own, apart from the O_* list above) */
+enum { O_FILES = 400 };
 
 /* every option; cmds: the commands that take it (comma-separated), NULL: all */
 static const struct opt_def {
@@ -218,7 +218,6 @@ static int set_opt(int val, const char *arg)
 		break;
 	case 'f': o.force = 1; break;
 	case O_UNPACKED: o.unpacked = 1; break;
-	case O_FILES: o.files = 1; break;
 	case 'n':
 		if (parse_u64(arg, &v)) {
 			err("--count: bad number '%s'", arg);
@@ -227,6 +226,7 @@ static int set_opt(int val, const char *arg)
 		o.count = v;
 		break;
 	case 'w': o.wait = 1; break;
+	case O_FILES: o.files = 1; break;
 	case 'j': o.json = 1; break;
 	case 'q': o.quiet = 1; break;
 	case 'd': o.debug++; break;
