@@ -61,6 +61,7 @@ struct opts {
 	const char *prom;	/* monitor --prometheus-textfile */
 	uint64_t interval;	/* seconds between textfile refreshes */
 	int json, quiet, debug;
+	int files;		/* report --files */
 };
 extern struct opts o;
 
@@ -106,6 +107,37 @@ void print_rec(const struct vrec *r, uint32_t cs, const char *source);
 void fmt_time(char *out, size_t n, uint64_t ns);
 struct json_object *rec_json(const struct vrec *r, uint32_t cs, const char *source);
 
+/*
+ * Cluster -> file (common.c; `files`, `report --files`; any list of
+ * clusters, e.g. a changed list):
+ * files_annotate() opens dev read-only (a dm name is /dev/mapper/NAME, else
+ * a block device or image path), walks each filesystem once (libtsk), then
+ * calls fn(i, a, arg) for clusters[i], i = 0..n-1 in order (cs: the cluster
+ * size in bytes), a being a new JSON object that fn owns (json_object_put()
+ * it), the form of issue 16:
+ *   {"cluster":c,"partition":{"index":i,"start_sector":s,"type":".."}|null,
+ *    "fs":"ext4"|null,"allocated":true|false|null,
+ *    "files":[{"path":"/etc/shadow","inode":N,"offset":O,"length":L}],
+ *    "meta":null|"superblock"|"inode table"|"directory"|...}
+ *   plus "block","blocks" (filesystem blocks the cluster covers) when the
+ *   filesystem was read, and "error" (why not) when libtsk cannot read it.
+ * Memory is the map's, not n objects.  Returns 0, fn's first non-zero
+ * return (the walk stops there), or -errno having said why on stderr:
+ * -EOPNOTSUPP when built without libtsk, -ERANGE when a cluster is past the
+ * end (checked for all before fn is first called), -ENOENT, -EACCES, -EIO.
+ * A partition libtsk cannot read is named on stderr once (not with --quiet).
+ * files_print(): the text form of one such object, one line per owning
+ * file (else one line), each starting with prefix.
+ * files_merge(): a JSON record (one with its own "cluster") gains the
+ * object's other keys (partition, fs, allocated, files, meta, ...).
+ */
+struct json_object;
+typedef int (*files_fn)(size_t i, struct json_object *a, void *arg);
+int files_annotate(const char *dev, uint32_t cs, const uint64_t *clusters, size_t n,
+		   files_fn fn, void *arg);
+void files_print(struct json_object *a, const char *prefix);
+void files_merge(struct json_object *rec, struct json_object *a);
+
 /* the commands (cmd_*.c) */
 int cmd_meta_size(int argc, char **argv);
 int cmd_format(int argc, char **argv);
@@ -129,5 +161,6 @@ int cmd_epochs(int argc, char **argv);
 int cmd_changed(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_files(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,16 +19,86 @@ struct report_arg {
 	uint32_t cs;
 	uint64_t n;
 	struct vjson_list jl;
+	struct vrec *recs;	/* --files: the records kept until the map is built */
+	size_t alloc;
 };
 
 static int report_cb(const struct vrec *r, void *arg)
 {
 	struct report_arg *a = arg;
 
+	if (o.files) {
+		if (a->n == a->alloc) {
+			size_t na = a->alloc ? a->alloc * 2 : 64;
+			struct vrec *nr = realloc(a->recs, na * sizeof(*nr));
+
+			if (!nr)
+				return -ENOMEM;
+			a->recs = nr;
+			a->alloc = na;
+		}
+		a->recs[a->n++] = *r;
+		return 0;
+	}
 	a->n++;
 	if (o.json)
 		return vjson_list_add(&a->jl, rec_json(r, a->cs, NULL));
 	print_rec(r, a->cs, NULL);
+	return 0;
+}
+
+/* report --files: each record, then its cluster's partition, filesystem and files */
+static int report_files_cb(size_t i, struct json_object *ann, void *arg)
+{
+	struct report_arg *a = arg;
+	const struct vrec *rec = &a->recs[i];
+	struct json_object *j;
+
+	if (!o.json) {
+		print_rec(rec, a->cs, NULL);
+		if (rec->kind != VDIRT_KIND_RECOVERY)
+			files_print(ann, "  ");
+		json_object_put(ann);
+		return 0;
+	}
+	if (!a->jl.f)
+		vjson_list_begin(&a->jl, stdout);	/* the first: nothing printed before */
+	j = rec_json(rec, a->cs, NULL);
+	if (rec->kind != VDIRT_KIND_RECOVERY)
+		files_merge(j, ann);
+	json_object_put(ann);
+	return vjson_list_add(&a->jl, j);
+}
+
+static int report_files(struct report_arg *a, const struct vdev_info *d)
+{
+	char name[VDIRT_DEV_NAME_MAX + 16];
+	uint64_t *cl;
+	size_t i;
+	int r;
+
+	if (!a->n)
+		goto out;
+	cl = calloc(a->n, sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	/* a recovery record's cluster is 0: annotated, not printed */
+	for (i = 0; i < a->n; i++)
+		cl[i] = a->recs[i].kind == VDIRT_KIND_RECOVERY ? 0 : a->recs[i].cluster;
+	/* without udev there may be no /dev/mapper node: the kernel's own name then */
+	snprintf(name, sizeof(name), "/dev/mapper/%s", d->name);
+	if (access(name, F_OK))
+		snprintf(name, sizeof(name), "/dev/dm-%u", d->minor);
+	r = files_annotate(name, a->cs, cl, a->n, report_files_cb, a);
+	free(cl);
+	if (r)
+		return r;
+out:
+	if (o.json) {
+		if (!a->jl.f)
+			vjson_list_begin(&a->jl, stdout);
+		vjson_list_end(&a->jl);
+	}
 	return 0;
 }
 
@@ -44,15 +115,18 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	memset(&a, 0, sizeof(a));
 	a.cs = d.cluster_size;
-	if (o.json)
+	if (o.json && !o.files)
 		vjson_list_begin(&a.jl, stdout);
 	r = vnl_dump_records(&v, argv[0], 0, report_cb, &a);
-	if (o.json)
-		vjson_list_end(&a.jl);
-	else if (!a.n && !o.quiet)
-		printf("%s: no mismatches recorded\n", argv[0]);
 	if (r)
 		err("%s: report: %s", argv[0], strerror(-r));
+	else if (o.files)
+		r = report_files(&a, &d);	/* it said why if it failed */
+	free(a.recs);
+	if (o.json && !o.files)
+		vjson_list_end(&a.jl);
+	else if (!a.n && !o.quiet && !o.json)
+		printf("%s: no mismatches recorded\n", argv[0]);
 out:
 	vnl_close(&v);
 	return r;

@@ -3,7 +3,8 @@
  * vdirtctl: helpers the commands share: messages (and the library's log
  * hook), opening devices with a reason, the hash and cluster size checks,
  * the progress bar, netlink device lookups and baseline change waits, and
- * the printing of a mismatch record.
+ * the printing of a mismatch record; the cluster -> file annotations
+ * (files_annotate(), files_print(), files_merge()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "files.h"
 #include "format.h"
 #include "json.h"
 #include "util.h"
@@ -259,4 +261,196 @@ void print_rec(const struct vrec *r, uint32_t cs, const char *source)
 	}
 	printf("%s%s\n", source ? " " : "", source ? source : "");
 	fflush(stdout);
+}
+
+/* --- cluster -> file (files, report --files; the contract is in cmd.h) --- */
+
+static struct json_object *files_one(const struct vfiles_result *res, uint64_t cluster)
+{
+	struct json_object *j = json_object_new_object(), *fl = json_object_new_array();
+	const struct vfiles_part *p = res->part;
+	size_t i;
+
+	vjson_add_u64(j, "cluster", cluster);
+	if (p) {
+		struct json_object *pj = json_object_new_object();
+
+		vjson_add_u64(pj, "index", p->index);
+		vjson_add_u64(pj, "start_sector", p->start_sector);
+		vjson_add_str(pj, "type", p->type);
+		json_object_object_add(j, "partition", pj);
+	} else {
+		json_object_object_add(j, "partition", NULL);
+	}
+	vjson_add_str(j, "fs", p ? p->fs : NULL);
+	if (res->allocated < 0)
+		json_object_object_add(j, "allocated", NULL);
+	else
+		vjson_add_bool(j, "allocated", res->allocated);
+	for (i = 0; i < res->nfiles; i++) {
+		struct json_object *f = json_object_new_object();
+
+		vjson_add_str(f, "path", res->files[i].path);
+		vjson_add_u64(f, "inode", res->files[i].inode);
+		vjson_add_u64(f, "offset", res->files[i].offset);
+		vjson_add_u64(f, "length", res->files[i].length);
+		json_object_array_add(fl, f);
+	}
+	json_object_object_add(j, "files", fl);
+	vjson_add_str(j, "meta", res->meta);
+	if (p && p->block_size && !p->error) {
+		vjson_add_u64(j, "block", res->block);
+		vjson_add_u64(j, "blocks", res->blocks);
+	}
+	if (p && p->error)
+		vjson_add_str(j, "error", p->error);
+	return j;
+}
+
+/* a dm name (no "/", not a file here) is /dev/mapper/NAME */
+static void files_path(char *out, size_t len, const char *dev)
+{
+	if (strchr(dev, '/') || !access(dev, F_OK))
+		snprintf(out, len, "%s", dev);
+	else
+		snprintf(out, len, "/dev/mapper/%s", dev);
+}
+
+int files_annotate(const char *dev, uint32_t cs, const uint64_t *clusters, size_t n,
+		   files_fn fn, void *arg)
+{
+	char path[4096], *why = NULL;
+	uint64_t total;
+	struct vfiles *v;
+	uint8_t *said;
+	size_t i;
+	int r;
+
+	if (!vfiles_available()) {
+		fprintf(stderr, "vdirtctl was built without libtsk (WITH_TSK=no): "
+			"install libtsk-dev and rebuild\n");
+		return -EOPNOTSUPP;
+	}
+	files_path(path, sizeof(path), dev);
+	r = vfiles_open(path, &v, &why);
+	if (r) {
+		err("%s: cannot map clusters to files: %s%s%s", path, strerror(-r),
+		    why ? ": " : "", why ? why : "");
+		free(why);
+		return r;
+	}
+	dbg("files: %s: map of %zu ranges built in %.3f s", path, vfiles_nranges(v),
+	    vfiles_build_ns(v) / 1e9);
+	/* every cluster checked before the first answer: no half output */
+	total = (vfiles_size(v) + cs - 1) / cs;
+	for (i = 0; i < n; i++)
+		if (clusters[i] >= total) {
+			err("%s: cluster %" PRIu64 " is beyond the end (%" PRIu64 " clusters of %u bytes)",
+			    path, clusters[i], total, cs);
+			vfiles_close(v);
+			return -ERANGE;
+		}
+	said = calloc(vfiles_nparts(v) + 1, 1);
+	for (i = 0; i < n && !r; i++) {
+		struct vfiles_result res;
+		struct json_object *a;
+
+		r = vfiles_lookup(v, clusters[i] * cs, cs, &res);
+		if (r) {
+			err("%s: cluster %" PRIu64 ": %s", path, clusters[i], strerror(-r));
+			break;
+		}
+		if (res.part && res.part->error && said && !said[res.part - vfiles_part(v, 0)] &&
+		    !o.quiet) {
+			said[res.part - vfiles_part(v, 0)] = 1;
+			err("%s: partition %d (start sector %" PRIu64 ", %s): %s", path,
+			    res.part->index, res.part->start_sector, res.part->type, res.part->error);
+		}
+		a = files_one(&res, clusters[i]);
+		vfiles_result_free(&res);
+		r = fn(i, a, arg);
+	}
+	free(said);
+	vfiles_close(v);
+	return r;
+}
+
+static const char *jstr(struct json_object *j, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(j, key, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+static uint64_t ju64(struct json_object *j, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(j, key, &v) && v ? (uint64_t)json_object_get_int64(v) : 0;
+}
+
+void files_print(struct json_object *a, const char *prefix)
+{
+	struct json_object *p = NULL, *fl = NULL, *al = NULL;
+	const char *fs = jstr(a, "fs"), *meta = jstr(a, "meta"), *error = jstr(a, "error");
+	char where[512], blk[64] = "";
+	size_t i, nf;
+
+	json_object_object_get_ex(a, "partition", &p);
+	json_object_object_get_ex(a, "files", &fl);
+	json_object_object_get_ex(a, "allocated", &al);
+	if (!p)
+		snprintf(where, sizeof(where), "no partition");
+	else if (!ju64(p, "index") && !strcmp(jstr(p, "type"), "none"))
+		snprintf(where, sizeof(where), "whole disk (no partition table)%s%s",
+			 fs ? " " : "", fs ? fs : "");
+	else
+		snprintf(where, sizeof(where), "partition %" PRIu64 " (start sector %" PRIu64 ", %s)%s%s",
+			 ju64(p, "index"), ju64(p, "start_sector"), jstr(p, "type"),
+			 fs ? " " : "", fs ? fs : "");
+	if (json_object_object_get_ex(a, "block", NULL)) {
+		uint64_t b = ju64(a, "block"), nb = ju64(a, "blocks");
+
+		if (nb > 1)
+			snprintf(blk, sizeof(blk), " blocks %" PRIu64 "-%" PRIu64, b, b + nb - 1);
+		else
+			snprintf(blk, sizeof(blk), " block %" PRIu64, b);
+	}
+	if (error) {
+		printf("%s%s: not mapped: %s\n", prefix, where, error);
+		return;
+	}
+	nf = fl ? json_object_array_length(fl) : 0;
+	for (i = 0; i < nf; i++) {
+		struct json_object *f = json_object_array_get_idx(fl, i);
+		uint64_t off = ju64(f, "offset"), len = ju64(f, "length");
+		char bytes[64];
+
+		if (len)
+			snprintf(bytes, sizeof(bytes), "bytes %" PRIu64 "-%" PRIu64, off, off + len - 1);
+		else
+			snprintf(bytes, sizeof(bytes), "slack after byte %" PRIu64, off);
+		printf("%s%s%s: %s (inode %" PRIu64 ", %s)%s%s%s\n", prefix, where, blk,
+		       jstr(f, "path"), ju64(f, "inode"), bytes, meta ? " [" : "", meta ? meta : "",
+		       meta ? "]" : "");
+	}
+	if (nf)
+		return;
+	if (meta)
+		printf("%s%s%s: %s\n", prefix, where, blk, meta);
+	else if (!al)
+		printf("%s%s%s: allocation unknown\n", prefix, where, blk);
+	else if (json_object_get_boolean(al))
+		printf("%s%s%s: allocated, no file found that owns it\n", prefix, where, blk);
+	else
+		printf("%s%s%s: unallocated\n", prefix, where, blk);
+}
+
+void files_merge(struct json_object *rec, struct json_object *a)
+{
+	json_object_object_foreach(a, key, val) {
+		if (!strcmp(key, "cluster"))
+			continue;
+		json_object_object_add(rec, key, json_object_get(val));
+	}
 }

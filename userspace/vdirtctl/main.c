@@ -41,6 +41,8 @@ static const struct command commands[] = {
 	{ "baseline clear", cmd_baseline_clear, 1, 1, "<name>", "forget the baseline" },
 	{ "monitor", cmd_monitor, 0, -1, "[<name>...|--all]", "print mismatch events as they happen" },
 	{ "report", cmd_report, 1, 1, "<name>", "every recorded mismatch" },
+	{ "files", cmd_files, 2, -1, "<name|device|image> <cluster>...|-",
+	  "the partition, filesystem block and files of each cluster (libtsk)" },
 	{ "clear", cmd_clear, 1, 1, "<name>", "clear the recorded mismatches" },
 	{ "scan", cmd_scan, 1, 2, "<name> [stop]", "start (or stop) a full verification pass" },
 	{ "hashes", cmd_hashes, 1, 3, "<name> [<first> [<count>]]", "current and baseline digests" },
@@ -61,6 +63,8 @@ enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRES
 
 #define GEOMETRY "meta-size,format,open,baseline build"
 #define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
+/* report --files (a value of its own, apart from the O_* list above) */
+enum { O_FILES = 400 };
 
 /* every option; cmds: the commands that take it (comma-separated), NULL: all */
 static const struct opt_def {
@@ -70,7 +74,8 @@ static const struct opt_def {
 	const char *cmds;
 	const char *arg, *help;
 } opts[] = {
-	{ "cluster-size", required_argument, 'c', GEOMETRY, "N", "cluster size in bytes (default 4096)" },
+	{ "cluster-size", required_argument, 'c', GEOMETRY ",files", "N",
+	  "cluster size in bytes (default 4096; files: the device's)" },
 	{ "hash", required_argument, 'h', GEOMETRY, "ALG", "hash algorithm (default sha256)" },
 	{ "output", required_argument, 'o', "baseline build", "FILE", "output file" },
 	{ "threads", required_argument, 't', "baseline build", "N", "hashing threads (default: CPUs)" },
@@ -103,6 +108,8 @@ static const struct opt_def {
 	  "wait for the end, exit 10 if mismatches were found" },
 	{ "progress", no_argument, O_PROGRESS, WAITERS, NULL, "force the progress bar on" },
 	{ "no-progress", no_argument, O_NO_PROGRESS, WAITERS, NULL, "force it off" },
+	{ "files", no_argument, O_FILES, "report", NULL,
+	  "each cluster's partition, filesystem and files (libtsk)" },
 	{ "json", no_argument, 'j', NULL, NULL, "machine-readable output" },
 	{ "quiet", no_argument, 'q', NULL, NULL, "print nothing but errors" },
 	{ "debug", no_argument, 'd', NULL, NULL, "debug lines on stderr, prefixed '#'" },
@@ -255,6 +262,7 @@ static int set_opt(int val, const char *arg)
 		o.count = v;
 		break;
 	case 'w': o.wait = 1; break;
+	case O_FILES: o.files = 1; break;
 	case 'j': o.json = 1; break;
 	case 'q': o.quiet = 1; break;
 	case 'd': o.debug++; break;
