@@ -6,7 +6,8 @@
 # begin" opens a dm-vdirt device per tagged disk (an LV tag inside <disk>, a
 # data/meta tag in <metadata>), leaves untagged disks alone, other operations
 # do nothing, "release end" closes them and keeps the metadata; a bad tag makes
-# prepare fail and rolls back what it opened.
+# prepare fail and rolls back what it opened.  Each opened device gets an epoch
+# labelled with the domain name.
 . "${0%/*}/lib.sh"
 
 S=${VDIRT_TOOLS:-/usr/local/sbin}	# tools/ as mkguest installs them
@@ -83,6 +84,10 @@ check "the metadata-tagged disk's device appears" test -b $B
 check "vdirt-lv made the metadata LV" L lvs $VG/a_vdirt_meta
 case "$(dmsetup table demo-b)" in *" vdirt "*enforce*) ok "mode=enforce honoured" ;;
 	*) not_ok "mode=enforce honoured" "$(dmsetup table demo-b)" ;; esac
+check_eq "an epoch labelled with the domain opened on each: demo demo" "demo demo" \
+	"$(for d in ${A#/dev/mapper/} demo-b; do
+		$V epochs $d --json | grep -o '"label":"[^"]*"' | tail -n 1 | cut -d'"' -f4
+	done | tr '\n' ' ' | sed 's/ $//')"
 check_eq "the untagged disk is left alone" 2 "$(dmsetup ls | grep -c -- '-vdirt[[:space:]]\|^demo-b[[:space:]]')"
 check "started begin does nothing" hook demo started begin /tmp/dom41.xml
 check "stopped end does nothing" hook demo stopped end /tmp/dom41.xml
