@@ -133,4 +133,23 @@ check "NTFS: report --files names /data_known.bin, bytes 8192-12287" has_line /t
 	"  whole disk (no partition table) ntfs block $nc: /data_known.bin (inode $ni, bytes 8192-12287)"
 check_eq "NTFS: one record, that file only" "1 1" "$(grep -c ' cluster ' /tmp/rep) $(grep -c '^  ' /tmp/rep)"
 
+# --- changed --files: two files written in a new epoch are both named
+e=$($V epoch $N --label files44)
+mkdir -p /mnt/t44
+if mount -t ext4 /dev/mapper/${N}p1 /mnt/t44; then
+	head -c 8192 /dev/urandom >/mnt/t44/new1.bin
+	head -c 12288 /dev/urandom >/mnt/t44/new2.bin
+	umount /mnt/t44
+	$V changed $N --since $((e - 1)) --files >/tmp/ch44 2>&1
+	check_eq "changed --files: exit 0" 0 $?
+	diag "$(head -n 40 /tmp/ch44)"
+	diag "$($V changed $N --since $((e - 1)))"
+	check "changed --files names /new1.bin" grep -q ': /new1.bin (inode [0-9]*, bytes 0-4095)' /tmp/ch44
+	check "changed --files names /new2.bin" grep -q ': /new2.bin (inode [0-9]*, bytes 8192-12287)' /tmp/ch44
+	check "changed --files --json: files of the clusters" sh -c \
+		"$V changed $N --since $((e - 1)) --files --json | grep -q '\"path\":\"/new2.bin\"'"
+else
+	not_ok "mount the ext4 partition to write two files"
+fi
+
 ktap_done

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "epoch.h"
@@ -224,6 +225,64 @@ static int changed_hash_cb(const struct vhash *h, void *arg)
 	return 0;
 }
 
+/* changed --files: each cluster's partition, filesystem and files */
+struct cf_arg {
+	const uint64_t *cl;
+	struct vjson_list jl;
+};
+
+static int changed_files_cb(size_t i, struct json_object *ann, void *arg)
+{
+	struct cf_arg *a = arg;
+
+	if (o.json)
+		return vjson_list_add(&a->jl, ann);
+	printf("%" PRIu64 "\n", a->cl[i]);
+	files_print(ann, "  ");
+	json_object_put(ann);
+	return 0;
+}
+
+static int changed_files(const char *dev, const struct vdev_info *d,
+			 const struct run_list *l)
+{
+	char name[VDIRT_DEV_NAME_MAX + 16];
+	struct cf_arg a;
+	uint64_t *cl, k;
+	size_t i, n = 0;
+	int r;
+
+	cl = malloc((l->clusters ? l->clusters : 1) * sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	for (i = 0; i < l->n; i++)
+		for (k = 0; k < l->r[i][1]; k++)
+			cl[n++] = l->r[i][0] + k;
+	snprintf(name, sizeof(name), "/dev/mapper/%s", d->name);
+	if (access(name, F_OK))
+		snprintf(name, sizeof(name), "/dev/dm-%u", d->minor);
+	memset(&a, 0, sizeof(a));
+	a.cl = cl;
+	if (o.json) {
+		printf("{\"since\":%" PRIu64 ",\"until\":", o.since);
+		if (o.until < 0)
+			printf("null");
+		else
+			printf("%" PRId64, o.until);
+		printf(",\"clusters\":");
+		fflush(stdout);
+		vjson_list_begin(&a.jl, stdout);
+	}
+	r = n ? files_annotate(name, d->cluster_size, cl, n, changed_files_cb, &a) : 0;
+	if (o.json) {
+		vjson_list_end(&a.jl);
+		printf("}\n");
+	}
+	free(cl);
+	(void)dev;
+	return r;
+}
+
 /* the opening of the JSON object: since, until (null: now) */
 static void changed_json_head(uint64_t since, int64_t until)
 {
@@ -253,7 +312,7 @@ int cmd_changed(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	memset(&l, 0, sizeof(l));
-	l.stream = !o.hashes;
+	l.stream = !o.hashes && !o.files;
 	r = nl_open_dev(&v, argv[0], &d);
 	if (r)
 		goto out;
@@ -270,6 +329,12 @@ int cmd_changed(int argc, char **argv)
 	}
 	if (r || l.stream)
 		goto out;
+	if (o.files) {
+		vnl_close(&v);
+		r = changed_files(argv[0], &d, &l);
+		free(l.r);
+		return r;	/* files_annotate() said why if it failed */
+	}
 	memset(&ha, 0, sizeof(ha));
 	ha.ds = d.digest_size;
 	if (o.json) {

@@ -108,7 +108,7 @@ static const struct opt_def {
 	  "wait for the end, exit 10 if mismatches were found" },
 	{ "progress", no_argument, O_PROGRESS, WAITERS, NULL, "force the progress bar on" },
 	{ "no-progress", no_argument, O_NO_PROGRESS, WAITERS, NULL, "force it off" },
-	{ "files", no_argument, O_FILES, "report", NULL,
+	{ "files", no_argument, O_FILES, "report,changed", NULL,
 	  "each cluster's partition, filesystem and files (libtsk)" },
 	{ "json", no_argument, 'j', NULL, NULL, "machine-readable output" },
 	{ "quiet", no_argument, 'q', NULL, NULL, "print nothing but errors" },
