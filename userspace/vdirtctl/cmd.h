@@ -55,6 +55,9 @@ struct opts {
 	int journal;		/* monitor --journal */
 	const char *prom;	/* monitor --prometheus-textfile */
 	uint64_t interval;	/* seconds between textfile refreshes */
+	const char *meta;	/* log --meta */
+	int verify;		/* log --verify */
+	const char *key_file;	/* log, checkpoint verify --key-file */
 	int json, quiet, debug;
 };
 extern struct opts o;
@@ -118,5 +121,8 @@ int cmd_clear(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_hashes(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_checkpoint_verify(int argc, char **argv);
 
 #endif

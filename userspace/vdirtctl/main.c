@@ -44,6 +44,12 @@ static const struct command commands[] = {
 	{ "clear", cmd_clear, 1, 1, "<name>", "clear the recorded mismatches" },
 	{ "scan", cmd_scan, 1, 2, "<name> [stop]", "start (or stop) a full verification pass" },
 	{ "hashes", cmd_hashes, 1, 3, "<name> [<first> [<count>]]", "current and baseline digests" },
+	{ "log", cmd_log, 0, 1, "<name> | --meta <meta_dev>",
+	  "every record of the hash-chained log; --verify checks the chain (exit 6: the bad record)" },
+	{ "checkpoint verify", cmd_checkpoint_verify, 2, 2, "<name> <file>",
+	  "does the device's state extend the checkpoint? (exit 10 if not)" },
+	{ "checkpoint", cmd_checkpoint, 1, 1, "<name> -o <file>",
+	  "write a checkpoint of the device's state (uuid, epoch, seq, log head and hash)" },
 	{ NULL, NULL, 0, 0, NULL, NULL }
 };
 
@@ -52,7 +58,7 @@ static const struct command *current;
 
 enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRESS,
        O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED,
-       O_EPOCHS };
+       O_EPOCHS, O_META, O_VERIFY, O_KEY_FILE };
 
 #define GEOMETRY "meta-size,format,open,baseline build"
 #define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
@@ -67,7 +73,13 @@ static const struct opt_def {
 } opts[] = {
 	{ "cluster-size", required_argument, 'c', GEOMETRY, "N", "cluster size in bytes (default 4096)" },
 	{ "hash", required_argument, 'h', GEOMETRY, "ALG", "hash algorithm (default sha256)" },
-	{ "output", required_argument, 'o', "baseline build", "FILE", "output file" },
+	{ "output", required_argument, 'o', "baseline build,checkpoint", "FILE", "output file" },
+	{ "meta", required_argument, O_META, "log", "META_DEV",
+	  "offline: the log on this metadata device" },
+	{ "verify", no_argument, O_VERIFY, "log", NULL,
+	  "check the hash chain up to the superblock's log_hash" },
+	{ "key-file", required_argument, O_KEY_FILE, "log,checkpoint verify", "FILE",
+	  "the log_key's bytes, to check an HMAC chain" },
 	{ "threads", required_argument, 't', "baseline build", "N", "hashing threads (default: CPUs)" },
 	{ "force", no_argument, 'f', "format", NULL, "format over an existing superblock" },
 	{ "epochs", required_argument, O_EPOCHS, "meta-size,format", "N",
@@ -214,6 +226,9 @@ static int set_opt(int val, const char *arg)
 		break;
 	case 'f': o.force = 1; break;
 	case O_UNPACKED: o.unpacked = 1; break;
+	case O_META: o.meta = arg; break;
+	case O_VERIFY: o.verify = 1; break;
+	case O_KEY_FILE: o.key_file = arg; break;
 	case O_EPOCHS:
 		if (parse_u64(arg, &v) || v < VDIRT_EPOCHS_MIN || v > VDIRT_EPOCHS_MAX) {
 			err("--epochs: %u..%u", VDIRT_EPOCHS_MIN, VDIRT_EPOCHS_MAX);
