@@ -54,36 +54,70 @@ int vchain_verify(const uint8_t *recs, uint64_t first, uint64_t n, uint64_t chai
 		  const uint8_t *head_hash, uint32_t digest_size, const uint8_t *key,
 		  size_t keylen, struct vchain_res *res)
 {
-	uint8_t d[VCHAIN_HASH], prev[VCHAIN_HASH];
-	uint64_t i;
-	int r;
+	uint8_t *d;
+	uint64_t i, s;
+	int r = 0;
 
 	memset(res, 0, sizeof(*res));
 	res->first = first;
 	res->end = first + n;
+	d = malloc(n ? n * VCHAIN_HASH : 1);
+	if (!d)
+		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		const uint8_t *p = recs + i * VDIRT_RECORD_SIZE;
 		const struct vdirt_disk_record *dr = (const void *)p;
-		uint64_t s = first + i;
 
-		if (le64toh(dr->seq) != s)
-			return bad(res, s, "record %" PRIu64 " is not in its slot (removed, reordered or overwritten)", s);
-		if (le32toh(dr->csum) != rec_csum(p))
-			return bad(res, s, "record %" PRIu64 ": bad checksum", s);
-		if (dr->digest_size != digest_size)
-			return bad(res, s, "record %" PRIu64 ": wrong digest size", s);
-		/* record s - 1 was changed if s no longer carries its digest */
-		if (i && s > chain_start && memcmp(dr->prev, prev, VCHAIN_HASH))
-			return bad(res, s - 1, "record %" PRIu64 " changed: the next record does not carry its digest", s - 1);
-		r = vchain_digest(p, key, keylen, d);
+		s = first + i;
+		if (le64toh(dr->seq) != s) {
+			r = bad(res, s, "record %" PRIu64 " is not in its slot (removed, reordered or overwritten)", s);
+			goto out;
+		}
+		if (le32toh(dr->csum) != rec_csum(p)) {
+			r = bad(res, s, "record %" PRIu64 ": bad checksum", s);
+			goto out;
+		}
+		if (dr->digest_size != digest_size) {
+			r = bad(res, s, "record %" PRIu64 ": wrong digest size", s);
+			goto out;
+		}
+		r = vchain_digest(p, key, keylen, d + i * VCHAIN_HASH);
 		if (r)
-			return r;
-		memcpy(prev, d, sizeof(d));
+			goto out;
 	}
-	if (head_hash && n && memcmp(prev, head_hash, VCHAIN_HASH))
-		return bad(res, first + n - 1, "record %" PRIu64 " changed: its digest is not the superblock's log_hash",
-			   first + n - 1);
-	return 0;
+	for (i = 1; i < n; i++) {
+		const struct vdirt_disk_record *dr = (const void *)(recs + i * VDIRT_RECORD_SIZE);
+		const struct vdirt_disk_record *nx;
+		int next_ok;
+
+		s = first + i;
+		if (s <= chain_start || !memcmp(dr->prev, d + (i - 1) * VCHAIN_HASH, VCHAIN_HASH))
+			continue;
+		/*
+		 * Link s - 1 -> s broken.  If s links on to what follows it, s
+		 * is intact and s - 1 was changed; else s is where the chain
+		 * goes wrong (records removed or reordered, or s changed).
+		 */
+		if (i + 1 < n) {
+			nx = (const void *)(recs + (i + 1) * VDIRT_RECORD_SIZE);
+			next_ok = !memcmp(nx->prev, d + i * VCHAIN_HASH, VCHAIN_HASH);
+		} else {
+			next_ok = !head_hash || !memcmp(head_hash, d + i * VCHAIN_HASH, VCHAIN_HASH);
+		}
+		if (next_ok)
+			r = bad(res, s - 1, "record %" PRIu64 " changed: the next record does not carry its digest",
+				s - 1);
+		else
+			r = bad(res, s, "record %" PRIu64 " does not link to the record before it (records removed, reordered or changed from here on)",
+				s);
+		goto out;
+	}
+	if (head_hash && n && memcmp(d + (n - 1) * VCHAIN_HASH, head_hash, VCHAIN_HASH))
+		r = bad(res, first + n - 1, "record %" PRIu64 " changed: its digest is not the superblock's log_hash",
+			first + n - 1);
+out:
+	free(d);
+	return r;
 }
 
 int vchain_read_key(const char *path, uint8_t **key, size_t *len)

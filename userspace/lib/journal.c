@@ -165,7 +165,8 @@ int vj_fields(const struct vrec *r, uint32_t cs, const char *hash,
 		F("VDIRT_ON_READ=%" PRIu64, r->aux[VDIRT_AUX_ON_READ]);
 		return n;
 	}
-	F("VDIRT_EPOCH=%" PRIu64, r->epoch);
+	if (r->kind >= VDIRT_KIND_EPOCH)
+		F("VDIRT_REC_EPOCH=%" PRIu64, r->epoch);
 	if (r->kind == VDIRT_KIND_EPOCH) {
 		char l[VDIRT_EPOCH_LABEL_LEN];
 
