@@ -230,6 +230,19 @@ static int vdirt_bc_begin(struct vdirt_dev *vd, u8 kind)
 	return vdirt_commit(vd);
 }
 
+/* a completed load, capture or clear: its record, committed with the end */
+static void vdirt_bc_record(struct vdirt_dev *vd, u8 kind)
+{
+	u64 aux[4] = { 0 };
+
+	aux[0] = kind == VDIRT_BC_REPLACE ? VDIRT_BASELINE_OP_LOAD :
+		 kind == VDIRT_BC_CAPTURE ? VDIRT_BASELINE_OP_CAPTURE :
+		 VDIRT_BASELINE_OP_CLEAR;
+	aux[1] = atomic64_read(&vd->cnt.baselined);
+	/* a failed append went to the failure policy already */
+	vdirt_log_append(vd, 0, VDIRT_KIND_BASELINE, 0, NULL, NULL, aux);
+}
+
 static int vdirt_bc_end(struct vdirt_dev *vd, u8 kind)
 {
 	lockdep_assert_held(&vd->baseline_lock);
@@ -261,6 +274,7 @@ static int vdirt_bc_end(struct vdirt_dev *vd, u8 kind)
 		vd->sb_flags &= ~VDIRT_SB_F_BASELINE;
 	WRITE_ONCE(vd->baseline_partial, false);
 	mutex_unlock(&vd->commit_lock);
+	vdirt_bc_record(vd, kind);
 	atomic_set(&vd->meta_dirty, 1);
 	return vdirt_commit(vd);
 }

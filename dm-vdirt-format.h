@@ -146,6 +146,13 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
  * from the start
  */
 #define VDIRT_SB_F_BASELINE_STAGED	(1U << 3)
+/*
+ * RO_COMPAT_CHAIN: the record chain from chain_start on is an HMAC-SHA256
+ * chain (table argument log_key:), else a SHA-256 chain.  An activation
+ * that changes keyed <-> unkeyed, or whose key does not reproduce
+ * log_hash, restarts the chain (chain_start = log_head).
+ */
+#define VDIRT_SB_F_LOG_KEYED		(1U << 4)
 
 /*
  * Feature masks.  Unknown feature_incompat bits refuse the metadata;
@@ -385,6 +392,26 @@ struct vdirt_disk_wset {
 #define VDIRT_BASELINE_OP_LOAD		1
 #define VDIRT_BASELINE_OP_CAPTURE	2
 #define VDIRT_BASELINE_OP_CLEAR		3
+
+/*
+ * aux[] of a VDIRT_KIND_ACTIVATION record (cluster 0, digests zero):
+ * VDIRT_ACT_F_* flags, why the chain restarted (VDIRT_CHAIN_RESTART_*),
+ * chain_start before this activation, the superblock seq it wrote.
+ */
+#define VDIRT_AUX_ACT_FLAGS		0
+#define VDIRT_AUX_ACT_RESTART		1
+#define VDIRT_AUX_ACT_PREV_CHAIN	2
+#define VDIRT_AUX_ACT_SEQ		3
+#define VDIRT_ACT_F_KEYED		(1U << 0)	/* HMAC chain */
+#define VDIRT_ACT_F_UNCLEAN		(1U << 1)	/* after a crash */
+#define VDIRT_ACT_F_CHAIN		(1U << 2)	/* RO_COMPAT_CHAIN */
+#define VDIRT_CHAIN_RESTART_NONE	0
+#define VDIRT_CHAIN_RESTART_KEYING	1	/* keyed <-> unkeyed */
+#define VDIRT_CHAIN_RESTART_KEY		2	/* the key does not give log_hash */
+
+/* the chain: D(n) is SHA-256 or HMAC-SHA256 of record n's 256 bytes */
+#define VDIRT_CHAIN_DIGEST_SIZE		32U
+#define VDIRT_LOG_KEY_MIN		16U	/* bytes of a log_key */
 
 /*
  * aux[] of a VDIRT_KIND_RECOVERY record (cluster is 0, digests are zero):

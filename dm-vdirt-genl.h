@@ -21,7 +21,8 @@
  *        META_ERRORS TOFU SCAN_RUNNING SCAN_POS LOG_FIRST LOG_HEAD
  *        EVENT_SEQ EVENTS_DROPPED RECOVER_POS RECOVER_TOTAL CHANGE_KIND
  *        CHANGE_POS CHANGE_TOTAL CHANGE_PAUSED CHANGE_ID CHANGE_DONE_ID
- *        CHANGE_RESULT
+ *        CHANGE_RESULT UUID SB_SEQ, and with RO_COMPAT_CHAIN LOG_HASH
+ *        CHAIN_START LOG_KEYED (LOG_HASH is D(LOG_HEAD - 1), both committed)
  *        CHANGE_*: the device's baseline change (capture, clear, the
  *        commit of a load, or a mismatch clear), which runs in the kernel
  *        after the command that started it returned.  CHANGE_ID is the
@@ -55,7 +56,8 @@
  * VDIRT_CMD_MISMATCH_GET     NLM_F_DUMP, R: device, optional REC_SEQ (first
  *        record number wanted).  One message per record:
  *        A: DEV_NAME DEV_MAJOR DEV_MINOR REC_SEQ CLUSTER KIND OP TIME
- *           EXPECTED ACTUAL, and REC_AUX for a recovery summary record
+ *           EXPECTED ACTUAL REC_EPOCH REC_RAW (the 256 on-disk bytes), and
+ *           REC_AUX for every kind but read_mismatch and write_drift
  * VDIRT_CMD_MISMATCH_CLEAR   R: device.  A: CHANGE_ID.
  * VDIRT_CMD_HASH_GET         NLM_F_DUMP, R: device, optional FIRST_CLUSTER,
  *        COUNT.  One message per run of up to VDIRT_HASH_BATCH clusters:
@@ -64,7 +66,7 @@
  *           BASELINE_DIGESTS (likewise)
  * VDIRT_CMD_EVENT            notification on group "events":
  *        A: DEV_NAME DEV_MAJOR DEV_MINOR EVENT_SEQ REC_SEQ CLUSTER KIND OP
- *           TIME EXPECTED ACTUAL EVENTS_DROPPED [REC_AUX]
+ *           TIME EXPECTED ACTUAL EVENTS_DROPPED REC_EPOCH [REC_AUX]
  *        EVENT_SEQ is the record number (REC_SEQ), per device: a listener
  *        that sees a gap dumps VDIRT_CMD_MISMATCH_GET from the first
  *        missing number.  Events beyond the rate limit (module parameter

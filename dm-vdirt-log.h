@@ -23,11 +23,28 @@ struct vdirt_record {
 	u8 digest_size;
 	u8 expected[VDIRT_MAX_DIGEST_SIZE];
 	u8 actual[VDIRT_MAX_DIGEST_SIZE];
-	u64 aux[4];		/* VDIRT_KIND_RECOVERY: VDIRT_AUX_* */
+	u64 aux[4];		/* by kind: VDIRT_AUX_* */
+	u64 epoch;		/* the epoch it was made in */
+	u8 prev[32];		/* RO_COMPAT_CHAIN: D(seq - 1), else zero */
 };
 
 /* ctr, first thing: the log's locks and event list (cannot fail) */
 void vdirt_log_init(struct vdirt_dev *vd);
+/*
+ * ctr, after the table is parsed: the chain's hash (sha256, or
+ * hmac(sha256) keyed with the logon key key_desc); *error a literal.
+ */
+int vdirt_log_setup(struct vdirt_dev *vd, const char *key_desc, char **error);
+void vdirt_log_exit(struct vdirt_dev *vd);
+/*
+ * Activation (preresume, commit_lock held, after the superblock is
+ * loaded): restart the chain if its keying changed, then append the
+ * activation record.
+ */
+int vdirt_log_activate(struct vdirt_dev *vd, bool unclean);
+/* the committed head, D(head - 1) (32 bytes) and chain_start */
+void vdirt_log_chain_info(struct vdirt_dev *vd, u64 *head, u8 *hash,
+			  u64 *chain_start);
 /* dtr: drop the events never sent */
 void vdirt_events_free(struct vdirt_dev *vd);
 
@@ -45,6 +62,10 @@ bool vdirt_records_unsynced(struct vdirt_dev *vd);
  * are readable; vdirt_record_read() returns -ENOENT for others.
  */
 int vdirt_record_read(struct vdirt_dev *vd, u64 seq, struct vdirt_record *rec);
+/* the same, and its 256 on-disk bytes into raw (if not NULL) */
+int vdirt_record_read_raw(struct vdirt_dev *vd, u64 seq,
+			  struct vdirt_record *rec,
+			  struct vdirt_disk_record *raw);
 
 /* the commit (dm-vdirt-meta.c): the head it makes durable, commit_lock held */
 void vdirt_log_snapshot(struct vdirt_dev *vd);

@@ -119,6 +119,8 @@ static int vdirt_write_sb(struct vdirt_dev *vd)
 		vd->sb_seq = seq;
 		mutex_lock(&vd->log_lock);
 		WRITE_ONCE(vd->log_durable, vd->log_committing);
+		memcpy(vd->log_hash_durable, vd->log_hash_committing,
+		       sizeof(vd->log_hash_durable));
 		mutex_unlock(&vd->log_lock);
 	}
 	return r;
@@ -145,6 +147,8 @@ static void vdirt_sb_load(struct vdirt_dev *vd, const struct vdirt_disk_sb *sb)
 	memcpy(vd->log_hash, sb->log_hash, sizeof(vd->log_hash));
 	memcpy(vd->log_hash_committing, sb->log_hash,
 	       sizeof(vd->log_hash_committing));
+	memcpy(vd->log_hash_durable, sb->log_hash,
+	       sizeof(vd->log_hash_durable));
 	mutex_unlock(&vd->log_lock);
 	vd->ep.first = le64_to_cpu(sb->epoch_first);
 	atomic64_set(&vd->cnt.measured, le64_to_cpu(sb->measured));
@@ -275,6 +279,12 @@ static int vdirt_format(struct vdirt_dev *vd, char **error)
 	vd->log_tail = 0;
 	vd->log_durable = 0;
 	vd->log_committing = 0;
+	vd->chain_start = 0;
+	memset(vd->log_hash, 0, sizeof(vd->log_hash));
+	memset(vd->log_hash_committing, 0, sizeof(vd->log_hash_committing));
+	memset(vd->log_hash_durable, 0, sizeof(vd->log_hash_durable));
+	if (vd->log_keyed)
+		vd->sb_flags |= VDIRT_SB_F_LOG_KEYED;
 
 	/*
 	 * The entries must read as zero, or stale bytes would be taken as
@@ -606,12 +616,20 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 		mutex_unlock(&vd->commit_lock);
 		return r;
 	}
+	/* the activation record, durable with this superblock (GFP_NOIO) */
+	r = vdirt_log_activate(vd, !(vd->sb_flags & VDIRT_SB_F_CLEAN));
+	if (r) {
+		mutex_unlock(&vd->commit_lock);
+		return r;
+	}
 	vd->sb_flags &= ~VDIRT_SB_F_CLEAN;
 	vd->sb_compat = vd->intent.on ? VDIRT_FEATURE_COMPAT_INTENT : 0;
 	vdirt_log_snapshot(vd);
 	r = dm_bufio_write_dirty_buffers(vd->bufio);
 	if (!r)
 		r = vdirt_write_sb(vd);
+	if (!r)
+		vdirt_events_deliver(vd, vd->log_committing);
 	mutex_unlock(&vd->commit_lock);
 	return r;
 }

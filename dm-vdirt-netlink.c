@@ -236,6 +236,28 @@ static u8 vdirt_nl_change_kind(u8 kind)
 	}
 }
 
+/* DEV_GET: the record chain's committed state, uuid and commit seq */
+static int vdirt_nl_put_chain(struct sk_buff *skb, struct vdirt_dev *vd)
+{
+	u8 hash[VDIRT_CHAIN_DIGEST_SIZE], uuid[16];
+	u64 head, start, sb_seq;
+
+	vdirt_log_chain_info(vd, &head, hash, &start);
+	mutex_lock(&vd->commit_lock);
+	memcpy(uuid, vd->uuid, sizeof(uuid));
+	sb_seq = vd->sb_seq;
+	mutex_unlock(&vd->commit_lock);
+	if (!(vd->layout.flags & VDIRT_LAYOUT_CHAIN))
+		return nla_put(skb, VDIRT_A_UUID, sizeof(uuid), uuid) ||
+		       nla_put_u64_64bit(skb, VDIRT_A_SB_SEQ, sb_seq,
+					 VDIRT_A_PAD);
+	return nla_put(skb, VDIRT_A_LOG_HASH, sizeof(hash), hash) ||
+	       nla_put_u64_64bit(skb, VDIRT_A_CHAIN_START, start, VDIRT_A_PAD) ||
+	       nla_put_u8(skb, VDIRT_A_LOG_KEYED, vd->log_keyed) ||
+	       nla_put(skb, VDIRT_A_UUID, sizeof(uuid), uuid) ||
+	       nla_put_u64_64bit(skb, VDIRT_A_SB_SEQ, sb_seq, VDIRT_A_PAD);
+}
+
 static int vdirt_nl_fill_dev(struct sk_buff *skb, struct vdirt_dev *vd,
 			     u32 portid, u32 seq, int flags)
 {
@@ -288,7 +310,8 @@ static int vdirt_nl_fill_dev(struct sk_buff *skb, struct vdirt_dev *vd,
 	    nla_put_u8(skb, VDIRT_A_CHANGE_PAUSED, bi.paused) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_CHANGE_ID, bi.id, VDIRT_A_PAD) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_CHANGE_DONE_ID, bi.done_id, VDIRT_A_PAD) ||
-	    nla_put_u32(skb, VDIRT_A_CHANGE_RESULT, -bi.result)) {
+	    nla_put_u32(skb, VDIRT_A_CHANGE_RESULT, -bi.result) ||
+	    vdirt_nl_put_chain(skb, vd)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -699,7 +722,8 @@ static int vdirt_nl_mm_dump_start(struct netlink_callback *cb)
 
 static int vdirt_nl_put_record(struct sk_buff *skb, struct vdirt_dev *vd,
 			       const struct vdirt_record *rec, u32 portid,
-			       u32 seq, int flags, u8 cmd, u64 dropped)
+			       u32 seq, int flags, u8 cmd, u64 dropped,
+			       const struct vdirt_disk_record *raw)
 {
 	void *hdr;
 
@@ -717,8 +741,10 @@ static int vdirt_nl_put_record(struct sk_buff *skb, struct vdirt_dev *vd,
 	    (cmd == VDIRT_CMD_EVENT &&
 	     (nla_put_u64_64bit(skb, VDIRT_A_EVENT_SEQ, rec->seq, VDIRT_A_PAD) ||
 	      nla_put_u64_64bit(skb, VDIRT_A_EVENTS_DROPPED, dropped, VDIRT_A_PAD))) ||
-	    ((rec->kind == VDIRT_KIND_RECOVERY ||
-	      rec->kind == VDIRT_KIND_ROLLBACK) &&
+	    nla_put_u64_64bit(skb, VDIRT_A_REC_EPOCH, rec->epoch, VDIRT_A_PAD) ||
+	    (raw && nla_put(skb, VDIRT_A_REC_RAW, sizeof(*raw), raw)) ||
+	    (rec->kind != VDIRT_KIND_READ_MISMATCH &&
+	     rec->kind != VDIRT_KIND_WRITE_DRIFT &&
 	     nla_put(skb, VDIRT_A_REC_AUX, sizeof(rec->aux), rec->aux))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -730,6 +756,7 @@ static int vdirt_nl_put_record(struct sk_buff *skb, struct vdirt_dev *vd,
 static int vdirt_nl_mm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct vdirt_mm_ctx *ctx = (struct vdirt_mm_ctx *)cb->ctx;
+	struct vdirt_disk_record *raw;
 	struct vdirt_record *rec;
 	struct vdirt_info in;
 	struct vdirt_dev *vd;
@@ -737,8 +764,12 @@ static int vdirt_nl_mm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	int r = 0;
 
 	rec = kmalloc(sizeof(*rec), GFP_KERNEL);
-	if (!rec)
+	raw = kmalloc(sizeof(*raw), GFP_KERNEL);
+	if (!rec || !raw) {
+		kfree(rec);
+		kfree(raw);
 		return -ENOMEM;
+	}
 	vd = vdirt_dev_get_by_devt(ctx->devt);
 	if (!vd) {
 		r = -ENODEV;	/* removed during the dump */
@@ -747,7 +778,7 @@ static int vdirt_nl_mm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	vdirt_get_info(vd, &in);
 	seq = max_t(u64, ctx->next, in.log_first);
 	for (; seq < in.log_head; seq++) {
-		r = vdirt_record_read(vd, seq, rec);
+		r = vdirt_record_read_raw(vd, seq, rec, raw);
 		if (r == -ENOENT) {	/* cleared or overwritten meanwhile */
 			r = 0;
 			continue;
@@ -756,13 +787,14 @@ static int vdirt_nl_mm_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 			break;
 		if (vdirt_nl_put_record(skb, vd, rec, NETLINK_CB(cb->skb).portid,
 					cb->nlh->nlmsg_seq, NLM_F_MULTI,
-					VDIRT_CMD_MISMATCH_GET, 0))
+					VDIRT_CMD_MISMATCH_GET, 0, raw))
 			break;
 	}
 	ctx->next = seq;
 	vdirt_dev_put(vd);
 out:
 	kfree(rec);
+	kfree(raw);
 	if (r && !skb->len)
 		return r;
 	return skb->len;
@@ -1180,7 +1212,8 @@ static void vdirt_nl_event_work(struct work_struct *work)
 			vd = vdirt_dev_get_by_devt(q->devt);
 			if (vd) {
 				r = vdirt_nl_put_record(skb, vd, &q->rec, 0, 0, 0,
-							VDIRT_CMD_EVENT, dropped);
+							VDIRT_CMD_EVENT, dropped,
+							NULL);
 				vdirt_dev_put(vd);
 			}
 			if (r) {

@@ -46,6 +46,7 @@
 #define VDIRT_ARG_INTENT	"intent"
 #define VDIRT_ARG_WRITE_HASH	"write_hash"
 #define VDIRT_ARG_COMMIT_S	"commit_s"
+#define VDIRT_ARG_LOG_KEY	"log_key:"
 
 /* an optional argument "name:value" with its default and its range */
 struct vdirt_num_opt {
@@ -81,7 +82,7 @@ static const struct vdirt_num_opt vdirt_num_opts[VDIRT_NR_NUM_OPTS] = {
 };
 
 static const struct dm_arg vdirt_opt_count = {
-	0, 3 + VDIRT_NR_NUM_OPTS, "Invalid number of optional arguments"
+	0, 4 + VDIRT_NR_NUM_OPTS, "Invalid number of optional arguments"
 };
 
 /*
@@ -117,6 +118,27 @@ static int vdirt_parse_num_opt(struct vdirt_opts *o, const char *arg,
 	return -ENOENT;
 }
 
+/* log_key:<description>: a logon key's description, printed back as is */
+static int vdirt_parse_log_key(struct vdirt_opts *o, const char *desc,
+			       char **error)
+{
+	const char *p;
+
+	for (p = desc; *p; p++)
+		if (*p <= ' ' || *p > '~')
+			break;
+	if (!*desc || *p || p - desc > 255 || o->log_key) {
+		*error = "Invalid log_key (log_key:<description>, once, 1..255 printable characters)";
+		return -EINVAL;
+	}
+	o->log_key = kstrdup(desc, GFP_KERNEL);
+	if (!o->log_key) {
+		*error = "Cannot allocate memory";
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int vdirt_parse_opt(struct vdirt_opts *o, const char *arg,
 			   char **error)
 {
@@ -135,6 +157,10 @@ static int vdirt_parse_opt(struct vdirt_opts *o, const char *arg,
 		o->no_read_verify = true;
 	} else if (!strcmp(arg, VDIRT_ARG_FAIL_OPEN)) {
 		o->fail_open = true;
+	} else if (!strncmp(arg, VDIRT_ARG_LOG_KEY,
+			    strlen(VDIRT_ARG_LOG_KEY))) {
+		return vdirt_parse_log_key(o, arg + strlen(VDIRT_ARG_LOG_KEY),
+					   error);
 	} else {
 		r = vdirt_parse_num_opt(o, arg, error);
 		if (r == -ENOENT)
@@ -178,7 +204,7 @@ static void vdirt_emit_opts(const struct vdirt_opts *o, char *result,
 {
 	unsigned int nopt, i;
 
-	nopt = o->mode_given + o->no_read_verify + o->fail_open;
+	nopt = o->mode_given + o->no_read_verify + o->fail_open + !!o->log_key;
 	for (i = 0; i < VDIRT_NR_NUM_OPTS; i++)
 		nopt += o->given[i];
 	if (!nopt)
@@ -194,6 +220,8 @@ static void vdirt_emit_opts(const struct vdirt_opts *o, char *result,
 	for (i = 0; i < VDIRT_NR_NUM_OPTS; i++)
 		if (o->given[i])
 			DMEMIT(" %s:%u", vdirt_num_opts[i].name, o->val[i]);
+	if (o->log_key)
+		DMEMIT(" " VDIRT_ARG_LOG_KEY "%s", o->log_key);
 }
 
 /* ==== constructor and destructor ==== */
@@ -212,6 +240,8 @@ static void vdirt_cleanup(struct vdirt_dev *vd)
 	vdirt_meta_close(vd);
 	vdirt_intent_exit(vd);
 	vdirt_cluster_exit(vd);
+	vdirt_log_exit(vd);
+	kfree(vd->opts.log_key);
 	if (vd->tfm)
 		crypto_free_shash(vd->tfm);
 	if (vd->meta_dev)
@@ -414,6 +444,8 @@ static int vdirt_ctr_locked(struct dm_target *ti, unsigned int argc,
 		r = vdirt_setup_hash(vd, argv[3], &ti->error);
 	if (!r)
 		r = vdirt_parse_opts(&vd->opts, &as, &ti->error);
+	if (!r)
+		r = vdirt_log_setup(vd, vd->opts.log_key, &ti->error);
 	if (!r)
 		r = vdirt_setup(vd, &ti->error);
 	if (r) {
@@ -645,6 +677,9 @@ static int vdirt_report(struct vdirt_dev *vd, unsigned int argc, char **argv,
 	for (seq = info.log_first + first; seq < info.log_head && n < count;
 	     seq++) {
 		if (vdirt_record_read(vd, seq, rec))
+			continue;
+		/* the mismatch kinds only: vdirtctl log shows every record */
+		if (rec->kind > VDIRT_KIND_ROLLBACK)
 			continue;
 		DMEMIT("cluster=%llu kind=%s op=%s expected=%*phN actual=%*phN time=%llu",
 		       (unsigned long long)rec->cluster,

@@ -103,6 +103,7 @@ struct vdirt_opts {
 	bool fail_open;
 	bool given[VDIRT_NR_NUM_OPTS];	/* printed back by STATUSTYPE_TABLE */
 	unsigned int val[VDIRT_NR_NUM_OPTS]; /* given, else the default */
+	char *log_key;			/* log_key:<description>, or NULL */
 };
 
 /* one dm-vdirt target instance */
@@ -211,6 +212,11 @@ struct vdirt_dev {
 		u64 chain_start;		/* log_lock: first chained record */
 		u8 log_hash[32];		/* log_lock: digest of record head - 1 */
 		u8 log_hash_committing[32];	/* log_lock: of record log_committing - 1 */
+		u8 log_hash_durable[32];	/* log_lock: of record log_durable - 1 */
+		struct crypto_shash *log_tfm;	/* constant after ctr: the chain's
+						 * sha256 or keyed hmac(sha256)
+						 */
+		bool log_keyed;			/* constant after ctr: log_key: given */
 		spinlock_t events_lock;		/* protects events */
 		struct list_head events;	/* of struct vdirt_event, waiting for a
 						 * commit before they are sent

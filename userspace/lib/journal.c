@@ -20,9 +20,35 @@ const char *vrec_kind_name(int kind)
 	case VDIRT_KIND_WRITE_DRIFT: return "write_drift";
 	case VDIRT_KIND_RECOVERY: return "recovery";
 	case VDIRT_KIND_ROLLBACK: return "rollback";
+	case VDIRT_KIND_EPOCH: return "epoch";
+	case VDIRT_KIND_ACTIVATION: return "activation";
+	case VDIRT_KIND_BASELINE: return "baseline";
+	case VDIRT_KIND_PURGE: return "purge";
 	case VREC_KIND_GAP: return "record_gap";
 	}
 	return "unknown";
+}
+
+const char *vrec_baseline_op_name(uint64_t op)
+{
+	return op == VDIRT_BASELINE_OP_LOAD ? "load" :
+	       op == VDIRT_BASELINE_OP_CAPTURE ? "capture" :
+	       op == VDIRT_BASELINE_OP_CLEAR ? "clear" : "unknown";
+}
+
+const char *vrec_restart_name(uint64_t why)
+{
+	return why == VDIRT_CHAIN_RESTART_NONE ? "none" :
+	       why == VDIRT_CHAIN_RESTART_KEYING ? "keying" :
+	       why == VDIRT_CHAIN_RESTART_KEY ? "key" : "unknown";
+}
+
+void vrec_label(char *out, size_t len, const struct vrec *r)
+{
+	size_t n = r->dlen < len - 1 ? r->dlen : len - 1;
+
+	memcpy(out, r->expected, n);
+	out[n] = 0;
 }
 
 const char *vrec_op_name(int op)
@@ -50,7 +76,10 @@ int vj_priority(int kind)
 	case VDIRT_KIND_READ_MISMATCH: return LOG_CRIT;
 	case VDIRT_KIND_WRITE_DRIFT: return LOG_WARNING;
 	case VREC_KIND_GAP: return LOG_ERR;
+	case VDIRT_KIND_ROLLBACK: return LOG_CRIT;
 	case VDIRT_KIND_RECOVERY: return LOG_NOTICE;
+	case VDIRT_KIND_BASELINE: return LOG_NOTICE;
+	case VDIRT_KIND_PURGE: return LOG_NOTICE;
 	}
 	return LOG_INFO;
 }
@@ -72,6 +101,25 @@ static void message(char *out, size_t len, const struct vrec *r, uint64_t sector
 	case VDIRT_KIND_RECOVERY:
 		vrec_recovery_str(s, sizeof(s), r);
 		snprintf(out, len, "%s: recovery: %s", r->dev, s);
+		break;
+	case VDIRT_KIND_EPOCH:
+		vrec_label(s, VDIRT_EPOCH_LABEL_LEN, r);
+		snprintf(out, len, "%.64s: epoch %" PRIu64 " opened (%.63s), record %" PRIu64, r->dev,
+			 r->aux[VDIRT_AUX_EPOCH], s, r->seq);
+		break;
+	case VDIRT_KIND_ACTIVATION:
+		snprintf(out, len, "%s: activated in epoch %" PRIu64 "%s, record %" PRIu64 "%s%s",
+			 r->dev, r->epoch,
+			 r->aux[VDIRT_AUX_ACT_FLAGS] & VDIRT_ACT_F_UNCLEAN ? " after a crash" : "",
+			 r->seq, r->aux[VDIRT_AUX_ACT_RESTART] ? ": record chain restarted, " : "",
+			 r->aux[VDIRT_AUX_ACT_RESTART] ? vrec_restart_name(r->aux[VDIRT_AUX_ACT_RESTART]) : "");
+		break;
+	case VDIRT_KIND_BASELINE:
+		snprintf(out, len, "%s: baseline %s done, %" PRIu64 " clusters baselined, record %" PRIu64,
+			 r->dev, vrec_baseline_op_name(r->aux[0]), r->aux[1], r->seq);
+		break;
+	case VDIRT_KIND_PURGE:
+		snprintf(out, len, "%s: purge, record %" PRIu64, r->dev, r->seq);
 		break;
 	case VREC_KIND_GAP:
 		snprintf(out, len, "%s: %" PRIu64 " mismatch records lost from record %" PRIu64
@@ -117,6 +165,30 @@ int vj_fields(const struct vrec *r, uint32_t cs, const char *hash,
 		F("VDIRT_ON_READ=%" PRIu64, r->aux[VDIRT_AUX_ON_READ]);
 		return n;
 	}
+	if (r->kind >= VDIRT_KIND_EPOCH)
+		F("VDIRT_REC_EPOCH=%" PRIu64, r->epoch);
+	if (r->kind == VDIRT_KIND_EPOCH) {
+		char l[VDIRT_EPOCH_LABEL_LEN];
+
+		vrec_label(l, sizeof(l), r);
+		F("VDIRT_EPOCH_OPENED=%" PRIu64, r->aux[VDIRT_AUX_EPOCH]);
+		F("VDIRT_LABEL=%s", l);
+		return n;
+	}
+	if (r->kind == VDIRT_KIND_ACTIVATION) {
+		F("VDIRT_UNCLEAN=%d", !!(r->aux[VDIRT_AUX_ACT_FLAGS] & VDIRT_ACT_F_UNCLEAN));
+		F("VDIRT_LOG_KEYED=%d", !!(r->aux[VDIRT_AUX_ACT_FLAGS] & VDIRT_ACT_F_KEYED));
+		F("VDIRT_CHAIN_RESTART=%s", vrec_restart_name(r->aux[VDIRT_AUX_ACT_RESTART]));
+		F("VDIRT_SB_SEQ=%" PRIu64, r->aux[VDIRT_AUX_ACT_SEQ]);
+		return n;
+	}
+	if (r->kind == VDIRT_KIND_BASELINE) {
+		F("VDIRT_BASELINE_OP=%s", vrec_baseline_op_name(r->aux[0]));
+		F("VDIRT_BASELINED=%" PRIu64, r->aux[1]);
+		return n;
+	}
+	if (r->kind == VDIRT_KIND_PURGE)
+		return n;
 	hex(e, r->expected, r->dlen);
 	hex(a, r->actual, r->dlen);
 	F("VDIRT_CLUSTER=%" PRIu64, r->cluster);

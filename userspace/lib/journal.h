@@ -28,11 +28,19 @@ struct vrec {
 	int kind, op;
 	uint8_t expected[VDIRT_MAX_DIGEST_SIZE], actual[VDIRT_MAX_DIGEST_SIZE];
 	unsigned int dlen;
-	uint64_t aux[4];	/* VDIRT_AUX_* of a recovery record */
+	uint64_t aux[4];	/* VDIRT_AUX_* by kind */
+	uint64_t epoch;		/* REC_EPOCH: the epoch it was made in */
+	int has_raw;		/* raw: REC_RAW, the 256 on-disk bytes */
+	uint8_t raw[VDIRT_RECORD_SIZE];
 };
 
 const char *vrec_kind_name(int kind);
 const char *vrec_op_name(int op);
+/* VDIRT_BASELINE_OP_*: "load", "capture", "clear"; VDIRT_CHAIN_RESTART_* */
+const char *vrec_baseline_op_name(uint64_t op);
+const char *vrec_restart_name(uint64_t why);
+/* an epoch record's label (in expected[]), NUL terminated */
+void vrec_label(char *out, size_t len, const struct vrec *r);
 /* "R regions, N clusters re-measured, C changed, M measured on read" */
 void vrec_recovery_str(char *out, size_t len, const struct vrec *r);
 

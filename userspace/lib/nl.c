@@ -186,6 +186,13 @@ static const struct {
 	[VDIRT_A_RUNS] = { MNL_TYPE_BINARY },
 	[VDIRT_A_WRITE_EPOCHS] = { MNL_TYPE_BINARY },
 	[VDIRT_A_WRITE_TIMES] = { MNL_TYPE_BINARY },
+	[VDIRT_A_REC_RAW] = { MNL_TYPE_BINARY, VDIRT_RECORD_SIZE },
+	[VDIRT_A_REC_EPOCH] = { MNL_TYPE_U64 },
+	[VDIRT_A_LOG_HASH] = { MNL_TYPE_BINARY, 32 },
+	[VDIRT_A_CHAIN_START] = { MNL_TYPE_U64 },
+	[VDIRT_A_LOG_KEYED] = { MNL_TYPE_U8 },
+	[VDIRT_A_UUID] = { MNL_TYPE_BINARY, 16 },
+	[VDIRT_A_SB_SEQ] = { MNL_TYPE_U64 },
 };
 
 /* the controller family's attributes, read by ctrl_cb() with their own checks */
@@ -438,6 +445,16 @@ void vnl_dev_fill(const struct nlattr **tb, struct vdev_info *d)
 	d->change_id = nla_u64(tb, VDIRT_A_CHANGE_ID, 0);
 	d->change_done_id = nla_u64(tb, VDIRT_A_CHANGE_DONE_ID, 0);
 	d->change_result = nla_u64(tb, VDIRT_A_CHANGE_RESULT, 0);
+	if (tb[VDIRT_A_LOG_HASH] && mnl_attr_get_payload_len(tb[VDIRT_A_LOG_HASH]) == 32) {
+		d->has_chain = 1;
+		memcpy(d->log_hash, mnl_attr_get_payload(tb[VDIRT_A_LOG_HASH]), 32);
+	}
+	d->chain_start = nla_u64(tb, VDIRT_A_CHAIN_START, 0);
+	d->log_keyed = nla_u64(tb, VDIRT_A_LOG_KEYED, 0);
+	d->sb_seq = nla_u64(tb, VDIRT_A_SB_SEQ, 0);
+	d->epoch = nla_u64(tb, VDIRT_A_EPOCH, 0);
+	if (tb[VDIRT_A_UUID] && mnl_attr_get_payload_len(tb[VDIRT_A_UUID]) == 16)
+		memcpy(d->uuid, mnl_attr_get_payload(tb[VDIRT_A_UUID]), 16);
 	d->found = 1;
 }
 
@@ -520,6 +537,12 @@ void vnl_rec_fill(const struct nlattr **tb, struct vrec *r)
 	r->dlen = le > la ? le : la;
 	if (tb[VDIRT_A_REC_AUX] && mnl_attr_get_payload_len(tb[VDIRT_A_REC_AUX]) >= sizeof(r->aux))
 		memcpy(r->aux, mnl_attr_get_payload(tb[VDIRT_A_REC_AUX]), sizeof(r->aux));
+	r->epoch = nla_u64(tb, VDIRT_A_REC_EPOCH, 0);
+	if (tb[VDIRT_A_REC_RAW] &&
+	    mnl_attr_get_payload_len(tb[VDIRT_A_REC_RAW]) == VDIRT_RECORD_SIZE) {
+		memcpy(r->raw, mnl_attr_get_payload(tb[VDIRT_A_REC_RAW]), VDIRT_RECORD_SIZE);
+		r->has_raw = 1;
+	}
 }
 
 struct dump_arg {

@@ -61,6 +61,12 @@ struct vdev_info {
 	uint64_t change_pos, change_total;
 	uint64_t change_id, change_done_id;	/* last started, last ended */
 	int change_result;			/* errno of the last ended, 0: ok */
+	/* the record chain (RO_COMPAT_CHAIN: has_chain), uuid, commit seq */
+	int has_chain, log_keyed;
+	uint8_t log_hash[32];
+	uint64_t chain_start, sb_seq;
+	uint64_t epoch;				/* EPOCH: the open epoch */
+	uint8_t uuid[16];
 	int found;
 };
 

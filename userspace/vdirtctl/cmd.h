@@ -60,6 +60,9 @@ struct opts {
 	int journal;		/* monitor --journal */
 	const char *prom;	/* monitor --prometheus-textfile */
 	uint64_t interval;	/* seconds between textfile refreshes */
+	const char *meta;	/* log --meta */
+	int verify;		/* log --verify */
+	const char *key_file;	/* log, checkpoint verify --key-file */
 	int json, quiet, debug;
 	int files;		/* report --files */
 };
@@ -162,5 +165,8 @@ int cmd_changed(int argc, char **argv);
 int cmd_timeline(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_files(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_checkpoint_verify(int argc, char **argv);
 
 #endif

@@ -195,6 +195,34 @@ static struct json_object *copy_json(int i, const struct vcheck_copy *c)
 	return j;
 }
 
+/* every region of the metadata device: start block and block count, 0 when absent */
+static struct json_object *layout_json(const struct vdirt_layout *l)
+{
+	struct json_object *j = json_object_new_object();
+
+	vjson_add_u64(j, "sb_start", 0);
+	vjson_add_u64(j, "sb_blocks", VDIRT_SB_COPIES);
+	vjson_add_u64(j, "entries_start", l->entries_start);
+	vjson_add_u64(j, "entries_blocks", l->entries_blocks);
+	vjson_add_u64(j, "intent_start", l->intent_start);
+	vjson_add_u64(j, "intent_blocks", l->intent_blocks);
+	vjson_add_u64(j, "log_start", l->log_start);
+	vjson_add_u64(j, "log_blocks", l->log_blocks);
+	vjson_add_u64(j, "event_start", l->event_start);
+	vjson_add_u64(j, "event_blocks", l->event_blocks);
+	vjson_add_u64(j, "staging_start", l->staging_start);
+	vjson_add_u64(j, "staging_blocks", l->staging_blocks);
+	vjson_add_u64(j, "epoch_start", l->epoch_start);
+	vjson_add_u64(j, "epoch_blocks", l->epoch_blocks);
+	vjson_add_u64(j, "wset_start", l->wset_start);
+	vjson_add_u64(j, "wset_blocks", l->wset_blocks);
+	vjson_add_u64(j, "hist_start", l->hist_start);
+	vjson_add_u64(j, "hist_blocks", l->hist_blocks);
+	vjson_add_u64(j, "total_blocks", l->total_blocks);
+	vjson_add_u64(j, "block_size", VDIRT_META_BLOCK_SIZE);
+	return j;
+}
+
 static int check_json(const char *meta, const struct vcheck *k)
 {
 	const struct vcheck_copy *u = &k->c[k->best];
@@ -216,6 +244,7 @@ static int check_json(const char *meta, const struct vcheck *k)
 		vjson_add_u64(j, "regions", k->regions);
 		vjson_add_u64(j, "intent_set", k->intent_set);
 		vjson_add_u64(j, "recover_regions", k->clean ? 0 : k->intent_set);
+		json_object_object_add(j, "layout", layout_json(&u->sb.layout));
 	} else {
 		json_object_object_add(j, "using", NULL);
 	}

@@ -27,6 +27,9 @@ static int report_cb(const struct vrec *r, void *arg)
 {
 	struct report_arg *a = arg;
 
+	/* mismatch kinds only; vdirtctl log shows every record */
+	if (r->kind > VDIRT_KIND_ROLLBACK)
+		return 0;
 	if (o.files) {
 		if (a->n == a->alloc) {
 			size_t na = a->alloc ? a->alloc * 2 : 64;

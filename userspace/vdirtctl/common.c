@@ -194,6 +194,33 @@ int nl_change(const char *dev, uint8_t cmd, const char *what, bool wait)
 	return r;
 }
 
+/* the fields of the log's other kinds (epoch, activation, baseline) */
+static void rec_json_kind(struct json_object *j, const struct vrec *r)
+{
+	char l[VDIRT_EPOCH_LABEL_LEN];
+
+	if (r->kind >= VDIRT_KIND_EPOCH && r->kind != VREC_KIND_GAP)
+		vjson_add_u64(j, "epoch", r->epoch);
+	switch (r->kind) {
+	case VDIRT_KIND_EPOCH:
+		vrec_label(l, sizeof(l), r);
+		vjson_add_u64(j, "opened", r->aux[VDIRT_AUX_EPOCH]);
+		vjson_add_str(j, "label", l);
+		break;
+	case VDIRT_KIND_ACTIVATION:
+		vjson_add_bool(j, "unclean", r->aux[VDIRT_AUX_ACT_FLAGS] & VDIRT_ACT_F_UNCLEAN);
+		vjson_add_bool(j, "keyed", r->aux[VDIRT_AUX_ACT_FLAGS] & VDIRT_ACT_F_KEYED);
+		vjson_add_str(j, "chain_restart", vrec_restart_name(r->aux[VDIRT_AUX_ACT_RESTART]));
+		vjson_add_u64(j, "prev_chain_start", r->aux[VDIRT_AUX_ACT_PREV_CHAIN]);
+		vjson_add_u64(j, "sb_seq", r->aux[VDIRT_AUX_ACT_SEQ]);
+		break;
+	case VDIRT_KIND_BASELINE:
+		vjson_add_str(j, "baseline_op", vrec_baseline_op_name(r->aux[0]));
+		vjson_add_u64(j, "baselined", r->aux[1]);
+		break;
+	}
+}
+
 struct json_object *rec_json(const struct vrec *r, uint32_t cs, const char *source)
 {
 	struct json_object *j = json_object_new_object();
@@ -218,6 +245,7 @@ struct json_object *rec_json(const struct vrec *r, uint32_t cs, const char *sour
 		vjson_add_u64(j, "changed", r->aux[VDIRT_AUX_CHANGED]);
 		vjson_add_u64(j, "on_read", r->aux[VDIRT_AUX_ON_READ]);
 	}
+	rec_json_kind(j, r);
 	if (source)
 		vjson_add_str(j, "source", source);
 	return j;
@@ -252,6 +280,23 @@ void print_rec(const struct vrec *r, uint32_t cs, const char *source)
 
 		vrec_recovery_str(rs, sizeof(rs), r);
 		printf(" recovery: %s", rs);
+	} else if (r->kind == VDIRT_KIND_EPOCH) {
+		char l[VDIRT_EPOCH_LABEL_LEN];
+
+		vrec_label(l, sizeof(l), r);
+		printf(" epoch: %" PRIu64 " opened, label %s", r->aux[VDIRT_AUX_EPOCH],
+		       *l ? l : "-");
+	} else if (r->kind == VDIRT_KIND_ACTIVATION) {
+		printf(" activation: epoch %" PRIu64 ", superblock seq %" PRIu64 "%s%s, chain restart %s",
+		       r->epoch, r->aux[VDIRT_AUX_ACT_SEQ],
+		       r->aux[VDIRT_AUX_ACT_FLAGS] & VDIRT_ACT_F_UNCLEAN ? ", after a crash" : "",
+		       r->aux[VDIRT_AUX_ACT_FLAGS] & VDIRT_ACT_F_KEYED ? ", keyed chain" : "",
+		       vrec_restart_name(r->aux[VDIRT_AUX_ACT_RESTART]));
+	} else if (r->kind == VDIRT_KIND_BASELINE) {
+		printf(" baseline: %s, %" PRIu64 " clusters baselined",
+		       vrec_baseline_op_name(r->aux[0]), r->aux[1]);
+	} else if (r->kind == VDIRT_KIND_PURGE) {
+		printf(" purge");
 	} else {
 		printf(" cluster %" PRIu64 " sector %" PRIu64 " %s (%s) expected %s actual %s",
 		       r->cluster, r->cluster * (cs / 512), vrec_kind_name(r->kind),

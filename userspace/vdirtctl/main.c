@@ -51,6 +51,12 @@ static const struct command commands[] = {
 	{ "changed", cmd_changed, 1, 1, "<name> --since <E>",
 	  "clusters written after epoch E closed" },
 	{ "timeline", cmd_timeline, 1, 1, "<name>", "epochs and records in time order" },
+	{ "log", cmd_log, 0, 1, "<name> | --meta <meta_dev>",
+	  "every record of the hash-chained log; --verify checks the chain (exit 6: the bad record)" },
+	{ "checkpoint verify", cmd_checkpoint_verify, 2, 2, "<name> <file>",
+	  "does the device's state extend the checkpoint? (exit 10 if not)" },
+	{ "checkpoint", cmd_checkpoint, 1, 1, "<name> -o <file>",
+	  "write a checkpoint of the device's state (uuid, epoch, seq, log head and hash)" },
 	{ NULL, NULL, 0, 0, NULL, NULL }
 };
 
@@ -59,7 +65,7 @@ static const struct command *current;
 
 enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRESS,
        O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED,
-       O_EPOCHS, O_LABEL, O_SINCE, O_UNTIL, O_HASHES };
+       O_EPOCHS, O_LABEL, O_SINCE, O_UNTIL, O_HASHES, O_META, O_VERIFY, O_KEY_FILE };
 
 #define GEOMETRY "meta-size,format,open,baseline build"
 #define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
@@ -77,7 +83,13 @@ static const struct opt_def {
 	{ "cluster-size", required_argument, 'c', GEOMETRY ",files", "N",
 	  "cluster size in bytes (default 4096; files: the device's)" },
 	{ "hash", required_argument, 'h', GEOMETRY, "ALG", "hash algorithm (default sha256)" },
-	{ "output", required_argument, 'o', "baseline build", "FILE", "output file" },
+	{ "output", required_argument, 'o', "baseline build,checkpoint", "FILE", "output file" },
+	{ "meta", required_argument, O_META, "log", "META_DEV",
+	  "offline: the log on this metadata device" },
+	{ "verify", no_argument, O_VERIFY, "log", NULL,
+	  "check the hash chain up to the superblock's log_hash" },
+	{ "key-file", required_argument, O_KEY_FILE, "log,checkpoint verify", "FILE",
+	  "the log_key's bytes, to check an HMAC chain" },
 	{ "threads", required_argument, 't', "baseline build", "N", "hashing threads (default: CPUs)" },
 	{ "force", no_argument, 'f', "format", NULL, "format over an existing superblock" },
 	{ "epochs", required_argument, O_EPOCHS, "meta-size,format", "N",
@@ -247,6 +259,9 @@ static int set_opt(int val, const char *arg)
 		}
 		break;
 	case O_HASHES: o.hashes = 1; break;
+	case O_META: o.meta = arg; break;
+	case O_VERIFY: o.verify = 1; break;
+	case O_KEY_FILE: o.key_file = arg; break;
 	case O_EPOCHS:
 		if (parse_u64(arg, &v) || v < VDIRT_EPOCHS_MIN || v > VDIRT_EPOCHS_MAX) {
 			err("--epochs: %u..%u", VDIRT_EPOCHS_MIN, VDIRT_EPOCHS_MAX);
