@@ -243,10 +243,9 @@ static int vdirt_nl_put_chain(struct sk_buff *skb, struct vdirt_dev *vd)
 	u64 head, start, sb_seq;
 
 	vdirt_log_chain_info(vd, &head, hash, &start);
-	mutex_lock(&vd->commit_lock);
+	/* uuid: constant once the metadata is open; sb_seq: a snapshot */
 	memcpy(uuid, vd->uuid, sizeof(uuid));
-	sb_seq = vd->sb_seq;
-	mutex_unlock(&vd->commit_lock);
+	sb_seq = READ_ONCE(vd->sb_seq);
 	if (!(vd->layout.flags & VDIRT_LAYOUT_CHAIN))
 		return nla_put(skb, VDIRT_A_UUID, sizeof(uuid), uuid) ||
 		       nla_put_u64_64bit(skb, VDIRT_A_SB_SEQ, sb_seq,
