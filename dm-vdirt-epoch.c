@@ -283,17 +283,10 @@ static u8 *vdirt_wset_get(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	if (cur->wb && cur->wblk == blk)
 		return dm_bufio_get_block_data(cur->wb);
 	vdirt_cursor_put_wset(vd, cur);
-	if (cur->nowait) {
-		p = dm_bufio_get(vd->bufio, blk, &cur->wb);
-		if (!p)
-			return ERR_PTR(-EAGAIN);
-	} else {
-		p = vdirt_meta_read(vd, blk, &cur->wb);
-		if (IS_ERR(p)) {
-			cur->wb = NULL;
-			vdirt_store_error(vd, "metadata read", PTR_ERR(p));
-			return p;
-		}
+	p = vdirt_meta_get(vd, blk, &cur->wb, cur->nowait);
+	if (IS_ERR(p)) {
+		cur->wb = NULL;
+		return p;
 	}
 	cur->wblk = blk;
 	h = (struct vdirt_disk_wset *)p;
@@ -453,22 +446,15 @@ int vdirt_hist_add(struct vdirt_dev *vd, bool nowait, u64 c,
 	u32 per = vd->layout.hist_per_block, i, n;
 	struct vdirt_disk_hist_hdr *h;
 	struct vdirt_disk_hist *rec;
+	bool added = false;
 	struct dm_buffer *b;
 	u8 *p;
 
 	if (!(vd->layout.flags & VDIRT_LAYOUT_HISTORY))
 		return 0;
-	if (nowait) {
-		p = dm_bufio_get(vd->bufio, blk, &b);
-		if (!p)
-			return -EAGAIN;
-	} else {
-		p = vdirt_meta_read(vd, blk, &b);
-		if (IS_ERR(p)) {
-			vdirt_store_error(vd, "metadata read", PTR_ERR(p));
-			return PTR_ERR(p);
-		}
-	}
+	p = vdirt_meta_get(vd, blk, &b, nowait);
+	if (IS_ERR(p))
+		return PTR_ERR(p);
 	h = (struct vdirt_disk_hist_hdr *)p;
 	spin_lock(&vd->ep.hist_lock);
 	if (le32_to_cpu(h->magic) != VDIRT_HIST_MAGIC ||
@@ -493,10 +479,12 @@ int vdirt_hist_add(struct vdirt_dev *vd, bool nowait, u64 c,
 	h->next = cpu_to_le32(i + 1 == per ? 0 : i + 1);
 	if (n < per)
 		h->count = cpu_to_le32(n + 1);
+	added = true;
 unlock:
 	spin_unlock(&vd->ep.hist_lock);
 	/* bufio may sleep here: not under the spinlock */
-	vdirt_meta_mark_dirty(vd, b);
+	if (added)
+		vdirt_meta_mark_dirty(vd, b);
 	dm_bufio_release(b);
 	return 0;
 }

@@ -881,6 +881,24 @@ void *vdirt_meta_read(struct vdirt_dev *vd, sector_t blk, struct dm_buffer **bp)
 	return p;
 }
 
+void *vdirt_meta_get(struct vdirt_dev *vd, sector_t blk, struct dm_buffer **bp,
+		     bool nowait)
+{
+	void *p;
+
+	if (nowait) {
+		p = dm_bufio_get(vd->bufio, blk, bp);
+		if (!p)
+			return ERR_PTR(-EAGAIN);
+		vdirt_buf_touch(*bp);
+		return p;
+	}
+	p = vdirt_meta_read(vd, blk, bp);
+	if (IS_ERR(p))
+		vdirt_store_error(vd, "metadata read", PTR_ERR(p));
+	return p;
+}
+
 /*
  * The entry of a cluster, its block held in *bp.  nowait: only from the
  * cache (the target's map function may do no metadata I/O), else
@@ -893,20 +911,10 @@ static struct vdirt_disk_entry *vdirt_entry_get(struct vdirt_dev *vd,
 {
 	u32 off;
 	sector_t blk = vdirt_entry_block(&vd->layout, cluster, &off);
-	u8 *p;
+	u8 *p = vdirt_meta_get(vd, blk, bp, nowait);
 
-	if (nowait) {
-		p = dm_bufio_get(vd->bufio, blk, bp);
-		if (!p)
-			return ERR_PTR(-EAGAIN);
-		vdirt_buf_touch(*bp);
-		return (struct vdirt_disk_entry *)(p + off);
-	}
-	p = vdirt_meta_read(vd, blk, bp);
-	if (IS_ERR(p)) {
-		vdirt_store_error(vd, "metadata read", PTR_ERR(p));
+	if (IS_ERR(p))
 		return ERR_CAST(p);
-	}
 	return (struct vdirt_disk_entry *)(p + off);
 }
 

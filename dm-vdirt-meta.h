@@ -47,6 +47,12 @@ void vdirt_cache_trim(struct vdirt_dev *vd);
 /* a metadata block through the cache, tracked for the bound */
 void *vdirt_meta_read(struct vdirt_dev *vd, sector_t blk,
 		      struct dm_buffer **bp);
+/*
+ * The same for the store's own blocks: nowait (map) only from the cache,
+ * else ERR_PTR(-EAGAIN); a read error goes to the failure policy.
+ */
+void *vdirt_meta_get(struct vdirt_dev *vd, sector_t blk, struct dm_buffer **bp,
+		     bool nowait);
 
 /* an entry block held while consecutive clusters use it (one worker) */
 struct vdirt_cursor {

@@ -348,6 +348,15 @@ static int vdirt_nl_dump_start_common(struct netlink_callback *cb,
 			   vdirt_nl_policy, cb->extack);
 }
 
+/* a dump's request parsed into tb, and its device (vdirt_dev_put() it) */
+static struct vdirt_dev *vdirt_nl_dump_dev(struct netlink_callback *cb,
+					   struct nlattr **tb)
+{
+	int r = vdirt_nl_dump_start_common(cb, tb);
+
+	return r ? ERR_PTR(r) : vdirt_nl_dev(tb, cb->extack);
+}
+
 static int vdirt_nl_dev_dump_start(struct netlink_callback *cb)
 {
 	struct nlattr *tb[VDIRT_A_MAX + 1];
@@ -705,12 +714,8 @@ static int vdirt_nl_mm_dump_start(struct netlink_callback *cb)
 	struct vdirt_mm_ctx *ctx = (struct vdirt_mm_ctx *)cb->ctx;
 	struct nlattr *tb[VDIRT_A_MAX + 1];
 	struct vdirt_dev *vd;
-	int r;
 
-	r = vdirt_nl_dump_start_common(cb, tb);
-	if (r)
-		return r;
-	vd = vdirt_nl_dev(tb, cb->extack);
+	vd = vdirt_nl_dump_dev(cb, tb);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
 	ctx->devt = vd->devt;
@@ -807,16 +812,13 @@ static int vdirt_nl_hash_dump_start(struct netlink_callback *cb)
 	struct nlattr *tb[VDIRT_A_MAX + 1];
 	struct vdirt_dev *vd;
 	u64 first, count;
-	int r;
+	int r = 0;
 
-	r = vdirt_nl_dump_start_common(cb, tb);
-	if (r)
-		return r;
-	first = tb[VDIRT_A_FIRST_CLUSTER] ? nla_get_u64(tb[VDIRT_A_FIRST_CLUSTER]) : 0;
-	count = tb[VDIRT_A_COUNT] ? nla_get_u64(tb[VDIRT_A_COUNT]) : U64_MAX;
-	vd = vdirt_nl_dev(tb, cb->extack);
+	vd = vdirt_nl_dump_dev(cb, tb);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
+	first = tb[VDIRT_A_FIRST_CLUSTER] ? nla_get_u64(tb[VDIRT_A_FIRST_CLUSTER]) : 0;
+	count = tb[VDIRT_A_COUNT] ? nla_get_u64(tb[VDIRT_A_COUNT]) : U64_MAX;
 	if (first >= vd->nr_clusters) {
 		NL_SET_ERR_MSG(cb->extack, "vdirt: first cluster beyond the device");
 		r = -ERANGE;
@@ -899,12 +901,9 @@ static int vdirt_nl_epoch_dump_start(struct netlink_callback *cb)
 	struct vdirt_epoch_ctx *ctx = (struct vdirt_epoch_ctx *)cb->ctx;
 	struct nlattr *tb[VDIRT_A_MAX + 1];
 	struct vdirt_dev *vd;
-	int r;
+	int r = 0;
 
-	r = vdirt_nl_dump_start_common(cb, tb);
-	if (r)
-		return r;
-	vd = vdirt_nl_dev(tb, cb->extack);
+	vd = vdirt_nl_dump_dev(cb, tb);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
 	if (!vd->ep.on) {
@@ -988,18 +987,16 @@ static int vdirt_nl_changed_dump_start(struct netlink_callback *cb)
 	struct nlattr *tb[VDIRT_A_MAX + 1];
 	struct vdirt_dev *vd;
 	u64 since, until, cur;
-	int r;
+	int r = 0;
 
-	r = vdirt_nl_dump_start_common(cb, tb);
-	if (r)
-		return r;
-	if (!tb[VDIRT_A_SINCE]) {
-		NL_SET_ERR_MSG(cb->extack, "vdirt: SINCE is required");
-		return -EINVAL;
-	}
-	vd = vdirt_nl_dev(tb, cb->extack);
+	vd = vdirt_nl_dump_dev(cb, tb);
 	if (IS_ERR(vd))
 		return PTR_ERR(vd);
+	if (!tb[VDIRT_A_SINCE]) {
+		NL_SET_ERR_MSG(cb->extack, "vdirt: SINCE is required");
+		vdirt_dev_put(vd);
+		return -EINVAL;
+	}
 	cur = READ_ONCE(vd->epoch);
 	since = nla_get_u64(tb[VDIRT_A_SINCE]);
 	until = tb[VDIRT_A_UNTIL] ? nla_get_u64(tb[VDIRT_A_UNTIL]) : cur;
