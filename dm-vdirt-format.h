@@ -135,6 +135,36 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
 #define VDIRT_HIST_REC_HDR		16U
 #define VDIRT_HIST_MAGIC		0x49484456U	/* "VDHI" */
 
+/*
+ * Attestation tree (RO_COMPAT_MERKLE): a binary SHA-256 Merkle tree over
+ * every cluster's current digest, the same for the kernel, `vdirtctl
+ * baseline build --root` and any third party:
+ *   C leaves, height H = max(7, ceil(log2(C))), 2^H leaf positions;
+ *   leaf(c)   = SHA-256(0x00 || le64(c) || current digest of c)  for c < C,
+ *               the digest being digest_size zero bytes when c has no
+ *               current digest (unmeasured);
+ *   node(l,i) = 32 zero bytes when no leaf lies under it (i << l >= C),
+ *               leaf(i) at level 0, else
+ *               SHA-256(0x01 || node(l-1, 2i) || node(l-1, 2i+1));
+ *   root      = SHA-256(0x02 || le64(C) || le32(cluster_size) ||
+ *                       le32(digest_size) || hash_name[64] (NUL padded) ||
+ *                       node(H, 0)).
+ * A proof for cluster c is the H siblings node(l, (c >> l) ^ 1), l = 0 ..
+ * H-1, bottom up.  The metadata device keeps node(l, i) for the levels l
+ * >= VDIRT_MERKLE_CHUNK_SHIFT (a chunk: the subtree over 128 clusters) and
+ * a bitmap of the chunks whose leaves changed since their node was
+ * written; see vdirt_layout_compute().
+ */
+#define VDIRT_MERKLE_DIGEST_SIZE	32U
+#define VDIRT_MERKLE_CHUNK_SHIFT	7U
+#define VDIRT_MERKLE_CHUNK		(1U << VDIRT_MERKLE_CHUNK_SHIFT)
+#define VDIRT_MERKLE_NODES_PER_BLOCK	(VDIRT_META_BLOCK_SIZE / \
+					 VDIRT_MERKLE_DIGEST_SIZE)
+#define VDIRT_MERKLE_MAX_HEIGHT		64U
+#define VDIRT_MERKLE_LEAF		0x00
+#define VDIRT_MERKLE_NODE		0x01
+#define VDIRT_MERKLE_ROOT		0x02
+
 /* superblock flags */
 #define VDIRT_SB_F_CLEAN		(1U << 0)	/* cleanly closed */
 #define VDIRT_SB_F_BASELINE		(1U << 1)	/* some cluster has a baseline */
@@ -263,7 +293,9 @@ struct vdirt_disk_sb {
 	__le64 tofu;			/* 296: clusters measured on first read */
 	__le64 format_time_ns;		/* 304: wall clock at format */
 	__le64 commit_time_ns;		/* 312: wall clock at this commit */
-	__u8   merkle_root[64];		/* 320: reserved, zero */
+	__le64 merkle_start;		/* 320: RO_COMPAT_MERKLE, else 0 */
+	__le64 merkle_blocks;		/* 328: RO_COMPAT_MERKLE, else 0 */
+	__u8   reserved2[48];		/* 336: zero */
 	__le64 staging_start;		/* 384: COMPAT_STAGING, else 0 */
 	__le64 staging_blocks;		/* 392: COMPAT_STAGING, else 0 */
 	__le64 epoch_start;		/* 400: RO_COMPAT_EPOCHS, else 0 */
@@ -621,6 +653,16 @@ static inline __u64 vdirt_wset_block(const struct vdirt_layout *l, __u64 e,
 	vdirt_div_u64_rem(e, l->epochs, &slot);
 	blk = vdirt_div_u64_rem(c, VDIRT_WSET_BITS_PER_BLOCK, bit);
 	return l->wset_start + (__u64)slot * l->wset_slot_blocks + blk;
+}
+
+/* the attestation tree's height for nr_clusters leaves (see above) */
+static inline __u32 vdirt_merkle_height(__u64 nr_clusters)
+{
+	__u32 h = VDIRT_MERKLE_CHUNK_SHIFT;
+
+	while (h < VDIRT_MERKLE_MAX_HEIGHT && (1ULL << h) < nr_clusters)
+		h++;
+	return h;
 }
 
 /* the block and byte offset of epoch e's entry in the epoch table */

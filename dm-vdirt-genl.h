@@ -74,7 +74,8 @@
  *        dropped and counted (EVENTS_DROPPED); the records are always stored.
  * VDIRT_CMD_EPOCH_GET        NLM_F_DUMP, R: device.  One message per retained
  *        epoch, oldest first: A: EPOCH EPOCH_LABEL EPOCH_START EPOCH_END
- *        EPOCH_WRITTEN EPOCH_FLAGS EPOCH_LOG_FIRST EPOCH_LOG_END.
+ *        EPOCH_WRITTEN EPOCH_FLAGS EPOCH_LOG_FIRST EPOCH_LOG_END, and for
+ *        a closed epoch EPOCH_LOG_HASH, with VDIRT_EP_ROOT EPOCH_ROOT.
  *        -EOPNOTSUPP without an epoch table.
  * VDIRT_CMD_CHANGED_GET      NLM_F_DUMP, R: device, SINCE, optional UNTIL
  *        (default: the current epoch).  The clusters in the write sets of
@@ -83,6 +84,30 @@
  *        -ERANGE when SINCE + 1 is older than the oldest retained epoch or
  *        UNTIL is newer than the current one, -EINVAL when UNTIL < SINCE,
  *        -EOPNOTSUPP without write sets.
+ * VDIRT_CMD_ATTEST           R: device, optional CLUSTER.  A: ROOT_ID.
+ *        Starts the computation of the attestation root (RO_COMPAT_MERKLE,
+ *        see dm-vdirt-format.h) over the digests as they are now, and with
+ *        CLUSTER the inclusion proof of that cluster; it runs in the kernel
+ *        after the command returned (writes go on meanwhile and do not
+ *        change the result).  -EOPNOTSUPP without the tree, -EBUSY while
+ *        another root or a baseline load is computed, -EROFS on a
+ *        read-only table, -ERANGE for a cluster past the end.  The message
+ *        `attest [<cluster>]` does the same and answers the ROOT_ID.
+ * VDIRT_CMD_ATTEST_GET       R: device.  A: UUID NR_CLUSTERS CLUSTER_SIZE
+ *        DIGEST_SIZE HASH_NAME ROOT_ID (last started) ROOT_DONE_ID (last
+ *        ended) ROOT_RESULT (its errno), and when ROOT_DONE_ID ended with
+ *        0: ROOT, and the state it covers: EPOCH (the epoch then current),
+ *        TIME (wall clock when it was frozen), LOG_HEAD and LOG_HASH (the
+ *        record log then), SB_SEQ; when that computation named a cluster:
+ *        CLUSTER VALID (VDIRT_HV_CURRENT or 0) DIGESTS (digest_size bytes,
+ *        zero when unmeasured) PROOF.  A waiter polls until ROOT_DONE_ID is
+ *        the ROOT_ID its command got.
+ *        The message `metadata_snap take` freezes the digests (a metadata
+ *        snapshot, kept in memory and the staging area until `metadata_snap
+ *        drop` or the next table) and starts the root computation of that
+ *        state (answer: ROOT_ID); HASH_GET with SNAP = 1 dumps the frozen
+ *        digests (-ENOENT without a snapshot).  DEV_GET answers SNAP (1
+ *        while a snapshot is held).
  * VDIRT_CMD_EVENTS_SUBSCRIBE  no attributes.  On kernels whose multicast
  *        groups cannot be restricted to CAP_SYS_ADMIN, events are not
  *        multicast but unicast to the sockets that sent this command;
@@ -120,6 +145,8 @@ enum vdirt_genl_cmd {
 	VDIRT_CMD_EVENTS_SUBSCRIBE,
 	VDIRT_CMD_EPOCH_GET,
 	VDIRT_CMD_CHANGED_GET,
+	VDIRT_CMD_ATTEST,
+	VDIRT_CMD_ATTEST_GET,
 
 	__VDIRT_CMD_MAX,
 	VDIRT_CMD_MAX = __VDIRT_CMD_MAX - 1
@@ -202,6 +229,15 @@ enum vdirt_genl_attr {
 	VDIRT_A_LOG_KEYED,		/* u8, 1: the chain is an HMAC chain */
 	VDIRT_A_UUID,			/* binary, 16: the metadata's uuid */
 	VDIRT_A_SB_SEQ,			/* u64, superblock commit sequence */
+	/* the attestation tree (RO_COMPAT_MERKLE) */
+	VDIRT_A_ROOT,			/* binary, 32: an attestation root */
+	VDIRT_A_ROOT_ID,		/* u64, a root computation's number */
+	VDIRT_A_ROOT_DONE_ID,		/* u64, the last one that ended */
+	VDIRT_A_ROOT_RESULT,		/* u32, its errno, 0: success */
+	VDIRT_A_PROOF,			/* binary, H * 32: siblings bottom up */
+	VDIRT_A_SNAP,			/* u8, 1: the metadata snapshot */
+	VDIRT_A_EPOCH_ROOT,		/* binary, 32: root at an epoch's end */
+	VDIRT_A_EPOCH_LOG_HASH,		/* binary, 32: log hash at its end */
 
 	__VDIRT_A_MAX,
 	VDIRT_A_MAX = __VDIRT_A_MAX - 1
