@@ -4,7 +4,9 @@
  * by a pool of threads; holes get the zero digest without being read, data
  * extents are hashed a few hundred KiB at a time from a read-only mapping
  * (or pread).  The digests go straight into the mapped output file, which
- * is sealed (vb_seal) and renamed into place.  Prints nothing.
+ * is sealed (vb_seal) and renamed into place, or into an anonymous mapping
+ * without an output file.  The attestation root (merkle.c) is computed
+ * over them after.  Prints nothing.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +20,7 @@
 
 #include "baseline.h"
 #include "build.h"
+#include "merkle.h"
 #include "util.h"
 
 /* bytes read at once by a build thread: well inside a core's L2 cache */
@@ -263,6 +266,57 @@ static int build_finish(struct build *b, uint8_t *map, size_t flen, int ofd,
 	return 0;
 }
 
+/* the attestation root over the digests built, every cluster measured */
+static int build_root(struct build *b, struct vbuild_res *res)
+{
+	struct vmerkle_geom g;
+
+	memset(&g, 0, sizeof(g));
+	g.nr_clusters = b->nr;
+	g.cluster_size = b->cs;
+	g.digest_size = b->alg->digest_size;
+	snprintf(g.hash_name, sizeof(g.hash_name), "%s", b->alg->name);
+	return vmerkle_root(&g, b->out, res->root);
+}
+
+/* output NULL: the digests into an anonymous mapping kept in res */
+static int build_mem(struct build *b, struct vbuild_res *res)
+{
+	const unsigned int ds = b->alg->digest_size;
+	size_t len = b->nr ? b->nr * ds : 1;
+	uint64_t c;
+	void *map;
+	int r;
+
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	if (map == MAP_FAILED)
+		return -errno;
+	b->out = map;
+	r = build_run(b, b->req->threads);
+	if (!r && b->req->root)
+		r = build_root(b, res);
+	if (r) {
+		munmap(map, len);
+		return r;
+	}
+	for (c = 0; c < b->nr; c++)
+		if (!memcmp(b->out + c * ds, b->zero_digest, ds))
+			res->zero_clusters++;
+	res->map = map;
+	res->map_len = len;
+	res->digests = map;
+	return 0;
+}
+
+void vbuild_free(struct vbuild_res *res)
+{
+	if (res->map)
+		munmap(res->map, res->map_len);
+	res->map = NULL;
+	res->digests = NULL;
+}
+
 int vbuild(const struct vbuild_req *req, struct vbuild_res *res)
 {
 	uint8_t *map = MAP_FAILED;
@@ -289,6 +343,10 @@ int vbuild(const struct vbuild_req *req, struct vbuild_res *res)
 		if (b.src == MAP_FAILED)
 			b.src = NULL;	/* read it */
 	}
+	if (!req->output) {
+		r = build_mem(&b, res);
+		goto out;
+	}
 	snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", req->output);
 	res->output_failed = 1;
 	ofd = mkstemp(tmp);
@@ -311,6 +369,8 @@ int vbuild(const struct vbuild_req *req, struct vbuild_res *res)
 	     b.size, b.nr, b.cs, b.alg->name, req->threads);
 	res->output_failed = 0;
 	r = build_run(&b, req->threads);
+	if (!r && req->root)
+		r = build_root(&b, res);
 	if (r)
 		goto fail;
 	res->output_failed = 1;

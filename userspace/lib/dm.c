@@ -246,3 +246,31 @@ out:
 	return r;
 }
 
+
+int vdm_target_version(const char *target, uint32_t version[3])
+{
+	struct dm_versions *t, *last;
+	struct dm_task *dmt;
+	int r = -ENOENT;
+
+	dmt = dm_task_create(DM_DEVICE_LIST_VERSIONS);
+	if (!dmt)
+		return create_errno();
+	if (!dm_task_run(dmt)) {
+		r = dm_errno(dmt);
+		goto out;
+	}
+	t = dm_task_get_versions(dmt);
+	do {
+		if (!strcmp(t->name, target)) {
+			memcpy(version, t->version, 3 * sizeof(uint32_t));
+			r = 0;
+			break;
+		}
+		last = t;
+		t = (void *)((char *)t + t->next);
+	} while (last != t);
+out:
+	dm_task_destroy(dmt);
+	return r;
+}

@@ -23,6 +23,8 @@ int vdm_get(const char *name, struct vdm_dev *d);
 void vdm_put(struct vdm_dev *d);
 /* dmsetup message name 0 msg; the target's answer into resp (len bytes) */
 int vdm_message(const char *name, const char *msg, char *resp, size_t len);
+/* the version of a loaded target type ("vdirt"): -ENOENT when not loaded */
+int vdm_target_version(const char *target, uint32_t version[3]);
 /* calls fn for every dm device with a vdirt target */
 int vdm_list(int (*fn)(struct vdm_dev *d, void *arg), void *arg);
 

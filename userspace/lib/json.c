@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "util.h"
 
 /* length of the valid UTF-8 sequence at p (1..4), 0 if it is not one */
 static size_t utf8_len(const unsigned char *p)
@@ -169,4 +170,55 @@ struct json_object *vjson_parse(const char *text, int *err)
 	}
 	json_tokener_free(tok);
 	return o;
+}
+
+/* ---- reading keys ---- */
+
+static struct json_object *get_typed(struct json_object *obj, const char *key, json_type t)
+{
+	struct json_object *x;
+
+	if (!obj || !json_object_object_get_ex(obj, key, &x) || !json_object_is_type(x, t))
+		return NULL;
+	return x;
+}
+
+int vjson_get_u64(struct json_object *obj, const char *key, uint64_t *v)
+{
+	struct json_object *x = get_typed(obj, key, json_type_int);
+
+	if (!x || json_object_get_int64(x) < 0)
+		return -EINVAL;
+	*v = json_object_get_uint64(x);
+	return 0;
+}
+
+int vjson_get_bool(struct json_object *obj, const char *key, int *v)
+{
+	struct json_object *x = get_typed(obj, key, json_type_boolean);
+
+	if (!x)
+		return -EINVAL;
+	*v = json_object_get_boolean(x);
+	return 0;
+}
+
+int vjson_get_str(struct json_object *obj, const char *key, char *out, size_t n)
+{
+	struct json_object *x = get_typed(obj, key, json_type_string);
+
+	if (!x || (size_t)json_object_get_string_len(x) >= n)
+		return -EINVAL;
+	snprintf(out, n, "%s", json_object_get_string(x));
+	return 0;
+}
+
+int vjson_get_hex(struct json_object *obj, const char *key, uint8_t *out, size_t n)
+{
+	struct json_object *x = get_typed(obj, key, json_type_string);
+
+	if (!x || (size_t)json_object_get_string_len(x) != 2 * n ||
+	    unhex(out, n, json_object_get_string(x)))
+		return -EINVAL;
+	return 0;
 }

@@ -37,4 +37,13 @@ void vjson_list_end(struct vjson_list *l);
 /* parse a whole JSON text; NULL with -errno in *err (-EINVAL: not JSON) */
 struct json_object *vjson_parse(const char *text, int *err);
 
+/*
+ * Reading an object's keys: 0, or -EINVAL when key is missing or of
+ * another JSON type; get_hex: a string of exactly 2n hex digits into out.
+ */
+int vjson_get_u64(struct json_object *obj, const char *key, uint64_t *v);
+int vjson_get_bool(struct json_object *obj, const char *key, int *v);
+int vjson_get_str(struct json_object *obj, const char *key, char *out, size_t n);
+int vjson_get_hex(struct json_object *obj, const char *key, uint8_t *out, size_t n);
+
 #endif

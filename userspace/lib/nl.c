@@ -193,6 +193,15 @@ static const struct {
 	[VDIRT_A_LOG_KEYED] = { MNL_TYPE_U8 },
 	[VDIRT_A_UUID] = { MNL_TYPE_BINARY, 16 },
 	[VDIRT_A_SB_SEQ] = { MNL_TYPE_U64 },
+	/* the attestation tree (lib/attest.c) */
+	[VDIRT_A_ROOT] = { MNL_TYPE_BINARY, 32 },
+	[VDIRT_A_ROOT_ID] = { MNL_TYPE_U64 },
+	[VDIRT_A_ROOT_DONE_ID] = { MNL_TYPE_U64 },
+	[VDIRT_A_ROOT_RESULT] = { MNL_TYPE_U32 },
+	[VDIRT_A_PROOF] = { MNL_TYPE_BINARY, VDIRT_MERKLE_MAX_HEIGHT * 32 },
+	[VDIRT_A_SNAP] = { MNL_TYPE_U8 },
+	[VDIRT_A_EPOCH_ROOT] = { MNL_TYPE_BINARY, 32 },
+	[VDIRT_A_EPOCH_LOG_HASH] = { MNL_TYPE_BINARY, 32 },
 };
 
 /* the controller family's attributes, read by ctrl_cb() with their own checks */

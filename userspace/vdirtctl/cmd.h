@@ -29,7 +29,7 @@ enum {
 	EXIT_IO = 7,		/* EIO */
 	EXIT_NOSPC = 8,		/* ENOSPC, EFBIG: device too small */
 	EXIT_NOTSUP = 9,	/* EOPNOTSUPP, EPROTONOSUPPORT */
-	EXIT_MISMATCH = 10,	/* scan --wait found mismatches */
+	EXIT_MISMATCH = 10,	/* scan --wait found mismatches, verify-image/-proof: no match */
 	EXIT_NOMEM = 11,	/* ENOMEM */
 	EXIT_INTR = 12,		/* interrupted (EINTR, a signal) */
 };
@@ -65,6 +65,10 @@ struct opts {
 	const char *key_file;	/* log, checkpoint verify --key-file */
 	int json, quiet, debug;
 	int files;		/* report --files */
+	/* attestation (cmd_attest.c, cmd_export.c) */
+	int root;		/* baseline build --root */
+	uint64_t proof;		/* attest --proof CLUSTER */
+	int proof_set;
 };
 extern struct opts o;
 
@@ -168,5 +172,18 @@ int cmd_files(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_checkpoint_verify(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
+int cmd_verify_proof(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_verify_image(int argc, char **argv);
+
+/* attestation (cmd_attest.c): an error of ATTEST/metadata_snap said in words (r returned) */
+int attest_error(const char *dev, const char *what, int r);
+struct vattest;
+/* the object of attest --json */
+struct json_object *attest_json(const char *dev, const struct vattest *a);
+
+/* one record of `vdirtctl log --json` (cmd_log.c), cs: the cluster size */
+struct json_object *log_rec_json(const struct vrec *r, uint32_t cs);
 
 #endif

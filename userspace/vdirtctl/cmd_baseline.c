@@ -29,10 +29,11 @@ int cmd_baseline_build(int argc, char **argv)
 	const struct vh_alg *alg = get_alg(o.hash);
 	struct vbuild_req q;
 	struct vbuild_res res;
+	char root[65];
 	int r, nth;
 
 	(void)argc;
-	if (!o.output)
+	if (!o.output && !o.root)
 		return cmd_usage();
 	memset(&q, 0, sizeof(q));
 	q.cluster_size = o.cluster_size ? o.cluster_size : VDIRT_DEFAULT_CLUSTER;
@@ -48,12 +49,15 @@ int cmd_baseline_build(int argc, char **argv)
 	if (show_progress())
 		q.progress = build_progress;
 	q.stop = &interrupted;
+	q.root = o.root;
 	r = vbuild(&q, &res);
+	vbuild_free(&res);
 	close(q.fd);
 	if (r) {
 		err("%s: %s", res.output_failed ? o.output : argv[0], strerror(-r));
 		return r;
 	}
+	hex(root, res.root, sizeof(res.root));
 	if (o.json) {
 		struct json_object *j = json_object_new_object();
 
@@ -63,11 +67,19 @@ int cmd_baseline_build(int argc, char **argv)
 		vjson_add_str(j, "hash", alg->name);
 		vjson_add_u64(j, "clusters", res.clusters);
 		vjson_add_u64(j, "zero_clusters", res.zero_clusters);
+		if (o.root) {
+			vjson_add_str(j, "tree_hash", "sha256");
+			vjson_add_str(j, "root", root);
+		}
 		return vjson_print(stdout, j, "\n");
 	}
 	if (!o.quiet)
 		printf("%s: %" PRIu64 " clusters of %u bytes (%" PRIu64 " zero), %s\n",
-		       o.output, res.clusters, q.cluster_size, res.zero_clusters, alg->name);
+		       o.output ? o.output : argv[0], res.clusters, q.cluster_size,
+		       res.zero_clusters, alg->name);
+	/* --root: the hex root alone on the last line (also with --quiet) */
+	if (o.root)
+		printf("%s\n", root);
 	return 0;
 }
 

@@ -67,7 +67,7 @@ static void raw_to_vrec(const uint8_t *raw, const char *dev, struct vrec *r)
 	r->has_raw = 1;
 }
 
-static struct json_object *log_rec_json(const struct vrec *r, uint32_t cs)
+struct json_object *log_rec_json(const struct vrec *r, uint32_t cs)
 {
 	const struct vdirt_disk_record *d = (const void *)r->raw;
 	struct json_object *j = rec_json(r, cs, NULL);

@@ -30,7 +30,7 @@ static const struct command commands[] = {
 	  "offline: both superblock copies, the one in use, regions to recover (exit 0/1/2)" },
 	{ "upgrade", cmd_upgrade, 1, 1, "<meta_dev>",
 	  "offline: convert format version 1 metadata to version 2 (staging area)" },
-	{ "baseline build", cmd_baseline_build, 1, 1, "<image_or_device> -o <file>",
+	{ "baseline build", cmd_baseline_build, 1, 1, "<image_or_device> -o <file>|--root",
 	  "hash a golden image" },
 	{ "baseline show", cmd_baseline_show, 1, 1, "<file>",
 	  "check a baseline file, print its header" },
@@ -57,6 +57,15 @@ static const struct command commands[] = {
 	  "does the device's state extend the checkpoint? (exit 10 if not)" },
 	{ "checkpoint", cmd_checkpoint, 1, 1, "<name> -o <file>",
 	  "write a checkpoint of the device's state (uuid, epoch, seq, log head and hash)" },
+	/* attestation (issue 15) */
+	{ "attest", cmd_attest, 1, 1, "<name>",
+	  "the attestation root over every digest (--proof: a cluster's inclusion proof)" },
+	{ "verify-proof", cmd_verify_proof, 1, 1, "<proof.json>",
+	  "offline: check an inclusion proof against its root (exit 0 valid, 10 not, 6 malformed)" },
+	{ "export", cmd_export, 1, 1, "<name> -o <dir>",
+	  "evidence export from a metadata snapshot: manifest, digest list, log" },
+	{ "verify-image", cmd_verify_image, 2, 2, "<image> <dir>",
+	  "offline: an image against an export (exit 0 match, 10 clusters differ, 6 export edited)" },
 	{ NULL, NULL, 0, 0, NULL, NULL }
 };
 
@@ -71,6 +80,8 @@ enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRES
 #define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
 /* report --files (a value of its own, apart from the O_* list above) */
 enum { O_FILES = 400 };
+/* attestation: baseline build --root, attest --proof */
+enum { O_ROOT = 420, O_PROOF };
 
 /* every option; cmds: the commands that take it (comma-separated), NULL: all */
 static const struct opt_def {
@@ -83,7 +94,8 @@ static const struct opt_def {
 	{ "cluster-size", required_argument, 'c', GEOMETRY ",files", "N",
 	  "cluster size in bytes (default 4096; files: the device's)" },
 	{ "hash", required_argument, 'h', GEOMETRY, "ALG", "hash algorithm (default sha256)" },
-	{ "output", required_argument, 'o', "baseline build,checkpoint", "FILE", "output file" },
+	{ "output", required_argument, 'o', "baseline build,checkpoint,export", "FILE",
+	  "output file (export: a new or empty directory)" },
 	{ "meta", required_argument, O_META, "log", "META_DEV",
 	  "offline: the log on this metadata device" },
 	{ "verify", no_argument, O_VERIFY, "log", NULL,
@@ -122,6 +134,10 @@ static const struct opt_def {
 	{ "no-progress", no_argument, O_NO_PROGRESS, WAITERS, NULL, "force it off" },
 	{ "files", no_argument, O_FILES, "report,changed", NULL,
 	  "each cluster's partition, filesystem and files (libtsk)" },
+	{ "root", no_argument, O_ROOT, "baseline build", NULL,
+	  "also the attestation root over the digests (the last line)" },
+	{ "proof", required_argument, O_PROOF, "attest", "CLUSTER",
+	  "the inclusion proof of CLUSTER (with --json: verify-proof's input)" },
 	{ "json", no_argument, 'j', NULL, NULL, "machine-readable output" },
 	{ "quiet", no_argument, 'q', NULL, NULL, "print nothing but errors" },
 	{ "debug", no_argument, 'd', NULL, NULL, "debug lines on stderr, prefixed '#'" },
@@ -278,6 +294,14 @@ static int set_opt(int val, const char *arg)
 		break;
 	case 'w': o.wait = 1; break;
 	case O_FILES: o.files = 1; break;
+	case O_ROOT: o.root = 1; break;
+	case O_PROOF:
+		if (parse_u64(arg, &o.proof)) {
+			err("--proof: bad cluster number '%s'", arg);
+			return EXIT_USAGE;
+		}
+		o.proof_set = 1;
+		break;
 	case 'j': o.json = 1; break;
 	case 'q': o.quiet = 1; break;
 	case 'd': o.debug++; break;
