@@ -50,9 +50,8 @@ static int bin(const struct nlattr **tb, int a, void *out, size_t len)
 	return 1;
 }
 
-static int get_cb(const struct nlattr **tb, void *arg)
+int vattest_fill(const struct nlattr **tb, struct vattest *a)
 {
-	struct vattest *a = arg;
 	uint32_t plen;
 
 	memset(a, 0, sizeof(*a));
@@ -93,6 +92,11 @@ static int get_cb(const struct nlattr **tb, void *arg)
 		memset(a->digest, 0, sizeof(a->digest));
 	a->has_proof = 1;
 	return 0;
+}
+
+static int get_cb(const struct nlattr **tb, void *arg)
+{
+	return vattest_fill(tb, arg);
 }
 
 int vnl_attest_get(struct vnl *v, const char *dev, struct vattest *a)

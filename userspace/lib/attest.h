@@ -39,6 +39,8 @@ struct vattest {
 /* start a root computation (cluster not NULL: with its proof); *id: its number */
 int vnl_attest_start(struct vnl *v, const char *dev, const uint64_t *cluster, uint64_t *id);
 int vnl_attest_get(struct vnl *v, const char *dev, struct vattest *a);
+/* an ATTEST_GET answer's attributes into a: 0, -EBADMSG when one is missing or malformed */
+int vattest_fill(const struct nlattr **tb, struct vattest *a);
 /*
  * Poll ATTEST_GET every 50 ms until computation id ended (a in *a):
  * 0, its error (-result), -ESTALE when a later one ended first (its
