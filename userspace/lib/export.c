@@ -672,7 +672,6 @@ int vexport_check(const char *dir, struct vexport_in *in, char *why, size_t n)
 	struct vexport *e = &in->e;
 	uint8_t sha[32], root[VMERKLE_SIZE];
 	uint64_t size, c, want;
-	const uint8_t *s;
 	unsigned int i;
 	char *text;
 	int dfd, fd, r;
@@ -701,6 +700,8 @@ int vexport_check(const char *dir, struct vexport_in *in, char *why, size_t n)
 		r = file_sha(dfd, e->files[i].name, sha, &size);
 		if (r) {
 			why_set(why, n, "%s: %s", e->files[i].name, strerror(-r));
+			if (r == -ENOENT)
+				r = -EBADMSG;	/* a file of the export removed */
 			goto out;
 		}
 		if (memcmp(sha, e->files[i].sha256, 32)) {
@@ -714,8 +715,6 @@ int vexport_check(const char *dir, struct vexport_in *in, char *why, size_t n)
 				goto out;
 		}
 	}
-	s = listed_sha(e, e->digest_file);
-	(void)s;
 	want = e->g.nr_clusters * e->g.digest_size;
 	fd = openat(dfd, e->digest_file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {

@@ -309,6 +309,10 @@ int main(void)
 		   "a log record edited, its crc and file hash fixed: exit 6 naming record 2");
 		free(t);
 	}
+	copy_export(d2);
+	snprintf(dl, sizeof(dl), "%s/log.json", d2);
+	OK(!unlink(dl) && run("%s verify-image %s %s", BIN, img, d2) == 6 &&
+	   strstr(slurp(errf), "log.json"), "a file of the export removed: exit 6 naming it");
 	OK(run("%s verify-image %s %s/none", BIN, img, tmp) == 4, "no export there: exit 4");
 
 	/* an inclusion proof as attest --proof --json prints it */
