@@ -632,12 +632,14 @@ static int vdirt_load_allowed(struct vdirt_dev *vd, const char **why)
 	return 0;
 }
 
-int vdirt_load_begin(struct vdirt_dev *vd, u32 portid, u32 *id,
-		     const char **why)
+/* vdirt_load_begin() with the tree's snap_lock held */
+static int vdirt_load_begin_locked(struct vdirt_dev *vd, u32 portid, u32 *id,
+				   const char **why)
 {
 	struct vdirt_load *l;
 	int r;
 
+	lockdep_assert_held(&vd->mk.snap_lock);
 	r = vdirt_load_allowed(vd, why);
 	if (r)
 		return r;
@@ -675,6 +677,36 @@ int vdirt_load_begin(struct vdirt_dev *vd, u32 portid, u32 *id,
 	*id = l->id;
 	mutex_unlock(&vdirt_loads_lock);
 	return 0;
+}
+
+bool vdirt_staging_in_use(struct vdirt_dev *vd)
+{
+	bool staged, open;
+
+	mutex_lock(&vd->commit_lock);
+	staged = vd->sb_flags & VDIRT_SB_F_BASELINE_STAGED;
+	mutex_unlock(&vd->commit_lock);
+	mutex_lock(&vdirt_loads_lock);
+	open = vd->bc.load;
+	mutex_unlock(&vdirt_loads_lock);
+	return staged || open || vdirt_bc_running(vd) == VDIRT_BC_REPLACE;
+}
+
+int vdirt_load_begin(struct vdirt_dev *vd, u32 portid, u32 *id,
+		     const char **why)
+{
+	int r;
+
+	/* a freeze of the attestation tree copies chunks to the staging area */
+	mutex_lock(&vd->mk.snap_lock);
+	if (vd->mk.freeze) {
+		*why = "vdirt: a metadata snapshot or an attestation root uses the staging area: wait for it";
+		r = -EBUSY;
+	} else {
+		r = vdirt_load_begin_locked(vd, portid, id, why);
+	}
+	mutex_unlock(&vd->mk.snap_lock);
+	return r;
 }
 
 /* l->lock held: write buf's first nr blocks, zero padded */

@@ -106,6 +106,11 @@ int vdirt_load_commit(struct vdirt_dev *vd, u32 portid, u32 id, u64 *change,
 		      const char **why);
 int vdirt_load_abort(struct vdirt_dev *vd, u32 portid, u32 id,
 		     const char **why);
+/*
+ * The staging area holds a load (open, staged or being applied): the
+ * attestation tree may not freeze into it.
+ */
+bool vdirt_staging_in_use(struct vdirt_dev *vd);
 /* a netlink socket closed: its loads are dropped */
 void vdirt_load_release_port(u32 portid);
 

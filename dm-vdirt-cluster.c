@@ -273,6 +273,87 @@ int vdirt_hash(struct vdirt_dev *vd, const void *data, unsigned int len,
 
 /* ---- per-cluster policy ---- */
 
+/* what a write stores in its entry (vdirt_store_write()) */
+struct vdirt_store_arg {
+	const u8 *digest;	/* NULL: unknown content, unmeasured */
+	bool drift;		/* the first drift from the baseline */
+	bool mark;		/* a write: its epoch and time */
+	u32 epoch;
+	u64 now;
+	u8 *base;		/* drift: the baseline digest, copied out */
+};
+
+typedef void (*vdirt_change_fn)(struct vdirt_dev *vd,
+				struct vdirt_disk_entry *e, void *arg);
+
+/*
+ * Change cluster's current digest with fn (which may not sleep): in an RCU
+ * read section outside any freeze of its chunk of the attestation tree (a
+ * freeze waits for such sections: dm-vdirt-merkle.h), then the chunk is
+ * marked changed.  A chunk frozen meanwhile is copied aside first.
+ */
+static int vdirt_tree_change(struct vdirt_dev *vd, u64 cluster, bool nowait,
+			     struct vdirt_disk_entry *e, vdirt_change_fn fn,
+			     void *arg)
+{
+	bool frozen;
+	int r;
+
+	for (;;) {
+		rcu_read_lock();
+		frozen = vdirt_merkle_frozen(vd, cluster);
+		if (!frozen) {
+			fn(vd, e, arg);
+			vdirt_merkle_mark(vd, cluster);
+		}
+		rcu_read_unlock();
+		if (!frozen)
+			return 0;
+		r = vdirt_merkle_prepare(vd, cluster, nowait);
+		if (r)
+			return r;
+	}
+}
+
+static void vdirt_store_write(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
+			      void *arg)
+{
+	struct vdirt_store_arg *a = arg;
+	bool was = e->flags & VDIRT_E_CURRENT;
+
+	if (a->digest) {
+		memcpy(vdirt_entry_current(e), a->digest, vd->digest_size);
+		e->flags |= VDIRT_E_CURRENT | VDIRT_E_WRITTEN;
+		e->flags &= ~VDIRT_E_MISMATCH;
+		if (!was)
+			atomic64_inc(&vd->cnt.measured);
+		if (a->drift) {
+			e->flags |= VDIRT_E_DRIFT;
+			memcpy(a->base, vdirt_entry_baseline(vd, e),
+			       vd->digest_size);
+		}
+	} else {
+		memset(vdirt_entry_current(e), 0, vd->digest_size);
+		e->flags &= ~(VDIRT_E_CURRENT | VDIRT_E_MISMATCH);
+		e->flags |= VDIRT_E_WRITTEN;
+		if (was)
+			atomic64_dec(&vd->cnt.measured);
+	}
+	/* a first measurement found no write: no last write to name */
+	if (a->mark) {
+		e->write_epoch = cpu_to_le32(a->epoch);
+		e->write_time_ns = cpu_to_le64(a->now);
+	}
+}
+
+/* trust on first use: digest (a const u8 *) becomes the current one */
+static void vdirt_store_tofu(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
+			     void *arg)
+{
+	memcpy(vdirt_entry_current(e), arg, vd->digest_size);
+	e->flags |= VDIRT_E_CURRENT;
+}
+
 static sector_t vdirt_cluster_sector(struct vdirt_dev *vd, u64 cluster)
 {
 	return vd->ti->begin + (cluster << vd->cluster_sectors_shift);
@@ -287,10 +368,17 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 			 u64 cluster, const u8 *digest, u64 now, u8 op)
 {
 	u8 base[VDIRT_MAX_DIGEST_SIZE];
+	struct vdirt_store_arg a = { .digest = digest, .now = now,
+				     .base = base };
 	struct vdirt_disk_entry *e;
-	bool was, drift, mark = !(op & VDIRT_OP_NO_WSET);
+	bool drift, mark = !(op & VDIRT_OP_NO_WSET);
 	u64 ep;
+	int r;
 
+	/* a frozen chunk of the attestation tree is copied aside first */
+	r = vdirt_merkle_prepare(vd, cluster, cur->nowait);
+	if (r)
+		return r;
 	e = vdirt_cursor_get(vd, cur, cluster);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
@@ -308,8 +396,8 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	    (le32_to_cpu(e->write_epoch) != (u32)ep ||
 	     unlikely(vdirt_unrecovered(vd, cluster)))) {
 		u32 old = le32_to_cpu(e->write_epoch);
-		int r = 0;
 
+		r = 0;
 		/* what it held until this epoch: for rollback detection */
 		if (op == VDIRT_OP_WRITE && (e->flags & VDIRT_E_CURRENT) &&
 		    old && old < (u32)ep)
@@ -320,30 +408,13 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 		if (r)
 			return r;
 	}
-	was = e->flags & VDIRT_E_CURRENT;
-	if (digest) {
-		memcpy(vdirt_entry_current(e), digest, vd->digest_size);
-		e->flags |= VDIRT_E_CURRENT | VDIRT_E_WRITTEN;
-		e->flags &= ~VDIRT_E_MISMATCH;
-		if (!was)
-			atomic64_inc(&vd->cnt.measured);
-		if (drift) {
-			e->flags |= VDIRT_E_DRIFT;
-			memcpy(base, vdirt_entry_baseline(vd, e),
-			       vd->digest_size);
-		}
-	} else {
-		memset(vdirt_entry_current(e), 0, vd->digest_size);
-		e->flags &= ~(VDIRT_E_CURRENT | VDIRT_E_MISMATCH);
-		e->flags |= VDIRT_E_WRITTEN;
-		if (was)
-			atomic64_dec(&vd->cnt.measured);
-	}
-	/* a first measurement found no write: no last write to name */
-	if (mark) {
-		e->write_epoch = cpu_to_le32((u32)ep);
-		e->write_time_ns = cpu_to_le64(now);
-	}
+	a.drift = drift;
+	a.mark = mark;
+	a.epoch = (u32)ep;
+	r = vdirt_tree_change(vd, cluster, cur->nowait, e, vdirt_store_write,
+			      &a);
+	if (r)
+		return r;
 	cur->dirty = true;
 
 	if (drift) {
@@ -394,8 +465,10 @@ int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 		/* trust on first use, of our own copy only */
 		if (!trusted)
 			return VDIRT_CHECK_RECHECK;
-		memcpy(vdirt_entry_current(e), digest, vd->digest_size);
-		e->flags |= VDIRT_E_CURRENT;
+		first = vdirt_tree_change(vd, cluster, cur->nowait, e,
+					  vdirt_store_tofu, (void *)digest);
+		if (first)
+			return first;
 		cur->dirty = true;
 		atomic64_inc(&vd->cnt.measured);
 		atomic64_inc(&vd->cnt.tofu);

@@ -138,6 +138,25 @@ static int vdirt_epoch_load(struct vdirt_dev *vd, u64 e,
 	return 0;
 }
 
+int vdirt_epoch_set_root(struct vdirt_dev *vd, u64 e, const u8 *root)
+{
+	struct vdirt_disk_epoch d;
+	int r;
+
+	lockdep_assert_held(&vd->commit_lock);
+	if (!vd->ep.on || e < vdirt_epoch_oldest(vd) || e >= vd->epoch)
+		return -ENOENT;
+	r = vdirt_epoch_load(vd, e, &d);
+	if (r)
+		return r;
+	if (!(le32_to_cpu(d.flags) & VDIRT_EP_CLOSED))
+		return -ENOENT;
+	memset(d.root, 0, sizeof(d.root));
+	memcpy(d.root, root, VDIRT_MERKLE_DIGEST_SIZE);
+	d.flags |= cpu_to_le32(VDIRT_EP_ROOT);
+	return vdirt_epoch_write(vd, &d);
+}
+
 /* close the open epoch at time end (commit_lock held) */
 static int vdirt_epoch_close(struct vdirt_dev *vd, u64 end, u32 flags)
 {
@@ -245,7 +264,8 @@ int vdirt_epoch_new(struct vdirt_dev *vd, const char *label, u64 *epoch)
 	static const u8 none[VDIRT_MAX_DIGEST_SIZE];
 	u64 aux[4] = { 0 };
 	u64 now = ktime_get_real_ns();
-	int r;
+	u64 id;
+	int r, m;
 
 	if (!vd->ep.on)
 		return -EOPNOTSUPP;
@@ -268,6 +288,15 @@ int vdirt_epoch_new(struct vdirt_dev *vd, const char *label, u64 *epoch)
 	/* the new epoch is durable before the message returns */
 	if (!r)
 		r = vdirt_commit(vd);
+	/* the closed epoch's root: over the digests as they are now */
+	if (!r) {
+		m = vdirt_merkle_start(vd, false, false, 0, *epoch - 1, &id);
+		if (m && m != -EOPNOTSUPP)
+			VDLOG(DMWARN, vd, "epoch %llu closed without an attestation root: %s",
+			      (unsigned long long)*epoch - 1, m == -EBUSY ?
+			      "a root computation, a metadata snapshot or a baseline load is in progress" :
+			      "cannot start the computation");
+	}
 	mutex_unlock(&vd->ep.new_lock);
 	return r;
 }

@@ -58,6 +58,11 @@ int vdirt_wset_recovered(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 			 u64 c, struct vdirt_disk_entry *e);
 /* the oldest retained epoch (0 without an epoch table) */
 u64 vdirt_epoch_oldest(struct vdirt_dev *vd);
+/*
+ * The attestation root of closed epoch e (commit_lock held): -ENOENT when
+ * it is not retained or not closed.
+ */
+int vdirt_epoch_set_root(struct vdirt_dev *vd, u64 e, const u8 *root);
 /* an epoch table entry, -ENOENT when not retained */
 int vdirt_epoch_read(struct vdirt_dev *vd, u64 e, struct vdirt_disk_epoch *out);
 /*

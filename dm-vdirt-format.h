@@ -217,15 +217,19 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
  * superblock is the digest of record log_head - 1.
  * RO_COMPAT_HISTORY (needs EPOCHS): the digest history (hist_start,
  * hist_blocks) for rollback detection.
+ * RO_COMPAT_MERKLE: the attestation tree's stored nodes and its bitmap of
+ * changed chunks (merkle_start, merkle_blocks).
  */
 #define VDIRT_FEATURE_RO_COMPAT_EPOCHS	(1U << 0)
 #define VDIRT_FEATURE_RO_COMPAT_WRITESETS (1U << 1)
 #define VDIRT_FEATURE_RO_COMPAT_CHAIN	(1U << 2)
 #define VDIRT_FEATURE_RO_COMPAT_HISTORY	(1U << 3)
+#define VDIRT_FEATURE_RO_COMPAT_MERKLE	(1U << 4)
 #define VDIRT_FEATURE_RO_COMPAT_SUPP	(VDIRT_FEATURE_RO_COMPAT_EPOCHS | \
 					 VDIRT_FEATURE_RO_COMPAT_WRITESETS | \
 					 VDIRT_FEATURE_RO_COMPAT_CHAIN | \
-					 VDIRT_FEATURE_RO_COMPAT_HISTORY)
+					 VDIRT_FEATURE_RO_COMPAT_HISTORY | \
+					 VDIRT_FEATURE_RO_COMPAT_MERKLE)
 
 /* per-cluster entry flags */
 #define VDIRT_E_CURRENT		(1U << 0)	/* current digest valid */
@@ -462,13 +466,18 @@ struct vdirt_disk_wset {
 #define VDIRT_LAYOUT_WRITESETS		(1U << 3)	/* RO_COMPAT_WRITESETS */
 #define VDIRT_LAYOUT_CHAIN		(1U << 4)	/* RO_COMPAT_CHAIN */
 #define VDIRT_LAYOUT_HISTORY		(1U << 5)	/* RO_COMPAT_HISTORY */
+#define VDIRT_LAYOUT_MERKLE		(1U << 6)	/* RO_COMPAT_MERKLE */
 /* the layout a format writes */
 #define VDIRT_LAYOUT_DEFAULT		(VDIRT_LAYOUT_STAGING | \
 					 VDIRT_LAYOUT_PACKED | \
 					 VDIRT_LAYOUT_EPOCHS | \
 					 VDIRT_LAYOUT_WRITESETS | \
 					 VDIRT_LAYOUT_CHAIN | \
-					 VDIRT_LAYOUT_HISTORY)
+					 VDIRT_LAYOUT_HISTORY | \
+					 VDIRT_LAYOUT_MERKLE)
+/* what version 1.5 of the module formatted (before the tree) */
+#define VDIRT_LAYOUT_1_5		(VDIRT_LAYOUT_DEFAULT & \
+					 ~VDIRT_LAYOUT_MERKLE)
 /* what version 1.4 of the module formatted */
 #define VDIRT_LAYOUT_1_4		(VDIRT_LAYOUT_STAGING | \
 					 VDIRT_LAYOUT_PACKED)
@@ -501,7 +510,10 @@ struct vdirt_layout {
 	__u64 hist_start;		/* 0 without a digest history */
 	__u64 hist_blocks;
 	__u32 hist_per_block;		/* history records per block */
-	__u32 reserved2;		/* 0 */
+	__u32 merkle_height;		/* the tree's height H, 0 without */
+	__u64 merkle_start;		/* 0 without an attestation tree */
+	__u64 merkle_blocks;
+	__u64 merkle_bitmap_blocks;	/* the changed-chunk bitmap's blocks */
 	__u64 total_blocks;
 };
 
@@ -535,6 +547,30 @@ static inline __u64 vdirt_entry_block(const struct vdirt_layout *l, __u64 c,
 	return l->entries_start + blk;
 }
 
+/* the attestation tree's height for nr_clusters leaves (see above) */
+static inline __u32 vdirt_merkle_height(__u64 nr_clusters)
+{
+	__u32 h = VDIRT_MERKLE_CHUNK_SHIFT;
+
+	while (h < VDIRT_MERKLE_MAX_HEIGHT && (1ULL << h) < nr_clusters)
+		h++;
+	return h;
+}
+
+/* nodes at tree level lv: those with a leaf under them */
+static inline __u64 vdirt_merkle_level_nodes(__u64 nr_clusters, __u32 lv)
+{
+	return lv >= 64 ? 1 : (nr_clusters + (1ULL << lv) - 1) >> lv;
+}
+
+/* stored blocks of tree level lv (lv >= VDIRT_MERKLE_CHUNK_SHIFT) */
+static inline __u64 vdirt_merkle_level_blocks(const struct vdirt_layout *l,
+					      __u32 lv)
+{
+	return (vdirt_merkle_level_nodes(l->nr_clusters, lv) +
+		VDIRT_MERKLE_NODES_PER_BLOCK - 1) / VDIRT_MERKLE_NODES_PER_BLOCK;
+}
+
 /*
  * Compute the metadata layout for a data device of data_sectors 512-byte
  * sectors, with what flags (VDIRT_LAYOUT_*) says, keeping the given number
@@ -552,6 +588,9 @@ static inline __u64 vdirt_entry_block(const struct vdirt_layout *l, __u64 c,
  *           + ceil(N / 16)                      (epoch table, EPOCHS)
  *           + N * ceil(C / 32640)               (write sets, WRITESETS)
  *           + ceil(C / 1024)                    (digest history, HISTORY)
+ *           + ceil(ceil(C / 128) / 32768)       (changed chunks, MERKLE)
+ *           + sum over l = 7 .. H of ceil(ceil(C / 2^l) / 128)
+ *                                               (tree nodes, MERKLE)
  *   bytes   = blocks * 4096
  */
 static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
@@ -627,7 +666,6 @@ static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
 	l->hist_start = 0;
 	l->hist_blocks = 0;
 	l->hist_per_block = 0;
-	l->reserved2 = 0;
 	if (flags & VDIRT_LAYOUT_HISTORY) {
 		l->hist_start = l->total_blocks;
 		l->hist_blocks = (l->nr_clusters + VDIRT_HIST_CLUSTERS - 1) /
@@ -637,7 +675,44 @@ static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
 				    (VDIRT_HIST_REC_HDR + digest_size);
 		l->total_blocks += l->hist_blocks;
 	}
+	l->merkle_height = 0;
+	l->merkle_start = 0;
+	l->merkle_blocks = 0;
+	l->merkle_bitmap_blocks = 0;
+	if (flags & VDIRT_LAYOUT_MERKLE) {
+		__u64 chunks = (l->nr_clusters + VDIRT_MERKLE_CHUNK - 1) >>
+			       VDIRT_MERKLE_CHUNK_SHIFT;
+		__u32 lv;
+
+		l->merkle_height = vdirt_merkle_height(l->nr_clusters);
+		l->merkle_start = l->total_blocks;
+		l->merkle_bitmap_blocks = (chunks +
+					   VDIRT_INTENT_BITS_PER_BLOCK - 1) /
+					  VDIRT_INTENT_BITS_PER_BLOCK;
+		l->merkle_blocks = l->merkle_bitmap_blocks;
+		for (lv = VDIRT_MERKLE_CHUNK_SHIFT; lv <= l->merkle_height; lv++)
+			l->merkle_blocks += vdirt_merkle_level_blocks(l, lv);
+		l->total_blocks += l->merkle_blocks;
+	}
 	return 0;
+}
+
+/*
+ * The block and byte offset of stored tree node (lv, i), lv >= 7 (the
+ * level's nodes in order, 128 per block, after the bitmap and the levels
+ * below it).
+ */
+static inline __u64 vdirt_merkle_node_block(const struct vdirt_layout *l,
+					    __u32 lv, __u64 i, __u32 *off)
+{
+	__u64 blk = l->merkle_start + l->merkle_bitmap_blocks;
+	__u32 k;
+
+	for (k = VDIRT_MERKLE_CHUNK_SHIFT; k < lv; k++)
+		blk += vdirt_merkle_level_blocks(l, k);
+	*off = (__u32)(i % VDIRT_MERKLE_NODES_PER_BLOCK) *
+	       VDIRT_MERKLE_DIGEST_SIZE;
+	return blk + i / VDIRT_MERKLE_NODES_PER_BLOCK;
 }
 
 /*
@@ -653,16 +728,6 @@ static inline __u64 vdirt_wset_block(const struct vdirt_layout *l, __u64 e,
 	vdirt_div_u64_rem(e, l->epochs, &slot);
 	blk = vdirt_div_u64_rem(c, VDIRT_WSET_BITS_PER_BLOCK, bit);
 	return l->wset_start + (__u64)slot * l->wset_slot_blocks + blk;
-}
-
-/* the attestation tree's height for nr_clusters leaves (see above) */
-static inline __u32 vdirt_merkle_height(__u64 nr_clusters)
-{
-	__u32 h = VDIRT_MERKLE_CHUNK_SHIFT;
-
-	while (h < VDIRT_MERKLE_MAX_HEIGHT && (1ULL << h) < nr_clusters)
-		h++;
-	return h;
 }
 
 /* the block and byte offset of epoch e's entry in the epoch table */
@@ -762,6 +827,8 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 		flags |= VDIRT_LAYOUT_CHAIN;
 	if (ro_compat & VDIRT_FEATURE_RO_COMPAT_HISTORY)
 		flags |= VDIRT_LAYOUT_HISTORY;
+	if (ro_compat & VDIRT_FEATURE_RO_COMPAT_MERKLE)
+		flags |= VDIRT_LAYOUT_MERKLE;
 	/* regions of features this code does not know lie after the known */
 	unknown = (compat & ~VDIRT_FEATURE_COMPAT_SUPP) ||
 		  (ro_compat & ~VDIRT_FEATURE_RO_COMPAT_SUPP);
@@ -795,6 +862,8 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 	    vdirt_le64(sb->wset_blocks) != l.wset_blocks ||
 	    vdirt_le64(sb->hist_start) != l.hist_start ||
 	    vdirt_le64(sb->hist_blocks) != l.hist_blocks ||
+	    vdirt_le64(sb->merkle_start) != l.merkle_start ||
+	    vdirt_le64(sb->merkle_blocks) != l.merkle_blocks ||
 	    (unknown ? vdirt_le64(sb->total_blocks) < l.total_blocks :
 		       vdirt_le64(sb->total_blocks) != l.total_blocks) ||
 	    vdirt_le64(sb->log_tail) > vdirt_le64(sb->log_head) ||
@@ -852,7 +921,8 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 	ro_compat &= ~(VDIRT_FEATURE_RO_COMPAT_EPOCHS |
 		       VDIRT_FEATURE_RO_COMPAT_WRITESETS |
 		       VDIRT_FEATURE_RO_COMPAT_CHAIN |
-		       VDIRT_FEATURE_RO_COMPAT_HISTORY);
+		       VDIRT_FEATURE_RO_COMPAT_HISTORY |
+		       VDIRT_FEATURE_RO_COMPAT_MERKLE);
 	if (l->flags & VDIRT_LAYOUT_EPOCHS)
 		ro_compat |= VDIRT_FEATURE_RO_COMPAT_EPOCHS;
 	if (l->flags & VDIRT_LAYOUT_WRITESETS)
@@ -861,6 +931,8 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 		ro_compat |= VDIRT_FEATURE_RO_COMPAT_CHAIN;
 	if (l->flags & VDIRT_LAYOUT_HISTORY)
 		ro_compat |= VDIRT_FEATURE_RO_COMPAT_HISTORY;
+	if (l->flags & VDIRT_LAYOUT_MERKLE)
+		ro_compat |= VDIRT_FEATURE_RO_COMPAT_MERKLE;
 	sb->feature_compat = vdirt_cpu32(compat);
 	sb->feature_incompat = vdirt_cpu32(incompat);
 	sb->feature_ro_compat = vdirt_cpu32(ro_compat);
@@ -884,6 +956,8 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 	sb->wset_blocks = vdirt_cpu64(l->wset_blocks);
 	sb->hist_start = vdirt_cpu64(l->hist_start);
 	sb->hist_blocks = vdirt_cpu64(l->hist_blocks);
+	sb->merkle_start = vdirt_cpu64(l->merkle_start);
+	sb->merkle_blocks = vdirt_cpu64(l->merkle_blocks);
 	sb->total_blocks = vdirt_cpu64(l->total_blocks);
 }
 

@@ -316,8 +316,10 @@ static int vdirt_format(struct vdirt_dev *vd, char **error)
 		r = vdirt_zero_blocks(vd, l->event_start, l->event_blocks);
 	if (!r) {
 		mutex_lock(&vd->commit_lock);
+		r = vdirt_merkle_format(vd);
 		vdirt_log_snapshot(vd);
-		r = vdirt_write_sb(vd);		/* copy B, seq 1 */
+		if (!r)
+			r = vdirt_write_sb(vd);		/* copy B, seq 1 */
 		if (!r)
 			r = vdirt_write_sb(vd);	/* copy A, seq 2 */
 		mutex_unlock(&vd->commit_lock);
@@ -612,6 +614,9 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 	/* close the epoch of the last activation, open this one's */
 	r = vdirt_epoch_activate(vd, !(vd->sb_flags & VDIRT_SB_F_CLEAN),
 				 le64_to_cpu(sb->commit_time_ns));
+	/* the tree's changed chunks, with those of the dirty regions */
+	if (!r)
+		r = vdirt_merkle_activate(vd);
 	if (r) {
 		mutex_unlock(&vd->commit_lock);
 		return r;
@@ -668,6 +673,9 @@ static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
 	}
 	/* the open epoch's entry says what its write set holds */
 	r = vdirt_epoch_sync(vd);
+	/* the tree's changed chunks, with the entries they describe */
+	if (!r)
+		r = vdirt_merkle_sync(vd);
 	/* records appended from now on wait for the next commit */
 	vdirt_log_snapshot(vd);
 	if (!r)

@@ -80,6 +80,8 @@ static const struct nla_policy vdirt_nl_policy[VDIRT_A_MAX + 1] = {
 	[VDIRT_A_REC_SEQ] = { .type = NLA_U64 },
 	[VDIRT_A_SINCE] = { .type = NLA_U64 },
 	[VDIRT_A_UNTIL] = { .type = NLA_U64 },
+	[VDIRT_A_CLUSTER] = { .type = NLA_U64 },
+	[VDIRT_A_SNAP] = NLA_POLICY_MAX(NLA_U8, 1),
 	/* everything else is output only: NLA_UNSPEC, refused by strict parsing */
 };
 
@@ -310,6 +312,7 @@ static int vdirt_nl_fill_dev(struct sk_buff *skb, struct vdirt_dev *vd,
 	    nla_put_u64_64bit(skb, VDIRT_A_CHANGE_ID, bi.id, VDIRT_A_PAD) ||
 	    nla_put_u64_64bit(skb, VDIRT_A_CHANGE_DONE_ID, bi.done_id, VDIRT_A_PAD) ||
 	    nla_put_u32(skb, VDIRT_A_CHANGE_RESULT, -bi.result) ||
+	    nla_put_u8(skb, VDIRT_A_SNAP, vdirt_merkle_snap_held(vd)) ||
 	    vdirt_nl_put_chain(skb, vd)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
@@ -688,6 +691,7 @@ struct vdirt_mm_ctx {
 
 struct vdirt_hash_ctx {
 	u32 devt;
+	bool snap;		/* the metadata snapshot's digests */
 	u64 next;		/* next cluster */
 	u64 end;		/* first cluster not wanted */
 };
@@ -806,6 +810,28 @@ out:
 
 /* ---- hash dump ---- */
 
+/*
+ * The held snapshot's digests: current only (a zero digest is unmeasured),
+ * no baseline, last write unknown (zero)
+ */
+static int vdirt_nl_snap_digests(struct vdirt_dev *vd, u64 first, u32 n,
+				 u8 *valid, u8 *cur, u8 *base, void *epochs,
+				 void *times)
+{
+	u32 ds = vd->digest_size, i;
+	int r;
+
+	r = vdirt_merkle_snap_read(vd, first, n, cur);
+	if (r)
+		return r;
+	memset(base, 0, n * ds);
+	memset(epochs, 0, n * sizeof(u32));
+	memset(times, 0, n * sizeof(u64));
+	for (i = 0; i < n; i++)
+		valid[i] = memchr_inv(cur + i * ds, 0, ds) ? VDIRT_HV_CURRENT : 0;
+	return 0;
+}
+
 static int vdirt_nl_hash_dump_start(struct netlink_callback *cb)
 {
 	struct vdirt_hash_ctx *ctx = (struct vdirt_hash_ctx *)cb->ctx;
@@ -819,9 +845,13 @@ static int vdirt_nl_hash_dump_start(struct netlink_callback *cb)
 		return PTR_ERR(vd);
 	first = tb[VDIRT_A_FIRST_CLUSTER] ? nla_get_u64(tb[VDIRT_A_FIRST_CLUSTER]) : 0;
 	count = tb[VDIRT_A_COUNT] ? nla_get_u64(tb[VDIRT_A_COUNT]) : U64_MAX;
+	ctx->snap = tb[VDIRT_A_SNAP] && nla_get_u8(tb[VDIRT_A_SNAP]);
 	if (first >= vd->nr_clusters) {
 		NL_SET_ERR_MSG(cb->extack, "vdirt: first cluster beyond the device");
 		r = -ERANGE;
+	} else if (ctx->snap && !vdirt_merkle_snap_held(vd)) {
+		NL_SET_ERR_MSG(cb->extack, "vdirt: no metadata snapshot is held (metadata_snap take)");
+		r = -ENOENT;
 	} else {
 		ctx->devt = vd->devt;
 		ctx->next = first;
@@ -874,6 +904,14 @@ static int vdirt_nl_hash_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 	if (!at)
 		goto cancel;
 	valid = nla_data(av);
+	if (ctx->snap) {
+		r = vdirt_nl_snap_digests(vd, first, per, valid, nla_data(ac),
+					  nla_data(ab), nla_data(ae),
+					  nla_data(at));
+		if (r)
+			goto cancel;
+		goto done;
+	}
 	/* under the range locks: never a digest of a half-done write */
 	r = vdirt_digests_read(vd, first, per, valid, nla_data(ac), nla_data(ab),
 			       nla_data(ae), nla_data(at));
@@ -882,6 +920,7 @@ static int vdirt_nl_hash_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 	for (i = 0; i < per; i++)
 		valid[i] = (valid[i] & VDIRT_E_CURRENT ? VDIRT_HV_CURRENT : 0) |
 			   (valid[i] & VDIRT_E_BASELINE ? VDIRT_HV_BASELINE : 0);
+done:
 	genlmsg_end(skb, hdr);
 	ctx->next = first + per;
 	goto out;
@@ -942,7 +981,13 @@ static int vdirt_nl_put_epoch(struct sk_buff *skb, struct netlink_callback *cb,
 		   nla_put_u64_64bit(skb, VDIRT_A_EPOCH_LOG_FIRST,
 				     le64_to_cpu(d->log_first), VDIRT_A_PAD) ||
 		   nla_put_u64_64bit(skb, VDIRT_A_EPOCH_LOG_END,
-				     le64_to_cpu(d->log_end), VDIRT_A_PAD)))) {
+				     le64_to_cpu(d->log_end), VDIRT_A_PAD) ||
+		   (le32_to_cpu(d->flags) & VDIRT_EP_CLOSED &&
+		    nla_put(skb, VDIRT_A_EPOCH_LOG_HASH, sizeof(d->log_hash),
+			    d->log_hash)) ||
+		   (le32_to_cpu(d->flags) & VDIRT_EP_ROOT &&
+		    nla_put(skb, VDIRT_A_EPOCH_ROOT, VDIRT_MERKLE_DIGEST_SIZE,
+			    d->root))))) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}
@@ -1085,6 +1130,126 @@ out:
 }
 
 /* ---- events ---- */
+
+/* ---- the attestation root ---- */
+
+/* extack message of a refused vdirt_merkle_start() */
+static void vdirt_nl_attest_refused(int r, struct netlink_ext_ack *extack)
+{
+	if (r == -EOPNOTSUPP)
+		NL_SET_ERR_MSG(extack, "vdirt: the metadata has no attestation tree (vdirtctl upgrade) or no staging area");
+	else if (r == -EBUSY)
+		NL_SET_ERR_MSG(extack, "vdirt: a root computation, a metadata snapshot or a baseline load is in progress");
+	else if (r == -EROFS)
+		NL_SET_ERR_MSG(extack, "vdirt: a read-only table keeps no attestation tree");
+	else if (r == -ERANGE)
+		NL_SET_ERR_MSG(extack, "vdirt: cluster beyond the device");
+}
+
+static int vdirt_nl_attest(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *ca = info->attrs[VDIRT_A_CLUSTER];
+	struct sk_buff *msg;
+	struct vdirt_dev *vd;
+	void *hdr;
+	u64 id = 0;
+	int r;
+
+	vd = vdirt_nl_req_dev(skb, info);
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	r = vdirt_nl_can_start(vd, info->extack);
+	if (!r) {
+		r = vdirt_merkle_start(vd, false, ca, ca ? nla_get_u64(ca) : 0,
+				       0, &id);
+		vdirt_nl_attest_refused(r, info->extack);
+	}
+	vdirt_dev_put(vd);
+	if (r)
+		return r;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put(msg, info->snd_portid, info->snd_seq,
+			  &vdirt_genl_family, 0, VDIRT_CMD_ATTEST);
+	if (!hdr || nla_put_u64_64bit(msg, VDIRT_A_ROOT_ID, id, VDIRT_A_PAD)) {
+		nlmsg_free(msg);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
+
+/* what a finished root covers, and its proof */
+static int vdirt_nl_put_root(struct sk_buff *msg, struct vdirt_dev *vd,
+			     const struct vdirt_root *res)
+{
+	if (nla_put(msg, VDIRT_A_ROOT, sizeof(res->root), res->root) ||
+	    nla_put_u64_64bit(msg, VDIRT_A_EPOCH, res->epoch, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(msg, VDIRT_A_TIME, res->time_ns, VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(msg, VDIRT_A_LOG_HEAD, res->log_head,
+			      VDIRT_A_PAD) ||
+	    nla_put_u64_64bit(msg, VDIRT_A_SB_SEQ, res->sb_seq, VDIRT_A_PAD) ||
+	    ((vd->layout.flags & VDIRT_LAYOUT_CHAIN) &&
+	     nla_put(msg, VDIRT_A_LOG_HASH, sizeof(res->log_hash),
+		     res->log_hash)))
+		return -EMSGSIZE;
+	if (!res->proof)
+		return 0;
+	if (nla_put_u64_64bit(msg, VDIRT_A_CLUSTER, res->cluster, VDIRT_A_PAD) ||
+	    nla_put(msg, VDIRT_A_VALID, 1, &res->valid) ||
+	    nla_put(msg, VDIRT_A_DIGESTS, vd->digest_size, res->digest) ||
+	    nla_put(msg, VDIRT_A_PROOF, res->height * VDIRT_MERKLE_DIGEST_SIZE,
+		    res->path))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static int vdirt_nl_attest_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vdirt_root *res;
+	struct sk_buff *msg;
+	struct vdirt_dev *vd;
+	u64 id, done;
+	void *hdr;
+	int r, rr;
+
+	vd = vdirt_nl_req_dev(skb, info);
+	if (IS_ERR(vd))
+		return PTR_ERR(vd);
+	res = kmalloc(sizeof(*res), GFP_KERNEL);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	r = res && msg ? 0 : -ENOMEM;
+	rr = r ? r : vdirt_merkle_result(vd, &id, &done, res);
+	if (rr == -EOPNOTSUPP) {
+		vdirt_nl_attest_refused(rr, info->extack);
+		r = rr;
+	}
+	hdr = r ? NULL : genlmsg_put(msg, info->snd_portid, info->snd_seq,
+				     &vdirt_genl_family, 0, VDIRT_CMD_ATTEST_GET);
+	if (!r && (!hdr ||
+		   nla_put(msg, VDIRT_A_UUID, sizeof(vd->uuid), vd->uuid) ||
+		   nla_put_u64_64bit(msg, VDIRT_A_NR_CLUSTERS, vd->nr_clusters,
+				     VDIRT_A_PAD) ||
+		   nla_put_u32(msg, VDIRT_A_CLUSTER_SIZE, vd->cluster_size) ||
+		   nla_put_u32(msg, VDIRT_A_DIGEST_SIZE, vd->digest_size) ||
+		   nla_put_string(msg, VDIRT_A_HASH_NAME, vd->hash_name) ||
+		   nla_put_u64_64bit(msg, VDIRT_A_ROOT_ID, id, VDIRT_A_PAD) ||
+		   nla_put_u64_64bit(msg, VDIRT_A_ROOT_DONE_ID, done,
+				     VDIRT_A_PAD) ||
+		   nla_put_u32(msg, VDIRT_A_ROOT_RESULT,
+			       rr == -ENODATA ? 0 : -rr) ||
+		   (!rr && vdirt_nl_put_root(msg, vd, res))))
+		r = -EMSGSIZE;
+	vdirt_dev_put(vd);
+	kfree(res);
+	if (r) {
+		nlmsg_free(msg);
+		return r;
+	}
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+}
 
 static int vdirt_nl_subscribe(struct sk_buff *skb, struct genl_info *info)
 {
@@ -1312,6 +1477,8 @@ static const struct genl_ops vdirt_nl_ops[] = {
 		.dumpit = vdirt_nl_hash_dumpit,
 	},
 	{ .cmd = VDIRT_CMD_EVENTS_SUBSCRIBE, .doit = vdirt_nl_subscribe },
+	{ .cmd = VDIRT_CMD_ATTEST, .doit = vdirt_nl_attest },
+	{ .cmd = VDIRT_CMD_ATTEST_GET, .doit = vdirt_nl_attest_get },
 	{
 		.cmd = VDIRT_CMD_EPOCH_GET,
 		.start = vdirt_nl_epoch_dump_start,

@@ -231,6 +231,7 @@ static void vdirt_cleanup(struct vdirt_dev *vd)
 {
 	vdirt_dev_unlist(vd);
 	vdirt_bc_stop(vd);
+	vdirt_merkle_stop(vd);
 	vdirt_scan_exit(vd);
 	vdirt_recover_exit(vd);
 	vdirt_periodic_stop(vd);
@@ -238,6 +239,7 @@ static void vdirt_cleanup(struct vdirt_dev *vd)
 	vdirt_dev_free(vd);
 	vdirt_events_free(vd);
 	vdirt_meta_close(vd);
+	vdirt_merkle_free(vd);
 	vdirt_intent_exit(vd);
 	vdirt_cluster_exit(vd);
 	vdirt_log_exit(vd);
@@ -264,6 +266,7 @@ static void vdirt_init(struct vdirt_dev *vd, struct dm_target *ti)
 	vdirt_meta_init(vd);
 	vdirt_log_init(vd);
 	vdirt_epoch_init(vd);
+	vdirt_merkle_init(vd);
 	vdirt_recover_init(vd);
 	vdirt_bc_init(vd);
 }
@@ -413,7 +416,10 @@ static int vdirt_setup(struct vdirt_dev *vd, char **error)
 		*error = "Cannot allocate page pool";
 		return r;
 	}
-	return vdirt_meta_open(vd, error);
+	r = vdirt_meta_open(vd, error);
+	if (r)
+		return r;
+	return vdirt_merkle_alloc(vd, error);
 }
 
 /* VDIRT_USAGE */
@@ -510,6 +516,7 @@ static void vdirt_presuspend(struct dm_target *ti)
 
 	vdirt_dev_set_suspended(vd, true);
 	vdirt_bc_pause(vd);
+	vdirt_merkle_stop(vd);
 	vdirt_scan_stop(vd);
 	vdirt_recover_stop(vd);
 }
@@ -796,6 +803,68 @@ static int vdirt_message_epoch(struct vdirt_dev *vd, unsigned int argc,
 	return 1;	/* the result buffer holds the answer */
 }
 
+/* the kernel log line of a refused vdirt_merkle_start() */
+static const char *vdirt_attest_why(int r)
+{
+	switch (r) {
+	case -EOPNOTSUPP:
+		return "the metadata has no attestation tree or no staging area (run vdirtctl upgrade on the metadata device while the device is closed)";
+	case -EBUSY:
+		return "a root computation, a metadata snapshot or a baseline load is in progress";
+	case -EROFS:
+		return "a read-only table keeps no attestation tree";
+	case -ERANGE:
+		return "cluster beyond the device";
+	default:
+		return "cannot start the computation";
+	}
+}
+
+/*
+ * attest [<cluster>]: start the attestation root (and the cluster's
+ * proof); metadata_snap take|drop: hold or drop a metadata snapshot,
+ * whose root is computed.  The answer of attest and take: the number of
+ * the root computation (netlink VDIRT_CMD_ATTEST_GET reports it).
+ */
+static int vdirt_message_attest(struct vdirt_dev *vd, unsigned int argc,
+				char **argv, char *result, unsigned int maxlen)
+{
+	bool snap = !strcasecmp(argv[0], "metadata_snap");
+	unsigned int sz = 0;
+	u64 cluster = 0, id;
+	int r;
+
+	if (snap ? argc != 2 || (strcasecmp(argv[1], "take") &&
+				 strcasecmp(argv[1], "drop")) :
+		   argc > 2 || (argc == 2 && kstrtou64(argv[1], 10, &cluster))) {
+		VDLOG(DMWARN, vd, "%s", snap ? "metadata_snap take|drop" :
+		      "attest [<cluster>]: a cluster is a decimal number");
+		return -EINVAL;
+	}
+	if (snap && !strcasecmp(argv[1], "drop")) {
+		r = vdirt_merkle_drop(vd);
+		if (r)
+			VDLOG(DMWARN, vd, "metadata_snap drop: %s", r == -ENOENT ?
+			      "no metadata snapshot is held" :
+			      vdirt_attest_why(r));
+		return r;
+	}
+	r = vdirt_dev_can_start(vd);
+	if (r) {
+		VDLOG(DMWARN, vd, "%s refused: %s", argv[0], r == -EIO ?
+		      vdirt_state_name(READ_ONCE(vd->state)) :
+		      "the device is suspended");
+		return r;
+	}
+	r = vdirt_merkle_start(vd, snap, argc == 2 && !snap, cluster, 0, &id);
+	if (r) {
+		VDLOG(DMWARN, vd, "%s refused: %s", argv[0], vdirt_attest_why(r));
+		return r;
+	}
+	DMEMIT("%llu", (unsigned long long)id);
+	return 1;
+}
+
 static int vdirt_message(struct dm_target *ti, unsigned int argc, char **argv,
 			 char *result, unsigned int maxlen)
 {
@@ -809,6 +878,8 @@ static int vdirt_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return vdirt_message_mode(vd, argv[1]);
 	if (!strcasecmp(cmd, "epoch_new"))
 		return vdirt_message_epoch(vd, argc, argv, result, maxlen);
+	if (!strcasecmp(cmd, "attest") || !strcasecmp(cmd, "metadata_snap"))
+		return vdirt_message_attest(vd, argc, argv, result, maxlen);
 	if (argc == 1 && !strcasecmp(cmd, "scan_stop")) {
 		vdirt_scan_stop(vd);
 		return 0;

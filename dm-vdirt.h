@@ -12,7 +12,8 @@
  *   store     dm-vdirt-meta.c (superblock, entries, cache, commit),
  *             dm-vdirt-log.c (record log), dm-vdirt-intent.c (write-intent
  *             bitmap), dm-vdirt-staging.c (baseline staging area),
- *             dm-vdirt-epoch.c (epoch table, write sets)
+ *             dm-vdirt-epoch.c (epoch table, write sets),
+ *             dm-vdirt-merkle.c (attestation tree)
  *   format    dm-vdirt-format.h (on-disk layout, the one validator)
  *
  * dm-vdirt-dev.c holds the device registry and state used by all of them
@@ -44,6 +45,7 @@
 #include "dm-vdirt-io.h"
 #include "dm-vdirt-intent.h"
 #include "dm-vdirt-log.h"
+#include "dm-vdirt-merkle.h"
 #include "dm-vdirt-meta.h"
 #include "dm-vdirt-recovery.h"
 #include "dm-vdirt-scan.h"
@@ -250,6 +252,8 @@ struct vdirt_dev {
 
 	/* epochs and write sets (dm-vdirt-epoch.c) */
 	struct vdirt_epochs ep;
+	/* the attestation tree (dm-vdirt-merkle.c) */
+	struct vdirt_merkle mk;
 };
 
 /* the device measures (not degraded or failed) */

@@ -79,7 +79,7 @@ dmsetup remove $N 2>/dev/null
 dmsetup remove $MS
 
 # --- unknown feature_ro_compat bit --------------------------------------------------
-sb_set 144 47	# the known bits 0x0f (epochs, write sets, chain, history) and 0x20
+sb_set 144 63	# the known bits 0x1f (epochs, write sets, chain, history, tree) and 0x20
 before=$(msum)
 kmark
 check_fail "unknown ro_compat bit: a read-write table is refused" open_dev
@@ -94,7 +94,7 @@ dmsetup remove $N
 check_eq "... nothing was written to the metadata" "$before" "$(msum)"
 
 # --- unknown feature_compat bit: kept -----------------------------------------------
-sb_set 144 15	# the known bits only
+sb_set 144 31	# the known bits only
 # bits 0 (intent) and 1 (staging area: the layout has it) kept, 8 unknown
 sb_set 136 $((0x103))
 open_or_end "unknown compat bit: the device opens read-write"

@@ -116,6 +116,22 @@ sectors() {
 }
 
 # drop_caches: make the next read come from the device.
+# tree_blocks C: the attestation tree's metadata blocks for C clusters
+# (Documentation/dm-vdirt.rst): the changed-chunk bitmap, one bit per chunk
+# of 128 clusters, then 128 nodes a block of every level from 7 to
+# H = max(7, ceil(log2(C)))
+tree_blocks() {
+	_tc=$(( ($1 + 127) / 128 ))
+	_tb=$(( (_tc + 32767) / 32768 ))
+	_tn=$_tc
+	while :; do
+		_tb=$((_tb + (_tn + 127) / 128))
+		[ $_tn -le 1 ] && break
+		_tn=$(( (_tn + 1) / 2 ))
+	done
+	echo $_tb
+}
+
 drop_caches() {
 	sync
 	echo 3 >/proc/sys/vm/drop_caches

@@ -85,6 +85,7 @@ int vformat(int mfd, const char *mpath, uint64_t msize, uint64_t dsize, uint32_t
 	    const struct vh_alg *alg, uint32_t layout, uint32_t epochs, int force,
 	    struct vformat_res *res)
 {
+	struct vdirt_layout l;
 	uint8_t *buf = NULL;
 	int r;
 
@@ -127,7 +128,13 @@ int vformat(int mfd, const char *mpath, uint64_t msize, uint64_t dsize, uint32_t
 		r = -errno;
 		goto out;
 	}
-	r = write_sbs(mfd, buf, dsize, cs, alg, layout, epochs, res->uuid);
+	if (vdirt_layout_compute(dsize / 512, cs, alg->digest_size, layout, epochs, &l)) {
+		r = -EINVAL;
+		goto out;
+	}
+	r = vsb_merkle_init(mfd, &l);
+	if (!r)
+		r = write_sbs(mfd, buf, dsize, cs, alg, layout, epochs, res->uuid);
 out:
 	free(buf);
 	return r;

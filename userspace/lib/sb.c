@@ -139,6 +139,29 @@ int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	return 0;
 }
 
+int vsb_merkle_init(int fd, const struct vdirt_layout *l)
+{
+	uint64_t chunks = (l->nr_clusters + VDIRT_MERKLE_CHUNK - 1) >> VDIRT_MERKLE_CHUNK_SHIFT;
+	uint8_t blk[VDIRT_META_BLOCK_SIZE];
+	uint64_t b, bits, i;
+	int r;
+
+	/* every chunk changed: the first root computes every node */
+	for (b = 0; (l->flags & VDIRT_LAYOUT_MERKLE) && b < l->merkle_bitmap_blocks; b++) {
+		bits = chunks - b * VDIRT_INTENT_BITS_PER_BLOCK;
+		if (bits > VDIRT_INTENT_BITS_PER_BLOCK)
+			bits = VDIRT_INTENT_BITS_PER_BLOCK;
+		memset(blk, 0, sizeof(blk));
+		memset(blk, 0xff, bits / 8);
+		for (i = bits & ~7ULL; i < bits; i++)
+			blk[i / 8] |= 1U << (i % 8);
+		r = write_full(fd, blk, sizeof(blk), (l->merkle_start + b) * VDIRT_META_BLOCK_SIZE);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
 {
 	uint8_t buf[2 * VDIRT_META_BLOCK_SIZE], blk[VDIRT_META_BLOCK_SIZE];
@@ -157,7 +180,8 @@ int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
 		return r ? r : -ENODATA;
 	/* every optional region this version knows; the entries stay as they are */
 	flags = sb->layout.flags | VDIRT_LAYOUT_STAGING | VDIRT_LAYOUT_EPOCHS |
-		VDIRT_LAYOUT_WRITESETS | VDIRT_LAYOUT_CHAIN | VDIRT_LAYOUT_HISTORY;
+		VDIRT_LAYOUT_WRITESETS | VDIRT_LAYOUT_CHAIN | VDIRT_LAYOUT_HISTORY |
+		VDIRT_LAYOUT_MERKLE;
 	if (flags == sb->layout.flags)
 		return -EALREADY;
 	epochs = sb->epochs ? sb->epochs : VDIRT_EPOCHS_DEFAULT;
@@ -171,6 +195,11 @@ int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
 	memset(blk, 0, sizeof(blk));
 	for (b = 0; !(sb->layout.flags & VDIRT_LAYOUT_EPOCHS) && b < l.epoch_blocks; b++) {
 		r = write_full(fd, blk, sizeof(blk), (l.epoch_start + b) * VDIRT_META_BLOCK_SIZE);
+		if (r)
+			return r;
+	}
+	if (!(sb->layout.flags & VDIRT_LAYOUT_MERKLE)) {
+		r = vsb_merkle_init(fd, &l);
 		if (r)
 			return r;
 	}

@@ -52,6 +52,8 @@ uint32_t vsb_csum(const uint8_t *sb512);
  * another -errno.  Prints nothing.
  */
 int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need);
+/* the attestation tree's bitmap of a new layout: every chunk changed */
+int vsb_merkle_init(int fd, const struct vdirt_layout *l);
 /*
  * After zeroing [0, len) of the metadata fd (opened read-write at path):
  * read it back from the device (O_DIRECT where possible), write zeroes over

@@ -48,7 +48,7 @@ t "--json" 0 $V check --json "$T/meta"
 grep -q '"using":"A","seq":2,"clusters":16384,' "$T/out" && grep -q '"recover_regions":0,"layout"' "$T/out" &&
 	ok "JSON: copy in use, geometry, regions to recover" || nok "JSON: $(cat "$T/out")"
 # the layout of this 64 MiB data device (16384 clusters, sha256, packed, 16 epochs)
-grep -q '"layout":{"sb_start":0,"sb_blocks":2,"entries_start":2,"entries_blocks":322,"intent_start":324,"intent_blocks":1,"log_start":325,"log_blocks":256,"event_start":581,"event_blocks":16,"staging_start":597,"staging_blocks":128,"epoch_start":725,"epoch_blocks":1,"wset_start":726,"wset_blocks":16,"hist_start":742,"hist_blocks":16,"total_blocks":758,"block_size":4096}}' "$T/out" &&
+grep -q '"layout":{"sb_start":0,"sb_blocks":2,"entries_start":2,"entries_blocks":322,"intent_start":324,"intent_blocks":1,"log_start":325,"log_blocks":256,"event_start":581,"event_blocks":16,"staging_start":597,"staging_blocks":128,"epoch_start":725,"epoch_blocks":1,"wset_start":726,"wset_blocks":16,"hist_start":742,"hist_blocks":16,"merkle_start":758,"merkle_blocks":9,"total_blocks":767,"block_size":4096}}' "$T/out" &&
 	ok "JSON: the layout, every region's start block and blocks" || nok "JSON: $(cat "$T/out")"
 grep -q '"feature_incompat":1,"packed":true,"entry_size":80,' "$T/out" &&
 	ok "JSON: packed entries of 80 bytes" || nok "JSON: $(cat "$T/out")"
@@ -90,7 +90,7 @@ grep -q '"copy":"A","valid":true,"seq":2,"clean":true,"baseline":true,"baseline_
 # feature bits: an unknown ro_compat bit is reported, an unknown incompat
 # bit makes the copy invalid (as in the kernel)
 cp "$T/meta" "$T/rofeat"
-poke "$T/rofeat" 144 '\057\000\000\000'			# known 0xf + unknown 0x20
+poke "$T/rofeat" 144 '\077\000\000\000'			# known 0x1f + unknown 0x20
 resum "$T/rofeat" 0
 t "an unknown ro_compat bit: exit 0" 0 $V check "$T/rofeat"
 has "unknown read-only compatible features 0x20: only a read-only table may use it"

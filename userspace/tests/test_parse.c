@@ -48,12 +48,34 @@ int main(void)
 	 * 262144 clusters; packed 80-byte entries, 51 a block: 2 + 5141 + 1 +
 	 * 256 + 16 blocks, then the staging area: 262144 * 32 bytes = 2048 blocks,
 	 * the epoch table (16 epochs, 1 block), 16 write sets of
-	 * ceil(262144 / 32640) = 9 blocks and the digest history, 262144 / 1024
+	 * ceil(262144 / 32640) = 9 blocks and the digest history, 262144 / 1024,
+	 * then the tree: 1 bitmap block, levels 7..18 of 2048, 1024, .. 1 nodes
+	 * in 16 + 8 + 4 + 2 + 1 + 7 blocks
 	 */
-	OK(vdirt_meta_size(2097152, 4096, 32) == (7464 + 1 + 144 + 256) * 4096ULL,
+	OK(vdirt_meta_size(2097152, 4096, 32) == (7464 + 1 + 144 + 256 + 39) * 4096ULL,
 	   "meta size: 1 GiB, 4 KiB clusters, sha256 (packed 80-byte entries, staging, epochs)");
 	OK(vdirt_meta_size_of(2097152, 4096, 32, VDIRT_LAYOUT_1_4, 0) == 7464 * 4096ULL,
 	   "meta size: the same without epochs (as 1.4 formats)");
+	OK(vdirt_meta_size_of(2097152, 4096, 32, VDIRT_LAYOUT_1_5, 16) ==
+	   (7464 + 1 + 144 + 256) * 4096ULL,
+	   "meta size: the same without the tree (as 1.5 formats)");
+	{
+		struct vdirt_layout l;
+		uint32_t off;
+
+		OK(!vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_DEFAULT, 16, &l) &&
+		   l.merkle_height == 18 && l.merkle_start == 7865 && l.merkle_bitmap_blocks == 1 &&
+		   l.merkle_blocks == 39 &&
+		   vdirt_merkle_node_block(&l, 7, 0, &off) == 7866 && !off &&
+		   vdirt_merkle_node_block(&l, 7, 2047, &off) == 7866 + 15 && off == 127 * 32 &&
+		   vdirt_merkle_node_block(&l, 8, 1, &off) == 7866 + 16 && off == 32 &&
+		   vdirt_merkle_node_block(&l, 18, 0, &off) == 7904 - 1 && !off,
+		   "tree: height 18, bitmap at 7865, level 7 at 7866 (16 blocks), root at the last block");
+		OK(vdirt_merkle_height(1) == 7 && vdirt_merkle_height(128) == 7 &&
+		   vdirt_merkle_height(129) == 8 && vdirt_merkle_height(1ULL << 40) == 40 &&
+		   vdirt_merkle_level_nodes(129, 7) == 2 && vdirt_merkle_level_nodes(129, 8) == 1,
+		   "tree heights and level sizes");
+	}
 	{
 		struct vdirt_layout l;
 		uint32_t bit;
@@ -61,7 +83,8 @@ int main(void)
 		OK(!vdirt_layout_compute(2097152, 4096, 32, VDIRT_LAYOUT_DEFAULT, 100, &l) &&
 		   l.epoch_start == 7464 && l.epoch_blocks == 7 && l.wset_start == 7471 &&
 		   l.wset_slot_blocks == 9 && l.wset_blocks == 900 && l.hist_start == 8371 &&
-		   l.hist_blocks == 256 && l.hist_per_block == 85 && l.total_blocks == 8627,
+		   l.hist_blocks == 256 && l.hist_per_block == 85 && l.merkle_start == 8627 &&
+		   l.total_blocks == 8627 + 39,
 		   "100 epochs: table of 7 blocks after the staging area, 100 write sets of 9 blocks, "
 		   "history of 256 blocks of 85 records");
 		OK(vdirt_wset_block(&l, 0, 0, &bit) == 7471 && !bit &&
@@ -78,7 +101,7 @@ int main(void)
 	OK(vdirt_meta_size_of(2097152, 4096, 32, VDIRT_LAYOUT_STAGING, 0) == 10515 * 4096ULL,
 	   "meta size: the same with power-of-two entries (128 bytes)");
 	/* 24-byte entries, 170 a block: 2 + 1543 + 1 + 256 + 16, staging 256 */
-	OK(vdirt_meta_size(2097152, 4096, 4) == (2074 + 145 + 256) * 4096ULL,
+	OK(vdirt_meta_size(2097152, 4096, 4) == (2074 + 145 + 256 + 39) * 4096ULL,
 	   "meta size: crc32c packs 170 entries per block");
 	OK(vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_STAGING, 0) == 2579 * 4096ULL &&
 	   vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_V1, 0) == 2323 * 4096ULL &&
@@ -146,9 +169,10 @@ int main(void)
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) == 1 && sb.copy == 0 && sb.seq == 2 &&
 	   sb.data_sectors == 2097152 && sb.cluster_size == 4096 && sb.digest_size == 32 &&
 	   !strcmp(sb.hash_name, "sha256") && sb.nr_clusters == 262144 &&
-	   sb.total_blocks == 7865 && sb.epochs == 16 && sb.epoch_first == 1 &&
+	   sb.total_blocks == 7904 && sb.epochs == 16 && sb.epoch_first == 1 &&
 	   sb.ro_compat == (VDIRT_FEATURE_RO_COMPAT_EPOCHS | VDIRT_FEATURE_RO_COMPAT_WRITESETS |
-			    VDIRT_FEATURE_RO_COMPAT_CHAIN | VDIRT_FEATURE_RO_COMPAT_HISTORY) && sb.version == 2 && sb.staging_start == 5416 &&
+			    VDIRT_FEATURE_RO_COMPAT_CHAIN | VDIRT_FEATURE_RO_COMPAT_HISTORY |
+			    VDIRT_FEATURE_RO_COMPAT_MERKLE) && sb.version == 2 && sb.staging_start == 5416 &&
 	   sb.staging_blocks == 2048 && (sb.compat & VDIRT_FEATURE_COMPAT_STAGING) &&
 	   sb.incompat == VDIRT_FEATURE_INCOMPAT_PACKED && sb.entry_size == 80,
 	   "superblock parsed back: copy A, seq 2, version 2, staging area, packed entries");
@@ -235,17 +259,19 @@ int main(void)
 			       VDIRT_META_BLOCK_SIZE) &&
 		   !ftruncate(fd, 8467 * 4096LL), "a version 1 metadata file of 8467 blocks");
 		/* copy B (seq 1) is version 2 here: copy A (seq 2) is the newest */
-		OK(vsb_upgrade(fd, 10915 * 4096ULL, &sb, &need) == -ENOSPC && need == 10916 * 4096ULL,
+		OK(vsb_upgrade(fd, 10954 * 4096ULL, &sb, &need) == -ENOSPC && need == 10955 * 4096ULL,
 		   "upgrade refused on a device too small for the staging area and epochs");
-		OK(!vsb_upgrade(fd, 10916 * 4096ULL, &sb, &need) && sb.version == 2 &&
+		/* ... + the tree: a bitmap block and 38 node blocks (C = 262144) */
+		OK(!vsb_upgrade(fd, 10955 * 4096ULL, &sb, &need) && sb.version == 2 &&
 		   sb.seq == 4 && sb.staging_start == 8467 && sb.staging_blocks == 2048 &&
 		   !sb.incompat && sb.entry_size == 128 && sb.epochs == 16 &&
 		   sb.layout.epoch_start == 10515 && sb.layout.wset_start == 10516 &&
-		   sb.layout.hist_start == 10660 &&
+		   sb.layout.hist_start == 10660 && sb.layout.merkle_start == 10916 &&
+		   sb.layout.merkle_blocks == 39 && sb.layout.merkle_bitmap_blocks == 1 &&
 		   sb.epoch_first == sb.epoch + 1 && sb.chain_start == sb.log_head &&
 		   !memcmp(sb.uuid, uuid, 3),
 		   "upgrade: version 2, seq 4, staging at 8467, epochs at 10515, entries left power of two");
-		OK(vsb_upgrade(fd, 10916 * 4096ULL, &sb, &need) == -EALREADY,
+		OK(vsb_upgrade(fd, 10955 * 4096ULL, &sb, &need) == -EALREADY,
 		   "upgrade again: already has every region");
 		if (fd >= 0)
 			close(fd);

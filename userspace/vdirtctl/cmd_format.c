@@ -58,6 +58,7 @@ int cmd_meta_size(int argc, char **argv)
 		vjson_add_u64(j, "epoch_blocks", l.epoch_blocks);
 		vjson_add_u64(j, "wset_blocks", l.wset_blocks);
 		vjson_add_u64(j, "hist_blocks", l.hist_blocks);
+		vjson_add_u64(j, "merkle_blocks", l.merkle_blocks);
 		vjson_add_u64(j, "meta_blocks", l.total_blocks);
 		vjson_add_u64(j, "meta_bytes", need);
 		return vjson_print(stdout, j, "\n");
@@ -218,6 +219,8 @@ static struct json_object *layout_json(const struct vdirt_layout *l)
 	vjson_add_u64(j, "wset_blocks", l->wset_blocks);
 	vjson_add_u64(j, "hist_start", l->hist_start);
 	vjson_add_u64(j, "hist_blocks", l->hist_blocks);
+	vjson_add_u64(j, "merkle_start", l->merkle_start);
+	vjson_add_u64(j, "merkle_blocks", l->merkle_blocks);
 	vjson_add_u64(j, "total_blocks", l->total_blocks);
 	vjson_add_u64(j, "block_size", VDIRT_META_BLOCK_SIZE);
 	return j;
