@@ -13,7 +13,8 @@
 # state); the dd image after fio differs in exactly the clusters whose
 # current digest (HASH_GET after fio) is not the exported one, all in fio's
 # half and in the write set of fio's epoch, though not all of them (clusters
-# written only before the snapshot match it), and is again attest's root.
+# written only before the snapshot match it), and is again attest's root;
+# the manifest keeps epoch 1's root (closed on the image written first).
 . "${0%/*}/lib.sh"
 
 use_devs t49
@@ -129,6 +130,8 @@ check "... but not all of it: clusters fio wrote only before the snapshot match 
 check "... nor all of fio's half" test "$(wc -l </tmp/m49)" -lt $((C - half))
 check "the export's root is its manifest's" \
 	sh -c "tr -d ' \n' </tmp/e49c/manifest.json | grep -q '\"root\":\"$RC\"'"
+check "... its epochs: epoch 1 closed with the root of the image it ended with" \
+	sh -c "tr -d ' \n' </tmp/e49c/manifest.json | grep -q '{\"epoch\":1,[^}]*\"closed\":true,[^}]*\"root\":\"$R0\",\"log_hash\":\"[0-9a-f]\{64\}\"}'"
 check_eq "the image after fio: attest equals baseline build --root" "$(imgroot /tmp/d49c)" "$(root)"
 rm -rf /tmp/e49a /tmp/e49c /tmp/d49c /tmp/img49 /tmp/img49b
 
