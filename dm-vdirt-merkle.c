@@ -104,8 +104,20 @@ void vdirt_merkle_free(struct vdirt_dev *vd)
 
 static void vdirt_merkle_changed(struct vdirt_dev *vd, u64 k)
 {
-	if (!test_and_set_bit(k, vd->mk.dirty))
+	/* a plain read first: no locked instruction once the bit is set */
+	if (!test_bit(k, vd->mk.dirty) && !test_and_set_bit(k, vd->mk.dirty))
 		set_bit(k / VDIRT_MK_BITS_PER_BLOCK, vd->mk.blk_changed);
+}
+
+void vdirt_merkle_all_changed(struct vdirt_dev *vd)
+{
+	struct vdirt_merkle *mk = &vd->mk;
+
+	if (!mk->on)
+		return;
+	bitmap_fill(mk->dirty, mk->chunks);
+	bitmap_fill(mk->blk_changed, vd->layout.merkle_bitmap_blocks);
+	atomic_set(&vd->meta_dirty, 1);
 }
 
 /* write bitmap block b from dirty | pending (commit_lock held) */
@@ -230,10 +242,16 @@ static int vdirt_merkle_stage(struct vdirt_dev *vd, u64 pos, u8 *buf, u32 len,
 	u8 *p;
 
 	while (len) {
+		sector_t blk = vd->layout.staging_start +
+			       pos / VDIRT_META_BLOCK_SIZE;
+
 		off = pos % VDIRT_META_BLOCK_SIZE;
 		n = min_t(u32, len, VDIRT_META_BLOCK_SIZE - off);
-		p = vdirt_meta_get(vd, vd->layout.staging_start +
-				   pos / VDIRT_META_BLOCK_SIZE, &b, false);
+		/* a whole block (a chunk of 32-byte digests) is not read first */
+		if (write && n == VDIRT_META_BLOCK_SIZE)
+			p = dm_bufio_new(vd->bufio, blk, &b);
+		else
+			p = vdirt_meta_get(vd, blk, &b, false);
 		if (IS_ERR(p))
 			return PTR_ERR(p);
 		if (write) {

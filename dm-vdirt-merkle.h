@@ -84,6 +84,8 @@ int vdirt_merkle_format(struct vdirt_dev *vd);
 int vdirt_merkle_activate(struct vdirt_dev *vd);
 /* the commit (commit_lock held): write the changed bitmap blocks */
 int vdirt_merkle_sync(struct vdirt_dev *vd);
+/* every chunk changed (a purge: every leaf changed) */
+void vdirt_merkle_all_changed(struct vdirt_dev *vd);
 /* presuspend, dtr: stop the job and drop the freeze */
 void vdirt_merkle_stop(struct vdirt_dev *vd);
 

@@ -60,6 +60,8 @@ config_runs_job() {
 	vdirt-noreadverify) is_read_job "$2" ;;
 	# small_write_cpu only changes writes of up to 16 KiB
 	vdirt-sha256-wcpu) case "$2" in randwrite*|randrw*) return 0 ;; esac; return 1 ;;
+	# the tree, write sets and history cost on writes only
+	vdirt-sha256-notree|vdirt-sha256-nowsets) is_write_job "$2" ;;
 	# small_read_cpu only changes reads of up to 16 KiB
 	vdirt-sha256-nocpuq|vdirt-sha256-cpuqall) case "$2" in randread4k*|randrw*) return 0 ;; esac; return 1 ;;
 	*) return 0 ;;
@@ -135,9 +137,13 @@ setup() {
 		# completing CPU (small_read_cpu:2), -norecycle no page free
 		# list (page_recycle:0), -wcpu small writes copied and hashed on
 		# the submitting CPU (small_write_cpu:1), -before the first
-		# three as before issue 6's hot path work
-		alg=${cfg#vdirt-} opt= params=
+		# three as before issue 6's hot path work; -notree metadata
+		# formatted without the attestation tree, -nowsets without it,
+		# the write sets and the digest history (what each costs)
+		alg=${cfg#vdirt-} opt= params= without=
 		case "$alg" in
+		sha256-notree) without=tree ;;
+		sha256-nowsets) without=writesets,history,tree ;;
 		sha256-io*k) params="max_io_kb:${alg#sha256-io}" params=${params%k} ;;
 		sha256-nocpuq) params="small_read_cpu:0" ;;
 		sha256-cpuqall) params="small_read_cpu:2" ;;
@@ -151,6 +157,10 @@ setup() {
 		# shellcheck disable=SC2086 # params: words to count
 		if [ -n "$params" ]; then opt=" $(set -- $params; echo $#) $params"; fi
 		zero_mib $MP 4
+		if [ -n "$without" ]; then
+			vdirtctl format -q --force --without $without $P $MP >>$LOG 2>&1 ||
+				return 1
+		fi
 		dmsetup create $name --table "0 $len vdirt $P $MP 4096 $alg$opt"
 		rc=$?
 		[ $rc = 0 ] || return 1 ;;

@@ -77,8 +77,29 @@ hashes_agree() {
 	fi
 }
 
-# start_raw CUT: cutwr on the device for cut CUT
+# changed_ok CUTLOG E: every cluster of a write the workload's log shows
+# completed is in epoch E's changed-block list, and the list holds nothing
+# outside the workload's span (the epoch opened when the workload started)
+changed_ok() {
+	vdirtctl changed $N --since $(($2 - 1)) --until "$2" >/tmp/runs.txt || return 1
+	# shellcheck disable=SC2086 # OFF LEN
+	set -- "$1" $span
+	awk -v cs=$CS -v lo=$(($2 / CS)) -v hi=$((($2 + $3) / CS)) '
+		FNR == NR { for (c = $1; c < $1 + $2; c++) { in_list[c] = 1; if (c < lo || c >= hi) out++ } next }
+		$1 == "S" { off[$2] = $3; len[$2] = $4 }
+		$1 == "W" && ($2 in off) {
+			for (c = int(off[$2] / cs); c <= int((off[$2] + len[$2] - 1) / cs); c++) {
+				n++
+				if (!(c in in_list)) { miss++; if (miss <= 5) print "missing cluster " c }
+			}
+		}
+		END { print n + 0 " clusters of completed writes, " miss + 0 " missing, " out + 0 " listed outside the span"; exit (miss || out || !n) }' \
+		/tmp/runs.txt "$1"
+}
+
+# start_raw CUT: cutwr on the device for cut CUT, in an epoch of its own
 start_raw() {
+	save_state epoch "$(dmsetup message $N 0 epoch_new workload-$1)"
 	cutwr write -s "$seed" -i $(($1 * 100000000)) -o "$woff" -l "$wlen" -n 32 -q 4 $T \
 		>$H/cut-$1.log 2>$H/cut-$1.err &
 	wpid=$!
@@ -189,6 +210,12 @@ if [ "$step" = check ]; then
 		check_eq "cutwr check: no wrong sector" 0 "$?"
 		echo "$out" | sed '$d' | sed 's/^/# /' | head -n 12
 		echo "CUTWR $(echo "$out" | tail -n 1)"
+		ew=$(state epoch)
+		if [ -n "$ew" ]; then
+			out=$(changed_ok $H/cut-$cut.log "$ew" 2>&1)
+			check_eq "the crashed epoch's changed list has every completed write, nothing outside the span" 0 "$?"
+			echo "$out" | sed 's/^/# /' | tail -n 6
+		fi
 	fi
 	check_eq "still no read mismatch after the checks" "0 ok" "$(st read_mismatches) $(st state)"
 fi

@@ -27,9 +27,38 @@ int vformat_cluster_ok(uint32_t cs)
 	return cs >= VDIRT_MIN_CLUSTER_SIZE && cs <= VDIRT_MAX_CLUSTER_SIZE && !(cs & (cs - 1));
 }
 
-uint32_t vformat_layout(int unpacked)
+int vformat_without(const char *list, uint32_t *mask)
 {
-	return unpacked ? VDIRT_LAYOUT_DEFAULT & ~VDIRT_LAYOUT_PACKED : VDIRT_LAYOUT_DEFAULT;
+	static const struct { const char *name; uint32_t flag; } region[] = {
+		{ "writesets", VDIRT_LAYOUT_WRITESETS },
+		{ "history", VDIRT_LAYOUT_HISTORY },
+		{ "tree", VDIRT_LAYOUT_MERKLE },
+	};
+	const char *p = list, *end;
+	size_t i, n;
+
+	*mask = 0;
+	while (*p) {
+		end = strchr(p, ',');
+		n = end ? (size_t)(end - p) : strlen(p);
+		for (i = 0; i < sizeof(region) / sizeof(region[0]); i++)
+			if (strlen(region[i].name) == n && !strncmp(p, region[i].name, n))
+				break;
+		if (i == sizeof(region) / sizeof(region[0]))
+			return -EINVAL;
+		*mask |= region[i].flag;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return *mask ? 0 : -EINVAL;
+}
+
+uint32_t vformat_layout(int unpacked, uint32_t without)
+{
+	uint32_t l = VDIRT_LAYOUT_DEFAULT & ~without;
+
+	return unpacked ? l & ~VDIRT_LAYOUT_PACKED : l;
 }
 
 static int zero_range(int fd, uint64_t len)

@@ -19,9 +19,15 @@ int vformat_cluster_ok(uint32_t cs);
 /*
  * The layout a format writes (VDIRT_LAYOUT_*): packed entries and the
  * staging area; unpacked: power-of-two entries, as dm-vdirt 1.3 formats
- * (metadata a module without packed entries opens).
+ * (metadata a module without packed entries opens); without: the optional
+ * regions left out (vformat_without()).
  */
-uint32_t vformat_layout(int unpacked);
+uint32_t vformat_layout(int unpacked, uint32_t without);
+/*
+ * --without LIST: the VDIRT_LAYOUT_* regions named (writesets, history,
+ * tree) in *mask; -EINVAL for an unknown or empty name.
+ */
+int vformat_without(const char *list, uint32_t *mask);
 
 /* the step of vformat() that failed */
 enum vformat_step {

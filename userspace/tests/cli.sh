@@ -16,6 +16,15 @@ t "meta-size 1G --unpacked" 0 $V meta-size 1G --unpacked
 [ "$(cat "$T/out")" = 44871680 ] && ok "meta-size 1G --unpacked = 44871680 (power-of-two entries)" ||
 	nok "meta-size 1G --unpacked = $(cat "$T/out")"
 t "--unpacked is refused by open" 2 $V open --unpacked a b c
+t "meta-size 1G --without tree" 0 $V meta-size 1G --without tree
+[ "$(cat "$T/out")" = 32215040 ] && ok "meta-size 1G --without tree = 32215040 (39 tree blocks fewer)" ||
+	nok "meta-size 1G --without tree = $(cat "$T/out")"
+t "meta-size 1G --without writesets,history,tree" 0 $V meta-size 1G --without writesets,history,tree
+[ "$(cat "$T/out")" = $((32215040 - (144 + 256) * 4096)) ] &&
+	ok "... = $((32215040 - (144 + 256) * 4096)) (16 write sets of 9 blocks, 256 history blocks fewer)" ||
+	nok "... = $(cat "$T/out")"
+t "--without an unknown region is a usage error" 2 $V meta-size 1G --without tree,staging
+t "--without is refused by open" 2 $V open --without tree a b c
 t "meta-size --json crc32c 64K clusters" 0 $V meta-size 1G --hash crc32c --cluster-size 64K --json
 grep -q '"meta_bytes":' "$T/out" && grep -q '"clusters":16384' "$T/out" && ok "meta-size JSON shape" || nok "meta-size JSON shape"
 t "meta-size with an unknown hash fails" 6 $V meta-size 1G --hash md4

@@ -41,6 +41,7 @@ struct opts {
 	const char *hash;
 	int force;
 	int unpacked;		/* meta-size, format --unpacked */
+	uint32_t without;	/* meta-size, format --without: VDIRT_LAYOUT_* */
 	uint32_t epochs;	/* meta-size, format --epochs */
 	const char *label;	/* epoch --label */
 	uint64_t since;		/* changed, timeline --since */

@@ -37,7 +37,7 @@ int cmd_meta_size(int argc, char **argv)
 		err("data size %" PRIu64 " is not a multiple of 512 bytes", bytes);
 		return -EINVAL;
 	}
-	if (vdirt_layout_compute(bytes / 512, cs, alg->digest_size, vformat_layout(o.unpacked),
+	if (vdirt_layout_compute(bytes / 512, cs, alg->digest_size, vformat_layout(o.unpacked, o.without),
 				 o.epochs, &l))
 		return -EINVAL;
 	need = l.total_blocks * VDIRT_META_BLOCK_SIZE;
@@ -136,7 +136,7 @@ int cmd_format(int argc, char **argv)
 		close(dfd);
 		return mfd;
 	}
-	r = vformat(mfd, argv[1], msize, dsize, cs, alg, vformat_layout(o.unpacked), o.epochs,
+	r = vformat(mfd, argv[1], msize, dsize, cs, alg, vformat_layout(o.unpacked, o.without), o.epochs,
 		    o.force, &f);
 	close(mfd);
 	close(dfd);

@@ -73,7 +73,7 @@ static const struct command commands[] = {
 static const struct command *current;
 
 enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRESS,
-       O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED,
+       O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED, O_WITHOUT,
        O_EPOCHS, O_LABEL, O_SINCE, O_UNTIL, O_HASHES, O_META, O_VERIFY, O_KEY_FILE };
 
 #define GEOMETRY "meta-size,format,open,baseline build"
@@ -114,6 +114,8 @@ static const struct opt_def {
 	  "each cluster's digest, epoch and time of its last write" },
 	{ "unpacked", no_argument, O_UNPACKED, "meta-size,format", NULL,
 	  "power-of-two entries, as dm-vdirt 1.3 formats (default: packed)" },
+	{ "without", required_argument, O_WITHOUT, "meta-size,format", "LIST",
+	  "leave out optional regions: writesets, history, tree (comma separated)" },
 	{ "mode", required_argument, O_MODE, "open", "M", "audit or enforce" },
 	{ "no-read-verify", no_argument, O_NO_RV, "open", NULL, "do not verify reads" },
 	{ "fail-open", no_argument, O_FAIL_OPEN, "open", NULL,
@@ -260,6 +262,12 @@ static int set_opt(int val, const char *arg)
 		break;
 	case 'f': o.force = 1; break;
 	case O_UNPACKED: o.unpacked = 1; break;
+	case O_WITHOUT:
+		if (vformat_without(arg, &o.without)) {
+			err("--without: a comma separated list of writesets, history, tree");
+			return EXIT_USAGE;
+		}
+		break;
 	case O_LABEL: o.label = arg; break;
 	case O_SINCE:
 	case O_UNTIL:
