@@ -38,4 +38,5 @@ fio --name=w --filename=/dev/mapper/$N --rw=randwrite --bs=4k --direct=1 \
 echo "root_time written $n"
 eroot changed
 eroot nothing
+dmesg | grep 'attestation root' | sed 's/^/root_time kernel: /'
 dmsetup remove $N
