@@ -28,6 +28,8 @@ eroot() {
 }
 dd if=/dev/zero of=$M bs=1M count=16 2>/dev/null
 dmsetup create $N --table "0 $len vdirt $D $M 4096 sha256" || exit 1
+dmsetup mknodes $N	# no udev in the test guest
+[ -b /dev/mapper/$N ] || exit 1
 echo "root_time clusters $clusters"
 echo "root_time chunks $(((clusters + 127) / 128))"
 eroot full
