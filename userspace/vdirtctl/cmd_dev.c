@@ -125,6 +125,10 @@ int cmd_open(int argc, char **argv)
 	r = vdm_get(argv[2], &d);
 	if (!r)
 		vdm_put(&d);
+	if (r == -VDM_ENODM || r == -EACCES) {
+		err("cannot create %s: %s", argv[2], vdm_strerror(r));
+		return r;
+	}
 	if (!r || r == -EINVAL) {
 		err("a device-mapper device named %s exists already", argv[2]);
 		return -EEXIST;
@@ -146,7 +150,8 @@ int cmd_open(int argc, char **argv)
 		snprintf(params, sizeof(params), "%s %s %u %s", argv[0], argv[1], cs, hash);
 	r = vdm_create(argv[2], len, params);
 	if (r) {
-		err("cannot create %s: %s (the kernel log says why)", argv[2], strerror(-r));
+		err("cannot create %s: %s%s", argv[2], vdm_strerror(r),
+		    r == -VDM_ENODM ? "" : " (the kernel log says why)");
 		return r;
 	}
 	if (o.json) {
@@ -171,7 +176,7 @@ static int get_dev(const char *name, struct vdm_dev *d)
 	if (r == -EINVAL)
 		err("%s is not a vdirt device", name);
 	else if (r)
-		err("%s: %s", name, strerror(-r));
+		err("%s: %s", name, vdm_strerror(r));
 	return r;
 }
 
@@ -187,7 +192,7 @@ int cmd_close(int argc, char **argv)
 	vdm_put(&d);
 	r = vdm_remove(argv[0]);
 	if (r)
-		err("cannot remove %s: %s", argv[0], strerror(-r));
+		err("cannot remove %s: %s", argv[0], vdm_strerror(r));
 	return r;
 }
 
@@ -384,7 +389,7 @@ int cmd_list(int argc, char **argv)
 	r = list_nl(&a);
 	if (r) {
 		if (r != -ENOENT)
-			err("list: %s", strerror(-r));
+			err("list: %s", vdm_strerror(r));
 		free(a.nl);
 		return r;
 	}
@@ -398,7 +403,7 @@ int cmd_list(int argc, char **argv)
 	if (o.json)
 		vjson_list_end(&a.jl);
 	if (r)
-		err("list: %s", strerror(-r));
+		err("list: %s", vdm_strerror(r));
 	free(a.nl);
 	return r ? r : a.r;
 }
