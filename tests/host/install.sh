@@ -4,7 +4,9 @@
 # scripts, systemd unit and docs where userspace/Makefile says, with the right
 # modes; the installed tool runs; the unit passes "systemd-analyze verify";
 # "make uninstall" removes it all.  Also: WITH_JOURNAL=no builds without
-# libsystemd, and a missing -dev package is named.  TAP output.
+# libsystemd, and a missing -dev package is named; the builder's CFLAGS,
+# CPPFLAGS and LDFLAGS (dpkg-buildflags) keep the flags the code needs and
+# give a fortified binary; -Werror only with WERROR=1.  TAP output.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/host/lib.sh"
@@ -97,4 +99,40 @@ make -s -C "$tmp/src/userspace" clean >/dev/null
 out=$(make -s -C "$tmp/src/userspace" WITH_JOURNAL=yes PKG_CONFIG="$tmp/pc" 2>&1)
 echo "$out" | grep -q 'vdirtctl needs libsystemd-dev: apt-get install libsystemd-dev'
 tap "WITH_JOURNAL=yes without libsystemd names the package" $?
+
+# the builder's flags (a Debian package build): -D_GNU_SOURCE and the code's
+# own flags stay, CPPFLAGS (FORTIFY) and LDFLAGS (relro) are used
+make -s -C "$tmp/src/userspace" clean >/dev/null
+if command -v dpkg-buildflags >/dev/null; then
+	make -s -C "$tmp/src/userspace" CFLAGS="$(dpkg-buildflags --get CFLAGS)" \
+		CPPFLAGS="$(dpkg-buildflags --get CPPFLAGS)" LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
+		>"$tmp/log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/log" | tail -n 20
+	tap "make CFLAGS=\$(dpkg-buildflags --get CFLAGS) CPPFLAGS=... LDFLAGS=... builds" $rc
+	f=$(cat "$tmp/src/userspace/.build-flags")
+	case "$f" in *-D_GNU_SOURCE*-D_FORTIFY_SOURCE=*-Wall*-fstack-protector-strong*-z,relro*) rc=0 ;;
+		*) rc=1; echo "#   flags: $f" ;; esac
+	tap "... with -D_GNU_SOURCE, the builder's FORTIFY, stack protector and relro" $rc
+	syms=$(readelf -s "$tmp/src/userspace/vdirtctl/vdirtctl")
+	grep -q '_chk@' <<<"$syms"
+	tap "... a fortified binary (__*_chk calls)" $?
+	hdrs=$(readelf -l "$tmp/src/userspace/vdirtctl/vdirtctl")
+	grep -q GNU_RELRO <<<"$hdrs"
+	tap "... linked with relro (LDFLAGS)" $?
+else
+	skip "make CFLAGS=\$(dpkg-buildflags ...) builds" "no dpkg-buildflags"
+fi
+# -Werror: only with WERROR=1 (the test runner), never in a package build
+printf 'static int vdirt_unused_for_the_test;\n' >"$tmp/src/userspace/lib/zz-warn.c"
+make -s -C "$tmp/src/userspace" >"$tmp/log" 2>&1
+rc=$?
+grep -q 'vdirt_unused_for_the_test' "$tmp/log" && [ $rc -eq 0 ]
+tap "a warning does not stop a plain build" $?
+! grep -q -- '-Werror ' "$tmp/src/userspace/.build-flags" || ! grep -q -- '-Werror$' "$tmp/src/userspace/.build-flags"
+tap "... whose flags have no -Werror" $?
+make -s -C "$tmp/src/userspace" WERROR=1 >"$tmp/log" 2>&1
+[ $? -ne 0 ] && grep -q 'Werror' "$tmp/log"
+tap "WERROR=1 builds everything again and the warning is an error" $?
+rm -f "$tmp/src/userspace/lib/zz-warn.c"
 tap_done
