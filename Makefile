@@ -17,6 +17,7 @@
 #   make lint            sparse on both kernels and checkpatch on the kernel files
 #   make dkms-install    register, build and install the module with DKMS
 #   make dkms-uninstall  remove it from DKMS again (every kernel) with its sources
+#   make debs            the Debian packages (dm-vdirt-dkms, vdirtctl) in build/debs
 #   make install         install vdirtctl, tools/ (vdirt-lv, the libvirt hook), the man
 #                        page, systemd unit and docs
 #                        (PREFIX, DESTDIR, ...: userspace/Makefile); make uninstall
@@ -37,7 +38,7 @@ QUICK ?=
 CHECK_CUTS ?= 4
 CRASH_CUTS ?= 10
 
-.PHONY: check-crash bench all module modules userspace guest test-tools check demo lint clean deps dkms-install dkms-uninstall install uninstall
+.PHONY: check-crash bench all module modules userspace guest test-tools check demo lint clean deps debs dkms-install dkms-uninstall install uninstall
 
 all: module userspace
 
@@ -97,6 +98,11 @@ lint: deps
 
 dkms-install:
 	scripts/dkms-install
+
+# the Debian packages dm-vdirt-dkms and vdirtctl in build/debs (from a copy of
+# the tree; scripts/build-debs); tests/host/deb.sh builds and checks them
+debs:
+	scripts/build-debs
 
 # what dkms-install did, undone: the module of every kernel and /usr/src/dm-vdirt-VERSION
 dkms-uninstall:

@@ -68,6 +68,7 @@ struct opts {
 	const char *key_file;	/* log, checkpoint verify --key-file */
 	int json, quiet, debug;
 	int files;		/* report --files */
+	int tab;		/* open --tab */
 };
 extern struct opts o;
 

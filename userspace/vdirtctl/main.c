@@ -22,7 +22,8 @@
 static const struct command commands[] = {
 	{ "meta-size", cmd_meta_size, 1, 1, "<data_size|data_dev>", "print the metadata bytes needed" },
 	{ "format", cmd_format, 2, 2, "<data_dev> <meta_dev>", "write the metadata superblock" },
-	{ "open", cmd_open, 3, 3, "<data_dev> <meta_dev> <name>", "create /dev/mapper/<name>" },
+	{ "open", cmd_open, 0, -1, "<data_dev> <meta_dev> <name> | --tab [<file> [<name>...]]",
+	  "create /dev/mapper/<name>; --tab: the entries of /etc/vdirttab" },
 	{ "close", cmd_close, 1, 1, "<name>", "remove the device" },
 	{ "status", cmd_status, 1, 1, "<name>", "geometry, state and counters" },
 	{ "list", cmd_list, 0, 0, "", "all vdirt devices: table, status and netlink info" },
@@ -77,8 +78,8 @@ enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_PROGRESS,
 
 #define GEOMETRY "meta-size,format,open,baseline build"
 #define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
-/* report --files (a value of its own, apart from the O_* list above) */
-enum { O_FILES = 400 };
+/* report --files, open --tab (values of their own, apart from the O_* list above) */
+enum { O_FILES = 400, O_TAB = 401 };
 
 /* every option; cmds: the commands that take it (comma-separated), NULL: all */
 static const struct opt_def {
@@ -115,6 +116,8 @@ static const struct opt_def {
 	{ "fail-open", no_argument, O_FAIL_OPEN, "open", NULL,
 	  "keep I/O going when measuring fails" },
 	{ "cache-mb", required_argument, O_CACHE, "open", "N", "metadata cache bound" },
+	{ "tab", no_argument, O_TAB, "open", NULL,
+	  "open the entries of a vdirttab(5) file (default /etc/vdirttab)" },
 	{ "count", required_argument, 'n', "monitor", "N", "exit after N events" },
 	{ "all", no_argument, O_ALL, "monitor", NULL,
 	  "every device, also those created later (default)" },
@@ -295,6 +298,7 @@ static int set_opt(int val, const char *arg)
 		break;
 	case 'w': o.wait = 1; break;
 	case O_FILES: o.files = 1; break;
+	case O_TAB: o.tab = 1; break;
 	case 'j': o.json = 1; break;
 	case 'q': o.quiet = 1; break;
 	case 'd': o.debug++; break;
