@@ -22,7 +22,11 @@ tap "make install DESTDIR=... PREFIX=/usr" $rc
 
 unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
 unitdir=${unitdir:-/usr/lib/systemd/system}
+gendir=$(pkg-config --variable=systemdsystemgeneratordir systemd 2>/dev/null)
+gendir=${gendir:-/usr/lib/systemd/system-generators}
 want=("755 /usr/sbin/vdirtctl" "755 /usr/sbin/vdirt-lv" "644 /usr/share/man/man8/vdirtctl.8"
+      "644 /usr/share/man/man8/vdirt-lv.8" "644 /usr/share/man/man5/vdirttab.5"
+      "755 $gendir/vdirt-generator"
       "755 /usr/share/dm-vdirt/examples/libvirt-hook-qemu"
       "644 $unitdir/vdirt-monitor.service")
 for f in "$top"/Documentation/*.rst; do
@@ -67,6 +71,11 @@ make -s -C "$top" install DESTDIR="$tmp/local" SBINDIR=/opt/vd/sbin >/dev/null 2
 	grep -q '^ExecStart=/opt/vd/sbin/vdirtctl ' "$tmp/local$unitdir/vdirt-monitor.service" &&
 	[ -f "$tmp/local/usr/local/share/man/man8/vdirtctl.8" ]
 tap "SBINDIR is followed (also by the unit), PREFIX defaults to /usr/local" $?
+mkdir -p "$tmp/gen"
+printf 'g0 /dev/a /dev/b\n' >"$tmp/tab"
+gen=$(find "$tmp/local" -name vdirt-generator)
+VDIRTTAB="$tmp/tab" "$gen" "$tmp/gen" && grep -q '^ExecStart=/opt/vd/sbin/vdirtctl open --tab ' "$tmp/gen/vdirt@g0.service"
+tap "... and by the generator's units" $?
 
 make -s -C "$top" uninstall DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
 rc=$?
@@ -81,6 +90,8 @@ cp "$top"/dm-vdirt-format.h "$top"/dm-vdirt-genl.h "$tmp/src/"
 cp "$top"/userspace/Makefile "$tmp/src/userspace/"
 cp "$top"/userspace/lib/*.[ch] "$tmp/src/userspace/lib/"
 cp "$top"/userspace/vdirtctl/*.[ch] "$tmp/src/userspace/vdirtctl/"
+mkdir -p "$tmp/src/userspace/generator"
+cp "$top"/userspace/generator/*.c "$tmp/src/userspace/generator/"
 make -s -C "$tmp/src/userspace" WITH_JOURNAL=no >"$tmp/log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/log" | tail -n 20

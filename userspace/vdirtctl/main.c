@@ -6,6 +6,20 @@
  * This file: the option table (which commands take each option), the
  * command table, -errno to exit code, and main().  The commands are in
  * cmd_*.c, the work they do in lib/ (libvdirt.a).
+ *
+ * Adding a command: a line in commands[] (name, function, min/max
+ * arguments checked before it runs, usage, help); the function returns 0,
+ * -errno (errno_to_exit() gives the code, its stdout is dropped) or an exit
+ * code (EXIT_* of cmd.h; return cmd_verdict(code) when that code is an
+ * answer whose output is kept).  A command whose output streams (too big
+ * to hold, or as it happens) is named in streaming[].  Its options: add
+ * the command's name to the cmds list of each option it takes in opts[]
+ * (a new option: a line there, a value in set_opt(), a field in struct
+ * opts); every other option is refused before it runs ("option --X is not
+ * allowed with CMD", exit 2), and numbers go through opt_num() (decimal,
+ * a range, sizes with K/M/G/T).  An -o style path goes through
+ * check_outputs().  Document each in vdirtctl.8 (COMMANDS, OPTIONS, EXIT
+ * STATUS).
  */
 #include <errno.h>
 #include <getopt.h>
