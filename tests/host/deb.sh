@@ -59,6 +59,7 @@ tap "... and its postinst builds the module through DKMS" $?
 has "$tool_deb" /usr/sbin/vdirtctl /usr/sbin/vdirt-lv /usr/share/man/man8/vdirtctl.8.gz \
 	/usr/share/man/man8/vdirt-lv.8.gz /usr/share/man/man5/vdirttab.5.gz \
 	/lib/systemd/system/vdirt-monitor.service /lib/systemd/system-generators/vdirt-generator \
+	/usr/lib/tmpfiles.d/vdirt-monitor.conf \
 	/usr/share/doc/vdirtctl/copyright /usr/share/doc/vdirtctl/admin-guide.rst.gz \
 	/usr/share/doc/vdirtctl/dm-vdirt.rst.gz /usr/share/doc/vdirtctl/examples/libvirt-hook-qemu
 tap "vdirtctl: the tool, vdirt-lv, man pages, units, generator, docs, the hook" $?

@@ -27,6 +27,7 @@ gendir=${gendir:-/usr/lib/systemd/system-generators}
 want=("755 /usr/sbin/vdirtctl" "755 /usr/sbin/vdirt-lv" "644 /usr/share/man/man8/vdirtctl.8"
       "644 /usr/share/man/man8/vdirt-lv.8" "644 /usr/share/man/man5/vdirttab.5"
       "755 $gendir/vdirt-generator"
+      "644 $(pkg-config --variable=tmpfilesdir systemd 2>/dev/null || echo /usr/lib/tmpfiles.d)/vdirt-monitor.conf"
       "755 /usr/share/dm-vdirt/examples/libvirt-hook-qemu"
       "644 $unitdir/vdirt-monitor.service")
 for f in "$top"/Documentation/*.rst; do
