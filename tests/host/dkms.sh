@@ -31,7 +31,9 @@ rc=$?
 [ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/log" | tail -n 20
 tap "dkms-install --remove (make dkms-uninstall)" $rc
 left=$(dkms status --dkmstree "$tmp/tree" --sourcetree "$tmp/src" -m dm-vdirt 2>/dev/null)
-[ -z "$left" ] && [ -z "$(find "$tmp/tree" -name 'dm_vdirt.ko*')" ] && [ -z "$(ls -A "$tmp/src")" ]
+left="$left$(find "$tmp/tree" -name 'dm_vdirt.ko*')$(ls -A "$tmp/src")"
+[ -z "$left" ] || echo "#   left: $left"
+[ -z "$left" ]
 tap "... nothing of dm-vdirt left in the DKMS tree or the sources" $?
 grep -q '^dkms-uninstall:' "$top/Makefile"
 tap "make dkms-uninstall exists" $?
