@@ -16,6 +16,8 @@
 #   make bench QUICK=1   a short subset, to check the scripts
 #   make lint            sparse on both kernels and checkpatch on the kernel files
 #   make dkms-install    register, build and install the module with DKMS
+#   make dkms-uninstall  remove it from DKMS again (every kernel) with its sources
+#   make debs            the Debian packages (dm-vdirt-dkms, vdirtctl) in build/debs
 #   make install         install vdirtctl, tools/ (vdirt-lv, the libvirt hook), the man
 #                        page, systemd unit and docs
 #                        (PREFIX, DESTDIR, ...: userspace/Makefile); make uninstall
@@ -36,7 +38,7 @@ QUICK ?=
 CHECK_CUTS ?= 4
 CRASH_CUTS ?= 10
 
-.PHONY: check-crash bench all module modules userspace guest test-tools check demo lint clean deps dkms-install install uninstall
+.PHONY: check-crash bench all module modules userspace guest test-tools check demo lint clean deps debs dkms-install dkms-uninstall install uninstall
 
 all: module userspace
 
@@ -50,8 +52,10 @@ deps:
 modules:
 	@for k in $(KERNELS); do scripts/build-module $$k || exit 1; done
 
+# WERROR=1 (make check): warnings are errors; a package build leaves it out
+WERROR ?=
 userspace:
-	@if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace; fi
+	@if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace WERROR=$(WERROR); fi
 
 # the guest tests' helper programs (tests/tools/*.c, static, on the guest's
 # PATH); the installed tools (vdirt-lv, the libvirt hook) are in tools/
@@ -70,14 +74,14 @@ guest: modules userspace test-tools
 	@for k in $(KERNELS); do scripts/mkguest $$k >/dev/null || exit 1; done
 
 check: deps
-	@$(MAKE) -s guest KERNELS="$(KERNELS)"
+	@$(MAKE) -s guest KERNELS="$(KERNELS)" WERROR=1
 	@VDIRT_CUTS=$(CHECK_CUTS) tests/run --kernels "$(KERNELS)" $(TESTS)
 
 # tests marked "# long" in their first lines: make check-crash runs them
 LONG_TESTS := $(shell grep -l '^\# long' $(wildcard tests/[0-9][0-9]-*.sh) 2>/dev/null)
 
 check-crash: deps
-	@$(MAKE) -s guest KERNELS="$(KERNELS)"
+	@$(MAKE) -s guest KERNELS="$(KERNELS)" WERROR=1
 	@VDIRT_CUTS=$(CRASH_CUTS) tests/run --kernels "$(KERNELS)" tests/50-powercut.sh $(LONG_TESTS)
 
 demo: deps
@@ -94,6 +98,15 @@ lint: deps
 
 dkms-install:
 	scripts/dkms-install
+
+# the Debian packages dm-vdirt-dkms and vdirtctl in build/debs (from a copy of
+# the tree; scripts/build-debs); tests/host/deb.sh builds and checks them
+debs:
+	scripts/build-debs
+
+# what dkms-install did, undone: the module of every kernel and /usr/src/dm-vdirt-VERSION
+dkms-uninstall:
+	scripts/dkms-install --remove
 
 # vdirtctl, tools/, man page, systemd unit and docs (userspace/Makefile has
 # SBINDIR, MANDIR, DOCDIR, SYSTEMDUNITDIR, WITH_JOURNAL); make uninstall too

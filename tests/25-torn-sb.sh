@@ -10,7 +10,7 @@
 # measurements are intact (no new mismatch), and the next commit rewrites the
 # damaged slot.  Both copies damaged: the open is refused ("metadata
 # superblock invalid: ...") and nothing is written.  vdirtctl check, where it
-# exists, names the invalid copy and exits 1.
+# exists, names the invalid copy and exits 20.
 . "${0%/*}/lib.sh"
 
 use_devs t25	# data /dev/vda, 16 MiB; metadata /dev/vdb, 4 MiB
@@ -113,7 +113,7 @@ check_eq "the newer copy is in block seq & 1, the other holds seq - 1" \
 o=$((NEW * 4096 + 300))
 putbytes /tmp/sb $o $(($(byte /tmp/sb $o) ^ 255))
 dio write $M 0 /tmp/sb
-tool_check "names copy $(letter $NEW) invalid and the copy used, exits 1" 1 \
+tool_check "names copy $(letter $NEW) invalid and the copy used, exits 20" 20 \
 	"copy $(letter $NEW) invalid (.*checksum.*): using copy $(letter $OLD)"
 torn_case "byte flipped in copy $(letter $NEW)"
 
@@ -152,7 +152,7 @@ for b in 0 1; do
 	putbytes /tmp/sb $o $(($(byte /tmp/sb $o) ^ 255))
 done
 dio write $M 0 /tmp/sb
-tool_check "both copies invalid, exits 2" 2 "copy A: invalid (.*checksum.*)" "copy B: invalid (.*checksum.*)"
+tool_check "both copies invalid, exits 21" 21 "copy A: invalid (.*checksum.*)" "copy B: invalid (.*checksum.*)"
 before=$(msum)
 kmark
 check_fail "both copies damaged: the open is refused" open_dev

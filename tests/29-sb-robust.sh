@@ -126,10 +126,13 @@ if command -v vdirtctl >/dev/null 2>&1; then
 	dd if=/dev/zero of=$M bs=1M count=4 oflag=direct 2>/dev/null
 	head -c $((E * 4096)) /dev/urandom >/tmp/e29
 	dio write $M 8192 /tmp/e29
-	vdirtctl format $D $M >/dev/null
+	check_fail "vdirtctl format without --force refuses stale bytes in the entry region" \
+		vdirtctl format -q $D $M
+	vdirtctl format -q --force $D $M
 	dio read $M 8192 $((E * 4096)) /tmp/e29
 	check "vdirtctl format: the entry region reads as zero on disk" zero_file /tmp/e29
 else
+	skip "vdirtctl format without --force refuses stale bytes in the entry region" "no vdirtctl"
 	skip "vdirtctl format: the entry region reads as zero on disk" "no vdirtctl"
 fi
 check_eq "no kernel splat" "" "$(dmesg | grep -E 'BUG:|WARNING:|Oops|general protection' | head -n 2)"

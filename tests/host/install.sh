@@ -4,7 +4,9 @@
 # scripts, systemd unit and docs where userspace/Makefile says, with the right
 # modes; the installed tool runs; the unit passes "systemd-analyze verify";
 # "make uninstall" removes it all.  Also: WITH_JOURNAL=no builds without
-# libsystemd, and a missing -dev package is named.  TAP output.
+# libsystemd, and a missing -dev package is named; the builder's CFLAGS,
+# CPPFLAGS and LDFLAGS (dpkg-buildflags) keep the flags the code needs and
+# give a fortified binary; -Werror only with WERROR=1.  TAP output.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/host/lib.sh"
@@ -20,7 +22,12 @@ tap "make install DESTDIR=... PREFIX=/usr" $rc
 
 unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
 unitdir=${unitdir:-/usr/lib/systemd/system}
+gendir=$(pkg-config --variable=systemdsystemgeneratordir systemd 2>/dev/null)
+gendir=${gendir:-/usr/lib/systemd/system-generators}
 want=("755 /usr/sbin/vdirtctl" "755 /usr/sbin/vdirt-lv" "644 /usr/share/man/man8/vdirtctl.8"
+      "644 /usr/share/man/man8/vdirt-lv.8" "644 /usr/share/man/man5/vdirttab.5"
+      "755 $gendir/vdirt-generator"
+      "644 $(pkg-config --variable=tmpfilesdir systemd 2>/dev/null || echo /usr/lib/tmpfiles.d)/vdirt-monitor.conf"
       "755 /usr/share/dm-vdirt/examples/libvirt-hook-qemu"
       "644 $unitdir/vdirt-monitor.service")
 for f in "$top"/Documentation/*.rst; do
@@ -65,6 +72,11 @@ make -s -C "$top" install DESTDIR="$tmp/local" SBINDIR=/opt/vd/sbin >/dev/null 2
 	grep -q '^ExecStart=/opt/vd/sbin/vdirtctl ' "$tmp/local$unitdir/vdirt-monitor.service" &&
 	[ -f "$tmp/local/usr/local/share/man/man8/vdirtctl.8" ]
 tap "SBINDIR is followed (also by the unit), PREFIX defaults to /usr/local" $?
+mkdir -p "$tmp/gen"
+printf 'g0 /dev/a /dev/b\n' >"$tmp/tab"
+gen=$(find "$tmp/local" -name vdirt-generator)
+VDIRTTAB="$tmp/tab" "$gen" "$tmp/gen" && grep -q '^ExecStart=/opt/vd/sbin/vdirtctl open --tab ' "$tmp/gen/vdirt@g0.service"
+tap "... and by the generator's units" $?
 
 make -s -C "$top" uninstall DESTDIR="$d" PREFIX=/usr >"$tmp/log" 2>&1
 rc=$?
@@ -79,6 +91,8 @@ cp "$top"/dm-vdirt-format.h "$top"/dm-vdirt-genl.h "$tmp/src/"
 cp "$top"/userspace/Makefile "$tmp/src/userspace/"
 cp "$top"/userspace/lib/*.[ch] "$tmp/src/userspace/lib/"
 cp "$top"/userspace/vdirtctl/*.[ch] "$tmp/src/userspace/vdirtctl/"
+mkdir -p "$tmp/src/userspace/generator"
+cp "$top"/userspace/generator/*.c "$tmp/src/userspace/generator/"
 make -s -C "$tmp/src/userspace" WITH_JOURNAL=no >"$tmp/log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/log" | tail -n 20
@@ -97,4 +111,40 @@ make -s -C "$tmp/src/userspace" clean >/dev/null
 out=$(make -s -C "$tmp/src/userspace" WITH_JOURNAL=yes PKG_CONFIG="$tmp/pc" 2>&1)
 echo "$out" | grep -q 'vdirtctl needs libsystemd-dev: apt-get install libsystemd-dev'
 tap "WITH_JOURNAL=yes without libsystemd names the package" $?
+
+# the builder's flags (a Debian package build): -D_GNU_SOURCE and the code's
+# own flags stay, CPPFLAGS (FORTIFY) and LDFLAGS (relro) are used
+make -s -C "$tmp/src/userspace" clean >/dev/null
+if command -v dpkg-buildflags >/dev/null; then
+	make -s -C "$tmp/src/userspace" CFLAGS="$(dpkg-buildflags --get CFLAGS)" \
+		CPPFLAGS="$(dpkg-buildflags --get CPPFLAGS)" LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
+		>"$tmp/log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] || sed 's/^/#   /' "$tmp/log" | tail -n 20
+	tap "make CFLAGS=\$(dpkg-buildflags --get CFLAGS) CPPFLAGS=... LDFLAGS=... builds" $rc
+	f=$(cat "$tmp/src/userspace/.build-flags")
+	case "$f" in *-D_GNU_SOURCE*-D_FORTIFY_SOURCE=*-Wall*-fstack-protector-strong*-z,relro*) rc=0 ;;
+		*) rc=1; echo "#   flags: $f" ;; esac
+	tap "... with -D_GNU_SOURCE, the builder's FORTIFY, stack protector and relro" $rc
+	syms=$(readelf -s "$tmp/src/userspace/vdirtctl/vdirtctl")
+	grep -q '_chk@' <<<"$syms"
+	tap "... a fortified binary (__*_chk calls)" $?
+	hdrs=$(readelf -l "$tmp/src/userspace/vdirtctl/vdirtctl")
+	grep -q GNU_RELRO <<<"$hdrs"
+	tap "... linked with relro (LDFLAGS)" $?
+else
+	skip "make CFLAGS=\$(dpkg-buildflags ...) builds" "no dpkg-buildflags"
+fi
+# -Werror: only with WERROR=1 (the test runner), never in a package build
+printf 'static int vdirt_unused_for_the_test;\n' >"$tmp/src/userspace/lib/zz-warn.c"
+make -s -C "$tmp/src/userspace" >"$tmp/log" 2>&1
+rc=$?
+grep -q 'vdirt_unused_for_the_test' "$tmp/log" && [ $rc -eq 0 ]
+tap "a warning does not stop a plain build" $?
+! grep -q -- '-Werror ' "$tmp/src/userspace/.build-flags" || ! grep -q -- '-Werror$' "$tmp/src/userspace/.build-flags"
+tap "... whose flags have no -Werror" $?
+make -s -C "$tmp/src/userspace" WERROR=1 >"$tmp/log" 2>&1
+[ $? -ne 0 ] && grep -q 'Werror' "$tmp/log"
+tap "WERROR=1 builds everything again and the warning is an error" $?
+rm -f "$tmp/src/userspace/lib/zz-warn.c"
 tap_done

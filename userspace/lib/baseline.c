@@ -175,24 +175,24 @@ int vb_open(const char *path, struct vb_file *f, char *msg, size_t msglen)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		FAIL(r, "%s: %s", path, strerror(-r));
+		FAIL(r, "%s", strerror(-r));
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		FAIL(-EINVAL, "%s: not a regular file", path);
+		FAIL(-EINVAL, "not a regular file");
 	}
 	f->size = st.st_size;
 	if (f->size < VB_HEADER_SIZE) {
 		close(fd);
-		FAIL(-EBADMSG, "%s: truncated: %zu bytes, a baseline header alone is %d",
-		     path, f->size, VB_HEADER_SIZE);
+		FAIL(-EBADMSG, "truncated: %zu bytes, a baseline header alone is %d",
+		     f->size, VB_HEADER_SIZE);
 	}
 	f->map = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (f->map == MAP_FAILED) {
 		f->map = NULL;
 		r = -errno;
-		FAIL(r, "%s: mmap: %s", path, strerror(-r));
+		FAIL(r, "mmap: %s", strerror(-r));
 	}
 	r = vb_check(f->map, f->size, &f->info, msg, msglen);
 	if (r) {

@@ -58,6 +58,7 @@ int vb_check(const uint8_t *buf, size_t len, struct vb_info *out,
 	     char *msg, size_t msglen);
 /* compute and store the file digest in buf (len bytes, header first) */
 int vb_seal(uint8_t *buf, size_t len);
+/* map and check the file at path; msg: why not, without the path (the caller names it) */
 int vb_open(const char *path, struct vb_file *f, char *msg, size_t msglen);
 void vb_close(struct vb_file *f);
 

@@ -349,6 +349,10 @@ int vbuild(const struct vbuild_req *req, struct vbuild_res *res)
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", req->output);
 	res->output_failed = 1;
+	/* renamed into place at the end: never over a device node or directory */
+	r = vout_check(req->output);
+	if (r)
+		goto out;
 	ofd = mkstemp(tmp);
 	if (ofd < 0) {
 		r = -errno;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libvdirt: device-mapper through libdevmapper, with udev cookies; its log to vlog() */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +41,48 @@ void vdm_init(void)
 	dm_log_with_errno_init(dm_log);
 }
 
-/* dm_task_create() fails before any ioctl when the control node cannot be opened */
-static int create_errno(void)
+/*
+ * Is there a device-mapper to talk to?  0, -EACCES, or -VDM_ENODM (no
+ * driver behind /dev/mapper/control, and none in /proc/misc to create the
+ * node for), found before libdevmapper would log four lines and fail with
+ * no errno.  Asked again on every call: a module may be loaded meanwhile.
+ */
+static int dm_available(void)
 {
-	if (access("/dev/mapper/control", R_OK | W_OK) && (errno == EACCES || errno == EPERM))
+	char line[128];
+	int fd, found = 0;
+	FILE *f;
+
+	fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EACCES || errno == EPERM)
 		return -EACCES;
-	return -ENOMEM;
+	if (errno != ENOENT)
+		return -VDM_ENODM;	/* ENODEV, ENXIO: a node without the driver */
+	/* no node: libdevmapper creates it when the kernel lists the driver */
+	f = fopen("/proc/misc", "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = !!strstr(line, " device-mapper");
+	if (f)
+		fclose(f);
+	return found ? 0 : -VDM_ENODM;
+}
+
+/* a task, or NULL with *r: -VDM_ENODM, -EACCES or -ENOMEM */
+static struct dm_task *task_create(int type, int *r)
+{
+	struct dm_task *dmt;
+
+	*r = dm_available();
+	if (*r)
+		return NULL;
+	dmt = dm_task_create(type);
+	if (!dmt)
+		*r = -ENOMEM;
+	return dmt;
 }
 
 static int dm_errno(struct dm_task *dmt)
@@ -72,14 +109,20 @@ static int run_udev(struct dm_task *dmt, int ok)
 	return r;
 }
 
+const char *vdm_strerror(int r)
+{
+	return r == -VDM_ENODM ? "device-mapper is not available" : strerror(-r);
+}
+
 int vdm_create(const char *name, uint64_t len, const char *params)
 {
 	struct dm_task *dmt;
+	int r;
 
 	vlog(VLOG_DEBUG, "dm create %s: 0 %llu vdirt %s", name, (unsigned long long)len, params);
-	dmt = dm_task_create(DM_DEVICE_CREATE);
+	dmt = task_create(DM_DEVICE_CREATE, &r);
 	if (!dmt)
-		return create_errno();
+		return r;
 	return run_udev(dmt, dm_task_set_name(dmt, name) &&
 			dm_task_add_target(dmt, 0, len, "vdirt", params));
 }
@@ -87,11 +130,12 @@ int vdm_create(const char *name, uint64_t len, const char *params)
 int vdm_remove(const char *name)
 {
 	struct dm_task *dmt;
+	int r;
 
 	vlog(VLOG_DEBUG, "dm remove %s", name);
-	dmt = dm_task_create(DM_DEVICE_REMOVE);
+	dmt = task_create(DM_DEVICE_REMOVE, &r);
 	if (!dmt)
-		return create_errno();
+		return r;
 	return run_udev(dmt, dm_task_set_name(dmt, name) && dm_task_retry_remove(dmt));
 }
 
@@ -102,9 +146,9 @@ int vdm_message(const char *name, const char *msg, char *resp, size_t len)
 	int r = 0;
 
 	vlog(VLOG_DEBUG, "dm message %s 0 %s", name, msg);
-	dmt = dm_task_create(DM_DEVICE_TARGET_MSG);
+	dmt = task_create(DM_DEVICE_TARGET_MSG, &r);
 	if (!dmt)
-		return create_errno();
+		return r;
 	if (!dm_task_set_name(dmt, name) || !dm_task_set_sector(dmt, 0) ||
 	    !dm_task_set_message(dmt, msg)) {
 		r = -EINVAL;
@@ -130,9 +174,9 @@ static int get_target(const char *name, int type, struct dm_info *info,
 	char *tt = NULL, *p = NULL;
 	int r = 0;
 
-	dmt = dm_task_create(type);
+	dmt = task_create(type, &r);
 	if (!dmt)
-		return create_errno();
+		return r;
 	if (!dm_task_set_name(dmt, name) || !dm_task_no_flush(dmt)) {
 		r = -EINVAL;
 		goto out;
@@ -172,10 +216,10 @@ int vdm_get(const char *name, struct vdm_dev *d)
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	/* DM_DEVICE_INFO reports a missing device quietly */
 	{
-		struct dm_task *dmt = dm_task_create(DM_DEVICE_INFO);
+		struct dm_task *dmt = task_create(DM_DEVICE_INFO, &r);
 
 		if (!dmt)
-			return create_errno();
+			return r;
 		r = 0;
 		if (!dm_task_set_name(dmt, name) || !dm_task_run(dmt))
 			r = dm_errno(dmt);
@@ -219,9 +263,9 @@ int vdm_list(int (*fn)(struct vdm_dev *d, void *arg), void *arg)
 	unsigned int next = 0;
 	int r = 0;
 
-	dmt = dm_task_create(DM_DEVICE_LIST);
+	dmt = task_create(DM_DEVICE_LIST, &r);
 	if (!dmt)
-		return create_errno();
+		return r;
 	if (!dm_task_run(dmt)) {
 		r = dm_errno(dmt);
 		goto out;
@@ -253,9 +297,10 @@ int vdm_target_version(const char *target, uint32_t version[3])
 	struct dm_task *dmt;
 	int r = -ENOENT;
 
-	dmt = dm_task_create(DM_DEVICE_LIST_VERSIONS);
+	dmt = task_create(DM_DEVICE_LIST_VERSIONS, &r);
 	if (!dmt)
-		return create_errno();
+		return r;
+	r = -ENOENT;
 	if (!dm_task_run(dmt)) {
 		r = dm_errno(dmt);
 		goto out;

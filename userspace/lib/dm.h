@@ -4,6 +4,7 @@
 #define VDIRTCTL_DM_H
 
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
 
 struct vdm_dev {
@@ -14,6 +15,15 @@ struct vdm_dev {
 	char *status;		/* target INFO status, malloc'd */
 	int suspended;
 };
+
+/*
+ * Every vdm_* call returns -VDM_ENODM when the kernel has no device-mapper
+ * (no driver behind /dev/mapper/control): "device-mapper is not available"
+ * (vdm_strerror()), not libdevmapper's "Cannot allocate memory".
+ */
+#define VDM_ENODM ENOPKG
+/* strerror(-r), or the sentence above for -VDM_ENODM */
+const char *vdm_strerror(int r);
 
 void vdm_init(void);
 int vdm_create(const char *name, uint64_t len, const char *params);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libvdirt: format a metadata device (vformat: zero it, verify the zeroing,
- * write superblock copy B then A as the kernel formats) and check one
+ * libvdirt: format a metadata device (vformat: refuse one that holds
+ * anything unless forced -- a superblock, a libblkid signature, a non-zero
+ * byte in the region it overwrites --, zero it, verify the zeroing, write
+ * superblock copy B then A as the kernel formats) and check one
  * offline (vcheck: both superblock copies, the one in use, the write-intent
  * bits that the next open would recover).  Prints nothing.
  */
@@ -18,6 +20,8 @@
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+
+#include <blkid/blkid.h>
 
 #include "format.h"
 #include "util.h"
@@ -110,6 +114,72 @@ static int write_sbs(int mfd, uint8_t *buf, uint64_t dsize, uint32_t cs,
 	return r;
 }
 
+/*
+ * Any signature libblkid knows (a filesystem, LVM, LUKS, RAID, swap, a
+ * partition table) on fd: 1 with its name in why, 0 if none, -errno.
+ */
+static int probe_signature(int fd, char *why, size_t n)
+{
+	const char *type = NULL, *kind = "";
+	blkid_probe pr = blkid_new_probe();
+	int r;
+
+	if (!pr)
+		return -ENOMEM;
+	if (blkid_probe_set_device(pr, fd, 0, 0)) {
+		r = -EIO;
+		goto out;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
+	blkid_probe_enable_partitions(pr, 1);
+	blkid_probe_set_partitions_flags(pr, BLKID_PARTS_MAGIC);
+	r = blkid_do_probe(pr);
+	if (r < 0) {
+		r = -EIO;
+		goto out;
+	}
+	if (r == 1) {
+		r = 0;	/* nothing found */
+		goto out;
+	}
+	if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) &&
+	    !blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL))
+		kind = " partition table";
+	snprintf(why, n, "a%s %s%s signature (libblkid)", type && strchr("aeiou", *type) ?
+		 "n" : "", type ? type : "unknown", kind);
+	r = 1;
+out:
+	blkid_free_probe(pr);
+	return r;
+}
+
+/* the first non-zero byte of [0, len) of fd into *off: 1, 0 if all zero, -errno */
+static int find_nonzero(int fd, uint64_t len, uint64_t *off)
+{
+	const size_t chunk = 8 << 20;
+	uint64_t pos, i, n;
+	uint8_t *buf = malloc(chunk);
+	int r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (pos = 0; pos < len && !r; pos += n) {
+		n = len - pos < chunk ? len - pos : chunk;
+		r = read_full(fd, buf, n, pos);
+		if (r)
+			break;
+		for (i = 0; i < n && !buf[i]; i++)
+			;
+		if (i < n) {
+			*off = pos + i;
+			r = 1;
+		}
+	}
+	free(buf);
+	return r;
+}
+
 int vformat(int mfd, const char *mpath, uint64_t msize, uint64_t dsize, uint32_t cs,
 	    const struct vh_alg *alg, uint32_t layout, uint32_t epochs, int force,
 	    struct vformat_res *res)
@@ -134,10 +204,34 @@ int vformat(int mfd, const char *mpath, uint64_t msize, uint64_t dsize, uint32_t
 		goto out;
 	res->step = VF_EXISTS;
 	r = vsb_parse(buf, &res->old, res->why, sizeof(res->why));
-	if (r && !force) {
-		res->existing = r > 0;
+	if (r > 0 && !force) {
+		res->existing = 1;
 		r = -EEXIST;
 		goto out;
+	}
+	if (!force) {
+		/* a signature first: it names what the device holds */
+		char sig[sizeof(res->why)];
+		int s;
+
+		res->step = VF_SIGNATURE;
+		s = probe_signature(mfd, sig, sizeof(sig));
+		if (s) {
+			r = s > 0 ? -EEXIST : s;
+			snprintf(res->why, sizeof(res->why), "%s", sig);
+			goto out;
+		}
+		res->step = VF_EXISTS;
+		if (r) {
+			r = -EEXIST;
+			goto out;
+		}
+		res->step = VF_NONZERO;
+		r = find_nonzero(mfd, res->need, &res->bad_off);
+		if (r > 0)
+			r = -EEXIST;
+		if (r)
+			goto out;
 	}
 	vlog(VLOG_DEBUG, "zeroing %" PRIu64 " metadata bytes", res->need);
 	res->step = VF_ZERO;

@@ -34,6 +34,8 @@ enum vformat_step {
 	VF_SIZE,	/* -EINVAL: data size not a cluster multiple; -ENOSPC: meta too small */
 	VF_READ,	/* reading the old superblocks */
 	VF_EXISTS,	/* -EEXIST: formatted already (existing 1) or foreign data (why) */
+	VF_SIGNATURE,	/* not forced, -EEXIST: libblkid found a signature (why) */
+	VF_NONZERO,	/* not forced, -EEXIST: a non-zero byte at bad_off of the region */
 	VF_ZERO,	/* zeroing the metadata area */
 	VF_VERIFY,	/* -EILSEQ: not zero after zeroing at bad_off; else reading it back */
 	VF_WRITE,	/* writing the superblocks */
@@ -45,15 +47,18 @@ struct vformat_res {
 	uint8_t uuid[16];
 	int existing;		/* VF_EXISTS: a dm-vdirt superblock is there (old) */
 	struct vsb old;
-	char why[160];		/* VF_EXISTS, not a superblock: the validator's reason */
+	char why[160];		/* VF_EXISTS: the validator's reason; VF_SIGNATURE: which */
 	uint64_t fixed;		/* 1 MiB chunks rewritten by the verified zeroing */
-	uint64_t bad_off;
+	uint64_t bad_off;	/* VF_VERIFY, VF_NONZERO: the byte offset */
 };
 
 /*
  * Format the metadata device mfd (opened read-write and exclusive at
  * mpath, msize bytes) for dsize bytes of data with the layout of
- * vformat_layout(), keeping epochs epochs (VDIRT_EPOCHS_MIN..MAX); force: over an existing superblock or foreign data.
+ * vformat_layout(), keeping epochs epochs (VDIRT_EPOCHS_MIN..MAX).  Without
+ * force it refuses (-EEXIST) a device holding a superblock or other data in
+ * its first two blocks, any libblkid signature, or any non-zero byte in the
+ * res->need bytes it would overwrite (all read, 8 MiB at a time).
  * 0 or -errno with res->step.
  */
 int vformat(int mfd, const char *mpath, uint64_t msize, uint64_t dsize, uint32_t cs,

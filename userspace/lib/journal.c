@@ -7,6 +7,7 @@
 #include <syslog.h>
 #include <sys/uio.h>
 #ifdef WITH_JOURNAL
+#include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 #endif
 
@@ -217,6 +218,11 @@ int vj_send(const struct vrec *r, uint32_t cs, const char *hash)
 	}
 	return sd_journal_sendv(iov, n);
 }
+
+int vj_notify(const char *state)
+{
+	return sd_notify(0, state);
+}
 #else
 int vj_available(void)
 {
@@ -229,5 +235,11 @@ int vj_send(const struct vrec *r, uint32_t cs, const char *hash)
 	(void)cs;
 	(void)hash;
 	return -EOPNOTSUPP;
+}
+
+int vj_notify(const char *state)
+{
+	(void)state;
+	return 0;
 }
 #endif

@@ -58,5 +58,11 @@ int vj_fields(const struct vrec *r, uint32_t cs, const char *hash,
 /* send them to the journal: 0, -errno, -EOPNOTSUPP when built without libsystemd */
 int vj_send(const struct vrec *r, uint32_t cs, const char *hash);
 int vj_available(void);
+/*
+ * sd_notify(3) to the service manager (Type=notify units: READY=1, the
+ * watchdog's WATCHDOG=1); 0 when not run by one (or built without
+ * libsystemd), > 0 sent, -errno.
+ */
+int vj_notify(const char *state);
 
 #endif

@@ -309,9 +309,12 @@ static int mon_loop(struct mon *m, struct vnl *ev)
 	const char *slow = getenv("VDIRTCTL_TEST_SLOW_MS");
 	int r = 0;
 
+	/* subscribed and filled: ready (Type=notify); the watchdog each second at least */
+	vj_notify("READY=1");
 	while (!mon_done(m) && !stopped(m)) {
 		struct pollfd pfd = { .fd = mnl_socket_get_fd(ev->nl), .events = POLLIN };
 
+		vj_notify("WATCHDOG=1");
 		if (slow)	/* testing aid: a slow reader */
 			usleep(atoi(slow) * 1000);
 		/*

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "prom.h"
+#include "util.h"
 
 static const struct metric {
 	const char *name;
@@ -96,6 +97,9 @@ int vprom_write(const char *path, const struct vprom_dev *d, int n)
 	if (!tmp)
 		return -ENOMEM;
 	snprintf(tmp, len, "%s.tmp", path);
+	r = vout_check(path);
+	if (r)
+		goto out;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
 		r = -errno;

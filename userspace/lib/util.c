@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libvdirt: the log hook (the library prints nothing itself), number and
- * size parsing, hex, clocks, status lines, whole reads and writes, opening
- * a device or image.
+ * size parsing (decimal), hex, clocks, status lines, whole reads and writes,
+ * opening a device or image, output paths a command may replace, the
+ * same-device test.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,15 +38,18 @@ void vlog(int level, const char *fmt, ...)
 	log_fn(level, msg);
 }
 
+/* decimal digits only: "010" is ten, "0x10", "1e3", " 1", "+1", "" are refused */
 int parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
 	if (errno || *end)
 		return -EINVAL;
 	*out = v;
@@ -198,6 +202,26 @@ int write_full(int fd, const void *buf, size_t len, off_t off)
 		done += n;
 	}
 	return 0;
+}
+
+int vout_check(const char *path)
+{
+	struct stat st;
+
+	if (!lstat(path, &st))
+		return S_ISREG(st.st_mode) ? 0 : -EINVAL;
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int vsame_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	if (fstat(a, &sa) || fstat(b, &sb))
+		return -errno;
+	if (S_ISBLK(sa.st_mode) && S_ISBLK(sb.st_mode))
+		return sa.st_rdev == sb.st_rdev;
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 int vdev_open(const char *path, int flags, uint64_t *size)

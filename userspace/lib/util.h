@@ -18,7 +18,12 @@ typedef void (*vlog_fn)(int level, const char *msg);
 void vlog_set(vlog_fn fn);
 void vlog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* parse a size with an optional K/M/G/T (binary) or s (512-byte sectors) suffix */
+/*
+ * Decimal numbers only (a leading 0 is not octal, 0x is refused): 0,
+ * -EINVAL (not a number), -ERANGE (too big).  parse_size: an optional
+ * K/M/G/T (binary, also KiB/KB) or s (512-byte sectors) suffix.  Neither
+ * refuses 0: the caller says which range it takes.
+ */
 int parse_size(const char *s, uint64_t *out);
 int parse_u64(const char *s, uint64_t *out);
 void hex(char *out, const uint8_t *p, size_t n);	/* out: 2n+1 bytes */
@@ -37,5 +42,15 @@ int write_full(int fd, const void *buf, size_t len, off_t off);
  * bytes, or NULL.  The fd, or -errno: -ENOTBLK when it is neither.
  */
 int vdev_open(const char *path, int flags, uint64_t *size);
+
+/*
+ * May a command write path (-o: a new file renamed into place)?  0 when it
+ * does not exist or is a regular file; -EINVAL for anything else (a device
+ * node, a directory, a FIFO, a symbolic link: never replaced); -errno when
+ * it cannot be looked at.
+ */
+int vout_check(const char *path);
+/* 1 if fds a and b are the same file or block device (same inode or rdev), 0 if not, -errno */
+int vsame_file(int a, int b);
 
 #endif

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Host tests of "vdirtctl check <meta_dev>" (offline, no kernel): both
 # superblock copies, the one in use, a corrupted copy, the write-intent
-# bitmap count of an unclean superblock, exit codes 0/1/2.  TAP output.
+# bitmap count of an unclean superblock, exit codes 0, 20 (one copy invalid), 21 (none valid).  TAP output.
 V=${1:-./vdirtctl}
 . "$(dirname "$0")/../../tests/host/lib.sh"
 # has TEXT: the last output has this line (fixed string)
@@ -96,22 +96,22 @@ t "an unknown ro_compat bit: exit 0" 0 $V check "$T/rofeat"
 has "unknown read-only compatible features 0x20: only a read-only table may use it"
 poke "$T/rofeat" 140 '\003\000\000\000'			# packed + unknown bit 1
 resum "$T/rofeat" 0
-t "an unknown incompat bit in copy A: exit 1" 1 $V check "$T/rofeat"
+t "an unknown incompat bit in copy A: exit 20" 20 $V check "$T/rofeat"
 has "copy A: invalid (unknown incompatible features 0x2)"
 # the PACKED bit cleared on packed entries: the layout does not match
 cp "$T/meta" "$T/nopack"
 poke "$T/nopack" 140 '\000\000\000\000'
 resum "$T/nopack" 0
-t "packed entries without the PACKED bit in copy A: exit 1" 1 $V check "$T/nopack"
+t "packed entries without the PACKED bit in copy A: exit 20" 20 $V check "$T/nopack"
 has "copy A: invalid (inconsistent layout)"
 
 # copy A corrupted: copy B (seq 1) is used
 cp "$T/meta" "$T/badA"
 poke "$T/badA" 100 '\377'
-t "copy A corrupted: exit 1" 1 $V check "$T/badA"
+t "copy A corrupted: exit 20" 20 $V check "$T/badA"
 has "copy A: invalid (bad superblock checksum)"
 has "copy A invalid (bad superblock checksum): using copy B, seq 1"
-t "--json with copy A corrupted: exit 1" 1 $V check --json "$T/badA"
+t "--json with copy A corrupted: exit 20" 20 $V check --json "$T/badA"
 grep -q '{"copy":"A","valid":false,"reason":"bad superblock checksum"}' "$T/out" &&
 	grep -q '"using":"B","seq":1,' "$T/out" && ok "JSON: reason, copy B in use" ||
 	nok "JSON: $(cat "$T/out")"
@@ -124,9 +124,9 @@ has "using copy B, seq 9"
 # both corrupted, all zero, missing
 poke "$T/badA" $((4096 + 8)) '\007'
 resum "$T/badA" 1
-t "both copies invalid: exit 2" 2 $V check "$T/badA"
+t "both copies invalid: exit 21" 21 $V check "$T/badA"
 has "copy B: invalid (unknown format version 7)"
-t "an all-zero device is not a vdirt device: exit 2" 2 $V check "$T/data"
+t "an all-zero device is not a vdirt device: exit 21" 21 $V check "$T/data"
 t "a missing device: exit 4" 4 $V check "$T/nope"
 sum=$(cat "$T/meta" "$T/unclean" "$T/badA" | cksum)
 $V check "$T/meta" >/dev/null; $V check "$T/unclean" >/dev/null; $V check "$T/badA" >/dev/null

@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # Host-side CLI tests of vdirtctl (no kernel module needed): meta-size, format
-# on regular files, baseline build/show, refusals and exit codes.  TAP output.
+# on regular files, baseline build/show, refusals and exit codes; the strict
+# inputs of issue 18 (numbers, -o paths, what format refuses, messages).
+# TAP output.
 V=${1:-./vdirtctl}
 . "$(dirname "$0")/../../tests/host/lib.sh"
 tap_start
@@ -46,7 +48,11 @@ t "format refuses foreign data without --force" 5 $V format "$T/data" "$T/junk"
 # zeroes them and reads them back
 truncate -s 4M "$T/stale"
 dd if=/dev/urandom of="$T/stale" bs=4096 seek=2 count=64 conv=notrunc 2>/dev/null
-t "format over random bytes in the entry region" 0 $V format "$T/data" "$T/stale"
+t "format refuses random bytes in the entry region without --force (exit 5)" 5 \
+	$V format "$T/data" "$T/stale"
+grep -q "is not zero at byte 8192 of the" "$T/err" && ok "... naming the first non-zero byte" ||
+	nok "message: $(cat "$T/err")"
+t "format --force over random bytes in the entry region" 0 $V format --force "$T/data" "$T/stale"
 [ "$(dd if="$T/stale" bs=4096 skip=2 count=64 2>/dev/null | tr -d '\000' | wc -c)" = 0 ] &&
 	ok "... the entry region reads as zero" || nok "entry region not zero after format"
 
@@ -91,7 +97,8 @@ t "--debug lines start with #" 0 sh -c "$V --debug meta-size 1G 2>&1 >/dev/null 
 
 # options are scoped to the commands that take them (exit 2 before any work)
 t "close --threads is refused (exit 2)" 2 $V close x --threads 2
-grep -q -- "--threads: not an option of 'close'" "$T/err" && ok "... naming the option and the command" || nok "message: $(cat "$T/err")"
+grep -qx "vdirtctl: option --threads is not allowed with close (only with: baseline build)" "$T/err" &&
+	ok "... 'option --threads is not allowed with close'" || nok "message: $(cat "$T/err")"
 t "status --force is refused" 2 $V status x --force
 t "baseline show --output is refused" 2 $V baseline show "$T/bl" -o "$T/x"
 t "meta-size --wait is refused" 2 $V meta-size 1G --wait
@@ -104,5 +111,145 @@ t "scan --threads is refused" 2 $V scan x --threads 1
 t "a refused option changes nothing (format --threads leaves the metadata)" 2 $V format --force --threads 2 "$T/data" "$T/meta"
 t "... the superblock is still crc32c" 0 $V check --json "$T/meta"
 grep -q '"hash":"crc32c"' "$T/out" && ok "... (check says crc32c)" || nok "check: $(cat "$T/out")"
+
+# --- strict inputs (issue 18) --------------------------------------------------
+# numbers are decimal: 010 is ten threads, 08 is eight, 0x8 is refused
+t "--threads 010" 0 $V -d baseline build "$T/img" -o "$T/bl10" --threads 010
+grep -q ", 10 threads" "$T/err" && ok "... is ten threads (decimal, not octal)" || nok "threads: $(grep threads "$T/err")"
+t "--threads 08 is eight" 0 $V -d baseline build "$T/img" -o "$T/bl8" -t 08
+grep -q ", 8 threads" "$T/err" && ok "... eight threads" || nok "threads: $(grep threads "$T/err")"
+t "--threads 0x8 is refused (exit 2)" 2 $V baseline build "$T/img" -o "$T/blx" -t 0x8
+grep -q "'0x8' is not a decimal number" "$T/err" && ok "... not a decimal number" || nok "message: $(cat "$T/err")"
+t "--threads 0 is refused" 2 $V baseline build "$T/img" -o "$T/blx" -t 0
+t "--threads 257 is refused" 2 $V baseline build "$T/img" -o "$T/blx" -t 257
+t "--cluster-size 0 is refused, not the default" 2 $V meta-size 1G -c 0
+grep -q "out of range" "$T/err" && ok "... out of range" || nok "message: $(cat "$T/err")"
+t "--cluster-size 64K is a size" 0 $V meta-size 1G -c 64K
+t "--count 0 is refused" 2 $V monitor -n 0
+t "--cache-mb 0 is refused" 2 $V open --cache-mb 0 a b c
+t "--cache-mb 65537 is refused (the table's 1..65536)" 2 $V open --cache-mb 65537 a b c
+t "--epochs 1 is refused" 2 $V meta-size 1G --epochs 1
+t "--interval 0 is refused" 2 $V monitor --interval 0
+t "meta-size 0 is refused" 2 $V meta-size 0
+t "meta-size 0K is refused" 2 $V meta-size 0K
+t "meta-size 1.5G is not taken as a path (exit 2)" 2 $V meta-size 1.5G
+grep -q "'1.5G': not a size" "$T/err" && ! grep -q "No such file" "$T/err" &&
+	ok "... 'not a size', not 'No such file'" || nok "message: $(cat "$T/err")"
+VA=$(cd "$(dirname "$V")" && pwd)/$(basename "$V")
+t "meta-size of a file named 1.5G is the file" 0 sh -c "cd '$T' && truncate -s 1G 1.5G && $VA meta-size 1.5G"
+[ "$(cat "$T/out")" = 32374784 ] && ok "... the file's size, 1 GiB" || nok "meta-size: $(cat "$T/out")"
+
+# -o: a regular file or a new path only, never a device node (renamed over before)
+mkdir "$T/odir"
+mkfifo "$T/ofifo"
+ln -s "$T/bl" "$T/olink"
+for o in odir ofifo olink; do
+	t "baseline build -o $o is refused (exit 6)" 6 $V baseline build "$T/img" -o "$T/$o"
+done
+grep -q "not a regular file" "$T/err" && ok "... 'not a regular file'" || nok "message: $(cat "$T/err")"
+[ -d "$T/odir" ] && [ -p "$T/ofifo" ] && [ -L "$T/olink" ] && ok "... each left as it was" ||
+	nok "an -o path was replaced"
+if mknod "$T/onode" c 1 7 2>/dev/null; then
+	t "baseline build -o a character device node is refused" 6 $V baseline build "$T/img" -o "$T/onode"
+	[ -c "$T/onode" ] && ok "... the node is still a character device" || nok "the device node was replaced"
+else
+	skip "baseline build -o a character device node is refused" "mknod not permitted"
+	skip "... the node is still a character device" "mknod not permitted"
+fi
+t "checkpoint -o a FIFO is refused before any work" 6 $V checkpoint x -o "$T/ofifo"
+t "monitor --prometheus-textfile a directory is refused" 6 $V monitor --prometheus-textfile "$T/odir"
+t "baseline build -o an existing regular file replaces it" 0 $V baseline build "$T/img" -o "$T/bl10"
+
+# format: never data == metadata, nothing holding data without --force
+truncate -s 4M "$T/same"
+t "format refuses data == metadata (exit 6)" 6 $V format "$T/same" "$T/same"
+grep -q "the same file or device" "$T/err" && ok "... 'the same file or device'" || nok "message: $(cat "$T/err")"
+ln "$T/same" "$T/same.hard"
+t "... also through a hard link" 6 $V format "$T/same" "$T/same.hard"
+[ "$(tr -d '\000' <"$T/same" | wc -c)" = 0 ] && ok "... nothing written" || nok "format wrote to the data file"
+# random data at 20 MiB of a 40 MiB metadata file for 1 GiB of data (32 MB of metadata)
+truncate -s 1G "$T/data1g"
+truncate -s 40M "$T/meta20"
+head -c 4096 /dev/urandom | dd of="$T/meta20" bs=1M seek=20 conv=notrunc 2>/dev/null
+sum=$(cksum <"$T/meta20")
+t "format refuses random data at 20 MiB of the region it overwrites (exit 5)" 5 $V format "$T/data1g" "$T/meta20"
+grep -q "not zero at byte 20971520 " "$T/err" && ok "... naming byte 20971520" || nok "message: $(cat "$T/err")"
+[ "$sum" = "$(cksum <"$T/meta20")" ] && ok "... and leaves it as it was" || nok "format changed the metadata file"
+t "format --force formats it" 0 $V format --force "$T/data1g" "$T/meta20"
+truncate -s 40M "$T/meta39"
+head -c 4096 /dev/urandom | dd of="$T/meta39" bs=1M seek=39 conv=notrunc 2>/dev/null
+t "bytes past the region a format overwrites do not count" 0 $V format "$T/data1g" "$T/meta39"
+# signatures (libblkid): a partition table, swap, ext4, LUKS
+python3 -c "
+import struct, sys
+b = bytearray(512); b[510:512] = b'\x55\xaa'; b[450] = 0x83
+b[454:462] = struct.pack('<II', 2048, 4096)
+open(sys.argv[1], 'wb').write(bytes(b))" "$T/mbr"
+truncate -s 4M "$T/mbr"
+t "format refuses a partition table without --force" 5 $V format "$T/data" "$T/mbr"
+grep -q "a dos partition table signature" "$T/err" && ok "... 'a dos partition table signature'" || nok "message: $(cat "$T/err")"
+sig() {	# sig NAME WHAT CMD...: a signature CMD writes on a 16 MiB file is refused
+	_n=$1 _w=$2
+	shift 2
+	truncate -s 16M "$T/sig-$_n"
+	if ! command -v "$1" >/dev/null 2>&1 || ! "$@" "$T/sig-$_n" >/dev/null 2>&1 </dev/null; then
+		skip "format refuses $_w" "no $1"
+		return
+	fi
+	t "format refuses $_w without --force" 5 $V format "$T/data" "$T/sig-$_n"
+	grep -q "holds an* $_n signature (libblkid)" "$T/err" || nok "message: $(cat "$T/err")"
+}
+sig swap "a swap area" mkswap
+sig ext4 "an ext4 filesystem" mkfs.ext4 -q -F
+sig crypto_LUKS "a LUKS header" sh -c 'echo pw | cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 "$0"'
+t "format --force over the ext4 signature" 0 $V format --force "$T/data" "$T/sig-ext4"
+head -c 8192 /dev/urandom >"$T/junk2"
+truncate -s 4M "$T/junk2"
+t "format refuses junk in the superblock blocks" 5 $V format "$T/data" "$T/junk2"
+grep -c "not a dm-vdirt superblock" "$T/err" | grep -qx 1 && ! grep -q "superblock (not a" "$T/err" &&
+	ok "... saying 'not a dm-vdirt superblock' once" || nok "message: $(cat "$T/err")"
+
+# help, version, unknown options; one message, said once
+t "-? is help" 0 $V -?
+grep -q "^Usage: vdirtctl" "$T/out" && ok "... on stdout" || nok "-?: $(head -n 2 "$T/out")"
+t "-V is the version" 0 $V -V
+grep -qx "vdirtctl [0-9.]*" "$T/out" && ok "... 'vdirtctl N'" || nok "-V: $(cat "$T/out")"
+t "--version" 0 $V --version
+t "-h is still --hash (tests/30 and scripts use it)" 0 $V meta-size 1G -h crc32c --json
+grep -q '"hash":"crc32c"' "$T/out" && ok "... -h crc32c" || nok "-h: $(cat "$T/out")"
+t "an unknown option (exit 2)" 2 $V -x meta-size 1G
+[ "$(wc -l <"$T/err")" = 1 ] && grep -qx "vdirtctl: unknown option '-x'; see vdirtctl --help" "$T/err" &&
+	ok "... one line naming it" || nok "message: $(head -n 3 "$T/err")"
+t "a missing option value (exit 2)" 2 $V meta-size 1G -c
+grep -qx "vdirtctl: option '-c' needs a value; see vdirtctl --help" "$T/err" && ok "... says so" ||
+	nok "message: $(cat "$T/err")"
+t "baseline show of a missing file" 4 $V baseline show /nonexist/x
+grep -qx "vdirtctl: /nonexist/x: No such file or directory" "$T/err" && ok "... names the path once" ||
+	nok "message: $(cat "$T/err")"
+t "baseline show of a truncated file" 6 $V baseline show "$T/bl.trunc"
+[ "$(grep -o "$T/bl.trunc" "$T/err" | wc -l)" = 1 ] && ok "... names the path once" || nok "message: $(cat "$T/err")"
+
+# nothing on stdout when a command fails
+t "check of an all-zero device (a verdict, exit 21) keeps its report" 21 $V check "$T/data"
+[ -s "$T/out" ] && ok "... on stdout" || nok "check printed nothing"
+t "log --meta of an unformatted device fails" 6 $V log --meta "$T/data" --json
+[ ! -s "$T/out" ] && ok "... with nothing on stdout" || nok "stdout: $(head -c 200 "$T/out")"
+$V format -q --force "$T/data" "$T/meta"
+t "log --verify with a missing --key-file fails (exit 4)" 4 $V log --meta "$T/meta" --verify --key-file "$T/nokey" --json
+[ ! -s "$T/out" ] && ok "... with nothing on stdout (its JSON was printed before)" ||
+	nok "stdout: $(head -c 200 "$T/out")"
+
+# device-mapper missing from the kernel: said so, not "Cannot allocate memory"
+if [ -e /dev/mapper/control ] && dmsetup version >/dev/null 2>&1; then
+	skip "no device-mapper: status says 'device-mapper is not available'" "this kernel has device-mapper"
+	skip "... and open too" "this kernel has device-mapper"
+else
+	t "no device-mapper: status exits 4" 4 $V status x
+	grep -qx "vdirtctl: x: device-mapper is not available" "$T/err" &&
+		ok "... saying 'device-mapper is not available', once" || nok "message: $(cat "$T/err")"
+	t "... open exits 4" 4 $V open "$T/data" "$T/meta" x
+	[ "$(wc -l <"$T/err")" = 1 ] && grep -q "device-mapper is not available" "$T/err" &&
+		ok "... in one line" || nok "message: $(cat "$T/err")"
+fi
 
 tap_done

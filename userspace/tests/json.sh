@@ -46,10 +46,10 @@ t "check --json" 0 $V check --json meta
 same check
 cp meta badA
 printf 'X' | dd of=badA bs=1 seek=100 conv=notrunc 2>/dev/null
-t "check --json, copy A corrupt: exit 1" 1 $V check --json badA
+t "check --json, copy A corrupt: exit 20" 20 $V check --json badA
 same check-badA
 truncate -s 4M zero
-t "check --json, all zero: exit 2" 2 $V check --json zero
+t "check --json, all zero: exit 21" 21 $V check --json zero
 same check-zero
 head -c 4096 /dev/zero >img
 printf 'abc' >>img

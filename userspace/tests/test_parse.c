@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* parsing helpers, exit codes, the metadata superblock, meta-size formula */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,8 +30,48 @@ int main(void)
 	OK(parse_size("", &v) && parse_size("-1", &v) && parse_size("4x", &v) &&
 	   parse_size("k", &v) && parse_size("99999999999999999999", &v) &&
 	   parse_size("20000000T", &v) == -ERANGE, "parse_size rejects junk and overflow");
-	OK(!parse_u64("0x10", &v) && v == 16 && parse_u64("1 ", &v) && parse_u64("-2", &v),
-	   "parse_u64");
+	OK(parse_u64("0x10", &v) == -EINVAL && parse_u64("1 ", &v) && parse_u64("-2", &v) &&
+	   parse_u64("+2", &v) && parse_u64(" 2", &v) && parse_u64("", &v) && parse_u64("1e3", &v),
+	   "parse_u64 refuses hex, signs, spaces, exponents, empty");
+	OK(!parse_u64("010", &v) && v == 10 && !parse_u64("08", &v) && v == 8 &&
+	   !parse_u64("0", &v) && v == 0, "parse_u64 is decimal: 010 is ten, 08 is eight");
+	OK(parse_u64("99999999999999999999", &v) == -ERANGE &&
+	   !parse_u64("18446744073709551615", &v) && v == UINT64_MAX, "parse_u64 range");
+	OK(parse_size("1.5G", &v) == -EINVAL && parse_size("0x1000", &v) == -EINVAL &&
+	   !parse_size("010K", &v) && v == 10240, "parse_size: decimal, no fractions");
+	{
+		char dir[] = "/tmp/vdirt-parse-XXXXXX", p[64];
+		int a, b, c;
+
+		OK(mkdtemp(dir) != NULL, "a temporary directory");
+		snprintf(p, sizeof(p), "%s/new", dir);
+		OK(vout_check(p) == 0, "vout_check: a new path may be written");
+		a = open(p, O_CREAT | O_RDWR, 0600);
+		OK(vout_check(p) == 0, "vout_check: a regular file may be replaced");
+		OK(vout_check(dir) == -EINVAL, "vout_check: a directory is refused");
+		OK(vout_check("/dev/null") == -EINVAL, "vout_check: a device node is refused");
+		snprintf(p, sizeof(p), "%s/link", dir);
+		OK(!symlink("new", p) && vout_check(p) == -EINVAL, "vout_check: a symlink is refused");
+		snprintf(p, sizeof(p), "%s/fifo", dir);
+		OK(!mkfifo(p, 0600) && vout_check(p) == -EINVAL, "vout_check: a FIFO is refused");
+		snprintf(p, sizeof(p), "%s/new", dir);
+		b = open(p, O_RDONLY);
+		snprintf(p, sizeof(p), "%s/other", dir);
+		c = open(p, O_CREAT | O_RDWR, 0600);
+		OK(vsame_file(a, b) == 1 && vsame_file(a, c) == 0,
+		   "vsame_file: the same inode twice, two files");
+		close(a);
+		close(b);
+		close(c);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/new", dir);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/link", dir);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/fifo", dir);
+		unlink(p);
+		rmdir(dir);
+	}
 	OK(!status_get(st, "mode", out, sizeof(out)) && !strcmp(out, "audit"), "status_get middle");
 	OK(!status_get(st, "read_mismatches", out, sizeof(out)) && !strcmp(out, "7") &&
 	   !status_get(st, "scan", out, sizeof(out)) && !strcmp(out, "-"), "status_get last, dash");
@@ -43,6 +85,11 @@ int main(void)
 	   errno_to_exit(-ENOSPC) == EXIT_NOSPC && errno_to_exit(-EIO) == EXIT_IO &&
 	   errno_to_exit(-EOPNOTSUPP) == EXIT_NOTSUP && errno_to_exit(-EINTR) == EXIT_INTR &&
 	   errno_to_exit(-E2BIG) == EXIT_FAIL, "errno -> exit code table");
+	OK(errno_to_exit(-ENOPKG) == EXIT_NOENT, "no device-mapper -> exit 4");
+	OK(EXIT_CHECK_DEGRADED != EXIT_FAIL && EXIT_CHECK_DEGRADED != EXIT_USAGE &&
+	   EXIT_CHECK_INVALID != EXIT_FAIL && EXIT_CHECK_INVALID != EXIT_USAGE &&
+	   EXIT_CHECK_DEGRADED > EXIT_INTR && EXIT_CHECK_INVALID > EXIT_CHECK_DEGRADED,
+	   "check's exit codes are its own");
 	/* meta-size formula (dm-vdirt-format.h) */
 	/*
 	 * 262144 clusters; packed 80-byte entries, 51 a block: 2 + 5141 + 1 +

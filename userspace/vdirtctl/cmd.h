@@ -32,6 +32,9 @@ enum {
 	EXIT_MISMATCH = 10,	/* scan --wait found mismatches, verify-image/-proof: no match */
 	EXIT_NOMEM = 11,	/* ENOMEM */
 	EXIT_INTR = 12,		/* interrupted (EINTR, a signal) */
+	/* check's verdicts, apart from the codes above (its failures use those) */
+	EXIT_CHECK_DEGRADED = 20,	/* one superblock copy invalid, the other in use */
+	EXIT_CHECK_INVALID = 21,	/* no valid superblock: not dm-vdirt metadata */
 };
 int errno_to_exit(int negerrno);
 
@@ -70,13 +73,20 @@ struct opts {
 	int root;		/* baseline build --root */
 	uint64_t proof;		/* attest --proof CLUSTER */
 	int proof_set;
+	int tab;		/* open --tab */
 };
 extern struct opts o;
 
 /* set by SIGINT/SIGTERM */
 extern volatile sig_atomic_t interrupted;
 
-/* a command returns 0, -errno or an exit code (> 0) */
+/*
+ * A command returns 0, -errno (a failure: its stdout is dropped, the exit
+ * code is errno_to_exit()'s) or an exit code > 0: a failure too (stdout
+ * dropped), unless it is a verdict (check's EXIT_CHECK_*, EXIT_MISMATCH, or
+ * returned through cmd_verdict(): stdout kept).  main() holds stdout until
+ * the command returns, unless main.c's streaming[] names it.
+ */
 struct command {
 	const char *name;	/* "format", "baseline build" */
 	int (*fn)(int argc, char **argv);
@@ -86,6 +96,11 @@ struct command {
 };
 /* the running command's usage line (its arguments and options) on stderr; EXIT_USAGE */
 int cmd_usage(void);
+/*
+ * return cmd_verdict(EXIT_X): code is the command's answer, not a failure,
+ * so its stdout is kept (EXIT_MISMATCH and check's codes always are).
+ */
+int cmd_verdict(int code);
 
 /* messages: "vdirtctl: ..." on stderr; debug lines "# ..." with -d */
 void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "dm.h"
+#include "tab.h"
 #include "format.h"
 #include "json.h"
 #include "sb.h"
@@ -111,7 +112,8 @@ static int open_geometry(const char *data, const char *meta, uint64_t dsize, uin
 	return 0;
 }
 
-int cmd_open(int argc, char **argv)
+/* open data and meta as name with the options in o */
+static int open_one(const char *data, const char *meta, const char *name)
 {
 	char params[1024], opts[256];
 	uint64_t dsize, len;
@@ -121,46 +123,137 @@ int cmd_open(int argc, char **argv)
 	int nopts, fd, r;
 	uint32_t cs;
 
-	(void)argc;
-	r = vdm_get(argv[2], &d);
+	r = vdm_get(name, &d);
 	if (!r)
 		vdm_put(&d);
+	if (r == -VDM_ENODM || r == -EACCES) {
+		err("cannot create %s: %s", name, vdm_strerror(r));
+		return r;
+	}
 	if (!r || r == -EINVAL) {
-		err("a device-mapper device named %s exists already", argv[2]);
+		err("a device-mapper device named %s exists already", name);
 		return -EEXIST;
 	}
-	fd = open_dev(argv[0], O_RDONLY, &dsize);
+	fd = open_dev(data, O_RDONLY, &dsize);
 	if (fd < 0)
 		return fd;
 	close(fd);
-	r = open_geometry(argv[0], argv[1], dsize, &cs, &hash, &len, &sb);
+	r = open_geometry(data, meta, dsize, &cs, &hash, &len, &sb);
 	if (r)
 		return r;
 	r = open_opts(opts, sizeof(opts), &nopts);
 	if (r)
 		return r;
 	if (nopts)
-		snprintf(params, sizeof(params), "%s %s %u %s %d%s", argv[0], argv[1], cs, hash,
+		snprintf(params, sizeof(params), "%s %s %u %s %d%s", data, meta, cs, hash,
 			 nopts, opts);
 	else
-		snprintf(params, sizeof(params), "%s %s %u %s", argv[0], argv[1], cs, hash);
-	r = vdm_create(argv[2], len, params);
+		snprintf(params, sizeof(params), "%s %s %u %s", data, meta, cs, hash);
+	r = vdm_create(name, len, params);
 	if (r) {
-		err("cannot create %s: %s (the kernel log says why)", argv[2], strerror(-r));
+		err("cannot create %s: %s%s", name, vdm_strerror(r),
+		    r == -VDM_ENODM ? "" : " (the kernel log says why)");
 		return r;
 	}
 	if (o.json) {
 		struct json_object *j = json_object_new_object();
 		char path[300];
 
-		snprintf(path, sizeof(path), "/dev/mapper/%s", argv[2]);
-		vjson_add_str(j, "name", argv[2]);
+		snprintf(path, sizeof(path), "/dev/mapper/%s", name);
+		vjson_add_str(j, "name", name);
 		vjson_add_str(j, "path", path);
 		return vjson_print(stdout, j, "\n");
 	}
 	if (!o.quiet)
-		printf("/dev/mapper/%s\n", argv[2]);
+		printf("/dev/mapper/%s\n", name);
 	return 0;
+}
+
+/* the options of a vdirttab entry into o */
+static void tab_opts(const struct vtab_entry *e)
+{
+	o.mode = e->mode;
+	o.no_read_verify = e->no_read_verify;
+	o.fail_open = e->fail_open;
+	o.cache_mb = e->cache_mb;
+}
+
+struct tab_arg {
+	int argc;
+	char **argv;		/* the names asked for, or all (argc 0) */
+	int *found;
+	int opened, failed, r;
+};
+
+static int tab_one(const struct vtab_entry *e, void *arg)
+{
+	struct tab_arg *a = arg;
+	int i, r, want = !a->argc && !e->noauto;
+
+	for (i = 0; i < a->argc; i++)
+		if (!strcmp(a->argv[i], e->name)) {
+			a->found[i] = 1;
+			want = 1;
+		}
+	if (!want)
+		return 0;
+	tab_opts(e);
+	r = open_one(e->data, e->meta, e->name);
+	if (r) {
+		a->failed++;
+		if (!a->r)
+			a->r = r;
+	} else {
+		a->opened++;
+	}
+	return 0;
+}
+
+/*
+ * open --tab [FILE [NAME...]]: the entries of FILE (default /etc/vdirttab),
+ * all but the noauto ones, or the ones named; each with its options.  The
+ * first failure's code, after trying them all.
+ */
+static int open_tab(int argc, char **argv)
+{
+	const char *path = argc ? argv[0] : VDIRTTAB;
+	struct tab_arg a = { .argc = argc ? argc - 1 : 0, .argv = argv + 1 };
+	unsigned int bad;
+	char why[256];
+	int i, r;
+
+	if (o.mode || o.no_read_verify || o.fail_open || o.cache_mb >= 0) {
+		err("open --tab: the options are each entry's (vdirttab(5)), not the command line's");
+		return EXIT_USAGE;
+	}
+	a.found = calloc(a.argc + 1, sizeof(int));
+	if (!a.found)
+		return -ENOMEM;
+	r = vtab_read(path, tab_one, &a, &bad, why, sizeof(why));
+	if (r == -EINVAL && bad)
+		err("%s line %u: %s", path, bad, why);
+	else if (r)
+		err("%s: %s", path, strerror(-r));
+	for (i = 0; !r && i < a.argc; i++)
+		if (!a.found[i]) {
+			err("%s: no entry named %s", path, a.argv[i]);
+			r = -ENOENT;
+		}
+	free(a.found);
+	if (!r)
+		r = a.r;
+	if (!a.opened && !a.failed && !r && !o.quiet && !o.json)
+		fprintf(stderr, "%s: no entry to open\n", path);
+	return r;
+}
+
+int cmd_open(int argc, char **argv)
+{
+	if (o.tab)
+		return open_tab(argc, argv);
+	if (argc != 3)
+		return cmd_usage();
+	return open_one(argv[0], argv[1], argv[2]);
 }
 
 /* vdm_get(), saying why not */
@@ -171,7 +264,7 @@ static int get_dev(const char *name, struct vdm_dev *d)
 	if (r == -EINVAL)
 		err("%s is not a vdirt device", name);
 	else if (r)
-		err("%s: %s", name, strerror(-r));
+		err("%s: %s", name, vdm_strerror(r));
 	return r;
 }
 
@@ -187,7 +280,7 @@ int cmd_close(int argc, char **argv)
 	vdm_put(&d);
 	r = vdm_remove(argv[0]);
 	if (r)
-		err("cannot remove %s: %s", argv[0], strerror(-r));
+		err("cannot remove %s: %s", argv[0], vdm_strerror(r));
 	return r;
 }
 
@@ -384,7 +477,7 @@ int cmd_list(int argc, char **argv)
 	r = list_nl(&a);
 	if (r) {
 		if (r != -ENOENT)
-			err("list: %s", strerror(-r));
+			err("list: %s", vdm_strerror(r));
 		free(a.nl);
 		return r;
 	}
@@ -398,7 +491,7 @@ int cmd_list(int argc, char **argv)
 	if (o.json)
 		vjson_list_end(&a.jl);
 	if (r)
-		err("list: %s", strerror(-r));
+		err("list: %s", vdm_strerror(r));
 	free(a.nl);
 	return r ? r : a.r;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "dm.h"
 #include "epoch.h"
 #include "json.h"
 #include "util.h"
@@ -34,7 +35,7 @@ int cmd_epoch(int argc, char **argv)
 		return r;
 	}
 	if (r) {
-		err("%s: epoch: %s", argv[0], strerror(-r));
+		err("%s: epoch: %s", argv[0], vdm_strerror(r));
 		return r;
 	}
 	if (o.json) {

@@ -22,16 +22,28 @@ int cmd_meta_size(int argc, char **argv)
 	uint32_t cs = o.cluster_size ? o.cluster_size : VDIRT_DEFAULT_CLUSTER;
 	uint64_t bytes, need;
 	struct vdirt_layout l;
+	int r;
 
 	(void)argc;
 	if (!alg || check_cluster(cs))
 		return -EINVAL;
-	if (parse_size(argv[0], &bytes)) {
+	r = parse_size(argv[0], &bytes);
+	if (r && *argv[0] >= '0' && *argv[0] <= '9' && access(argv[0], F_OK)) {
+		/* "1.5G", "10X": no such path either */
+		err("'%s': not a size (a decimal number with an optional K, M, G or T "
+		    "suffix), nor a device or file", argv[0]);
+		return EXIT_USAGE;
+	}
+	if (r) {
 		int fd = open_dev(argv[0], O_RDONLY, &bytes);
 
 		if (fd < 0)
 			return fd;
 		close(fd);
+	}
+	if (!bytes) {
+		err("%s: a data size of 0 bytes: nothing to measure", argv[0]);
+		return r ? -EINVAL : EXIT_USAGE;
 	}
 	if (bytes % 512) {
 		err("data size %" PRIu64 " is not a multiple of 512 bytes", bytes);
@@ -98,8 +110,22 @@ static void format_error(const char *data, const char *meta, uint64_t dsize, uin
 			    "use --force to overwrite it", meta, f->old.data_sectors,
 			    f->old.cluster_size, f->old.hash_name);
 		else
-			err("%s holds data that is not a dm-vdirt superblock (%s); use --force "
-			    "to overwrite it", meta, f->why);
+			err("%s holds other data, %s; use --force to overwrite it", meta,
+			    f->why);
+		break;
+	case VF_SIGNATURE:
+		if (r == -EEXIST)
+			err("%s holds %s; use --force to overwrite it", meta, f->why);
+		else
+			err("%s: cannot probe for signatures: %s", meta, strerror(-r));
+		break;
+	case VF_NONZERO:
+		if (r == -EEXIST)
+			err("%s is not zero at byte %" PRIu64 " of the %" PRIu64 " bytes a format "
+			    "overwrites; use --force to overwrite it (or zero it: blkdiscard -z)",
+			    meta, f->bad_off, f->need);
+		else
+			err("%s: cannot read: %s", meta, strerror(-r));
 		break;
 	case VF_ZERO:
 		err("%s: cannot zero the metadata area: %s", meta, strerror(-r));
@@ -135,6 +161,18 @@ int cmd_format(int argc, char **argv)
 	if (mfd < 0) {
 		close(dfd);
 		return mfd;
+	}
+
+	r = vsame_file(dfd, mfd);
+	if (r) {
+		if (r > 0)
+			err("%s and %s are the same file or device: the metadata needs a "
+			    "device of its own", argv[0], argv[1]);
+		else
+			err("%s: %s", argv[1], strerror(-r));
+		close(mfd);
+		close(dfd);
+		return r > 0 ? -EINVAL : r;
 	}
 	r = vformat(mfd, argv[1], msize, dsize, cs, alg, vformat_layout(o.unpacked, o.without), o.epochs,
 		    o.force, &f);
@@ -347,7 +385,8 @@ int cmd_check(int argc, char **argv)
 	} else {
 		check_text(argv[0], &k);
 	}
-	return k.c[0].valid && k.c[1].valid ? 0 : k.c[k.best].valid ? 1 : 2;
+	return k.c[0].valid && k.c[1].valid ? 0 :
+	       k.c[k.best].valid ? EXIT_CHECK_DEGRADED : EXIT_CHECK_INVALID;
 }
 
 int cmd_upgrade(int argc, char **argv)

@@ -198,7 +198,7 @@ out:
 	}
 	if (checked && verr) {
 		err("%s: chain broken at record %" PRIu64 ": %s", c->name, res.bad, res.why);
-		r = EXIT_INVAL;
+		r = cmd_verdict(EXIT_INVAL);
 	} else if (checked && !o.json && !o.quiet) {
 		printf("%s: chain verified: records %" PRIu64 "..%" PRIu64 " (%" PRIu64
 		       " records%s), log_hash %s\n", c->name, c->vfirst, c->head ? c->head - 1 : 0,

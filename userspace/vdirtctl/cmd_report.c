@@ -203,6 +203,7 @@ int cmd_scan(int argc, char **argv)
 struct hash_arg {
 	unsigned int ds;
 	struct vjson_list jl;
+	int begun;		/* the JSON list printed its "[": at the first digest */
 };
 
 static int hash_cb(const struct vhash *h, void *arg)
@@ -223,6 +224,8 @@ static int hash_cb(const struct vhash *h, void *arg)
 		vjson_add_u64(j, "epoch", h->epoch);
 		fmt_time(ts, sizeof(ts), h->time_ns);
 		vjson_add_str(j, "time", h->time_ns ? ts : NULL);
+		if (!a->begun++)
+			vjson_list_begin(&a->jl, stdout);
 		return vjson_list_add(&a->jl, j);
 	}
 	printf("%" PRIu64 " %s %s\n", h->cluster, h->has_current ? hc : "-",
@@ -245,10 +248,11 @@ int cmd_hashes(int argc, char **argv)
 		goto out;
 	memset(&a, 0, sizeof(a));
 	a.ds = d.digest_size;
-	if (o.json)
-		vjson_list_begin(&a.jl, stdout);
+	/* streamed: nothing is printed before the first digest (or the end) */
 	r = vnl_hashes(&v, argv[0], first, count, d.digest_size, hash_cb, &a);
-	if (o.json)
+	if (o.json && !r && !a.begun++)
+		vjson_list_begin(&a.jl, stdout);
+	if (o.json && a.begun)
 		vjson_list_end(&a.jl);
 	if (r)
 		err("%s: hashes: %s", argv[0], strerror(-r));

@@ -6,9 +6,24 @@
  * This file: the option table (which commands take each option), the
  * command table, -errno to exit code, and main().  The commands are in
  * cmd_*.c, the work they do in lib/ (libvdirt.a).
+ *
+ * Adding a command: a line in commands[] (name, function, min/max
+ * arguments checked before it runs, usage, help); the function returns 0,
+ * -errno (errno_to_exit() gives the code, its stdout is dropped) or an exit
+ * code (EXIT_* of cmd.h; return cmd_verdict(code) when that code is an
+ * answer whose output is kept).  A command whose output streams (too big
+ * to hold, or as it happens) is named in streaming[].  Its options: add
+ * the command's name to the cmds list of each option it takes in opts[]
+ * (a new option: a line there, a value in set_opt(), a field in struct
+ * opts); every other option is refused before it runs ("option --X is not
+ * allowed with CMD", exit 2), and numbers go through opt_num() (decimal,
+ * a range, sizes with K/M/G/T).  An -o style path goes through
+ * check_outputs().  Document each in vdirtctl.8 (COMMANDS, OPTIONS, EXIT
+ * STATUS).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +36,14 @@
 static const struct command commands[] = {
 	{ "meta-size", cmd_meta_size, 1, 1, "<data_size|data_dev>", "print the metadata bytes needed" },
 	{ "format", cmd_format, 2, 2, "<data_dev> <meta_dev>", "write the metadata superblock" },
-	{ "open", cmd_open, 3, 3, "<data_dev> <meta_dev> <name>", "create /dev/mapper/<name>" },
+	{ "open", cmd_open, 0, -1, "<data_dev> <meta_dev> <name> | --tab [<file> [<name>...]]",
+	  "create /dev/mapper/<name>; --tab: the entries of /etc/vdirttab" },
 	{ "close", cmd_close, 1, 1, "<name>", "remove the device" },
 	{ "status", cmd_status, 1, 1, "<name>", "geometry, state and counters" },
 	{ "list", cmd_list, 0, 0, "", "all vdirt devices: table, status and netlink info" },
 	{ "devices", cmd_list, 0, 0, "", "the same as list" },
 	{ "check", cmd_check, 1, 1, "<meta_dev>",
-	  "offline: both superblock copies, the one in use, regions to recover (exit 0/1/2)" },
+	  "offline: both superblock copies, the one in use, regions to recover (exit 0/20/21)" },
 	{ "upgrade", cmd_upgrade, 1, 1, "<meta_dev>",
 	  "offline: convert format version 1 metadata to version 2 (staging area)" },
 	{ "baseline build", cmd_baseline_build, 1, 1, "<image_or_device> -o <file>|--root",
@@ -69,17 +85,24 @@ static const struct command commands[] = {
 	{ NULL, NULL, 0, 0, NULL, NULL }
 };
 
+/*
+ * The commands whose output streams (too big to hold, or as it happens):
+ * printed as it comes, so each prints nothing before its first answer.
+ * Every other command's stdout is held and dropped if it fails.
+ */
+static const char *const streaming[] = { "monitor", "hashes", "changed", "files", NULL };
+
 /* the command main() runs */
 static const struct command *current;
 
-enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_VERSION, O_PROGRESS,
+enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_PROGRESS,
        O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED, O_WITHOUT,
        O_EPOCHS, O_LABEL, O_SINCE, O_UNTIL, O_HASHES, O_META, O_VERIFY, O_KEY_FILE };
 
 #define GEOMETRY "meta-size,format,open,baseline build"
 #define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
-/* report --files (a value of its own, apart from the O_* list above) */
-enum { O_FILES = 400 };
+/* report --files, open --tab (values of their own, apart from the O_* list above) */
+enum { O_FILES = 400, O_TAB = 401 };
 /* attestation: baseline build --root, attest --proof */
 enum { O_ROOT = 420, O_PROOF };
 
@@ -121,6 +144,8 @@ static const struct opt_def {
 	{ "fail-open", no_argument, O_FAIL_OPEN, "open", NULL,
 	  "keep I/O going when measuring fails" },
 	{ "cache-mb", required_argument, O_CACHE, "open", "N", "metadata cache bound" },
+	{ "tab", no_argument, O_TAB, "open", NULL,
+	  "open the entries of a vdirttab(5) file (default /etc/vdirttab)" },
 	{ "count", required_argument, 'n', "monitor", "N", "exit after N events" },
 	{ "all", no_argument, O_ALL, "monitor", NULL,
 	  "every device, also those created later (default)" },
@@ -143,8 +168,8 @@ static const struct opt_def {
 	{ "json", no_argument, 'j', NULL, NULL, "machine-readable output" },
 	{ "quiet", no_argument, 'q', NULL, NULL, "print nothing but errors" },
 	{ "debug", no_argument, 'd', NULL, NULL, "debug lines on stderr, prefixed '#'" },
-	{ "help", no_argument, O_HELP, NULL, NULL, "this help" },
-	{ "version", no_argument, O_VERSION, NULL, NULL, "the version" },
+	{ "help", no_argument, O_HELP, NULL, NULL, "this help (also -?)" },
+	{ "version", no_argument, 'V', NULL, NULL, "the version" },
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -158,6 +183,7 @@ int errno_to_exit(int e)
 		return EXIT_PERM;
 	case ENOENT:
 	case ENODEV:
+	case ENOPKG:		/* VDM_ENODM: no device-mapper in the kernel */
 	case ENXIO:
 	case ESRCH:
 		return EXIT_NOENT;
@@ -235,29 +261,47 @@ static void usage(FILE *f)
 		fprintf(f, " %s", vh_algs(i)->name);
 	fprintf(f, "\n\nExit codes: 0 ok, 1 failure, 2 usage, 3 permission, 4 no such device/file,\n"
 		"5 busy or exists, 6 invalid data, 7 I/O error, 8 too small, 9 not supported,\n"
-		"10 mismatches found, 11 out of memory, 12 interrupted.  See vdirtctl(8).\n");
+		"10 mismatches found, 11 out of memory, 12 interrupted; check: 20 one superblock\n"
+		"copy invalid, 21 no valid superblock.  See vdirtctl(8).\n");
+}
+
+/*
+ * The number arg of option --name into *v: decimal (a size: with an
+ * optional K/M/G/T suffix), min..max; 0, or EXIT_USAGE saying why.
+ */
+static int opt_num(const char *name, const char *arg, int size, uint64_t min, uint64_t max,
+		   uint64_t *v)
+{
+	int r = size ? parse_size(arg, v) : parse_u64(arg, v);
+
+	if (r == -EINVAL) {
+		err("--%s: '%s' is not a decimal number%s", name, arg,
+		    size ? " (with an optional K, M, G or T suffix)" : "");
+		return EXIT_USAGE;
+	}
+	if (r || *v < min || *v > max) {
+		err("--%s: %s is out of range (%" PRIu64 "..%" PRIu64 ")", name, arg, min, max);
+		return EXIT_USAGE;
+	}
+	return 0;
 }
 
 /* the value of one option into o; 0, or EXIT_USAGE saying why */
 static int set_opt(int val, const char *arg)
 {
-	uint64_t v;
+	uint64_t v = 0;
+	int r = 0;
 
 	switch (val) {
 	case 'c':
-		if (parse_size(arg, &v) || v > UINT32_MAX) {
-			err("--cluster-size: bad number '%s'", arg);
-			return EXIT_USAGE;
-		}
+		r = opt_num("cluster-size", arg, 1, VDIRT_MIN_CLUSTER_SIZE, VDIRT_MAX_CLUSTER_SIZE,
+			    &v);
 		o.cluster_size = v;
 		break;
 	case 'h': o.hash = arg; break;
 	case 'o': o.output = arg; break;
 	case 't':
-		if (parse_u64(arg, &v) || !v || v > 256) {
-			err("--threads: 1..256");
-			return EXIT_USAGE;
-		}
+		r = opt_num("threads", arg, 0, 1, 256, &v);
 		o.threads = v;
 		break;
 	case 'f': o.force = 1; break;
@@ -270,46 +314,34 @@ static int set_opt(int val, const char *arg)
 		break;
 	case O_LABEL: o.label = arg; break;
 	case O_SINCE:
+		r = opt_num("since", arg, 0, 0, INT64_MAX, &v);
+		o.since = v;
+		o.since_set = 1;
+		break;
 	case O_UNTIL:
-		if (parse_u64(arg, &v) || v > INT64_MAX) {
-			err("--%s: bad epoch number '%s'", val == O_SINCE ? "since" : "until", arg);
-			return EXIT_USAGE;
-		}
-		if (val == O_SINCE) {
-			o.since = v;
-			o.since_set = 1;
-		} else {
-			o.until = (int64_t)v;
-		}
+		r = opt_num("until", arg, 0, 0, INT64_MAX, &v);
+		o.until = (int64_t)v;
 		break;
 	case O_HASHES: o.hashes = 1; break;
 	case O_META: o.meta = arg; break;
 	case O_VERIFY: o.verify = 1; break;
 	case O_KEY_FILE: o.key_file = arg; break;
 	case O_EPOCHS:
-		if (parse_u64(arg, &v) || v < VDIRT_EPOCHS_MIN || v > VDIRT_EPOCHS_MAX) {
-			err("--epochs: %u..%u", VDIRT_EPOCHS_MIN, VDIRT_EPOCHS_MAX);
-			return EXIT_USAGE;
-		}
+		r = opt_num("epochs", arg, 0, VDIRT_EPOCHS_MIN, VDIRT_EPOCHS_MAX, &v);
 		o.epochs = v;
 		break;
 	case 'n':
-		if (parse_u64(arg, &v)) {
-			err("--count: bad number '%s'", arg);
-			return EXIT_USAGE;
-		}
+		r = opt_num("count", arg, 0, 1, UINT64_MAX, &v);
 		o.count = v;
 		break;
 	case 'w': o.wait = 1; break;
 	case O_FILES: o.files = 1; break;
 	case O_ROOT: o.root = 1; break;
 	case O_PROOF:
-		if (parse_u64(arg, &o.proof)) {
-			err("--proof: bad cluster number '%s'", arg);
-			return EXIT_USAGE;
-		}
+		r = opt_num("proof", arg, 0, 0, UINT64_MAX, &o.proof);
 		o.proof_set = 1;
 		break;
+	case O_TAB: o.tab = 1; break;
 	case 'j': o.json = 1; break;
 	case 'q': o.quiet = 1; break;
 	case 'd': o.debug++; break;
@@ -317,10 +349,8 @@ static int set_opt(int val, const char *arg)
 	case O_NO_RV: o.no_read_verify = 1; break;
 	case O_FAIL_OPEN: o.fail_open = 1; break;
 	case O_CACHE:
-		if (parse_u64(arg, &v) || v > 1 << 20) {
-			err("--cache-mb: bad number '%s'", arg);
-			return EXIT_USAGE;
-		}
+		/* the table's cache_mb range (Documentation/dm-vdirt.rst) */
+		r = opt_num("cache-mb", arg, 0, 1, 65536, &v);
 		o.cache_mb = v;
 		break;
 	case O_PROGRESS: o.progress = 1; break;
@@ -329,14 +359,11 @@ static int set_opt(int val, const char *arg)
 	case O_JOURNAL: o.journal = 1; break;
 	case O_PROM: o.prom = arg; break;
 	case O_INTERVAL:
-		if (parse_u64(arg, &v) || !v || v > 86400) {
-			err("--interval: 1..86400 seconds");
-			return EXIT_USAGE;
-		}
+		r = opt_num("interval", arg, 0, 1, 86400, &v);
 		o.interval = v;
 		break;
 	}
-	return 0;
+	return r;
 }
 
 /*
@@ -346,11 +373,12 @@ static int set_opt(int val, const char *arg)
 static int parse_opts(int argc, char **argv, int *seen)
 {
 	struct option lo[NOPTS + 1];
-	char shorts[2 * NOPTS + 1];
+	char shorts[2 * NOPTS + 2];
 	unsigned int i, ns = 0;
 	int opt, r;
 
 	memset(lo, 0, sizeof(lo));
+	shorts[ns++] = ':';	/* a missing value: ':', not '?' */
 	for (i = 0; i < NOPTS; i++) {
 		lo[i].name = opts[i].name;
 		lo[i].has_arg = opts[i].has_arg;
@@ -362,16 +390,23 @@ static int parse_opts(int argc, char **argv, int *seen)
 		}
 	}
 	shorts[ns] = 0;
+	opterr = 0;	/* the messages below instead of getopt's */
 	while ((opt = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
-		for (i = 0; i < NOPTS && opts[i].val != opt; i++)
-			;
-		if (i == NOPTS) {
-			usage(stderr);
+		if (opt == ':') {
+			err("option '%s' needs a value; see vdirtctl --help", argv[optind - 1]);
 			return EXIT_USAGE;
 		}
+		if (opt == '?' && optopt == '?')
+			return -1;	/* -? */
+		if (opt == '?') {
+			err("unknown option '%s'; see vdirtctl --help", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		for (i = 0; i < NOPTS && opts[i].val != opt; i++)
+			;
 		if (opt == O_HELP)
 			return -1;
-		if (opt == O_VERSION)
+		if (opt == 'V')
 			return -2;
 		seen[i] = 1;
 		r = set_opt(opt, optarg);
@@ -404,7 +439,7 @@ static int check_scope(const struct command *c, const int *seen)
 
 	for (i = 0; i < NOPTS; i++)
 		if (seen[i] && !takes(opts[i].cmds, c->name)) {
-			err("--%s: not an option of '%s' (only of: %s); see vdirtctl --help",
+			err("option --%s is not allowed with %s (only with: %s)",
 			    opts[i].name, c->name, opts[i].cmds);
 			return EXIT_USAGE;
 		}
@@ -427,6 +462,73 @@ int cmd_usage(void)
 	return EXIT_USAGE;
 }
 
+/* the paths the options name that a command writes: a regular file or a new path only */
+static int check_outputs(void)
+{
+	const char *paths[][2] = { { "output", o.output }, { "prometheus-textfile", o.prom } };
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (!paths[i][1] || !strcmp(paths[i][1], "-"))
+			continue;
+		r = vout_check(paths[i][1]);
+		if (r == -EINVAL)
+			err("--%s %s: not a regular file: refused (only a regular file or a new "
+			    "path is written)", paths[i][0], paths[i][1]);
+		else if (r)
+			err("--%s %s: %s", paths[i][0], paths[i][1], strerror(-r));
+		if (r)
+			return errno_to_exit(r);
+	}
+	return 0;
+}
+
+/*
+ * stdout of a command that does not stream (streaming[]) goes to memory
+ * and out only when the command succeeded or gave a verdict: nothing on
+ * stdout on a failure.  Verdicts: EXIT_MISMATCH, check's EXIT_CHECK_*, and
+ * any code a command returned through cmd_verdict().
+ */
+static FILE *real_stdout;
+static char *held;
+static size_t held_len;
+static int verdict = -1;	/* set by cmd_verdict() */
+
+int cmd_verdict(int code)
+{
+	verdict = code;
+	return code;
+}
+
+static void hold_stdout(void)
+{
+	FILE *m = open_memstream(&held, &held_len);
+
+	if (!m)
+		return;	/* then straight to stdout */
+	real_stdout = stdout;
+	stdout = m;
+}
+
+/* r: the command's result; the held output to the real stdout unless it failed */
+static int release_stdout(int r)
+{
+	int keep = r == 0 || r == EXIT_MISMATCH || r == EXIT_CHECK_DEGRADED ||
+		   r == EXIT_CHECK_INVALID || (r > 0 && r == verdict);
+	FILE *m = stdout;
+
+	if (!real_stdout)
+		return r;
+	if (fclose(m) && !r)
+		r = -ENOMEM;
+	stdout = real_stdout;
+	if (keep && held_len && fwrite(held, 1, held_len, stdout) != held_len && !r)
+		r = -EIO;
+	free(held);
+	return r;
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -438,7 +540,7 @@ int main(int argc, char **argv)
 	const struct command *c;
 	int seen[NOPTS] = { 0 };
 	struct sigaction sa;
-	int r, words;
+	int r, words, i;
 
 	vlog_set(log_hook);
 	r = parse_opts(argc, argv, seen);
@@ -469,6 +571,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	r = check_scope(c, seen);
+	if (!r)
+		r = check_outputs();
 	if (r)
 		return r;
 	current = c;
@@ -484,7 +588,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	vdm_init();
 	dbg("command %s", c->name);
+	for (i = 0; streaming[i] && strcmp(streaming[i], c->name); i++)
+		;
+	if (!streaming[i])
+		hold_stdout();
 	r = c->fn(argc, argv);
+	r = release_stdout(r);
 	if (fflush(stdout) && !r)
 		r = -EIO;
 	if (r > 0)
