@@ -35,7 +35,7 @@ echo "root_time chunks $(((clusters + 127) / 128))"
 eroot full
 n=$((clusters * pct / 100))
 fio --name=w --filename=/dev/mapper/$N --rw=randwrite --bs=4k --direct=1 \
-	--ioengine=libaio --iodepth=16 --number_ios=$n --size=$((len * 512)) \
+	--ioengine=libaio --iodepth=16 --number_ios=$n --size=$((len * 512)) --eta=never \
 	--output=/dev/null || exit 1
 echo "root_time written $n"
 eroot changed
