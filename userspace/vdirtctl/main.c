@@ -472,6 +472,9 @@ static int check_outputs(void)
 	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		if (!paths[i][1] || !strcmp(paths[i][1], "-"))
 			continue;
+		/* export's -o is a directory, new or empty: it checks it itself */
+		if (i == 0 && current && !strcmp(current->name, "export"))
+			continue;
 		r = vout_check(paths[i][1]);
 		if (r == -EINVAL)
 			err("--%s %s: not a regular file: refused (only a regular file or a new "
@@ -570,12 +573,12 @@ int main(int argc, char **argv)
 		    argc > 1 && !strcmp(argv[0], "baseline") ? argv[1] : "");
 		return EXIT_USAGE;
 	}
+	current = c;
 	r = check_scope(c, seen);
 	if (!r)
 		r = check_outputs();
 	if (r)
 		return r;
-	current = c;
 	words = strchr(c->name, ' ') ? 2 : 1;
 	argc -= words;
 	argv += words;
