@@ -360,12 +360,11 @@ void vdirt_merkle_mark(struct vdirt_dev *vd, u64 cluster)
 
 /* ---- hashing ---- */
 
-static int vdirt_merkle_leaf(struct vdirt_dev *vd, u64 c, const u8 *digest,
-			     u8 *out)
+/* out = SHA-256(tag || a[alen] || b[blen]) */
+static int vdirt_merkle_hash(struct vdirt_dev *vd, u8 tag, const void *a,
+			     u32 alen, const void *b, u32 blen, u8 *out)
 {
 	SHASH_DESC_ON_STACK(desc, vd->mk.tfm);
-	u8 tag = VDIRT_MERKLE_LEAF;
-	__le64 idx = cpu_to_le64(c);
 	int r;
 
 	desc->tfm = vd->mk.tfm;
@@ -373,55 +372,46 @@ static int vdirt_merkle_leaf(struct vdirt_dev *vd, u64 c, const u8 *digest,
 	if (!r)
 		r = crypto_shash_update(desc, &tag, 1);
 	if (!r)
-		r = crypto_shash_update(desc, (u8 *)&idx, sizeof(idx));
+		r = crypto_shash_update(desc, a, alen);
 	if (!r)
-		r = crypto_shash_finup(desc, digest, vd->digest_size, out);
+		r = crypto_shash_finup(desc, b, blen, out);
 	return r;
+}
+
+static int vdirt_merkle_leaf(struct vdirt_dev *vd, u64 c, const u8 *digest,
+			     u8 *out)
+{
+	__le64 idx = cpu_to_le64(c);
+
+	return vdirt_merkle_hash(vd, VDIRT_MERKLE_LEAF, &idx, sizeof(idx),
+				 digest, vd->digest_size, out);
 }
 
 static int vdirt_merkle_node(struct vdirt_dev *vd, const u8 *left,
 			     const u8 *right, u8 *out)
 {
-	SHASH_DESC_ON_STACK(desc, vd->mk.tfm);
-	u8 tag = VDIRT_MERKLE_NODE;
-	int r;
-
-	desc->tfm = vd->mk.tfm;
-	r = crypto_shash_init(desc);
-	if (!r)
-		r = crypto_shash_update(desc, &tag, 1);
-	if (!r)
-		r = crypto_shash_update(desc, left, VDIRT_MERKLE_DIGEST_SIZE);
-	if (!r)
-		r = crypto_shash_finup(desc, right, VDIRT_MERKLE_DIGEST_SIZE, out);
-	return r;
+	return vdirt_merkle_hash(vd, VDIRT_MERKLE_NODE, left,
+				 VDIRT_MERKLE_DIGEST_SIZE, right,
+				 VDIRT_MERKLE_DIGEST_SIZE, out);
 }
 
 static int vdirt_merkle_final(struct vdirt_dev *vd, const u8 *top, u8 *root)
 {
-	SHASH_DESC_ON_STACK(desc, vd->mk.tfm);
+	/* the geometry after the tag */
 	struct {
-		u8 tag;
 		__le64 clusters;
 		__le32 cluster_size;
 		__le32 digest_size;
 		char hash_name[VDIRT_HASH_NAME_LEN];
 	} __packed g;
-	int r;
 
 	memset(&g, 0, sizeof(g));
-	g.tag = VDIRT_MERKLE_ROOT;
 	g.clusters = cpu_to_le64(vd->nr_clusters);
 	g.cluster_size = cpu_to_le32(vd->cluster_size);
 	g.digest_size = cpu_to_le32(vd->digest_size);
 	strscpy(g.hash_name, vd->hash_name, sizeof(g.hash_name));
-	desc->tfm = vd->mk.tfm;
-	r = crypto_shash_init(desc);
-	if (!r)
-		r = crypto_shash_update(desc, (u8 *)&g, sizeof(g));
-	if (!r)
-		r = crypto_shash_finup(desc, top, VDIRT_MERKLE_DIGEST_SIZE, root);
-	return r;
+	return vdirt_merkle_hash(vd, VDIRT_MERKLE_ROOT, &g, sizeof(g), top,
+				 VDIRT_MERKLE_DIGEST_SIZE, root);
 }
 
 /* ---- the job ---- */

@@ -408,8 +408,8 @@ static int vdirt_nl_can_start(struct vdirt_dev *vd,
 	return r;
 }
 
-/* the answer to a command that started a baseline change: its number */
-static int vdirt_nl_reply_change(struct genl_info *info, u8 cmd, u64 id)
+/* the answer to a command that started work: its number in attribute */
+static int vdirt_nl_reply_id(struct genl_info *info, u8 cmd, int attr, u64 id)
 {
 	struct sk_buff *msg;
 	void *hdr;
@@ -419,12 +419,18 @@ static int vdirt_nl_reply_change(struct genl_info *info, u8 cmd, u64 id)
 		return -ENOMEM;
 	hdr = genlmsg_put(msg, info->snd_portid, info->snd_seq,
 			  &vdirt_genl_family, 0, cmd);
-	if (!hdr || nla_put_u64_64bit(msg, VDIRT_A_CHANGE_ID, id, VDIRT_A_PAD)) {
+	if (!hdr || nla_put_u64_64bit(msg, attr, id, VDIRT_A_PAD)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
 	genlmsg_end(msg, hdr);
 	return genlmsg_reply(msg, info);
+}
+
+/* the answer to a command that started a baseline change */
+static int vdirt_nl_reply_change(struct genl_info *info, u8 cmd, u64 id)
+{
+	return vdirt_nl_reply_id(info, cmd, VDIRT_A_CHANGE_ID, id);
 }
 
 /* extack message of a refused vdirt_bc_start() */
@@ -1149,9 +1155,7 @@ static void vdirt_nl_attest_refused(int r, struct netlink_ext_ack *extack)
 static int vdirt_nl_attest(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *ca = info->attrs[VDIRT_A_CLUSTER];
-	struct sk_buff *msg;
 	struct vdirt_dev *vd;
-	void *hdr;
 	u64 id = 0;
 	int r;
 
@@ -1167,17 +1171,7 @@ static int vdirt_nl_attest(struct sk_buff *skb, struct genl_info *info)
 	vdirt_dev_put(vd);
 	if (r)
 		return r;
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
-	if (!msg)
-		return -ENOMEM;
-	hdr = genlmsg_put(msg, info->snd_portid, info->snd_seq,
-			  &vdirt_genl_family, 0, VDIRT_CMD_ATTEST);
-	if (!hdr || nla_put_u64_64bit(msg, VDIRT_A_ROOT_ID, id, VDIRT_A_PAD)) {
-		nlmsg_free(msg);
-		return -EMSGSIZE;
-	}
-	genlmsg_end(msg, hdr);
-	return genlmsg_reply(msg, info);
+	return vdirt_nl_reply_id(info, VDIRT_CMD_ATTEST, VDIRT_A_ROOT_ID, id);
 }
 
 /* what a finished root covers, and its proof */
