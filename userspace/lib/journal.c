@@ -85,6 +85,29 @@ int vj_priority(int kind)
 	return LOG_INFO;
 }
 
+const char *vj_message_id(int kind)
+{
+	switch (kind) {
+	case VDIRT_KIND_READ_MISMATCH: return VJ_ID_READ_MISMATCH;
+	case VDIRT_KIND_WRITE_DRIFT: return VJ_ID_WRITE_DRIFT;
+	case VDIRT_KIND_RECOVERY: return VJ_ID_RECOVERY;
+	case VDIRT_KIND_ROLLBACK: return VJ_ID_ROLLBACK;
+	case VDIRT_KIND_EPOCH: return VJ_ID_EPOCH;
+	case VDIRT_KIND_ACTIVATION: return VJ_ID_ACTIVATION;
+	case VDIRT_KIND_BASELINE: return VJ_ID_BASELINE;
+	case VDIRT_KIND_PURGE: return VJ_ID_PURGE;
+	case VREC_KIND_GAP: return VJ_ID_RECORD_GAP;
+	}
+	return VJ_ID_UNKNOWN;
+}
+
+/* the kinds whose record names a cluster (and carries two digests) */
+static int names_cluster(int kind)
+{
+	return kind == VDIRT_KIND_READ_MISMATCH || kind == VDIRT_KIND_WRITE_DRIFT ||
+	       kind == VDIRT_KIND_ROLLBACK;
+}
+
 static void message(char *out, size_t len, const struct vrec *r, uint64_t sector)
 {
 	char s[160];
@@ -98,6 +121,11 @@ static void message(char *out, size_t len, const struct vrec *r, uint64_t sector
 			 r->cluster, sector, vrec_op_name(r->op), r->seq,
 			 r->kind == VDIRT_KIND_READ_MISMATCH ?
 			 "the data changed below dm-vdirt" : "a write differs from the baseline");
+		break;
+	case VDIRT_KIND_ROLLBACK:
+		snprintf(out, len, "%s: rollback at cluster %" PRIu64 " (sector %" PRIu64 ", %s, record %"
+			 PRIu64 "): the data read is older content, of epoch %" PRIu64, r->dev,
+			 r->cluster, sector, vrec_op_name(r->op), r->seq, r->aux[VDIRT_AUX_EPOCH]);
 		break;
 	case VDIRT_KIND_RECOVERY:
 		vrec_recovery_str(s, sizeof(s), r);
@@ -133,26 +161,31 @@ static void message(char *out, size_t len, const struct vrec *r, uint64_t sector
 	}
 }
 
-int vj_fields(const struct vrec *r, uint32_t cs, const char *hash,
+int vj_fields(const struct vrec *r, const struct vj_dev *d,
 	      char f[VJ_MAX_FIELDS][VJ_FIELD_MAX])
 {
-	uint64_t sector = r->cluster * (cs / 512);
+	uint64_t sector = r->cluster * (d->cluster_size / 512);
 	char e[2 * VDIRT_MAX_DIGEST_SIZE + 1], a[2 * VDIRT_MAX_DIGEST_SIZE + 1];
 	char msg[VJ_FIELD_MAX - 8];
 	int n = 0;
 
 #define F(...) snprintf(f[n++], VJ_FIELD_MAX, __VA_ARGS__)
+#define F_STR(name, s) do { if ((s) && *(s)) F(name "=%s", (s)); } while (0)
 	message(msg, sizeof(msg), r, sector);
 	F("MESSAGE=%s", msg);
-	F("MESSAGE_ID=%s", VJ_MESSAGE_ID);
+	F("MESSAGE_ID=%s", vj_message_id(r->kind));
 	F("PRIORITY=%d", vj_priority(r->kind));
 	F("SYSLOG_IDENTIFIER=vdirtctl");
 	F("VDIRT_DEVICE=%s", r->dev);
 	F("VDIRT_DEVNO=%u:%u", r->major, r->minor);
 	F("VDIRT_KIND=%s", vrec_kind_name(r->kind));
 	F("VDIRT_SEQ=%" PRIu64, r->seq);
-	if (hash && *hash)
-		F("VDIRT_HASH=%s", hash);
+	F_STR("VDIRT_HASH", d->hash);
+	/* the device, for every kind: which metadata, mode, data device */
+	F_STR("VDIRT_UUID", d->uuid);
+	F_STR("VDIRT_MODE", d->mode);
+	F_STR("VDIRT_DATA_DEVICE", d->data_device);
+	F_STR("VDIRT_DATA_DEVNO", d->data_devno);
 	if (r->kind == VREC_KIND_GAP) {
 		F("VDIRT_LOST=%" PRIu64, r->aux[0]);
 		return n;
@@ -190,12 +223,18 @@ int vj_fields(const struct vrec *r, uint32_t cs, const char *hash,
 	}
 	if (r->kind == VDIRT_KIND_PURGE)
 		return n;
+	/* a mismatch, a drift, a rollback (and a kind this tool does not know) */
 	hex(e, r->expected, r->dlen);
 	hex(a, r->actual, r->dlen);
 	F("VDIRT_CLUSTER=%" PRIu64, r->cluster);
 	F("VDIRT_SECTOR=%" PRIu64, sector);
+	if (names_cluster(r->kind))
+		F("VDIRT_OFFSET=%" PRIu64, r->cluster * d->cluster_size);
 	F("VDIRT_EXPECTED=%s", e);
 	F("VDIRT_ACTUAL=%s", a);
+	if (r->kind == VDIRT_KIND_ROLLBACK)
+		F("VDIRT_CONTENT_EPOCH=%" PRIu64, r->aux[VDIRT_AUX_EPOCH]);
+#undef F_STR
 #undef F
 	return n;
 }
@@ -206,11 +245,11 @@ int vj_available(void)
 	return 1;
 }
 
-int vj_send(const struct vrec *r, uint32_t cs, const char *hash)
+int vj_send(const struct vrec *r, const struct vj_dev *d)
 {
 	static char f[VJ_MAX_FIELDS][VJ_FIELD_MAX];
 	struct iovec iov[VJ_MAX_FIELDS];
-	int i, n = vj_fields(r, cs, hash, f);
+	int i, n = vj_fields(r, d, f);
 
 	for (i = 0; i < n; i++) {
 		iov[i].iov_base = f[i];
@@ -229,11 +268,10 @@ int vj_available(void)
 	return 0;
 }
 
-int vj_send(const struct vrec *r, uint32_t cs, const char *hash)
+int vj_send(const struct vrec *r, const struct vj_dev *d)
 {
 	(void)r;
-	(void)cs;
-	(void)hash;
+	(void)d;
 	return -EOPNOTSUPP;
 }
 

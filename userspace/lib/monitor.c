@@ -9,28 +9,53 @@
  * metrics after events and every interval.  Testing aids:
  * VDIRTCTL_TEST_RCVBUF (socket buffer), VDIRTCTL_TEST_SLOW_MS (a slow
  * reader), VDIRTCTL_TEST_MONITOR_READY (a file created once listening).
+ *
+ * Each device's journal entries and metrics also say which metadata (its
+ * uuid), the mode and the data device (major:minor from the dm table,
+ * through libdevmapper; its name from sysfs), as last seen: when the
+ * device was found, and again every idle second and every textfile write.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "dm.h"
 #include "monitor.h"
 #include "nl.h"
 #include "prom.h"
 #include "util.h"
 
 #define MON_MAX 64
+
+/* what the journal entries and the metrics say of a device besides its name */
+struct mon_info {
+	char hash[64];
+	char uuid[33];		/* hex, "" when the kernel gives none */
+	const char *mode;	/* "audit", "enforce" */
+	char data_devno[24];	/* "major:minor" of the data device, "" unknown */
+	char data_path[VDIRT_DEV_NAME_MAX + 16];	/* /dev/mapper/NAME, /dev/KNAME */
+	char data_kname[64];	/* its kernel name: vda, sdb1, dm-2 */
+};
+
 struct mon_dev {
 	char name[VDIRT_DEV_NAME_MAX];
-	char hash[64];
 	uint32_t major, minor;
 	uint64_t next;		/* next record number expected */
 	uint32_t cs;
+	struct mon_info info;
+};
+
+/* the strings a textfile's device points to */
+struct mon_prom_buf {
+	char name[VDIRT_DEV_NAME_MAX];
+	char kname[24];
+	struct mon_info info;
 };
 
 struct mon {
@@ -45,7 +70,7 @@ struct mon {
 	int journal_errors;
 	/* --prometheus-textfile */
 	struct vprom_dev prom[MON_MAX];
-	char prom_name[MON_MAX][VDIRT_DEV_NAME_MAX];
+	struct mon_prom_buf prom_buf[MON_MAX];
 	int nprom;
 	int prom_dirty;		/* an event since the last write */
 	uint64_t prom_next;	/* next periodic write, ns (CLOCK_MONOTONIC) */
@@ -74,6 +99,86 @@ static int mon_wanted(struct mon *m, const char *name)
 	return 0;
 }
 
+/*
+ * The data device of vdirt device name, from its table's first argument
+ * (the kernel prints it as major:minor): its number, a /dev path
+ * (/dev/mapper/NAME for a dm device) and its kernel name.  Left empty
+ * when the table cannot be read: no /dev/mapper/control in the sandbox
+ * (asked first, so that libdevmapper does not log an error each second).
+ */
+static void mon_data_dev(const char *name, struct mon_info *in)
+{
+	static int warned;
+	char link[PATH_MAX], p[96], dmname[VDIRT_DEV_NAME_MAX], *k;
+	unsigned int maj, min;
+	struct vdm_dev d;
+	ssize_t l;
+	FILE *f;
+	int r;
+
+	in->data_devno[0] = in->data_path[0] = in->data_kname[0] = 0;
+	if (access("/dev/mapper/control", R_OK | W_OK)) {
+		if (!warned++)
+			vlog(VLOG_DEBUG, "monitor: /dev/mapper/control: %s: no data devices",
+			     strerror(errno));
+		return;
+	}
+	r = vdm_get(name, &d);
+	if (r) {
+		vlog(VLOG_DEBUG, "monitor: %s: no table: %s", name, vdm_strerror(r));
+		return;
+	}
+	r = sscanf(d.table, "%u:%u ", &maj, &min);
+	vdm_put(&d);
+	if (r != 2)
+		return;
+	snprintf(in->data_devno, sizeof(in->data_devno), "%u:%u", maj, min);
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u", maj, min);
+	l = readlink(p, link, sizeof(link) - 1);
+	if (l <= 0)
+		return;
+	link[l] = 0;
+	k = strrchr(link, '/');
+	snprintf(in->data_kname, sizeof(in->data_kname), "%.63s", k ? k + 1 : link);
+	/* a dm data device by its dm name, others by their node ("!" is a "/") */
+	snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/dm/name", maj, min);
+	f = fopen(p, "re");
+	if (f && fgets(dmname, sizeof(dmname), f)) {
+		dmname[strcspn(dmname, "\n")] = 0;
+		snprintf(in->data_path, sizeof(in->data_path), "/dev/mapper/%s", dmname);
+	} else {
+		snprintf(in->data_path, sizeof(in->data_path), "/dev/%s", in->data_kname);
+		for (k = in->data_path; *k; k++)
+			if (*k == '!')
+				*k = '/';
+	}
+	if (f)
+		fclose(f);
+}
+
+/* a device's uuid, hash and mode (DEV_GET), and its data device */
+static void mon_info(const struct vdev_info *d, struct mon_info *in)
+{
+	static const uint8_t zero[16];
+
+	snprintf(in->hash, sizeof(in->hash), "%s", d->hash);
+	in->uuid[0] = 0;
+	if (memcmp(d->uuid, zero, 16))
+		hex(in->uuid, d->uuid, 16);
+	in->mode = d->enforce ? "enforce" : "audit";
+	mon_data_dev(d->name, in);
+}
+
+static void mon_jdev(const struct mon_dev *md, struct vj_dev *j)
+{
+	j->cluster_size = md->cs;
+	j->hash = md->info.hash;
+	j->uuid = md->info.uuid;
+	j->mode = md->info.mode;
+	j->data_device = md->info.data_path;
+	j->data_devno = md->info.data_devno;
+}
+
 /* watch a device from record number next on; NULL when there are too many */
 static struct mon_dev *mon_add(struct mon *m, const struct vdev_info *d, uint64_t next)
 {
@@ -85,7 +190,7 @@ static struct mon_dev *mon_add(struct mon *m, const struct vdev_info *d, uint64_
 	}
 	md = &m->dev[m->ndev++];
 	snprintf(md->name, sizeof(md->name), "%s", d->name);
-	snprintf(md->hash, sizeof(md->hash), "%s", d->hash);
+	mon_info(d, &md->info);
 	md->major = d->major;
 	md->minor = d->minor;
 	md->cs = d->cluster_size;
@@ -118,13 +223,15 @@ static int stopped(struct mon *m)
 static void mon_emit(struct mon *m, struct mon_dev *md, const struct vrec *r,
 		     const char *source)
 {
+	struct vj_dev j;
 	int e;
 
 	m->prom_dirty = 1;
 	if (r->kind != VREC_KIND_GAP)
 		m->printed++;
 	if (m->journal) {
-		e = vj_send(r, md->cs, md->hash);
+		mon_jdev(md, &j);
+		e = vj_send(r, &j);
 		if (!e)
 			return;
 		if (!m->journal_errors++)
@@ -235,6 +342,8 @@ static int mon_idle_check(struct mon *m)
 	for (i = 0; i < m->ndev && !mon_done(m); i++) {
 		if (vnl_dev_get(&m->ctl, m->dev[i].name, &d))
 			continue;	/* removed meanwhile */
+		m->dev[i].cs = d.cluster_size;	/* a reload may have changed the metadata */
+		mon_info(&d, &m->dev[i].info);
 		if (d.log_head > m->dev[i].next) {
 			m->gaps++;
 			vlog(VLOG_DEBUG, "monitor: %s: log head %" PRIu64 " beyond %" PRIu64
@@ -250,13 +359,31 @@ static int mon_idle_check(struct mon *m)
 static int mon_prom_cb(const struct vdev_info *d, void *arg)
 {
 	struct mon *m = arg;
+	struct mon_prom_buf *b;
+	struct mon_dev *md;
 	struct vprom_dev *p;
 
 	if (!mon_wanted(m, d->name) || m->nprom >= MON_MAX)
 		return 0;
 	p = &m->prom[m->nprom];
-	snprintf(m->prom_name[m->nprom], sizeof(m->prom_name[0]), "%s", d->name);
-	p->name = m->prom_name[m->nprom++];
+	b = &m->prom_buf[m->nprom++];
+	memset(p, 0, sizeof(*p));
+	snprintf(b->name, sizeof(b->name), "%s", d->name);
+	/* device-mapper names its disks dm-<minor> */
+	snprintf(b->kname, sizeof(b->kname), "dm-%u", d->minor);
+	mon_info(d, &b->info);
+	md = mon_find(m, d->name);
+	if (md)
+		md->info = b->info;
+	p->name = b->name;
+	p->kname = b->kname;
+	p->uuid = b->info.uuid;
+	p->hash = b->info.hash;
+	p->mode = b->info.mode;
+	p->data_device = b->info.data_kname;
+	p->cluster_size = d->cluster_size;
+	p->read_verify = d->read_verify;
+	p->fail_open = d->fail_open;
 	p->state = d->state;
 	p->read_mismatches = d->read_mismatches;
 	p->write_drift = d->write_drift;
@@ -265,6 +392,13 @@ static int mon_prom_cb(const struct vdev_info *d, void *arg)
 	p->baselined = d->baselined;
 	p->meta_errors = d->meta_errors;
 	p->events_lost = d->events_dropped;
+	p->clusters = d->nr_clusters;
+	p->tofu = d->tofu;
+	p->unaligned = d->unaligned;
+	p->scan_running = !!d->scan_running;
+	p->scan_done = d->scan_running ? d->scan_pos : 0;
+	p->recovery_total = d->recover_total;
+	p->recovery_done = d->recover_total ? d->recover_pos : 0;
 	return 0;
 }
 
@@ -279,7 +413,7 @@ static int mon_prom(struct mon *m)
 	m->prom_next = mono_ns() + m->q->interval * 1000000000ULL;
 	r = vnl_dev_list(&m->ctl, mon_prom_cb, m);
 	if (!r)
-		r = vprom_write(path, m->prom, m->nprom);
+		r = vprom_write(path, m->prom, m->nprom, now_ns());
 	if (r && r != m->prom_err)
 		vlog(VLOG_ERR, "%s: cannot write the metrics: %s", path, strerror(-r));
 	else if (!r && m->prom_err)

@@ -15,8 +15,8 @@ command -v python3 >/dev/null 2>&1 || why="no python3"
 ./tests/test_journal available || why="built without libsystemd"
 if [ -z "$why" ] && ! unshare -m true 2>/dev/null; then why="no mount namespaces"; fi
 if [ -n "$why" ]; then
-	for d in "datagram received" "15 fields as FIELD=value lines" "MESSAGE_ID and PRIORITY" \
-		"VDIRT_* values"; do
+	for d in "datagram received" "20 fields as FIELD=value lines" "MESSAGE_ID and PRIORITY" \
+		"VDIRT_* values" "uuid, mode, data device, byte offset"; do
 		ok "$d # SKIP $why"
 	done
 	tap_done
@@ -39,12 +39,18 @@ open(sys.argv[1], \"wb\").write(s.recv(65536))
 [ -s "$T/got" ] && ok "datagram received" || { nok "datagram received"; sed 's/^/#   /' "$T/log"; }
 # our fields, without the CODE_* location fields libsystemd adds
 grep -v '^CODE_' "$T/got" >"$T/fields"
-[ "$(grep -c '^[A-Z_]*=' "$T/fields")" = 15 ] && [ "$(wc -l <"$T/fields")" = 15 ] &&
-	ok "15 fields as FIELD=value lines" || { nok "15 fields"; sed 's/^/#   /' "$T/got"; }
+[ "$(grep -c '^[A-Z_]*=' "$T/fields")" = 20 ] && [ "$(wc -l <"$T/fields")" = 20 ] &&
+	ok "20 fields as FIELD=value lines" || { nok "20 fields"; sed 's/^/#   /' "$T/got"; }
+# a read mismatch keeps the id every entry had before the catalog
 grep -qx 'MESSAGE_ID=50fbbe0b21c44875bcfba8fadd391e16' "$T/fields" && grep -qx 'PRIORITY=2' "$T/fields" &&
+	[ "$(grep -c '^MESSAGE_ID=' "$T/fields")" = 1 ] &&
 	ok "MESSAGE_ID and PRIORITY" || nok "MESSAGE_ID and PRIORITY"
 grep -qx 'VDIRT_DEVICE=guest0' "$T/fields" && grep -qx 'VDIRT_DEVNO=253:4' "$T/fields" &&
 	grep -qx 'VDIRT_CLUSTER=100' "$T/fields" && grep -qx 'VDIRT_EXPECTED=0102abff' "$T/fields" &&
 	grep -qx 'MESSAGE=guest0: read mismatch at cluster 100 (sector 800, read, record 7): the data changed below dm-vdirt' "$T/fields" &&
 	ok "VDIRT_* values" || nok "VDIRT_* values"
+grep -qx 'VDIRT_UUID=0123456789abcdef0123456789abcdef' "$T/fields" && grep -qx 'VDIRT_MODE=audit' "$T/fields" &&
+	grep -qx 'VDIRT_DATA_DEVICE=/dev/mapper/vg0-disk0' "$T/fields" &&
+	grep -qx 'VDIRT_DATA_DEVNO=254:1' "$T/fields" && grep -qx 'VDIRT_OFFSET=409600' "$T/fields" &&
+	ok "uuid, mode, data device, byte offset" || nok "uuid, mode, data device, byte offset"
 tap_done
