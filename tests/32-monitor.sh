@@ -4,7 +4,9 @@
 # vdirtctl monitor: receives exactly the mismatches a tamper creates (JSON lines
 # with the documented fields, per-device sequence numbers), --count, and
 # recovers a sequence gap (receive buffer overrun) from the mismatch dump so
-# that nothing is missed or printed twice; scan --wait exit status.
+# that nothing is missed or printed twice; scan --wait exit status; the
+# Prometheus textfile (device="dm-N" labels, the info metric with the data
+# device, its refresh).
 . "${0%/*}/lib.sh"
 
 use_devs t32
@@ -68,6 +70,55 @@ rj=$($V report --json $N)
 check_eq "report lists the same three" "5 17 40" "$(echo "$rj" | jfield cluster | sort -n | tr '\n' ' ' | sed 's/ $//')"
 out=$($V scan --wait $N 2>&1); rc=$?
 check_eq "scan --wait exits 10 while mismatches are recorded" 10 $rc
+
+# --prometheus-textfile: every series carries device="dm-N" (the kernel's
+# name: it joins node_exporter's node_disk_*) and name=; the info metric
+# names the metadata, mode and data device; refreshed every --interval
+P=/tmp/vdirt.prom
+minor=$(dfield minor)
+start_monitor /tmp/monp --json --count 1 --interval 1 --prometheus-textfile $P $N
+check "the textfile is written before the monitor is ready" test -s $P
+tamper 50
+drop_caches
+dd if=$T of=/dev/null bs=$CS skip=50 count=1 iflag=direct 2>/dev/null
+wait $MP; rc=$?
+MP=
+check_eq "monitor --prometheus-textfile --count 1 exits 0" 0 $rc
+s="{device=\"dm-$minor\",name=\"$N\"}"
+check_eq "read mismatches of dm-$minor ($N) after the event, as devices says" \
+	"vdirt_read_mismatches_total$s $(dfield read_mismatches)" "$(grep "^vdirt_read_mismatches_total{" $P)"
+check_eq "dm-$minor is the kernel's name of $N (/sys/block/dm-$minor/dm/name)" "$N" \
+	"$(cat /sys/block/dm-$minor/dm/name 2>/dev/null)"
+info=$(grep '^vdirt_device_info{' $P)
+case "$info" in
+"vdirt_device_info{device=\"dm-$minor\",name=\"$N\",uuid=\""????????????????????????????????"\",hash=\"sha256\",cluster_size=\"$CS\",mode=\"audit\",data_device=\"${D##*/}\",read_verify=\"1\",fail_open=\"0\"} 1")
+	ok "vdirt_device_info: uuid, hash, cluster size, mode, data device ${D##*/}" ;;
+*) not_ok "vdirt_device_info: uuid, hash, cluster size, mode, data device" "$info" ;;
+esac
+case "$info" in *uuid=\"00000000000000000000000000000000\"*) not_ok "the uuid is the metadata's" "$info" ;;
+*) ok "the uuid is the metadata's, not zero" ;; esac
+check_eq "vdirt_clusters, vdirt_tofu_total, vdirt_unaligned_total as devices says" \
+	"$(dfield clusters) $(dfield tofu) $(dfield unaligned)" \
+	"$(sed -n "s/^vdirt_clusters$s //p; s/^vdirt_tofu_total$s //p; s/^vdirt_unaligned_total$s //p" $P | tr '\n' ' ' | sed 's/ $//')"
+check_eq "no scan, no recovery running" "0 0 0 0" \
+	"$(sed -n "s/^vdirt_scan_running$s //p; s/^vdirt_scan_progress_ratio$s //p; s/^vdirt_recovery_running$s //p; s/^vdirt_recovery_progress_ratio$s //p" $P | tr '\n' ' ' | sed 's/ $//')"
+ts=$(sed -n 's/^vdirt_last_update_timestamp_seconds \([0-9]*\)\.[0-9]\{3\}$/\1/p' $P)
+now=$(date +%s)
+[ -n "$ts" ] && [ "$ts" -le "$now" ] && [ "$ts" -gt $((now - 600)) ] &&
+	ok "vdirt_last_update_timestamp_seconds is the wall clock" ||
+	not_ok "vdirt_last_update_timestamp_seconds is the wall clock" "$ts vs $now"
+# a mode change shows at the next refresh (every second here)
+dmsetup message $N 0 mode enforce
+start_monitor /tmp/monp2 --json --interval 1 --prometheus-textfile $P $N
+i=0
+while ! grep -q "^vdirt_device_info{.*mode=\"enforce\"" $P && [ $i -lt 50 ]; do
+	usleep 100000; i=$((i + 1))
+done
+kill $MP; wait $MP
+MP=
+dmsetup message $N 0 mode audit
+grep -q "^vdirt_device_info{device=\"dm-$minor\",.*,mode=\"enforce\"," $P &&
+	ok "mode enforce shows in vdirt_device_info" || not_ok "mode enforce shows" "$(grep info $P)"
 
 # a sequence gap: a tiny receive buffer and a slow reader overrun; the dump fills it
 $V clear $N

@@ -59,10 +59,15 @@ tap "... and its postinst builds the module through DKMS" $?
 has "$tool_deb" /usr/sbin/vdirtctl /usr/sbin/vdirt-lv /usr/share/man/man8/vdirtctl.8.gz \
 	/usr/share/man/man8/vdirt-lv.8.gz /usr/share/man/man5/vdirttab.5.gz \
 	/lib/systemd/system/vdirt-monitor.service /lib/systemd/system-generators/vdirt-generator \
-	/usr/lib/tmpfiles.d/vdirt-monitor.conf \
+	/usr/lib/tmpfiles.d/vdirt-monitor.conf /usr/lib/systemd/catalog/dm-vdirt.catalog \
 	/usr/share/doc/vdirtctl/copyright /usr/share/doc/vdirtctl/admin-guide.rst.gz \
 	/usr/share/doc/vdirtctl/dm-vdirt.rst.gz /usr/share/doc/vdirtctl/examples/libvirt-hook-qemu
-tap "vdirtctl: the tool, vdirt-lv, man pages, units, generator, docs, the hook" $?
+tap "vdirtctl: the tool, vdirt-lv, man pages, units, generator, journal catalog, docs, the hook" $?
+# the catalog database is systemd's trigger's job (journalctl --update-catalog)
+rc=0
+dpkg-deb --ctrl-tarfile "$tool_deb" | tar -xOf - ./postinst 2>/dev/null | grep -q 'update-catalog' && rc=1
+grep -qx 'interest-noawait /usr/lib/systemd/catalog' /var/lib/dpkg/info/systemd.triggers 2>/dev/null || rc=1
+tap "... its database rebuilt by systemd's dpkg trigger on /usr/lib/systemd/catalog, not by a postinst" $rc
 dep=$(dpkg-deb -f "$tool_deb" Depends)
 case "$dep" in *libdevmapper*libblkid*|*libblkid*libdevmapper*) rc=0 ;; *) rc=1 ;; esac
 [ $rc -eq 0 ] || echo "#   Depends: $dep"

@@ -1,12 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Host test: "make install DESTDIR=... PREFIX=/usr" puts the tool, man page,
-# scripts, systemd unit and docs where userspace/Makefile says, with the right
-# modes; the installed tool runs; the unit passes "systemd-analyze verify";
-# "make uninstall" removes it all.  Also: WITH_JOURNAL=no builds without
-# libsystemd, and a missing -dev package is named; the builder's CFLAGS,
-# CPPFLAGS and LDFLAGS (dpkg-buildflags) keep the flags the code needs and
-# give a fortified binary; -Werror only with WERROR=1.  TAP output.
+# scripts, systemd unit, journal catalog and docs where userspace/Makefile
+# says, with the right modes; the installed tool runs; the unit passes
+# "systemd-analyze verify"; "make uninstall" removes it all.  Also:
+# WITH_JOURNAL=no builds without libsystemd, and a missing -dev package is
+# named; the builder's CFLAGS, CPPFLAGS and LDFLAGS (dpkg-buildflags) keep
+# the flags the code needs and give a fortified binary; -Werror only with
+# WERROR=1.  TAP output.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/host/lib.sh"
@@ -29,7 +30,8 @@ want=("755 /usr/sbin/vdirtctl" "755 /usr/sbin/vdirt-lv" "644 /usr/share/man/man8
       "755 $gendir/vdirt-generator"
       "644 $(pkg-config --variable=tmpfilesdir systemd 2>/dev/null || echo /usr/lib/tmpfiles.d)/vdirt-monitor.conf"
       "755 /usr/share/dm-vdirt/examples/libvirt-hook-qemu"
-      "644 $unitdir/vdirt-monitor.service")
+      "644 $unitdir/vdirt-monitor.service"
+      "644 $(pkg-config --variable=catalogdir systemd 2>/dev/null || echo /usr/lib/systemd/catalog)/dm-vdirt.catalog")
 for f in "$top"/Documentation/*.rst; do
 	want+=("644 /usr/share/doc/dm-vdirt/${f##*/}")
 done
@@ -46,8 +48,10 @@ extra=$(cd "$d" && find . -type f | sed 's/^\.//' | sort |
 [ -z "$extra" ]
 tap "nothing else installed" $?
 cmp -s "$d/usr/sbin/vdirt-lv" "$top/tools/vdirt-lv" &&
-	cmp -s "$d/usr/share/man/man8/vdirtctl.8" "$top/userspace/vdirtctl.8"
-tap "tools and man page are the tree's" $?
+	cmp -s "$d/usr/share/man/man8/vdirtctl.8" "$top/userspace/vdirtctl.8" &&
+	cmp -s "$d$(pkg-config --variable=catalogdir systemd 2>/dev/null || echo /usr/lib/systemd/catalog)/dm-vdirt.catalog" \
+		"$top/systemd/dm-vdirt.catalog"
+tap "tools, man page and journal catalog are the tree's" $?
 out=$("$d/usr/sbin/vdirtctl" --version 2>&1)
 [ "$out" = "vdirtctl 1.0" ]
 tap "the installed vdirtctl --version runs ($out)" $?
