@@ -22,7 +22,7 @@ static const struct metric {
 	int v;
 	size_t off;		/* V_U64, V_INT: the field */
 } metrics[] = {
-	/* the metric names of vdirtctl 1.0, unchanged */
+	/* the first names: scripts and alerts use them, never renamed */
 	{ "vdirt_read_mismatches_total", "counter",
 	  "Reads whose data differed from the recorded digest.",
 	  V_U64, offsetof(struct vprom_dev, read_mismatches) },
@@ -44,7 +44,7 @@ static const struct metric {
 	{ "vdirt_events_lost_total", "counter",
 	  "Mismatch events the kernel did not send (rate limit or congestion).",
 	  V_U64, offsetof(struct vprom_dev, events_lost) },
-	/* since 1.1 */
+	/* added with vdirt_device_info */
 	{ "vdirt_clusters", "gauge",
 	  "Clusters of the device.",
 	  V_U64, offsetof(struct vprom_dev, clusters) },
