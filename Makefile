@@ -19,7 +19,7 @@
 #   make dkms-uninstall  remove it from DKMS again (every kernel) with its sources
 #   make debs            the Debian packages (dm-vdirt-dkms, vdirtctl) in build/debs
 #   make install         install vdirtctl, tools/ (vdirt-lv, the libvirt hook), the man
-#                        page, systemd unit and docs
+#                        page, systemd unit, journal catalog and docs
 #                        (PREFIX, DESTDIR, ...: userspace/Makefile); make uninstall
 #   make clean
 
