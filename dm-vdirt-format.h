@@ -204,6 +204,12 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
  * stale and reads as empty; the next activation walks again from the start
  */
 #define VDIRT_SB_F_PURGE		(1U << 5)
+/*
+ * INCOMPAT_UNWRITTEN: the table of the last activation had zero_unwritten
+ * (unwritten clusters count as unmeasured in the attestation tree); an
+ * activation that changes it marks every chunk of the tree changed
+ */
+#define VDIRT_SB_F_ZEROES		(1U << 6)
 
 /*
  * Feature masks.  Unknown feature_incompat bits refuse the metadata;
