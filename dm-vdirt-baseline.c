@@ -620,6 +620,12 @@ int vdirt_purge_start(struct vdirt_dev *vd)
 		goto out;
 	if (vdirt_staging_in_use(vd))
 		r = -EBUSY;
+	/* changed-block lists over this epoch hold every cluster */
+	if (!r) {
+		mutex_lock(&vd->commit_lock);
+		r = vdirt_epoch_purged(vd);
+		mutex_unlock(&vd->commit_lock);
+	}
 	if (!r) {
 		aux[VDIRT_AUX_PURGE_CLUSTERS] = vd->nr_clusters;
 		aux[VDIRT_AUX_PURGE_GEN] = vd->uw.gen + 1;

@@ -431,6 +431,9 @@ struct vdirt_disk_epoch {
 						 * the last commit's time)
 						 */
 #define VDIRT_EP_ROOT		(1U << 3)	/* root valid */
+#define VDIRT_EP_PURGED		(1U << 4)	/* a purge in it: every
+						 * cluster changed
+						 */
 
 /*
  * Digest history block (RO_COMPAT_HISTORY): this header, then per_block =
