@@ -465,6 +465,9 @@ struct vdirt_disk_wset {
 #define VDIRT_BASELINE_OP_LOAD		1
 #define VDIRT_BASELINE_OP_CAPTURE	2
 #define VDIRT_BASELINE_OP_CLEAR		3
+/* aux[] of a VDIRT_KIND_PURGE record: clusters, the new unw_gen */
+#define VDIRT_AUX_PURGE_CLUSTERS	0
+#define VDIRT_AUX_PURGE_GEN		1
 
 /*
  * aux[] of a VDIRT_KIND_ACTIVATION record (cluster 0, digests zero):
