@@ -44,7 +44,7 @@ static int purge_error(const char *dev, int r)
 		err("%s: the device failed (status state=): nothing was purged", dev);
 		break;
 	case EINVAL:
-		err("%s: the module refused the message 'purge' (dm-vdirt 1.7.0 or later "
+		err("%s: the module refused the message 'purge' (target version 1.6.0 or later "
 		    "knows it; the kernel log says why)", dev);
 		break;
 	default:
@@ -79,7 +79,7 @@ static int purge_wait(const char *dev)
 			return -EIO;
 		}
 		if (r) {
-			err("%s: the status has no purge= field (dm-vdirt 1.7.0 or later)", dev);
+			err("%s: the status has no purge= field (target version 1.6.0 or later)", dev);
 			return -EPROTONOSUPPORT;
 		}
 		r = vpurge_parse(val, &pos, &total);
