@@ -19,7 +19,7 @@
 V=vdirtctl
 SZ=$((64 << 20))
 need_vdirtctl
-use_devs t53 /dev/vdc /dev/vdd
+use_devs t53
 
 # zeros FILE BYTES: FILE is BYTES zero bytes
 zeros() { head -c "$2" /dev/zero | cmp -s - "$1"; }
@@ -163,8 +163,8 @@ check "remove" close_dev
 
 # 64 GiB (sparse disks): purge returns in well under a second; a power cut
 # during its walk.  D and M are dm-linear over the disks, to swap to error.
-check "dm-linear over the 64 GiB data disk" part_dev d53 /dev/vde
-check "dm-linear over the metadata disk" part_dev m53 /dev/vdf
+check "dm-linear over the 64 GiB data disk" part_dev d53 /dev/vdc
+check "dm-linear over the metadata disk" part_dev m53 /dev/vdd
 use_devs t53g /dev/mapper/d53 /dev/mapper/m53
 HASH=crc32c
 GC=$(( $(sectors $D) * 512 / CS ))
@@ -188,14 +188,14 @@ p=$(st purge)
 diag "at the cut: purge=$p"
 # the cut: the metadata device first (nothing more reaches it), then the data
 check "power cut: the metadata device to dm-error" \
-	swap_table m53 "0 $(sectors /dev/vdf) error"
-check "... and the data device" swap_table d53 "0 $(sectors /dev/vde) error"
+	swap_table m53 "0 $(sectors /dev/vdd) error"
+check "... and the data device" swap_table d53 "0 $(sectors /dev/vdc) error"
 dd if=$T of=/dev/null bs=4096 count=1 iflag=direct 2>/dev/null
 dmsetup remove $N >/dev/null 2>&1 || { sleep 1; dmsetup remove $N >/dev/null 2>&1; }
 check_fail "the device is gone" dmsetup info $N
 check "power back: both linear again" sh -c \
-	"dmsetup reload m53 --table '0 $(sectors /dev/vdf) linear /dev/vdf 0' && dmsetup resume m53 &&
-	 dmsetup reload d53 --table '0 $(sectors /dev/vde) linear /dev/vde 0' && dmsetup resume d53"
+	"dmsetup reload m53 --table '0 $(sectors /dev/vdd) linear /dev/vdd 0' && dmsetup resume m53 &&
+	 dmsetup reload d53 --table '0 $(sectors /dev/vdc) linear /dev/vdc 0' && dmsetup resume d53"
 case "$p" in
 [0-9]*) check "cut during the walk: the superblock has the flag purge" sh -c \
 	"$V check $M | grep -q 'flags [a-z,-]*purge'" ;;
