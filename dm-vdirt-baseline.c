@@ -14,6 +14,7 @@
  * Calls go down only: to the cluster entries and the commit of the
  * metadata store, the range locks of the I/O path and the staging area.
  */
+#include <linux/blkdev.h>
 #include <linux/kref.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -63,17 +64,15 @@ static void vdirt_walk_prefetch(struct vdirt_dev *vd, u64 c, sector_t *pf)
 typedef bool (*vdirt_walk_fn)(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
 			      u64 c);
 
-/* one lock region [first, last] */
-static int vdirt_walk_region(struct vdirt_dev *vd, u64 first, u64 last,
-			     vdirt_walk_fn fn)
+/* the entries of clusters [first, last], their range lock held */
+static int vdirt_walk_entries(struct vdirt_dev *vd, u64 first, u64 last,
+			      vdirt_walk_fn fn)
 {
 	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
 	struct vdirt_disk_entry *e;
-	struct vdirt_range range;
 	int r = 0;
 	u64 c;
 
-	vdirt_range_lock_sync(vd, first, last, &range);
 	for (c = first; c <= last; c++) {
 		e = vdirt_cursor_get(vd, &cur, c);
 		if (IS_ERR(e)) {
@@ -84,6 +83,18 @@ static int vdirt_walk_region(struct vdirt_dev *vd, u64 first, u64 last,
 			cur.dirty = true;
 	}
 	vdirt_cursor_put(vd, &cur);
+	return r;
+}
+
+/* one lock region [first, last] */
+static int vdirt_walk_region(struct vdirt_dev *vd, u64 first, u64 last,
+			     vdirt_walk_fn fn)
+{
+	struct vdirt_range range;
+	int r;
+
+	vdirt_range_lock_sync(vd, first, last, &range);
+	r = vdirt_walk_entries(vd, first, last, fn);
 	vdirt_range_unlock(vd, &range);
 	return r;
 }
@@ -93,7 +104,7 @@ static bool vdirt_capture_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
 {
 	u8 old = e->flags;
 
-	if (e->flags & VDIRT_E_CURRENT) {
+	if ((e->flags & VDIRT_E_CURRENT) && !vdirt_uw_hidden(vd, c)) {
 		memcpy(vdirt_entry_baseline(vd, e), vdirt_entry_current(e),
 		       vd->digest_size);
 		e->flags |= VDIRT_E_BASELINE;
@@ -173,6 +184,57 @@ static bool vdirt_mclear_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
 	return true;
 }
 
+/* the purge's walk: the entry of an unwritten cluster is cleared */
+static bool vdirt_purge_fn(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
+			   u64 c)
+{
+	return !vdirt_uw_written(vd, c) && vdirt_uw_scrub(vd, e);
+}
+
+/* discard (else zero, where the device does it) n unwritten clusters */
+static void vdirt_purge_discard(struct vdirt_dev *vd, u64 c, u64 n)
+{
+	struct block_device *bdev = vd->data_dev->bdev;
+	sector_t s = c << vd->cluster_sectors_shift;
+	sector_t ns = n << vd->cluster_sectors_shift;
+	int r = 0;
+
+	if (bdev_max_discard_sectors(bdev))
+		r = blkdev_issue_discard(bdev, s, ns, GFP_NOIO);
+	else if (bdev_write_zeroes_sectors(bdev))
+		r = blkdev_issue_zeroout(bdev, s, ns, GFP_NOIO,
+					 BLKDEV_ZERO_NOFALLBACK);
+	/* the data no longer counts either way: the device reads zeros */
+	if (r)
+		VDLOG(DMWARN_LIMIT, vd, "purge: discard of clusters %llu..%llu failed (error %d): their old data stays on the data device",
+		      (unsigned long long)c, (unsigned long long)(c + n - 1), r);
+}
+
+/*
+ * One lock region of the purge's walk: the entries of its unwritten
+ * clusters are cleared, then their data is discarded, the range lock held
+ * throughout so that no write of the region lands in between.
+ */
+static int vdirt_purge_region(struct vdirt_dev *vd, u64 first, u64 last)
+{
+	struct vdirt_range range;
+	u64 c, end;
+	int r;
+
+	vdirt_range_lock_sync(vd, first, last, &range);
+	r = vdirt_walk_entries(vd, first, last, vdirt_purge_fn);
+	for (c = first; !r && c <= last; c = end) {
+		while (c <= last && vdirt_uw_written(vd, c))
+			c++;
+		for (end = c; end <= last && !vdirt_uw_written(vd, end); end++)
+			;
+		if (end > c)
+			vdirt_purge_discard(vd, c, end - c);
+	}
+	vdirt_range_unlock(vd, &range);
+	return r;
+}
+
 static const char *vdirt_bc_name(u8 kind)
 {
 	static const char * const names[] = {
@@ -180,6 +242,7 @@ static const char *vdirt_bc_name(u8 kind)
 		[VDIRT_BC_CLEAR] = "baseline clear",
 		[VDIRT_BC_REPLACE] = "baseline load",
 		[VDIRT_BC_MCLEAR] = "clear_mismatches",
+		[VDIRT_BC_PURGE] = "purge",
 	};
 
 	return kind < ARRAY_SIZE(names) && names[kind] ? names[kind] : "?";
@@ -190,6 +253,8 @@ static const char *vdirt_bc_cut_note(struct vdirt_dev *vd, u8 kind)
 {
 	if (kind == VDIRT_BC_MCLEAR)
 		return "";
+	if (kind == VDIRT_BC_PURGE)
+		return ": the walk starts again at the next activation (the device reads zeros meanwhile)";
 	if (kind == VDIRT_BC_REPLACE)
 		return ": baseline=partial until the staged baseline is applied again (next activation)";
 	return ": baseline=partial";
@@ -209,6 +274,9 @@ static const char *vdirt_bc_cut_note(struct vdirt_dev *vd, u8 kind)
 static int vdirt_bc_begin(struct vdirt_dev *vd, u8 kind)
 {
 	lockdep_assert_held(&vd->baseline_lock);
+	/* the purge's commit set its bracket (SB_F_PURGE) */
+	if (kind == VDIRT_BC_PURGE)
+		return 0;
 	if (kind == VDIRT_BC_MCLEAR) {
 		mutex_lock(&vd->log_lock);
 		vd->bc.log_head = vd->log_head;
@@ -261,6 +329,17 @@ static int vdirt_bc_end(struct vdirt_dev *vd, u8 kind)
 		atomic_set(&vd->meta_dirty, 1);
 		return vdirt_commit(vd);
 	}
+	if (kind == VDIRT_BC_PURGE) {
+		mutex_lock(&vd->commit_lock);
+		vd->sb_flags &= ~(VDIRT_SB_F_BASELINE_PARTIAL |
+				  VDIRT_SB_F_BASELINE_STAGED |
+				  VDIRT_SB_F_BASELINE);
+		vdirt_uw_purged(vd);
+		WRITE_ONCE(vd->baseline_partial, false);
+		mutex_unlock(&vd->commit_lock);
+		atomic_set(&vd->meta_dirty, 1);
+		return vdirt_commit(vd);
+	}
 	if (kind == VDIRT_BC_CAPTURE)
 		atomic64_set(&vd->cnt.baselined, vd->bc.count);
 	else if (kind == VDIRT_BC_CLEAR)
@@ -295,6 +374,7 @@ static const vdirt_walk_fn vdirt_bc_fns[] = {
 	[VDIRT_BC_CLEAR] = vdirt_bclear_fn,
 	[VDIRT_BC_REPLACE] = vdirt_replace_fn,
 	[VDIRT_BC_MCLEAR] = vdirt_mclear_fn,
+	[VDIRT_BC_PURGE] = vdirt_purge_fn,
 };
 
 /* worker, replace: the staging read buffer, allocated without I/O */
@@ -345,7 +425,9 @@ static void vdirt_bc_work(struct work_struct *work)
 		vdirt_walk_prefetch(vd, c, &pf);
 		if (kind == VDIRT_BC_REPLACE)
 			r = vdirt_replace_fill(vd, c, last);
-		if (!r)
+		if (!r && kind == VDIRT_BC_PURGE)
+			r = vdirt_purge_region(vd, c, last);
+		else if (!r)
 			r = vdirt_walk_region(vd, c, last, fn);
 		if (!r)
 			WRITE_ONCE(vd->bc.pos, last + 1);
@@ -354,7 +436,7 @@ static void vdirt_bc_work(struct work_struct *work)
 	if (!r)
 		r = vdirt_bc_end(vd, kind);
 	if (r) {
-		if (kind != VDIRT_BC_MCLEAR)
+		if (kind != VDIRT_BC_MCLEAR && kind != VDIRT_BC_PURGE)
 			WRITE_ONCE(vd->baseline_partial, true);
 		VDLOG(DMERR, vd, "%s failed at cluster %llu of %llu (error %d)%s",
 		      vdirt_bc_name(kind),
@@ -460,11 +542,18 @@ static void vdirt_bc_restage(struct vdirt_dev *vd)
 	bool staged;
 
 	lockdep_assert_held(&vd->bc.lock);
+	if (vd->read_only || READ_ONCE(vd->state) != VDIRT_STATE_OK)
+		return;
+	if (READ_ONCE(vd->uw.purging)) {
+		VDLOG(DMINFO, vd, "a purge's walk was cut short: walking again (%llu clusters)",
+		      (unsigned long long)vd->nr_clusters);
+		vdirt_bc_queue(vd, VDIRT_BC_PURGE);
+		return;
+	}
 	mutex_lock(&vd->commit_lock);
 	staged = vd->sb_flags & VDIRT_SB_F_BASELINE_STAGED;
 	mutex_unlock(&vd->commit_lock);
-	if (!staged || !vdirt_staging_present(vd) || vd->read_only ||
-	    READ_ONCE(vd->state) != VDIRT_STATE_OK)
+	if (!staged || !vdirt_staging_present(vd))
 		return;
 	VDLOG(DMINFO, vd, "a baseline load was cut short: applying the staged baseline again (%llu clusters)",
 	      (unsigned long long)vd->nr_clusters);
@@ -492,6 +581,68 @@ void vdirt_bc_resume(struct vdirt_dev *vd)
 		queue_work(system_long_wq, &vd->bc.work);
 	}
 	mutex_unlock(&vd->bc.lock);
+}
+
+/* the purge's commit (commit_lock held): every cluster unwritten */
+static void vdirt_purge_change(struct vdirt_dev *vd)
+{
+	lockdep_assert_held(&vd->commit_lock);
+	vdirt_uw_purge(vd);
+	/* baseline digests count no longer; the walk clears them */
+	vd->sb_flags |= VDIRT_SB_F_BASELINE_PARTIAL;
+	vd->sb_flags &= ~(VDIRT_SB_F_BASELINE_STAGED | VDIRT_SB_F_BASELINE);
+	WRITE_ONCE(vd->baseline_partial, true);
+	atomic64_set(&vd->cnt.measured, 0);
+	atomic64_set(&vd->cnt.baselined, 0);
+	vdirt_merkle_all_changed(vd);
+}
+
+int vdirt_purge_start(struct vdirt_dev *vd)
+{
+	u64 aux[4] = { 0 };
+	int r;
+
+	if (!vd->uw.zero)
+		return -EOPNOTSUPP;
+	if (vd->read_only)
+		return -EROFS;
+	if (READ_ONCE(vd->state) != VDIRT_STATE_OK)
+		return -EIO;
+	mutex_lock(&vd->bc.lock);
+	if (vd->bc.quiesced || vd->bc.kind || READ_ONCE(vd->recovering)) {
+		r = -EBUSY;
+		goto out;
+	}
+	/* every leaf changes: no root may be computed meanwhile */
+	r = vdirt_merkle_quiesce(vd);
+	if (r)
+		goto out;
+	if (vdirt_staging_in_use(vd))
+		r = -EBUSY;
+	/* changed-block lists over this epoch hold every cluster */
+	if (!r) {
+		mutex_lock(&vd->commit_lock);
+		r = vdirt_epoch_purged(vd);
+		mutex_unlock(&vd->commit_lock);
+	}
+	if (!r) {
+		aux[VDIRT_AUX_PURGE_CLUSTERS] = vd->nr_clusters;
+		aux[VDIRT_AUX_PURGE_GEN] = vd->uw.gen + 1;
+		r = vdirt_log_append(vd, 0, VDIRT_KIND_PURGE, 0, NULL, NULL,
+				     aux);
+	}
+	if (!r)
+		r = vdirt_commit_change(vd, vdirt_purge_change);
+	vdirt_merkle_release(vd);
+	if (!r) {
+		VDLOG(DMINFO, vd, "purge: %llu clusters unwritten (generation %llu); clearing entries and discarding in the background",
+		      (unsigned long long)vd->nr_clusters,
+		      (unsigned long long)vd->uw.gen);
+		vdirt_bc_queue(vd, VDIRT_BC_PURGE);
+	}
+out:
+	mutex_unlock(&vd->bc.lock);
+	return r;
 }
 
 static void vdirt_load_drop_dev(struct vdirt_dev *vd);

@@ -23,6 +23,7 @@ enum {
 	VDIRT_BC_CLEAR,			/* the baseline is forgotten */
 	VDIRT_BC_REPLACE,		/* the staged baseline replaces it */
 	VDIRT_BC_MCLEAR,		/* clear_mismatches */
+	VDIRT_BC_PURGE,			/* a purge's walk: entries, discards */
 };
 
 /* the device's baseline change state (vd->bc) */
@@ -62,6 +63,13 @@ struct vdirt_bc {
  * area: only vdirt_load_commit() and resume start it.
  */
 int vdirt_bc_start(struct vdirt_dev *vd, u8 kind, u64 *id);
+/*
+ * purge: every cluster unwritten, in one superblock commit, then the
+ * background walk (VDIRT_BC_PURGE) clears their entries and discards their
+ * data.  -EOPNOTSUPP without zero_unwritten, -EROFS, -EIO, -EBUSY (a
+ * change, a load, crash recovery or an attestation root runs).
+ */
+int vdirt_purge_start(struct vdirt_dev *vd);
 struct vdirt_bc_info {
 	u8 kind;			/* VDIRT_BC_*, NONE: idle */
 	bool paused;			/* the device is suspended */

@@ -382,6 +382,11 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	e = vdirt_cursor_get(vd, cur, cluster);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
+	/* an unwritten cluster's hidden entry goes; a write makes it written */
+	if (vdirt_uw_hidden(vd, cluster) && vdirt_uw_scrub(vd, e))
+		cur->dirty = true;
+	if (digest && (op & ~VDIRT_OP_NO_WSET) == VDIRT_OP_WRITE)
+		vdirt_uw_set(vd, cluster);
 	drift = digest && vdirt_has_baseline(vd, e) &&
 		!(e->flags & VDIRT_E_DRIFT) &&
 		memcmp(vdirt_entry_baseline(vd, e), digest, vd->digest_size);
@@ -445,6 +450,9 @@ int vdirt_check_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	const u8 *exp;
 	int first;
 
+	/* unwritten: zeros, whatever the data device holds; never measured */
+	if (vdirt_uw_hidden(vd, cluster))
+		return VDIRT_CHECK_MATCH;
 	if (unlikely(vdirt_unrecovered(vd, cluster))) {
 		/* crash recovery has not reached it: measure, never report */
 		if (!trusted)
@@ -554,11 +562,20 @@ int vdirt_digests_read(struct vdirt_dev *vd, u64 first, u32 n, u8 *valid,
 			valid[i] = e->flags & (VDIRT_E_CURRENT | VDIRT_E_BASELINE);
 			epochs[i] = le32_to_cpu(e->write_epoch);
 			times[i] = le64_to_cpu(e->write_time_ns);
-			if (e->flags & VDIRT_E_CURRENT)
+			/* unwritten: no current digest; purged: nothing */
+			if (vdirt_uw_hidden(vd, c)) {
+				valid[i] &= READ_ONCE(vd->uw.purging) ? 0 :
+					    VDIRT_E_BASELINE;
+				if (!valid[i]) {
+					epochs[i] = 0;
+					times[i] = 0;
+				}
+			}
+			if (valid[i] & VDIRT_E_CURRENT)
 				memcpy(cur_digests + i * ds, vdirt_entry_current(e), ds);
 			else
 				memset(cur_digests + i * ds, 0, ds);
-			if (e->flags & VDIRT_E_BASELINE)
+			if (valid[i] & VDIRT_E_BASELINE)
 				memcpy(base_digests + i * ds,
 				       vdirt_entry_baseline(vd, e), ds);
 			else

@@ -124,6 +124,20 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
 #define VDIRT_WSET_MAGIC		0x53574456U	/* "VDWS" */
 
 /*
+ * Written bitmap (INCOMPAT_UNWRITTEN): one bit per cluster, set when a
+ * write through the device reached the data device, cleared by a discard,
+ * a write-zeroes or a purge; zero_unwritten reads a cluster whose bit is
+ * clear as zeros.  Each block starts with a 16-byte header whose gen field
+ * is the superblock's unw_gen when the block was written: a block of an
+ * older generation reads as all zero, so a purge (unw_gen + 1) clears the
+ * whole bitmap with one superblock commit.
+ */
+#define VDIRT_UNW_HDR_SIZE		16U
+#define VDIRT_UNW_BITS_PER_BLOCK	((VDIRT_META_BLOCK_SIZE - \
+					  VDIRT_UNW_HDR_SIZE) * 8U)
+#define VDIRT_UNW_MAGIC			0x57554456U	/* "VDUW" */
+
+/*
  * Digest history (RO_COMPAT_HISTORY): one block per VDIRT_HIST_CLUSTERS
  * clusters (cluster c in block c / 1024), a 16-byte header and a ring of
  * records (cluster, epochs, digest): the content a cluster had before its
@@ -183,6 +197,19 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
  * log_hash, restarts the chain (chain_start = log_head).
  */
 #define VDIRT_SB_F_LOG_KEYED		(1U << 4)
+/*
+ * INCOMPAT_UNWRITTEN: a purge made every cluster unwritten and its walk
+ * (clearing the entries of unwritten clusters, discarding their data) has
+ * not completed: the entry of a cluster whose written bit is clear is
+ * stale and reads as empty; the next activation walks again from the start
+ */
+#define VDIRT_SB_F_PURGE		(1U << 5)
+/*
+ * INCOMPAT_UNWRITTEN: the table of the last activation had zero_unwritten
+ * (unwritten clusters count as unmeasured in the attestation tree); an
+ * activation that changes it marks every chunk of the tree changed
+ */
+#define VDIRT_SB_F_ZEROES		(1U << 6)
 
 /*
  * Feature masks.  Unknown feature_incompat bits refuse the metadata;
@@ -197,13 +224,18 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
  * INCOMPAT_PACKED (version 2): the cluster entries are packed, entry_size
  * = 16 + 2 * digest_size rounded up to 8 (see struct vdirt_disk_entry); a
  * module that reads power-of-two entries only must refuse the metadata.
+ * INCOMPAT_UNWRITTEN (version 2): the written bitmap (unw_start,
+ * unw_blocks, unw_gen); a module that does not keep it would write
+ * clusters that later read as zeros, or read a purged tenant's data.
  */
 #define VDIRT_FEATURE_COMPAT_INTENT	(1U << 0)
 #define VDIRT_FEATURE_COMPAT_STAGING	(1U << 1)
 #define VDIRT_FEATURE_COMPAT_SUPP	(VDIRT_FEATURE_COMPAT_INTENT | \
 					 VDIRT_FEATURE_COMPAT_STAGING)
 #define VDIRT_FEATURE_INCOMPAT_PACKED	(1U << 0)
-#define VDIRT_FEATURE_INCOMPAT_SUPP	VDIRT_FEATURE_INCOMPAT_PACKED
+#define VDIRT_FEATURE_INCOMPAT_UNWRITTEN (1U << 1)
+#define VDIRT_FEATURE_INCOMPAT_SUPP	(VDIRT_FEATURE_INCOMPAT_PACKED | \
+					 VDIRT_FEATURE_INCOMPAT_UNWRITTEN)
 /*
  * Read-only compatible features (version 2): a module that does not know
  * them could read the metadata but would write it without keeping them up
@@ -299,7 +331,10 @@ struct vdirt_disk_sb {
 	__le64 commit_time_ns;		/* 312: wall clock at this commit */
 	__le64 merkle_start;		/* 320: RO_COMPAT_MERKLE, else 0 */
 	__le64 merkle_blocks;		/* 328: RO_COMPAT_MERKLE, else 0 */
-	__u8   reserved2[48];		/* 336: zero */
+	__le64 unw_start;		/* 336: INCOMPAT_UNWRITTEN, else 0 */
+	__le64 unw_blocks;		/* 344: INCOMPAT_UNWRITTEN, else 0 */
+	__le64 unw_gen;			/* 352: written bitmap generation */
+	__u8   reserved2[24];		/* 360: zero */
 	__le64 staging_start;		/* 384: COMPAT_STAGING, else 0 */
 	__le64 staging_blocks;		/* 392: COMPAT_STAGING, else 0 */
 	__le64 epoch_start;		/* 400: RO_COMPAT_EPOCHS, else 0 */
@@ -361,6 +396,14 @@ struct vdirt_disk_record {
 	__u8   reserved[24];		/* 232: zero */
 } __packed;				/* 256 */
 
+/* written bitmap block header (INCOMPAT_UNWRITTEN), then the bits */
+struct vdirt_disk_unw {
+	__le64 gen;			/* 0: unw_gen when written */
+	__le32 magic;			/* 8: VDIRT_UNW_MAGIC */
+	__le32 reserved;		/* 12: zero */
+	/* 16: bits; cluster c of its range is bit c % 8 of byte c / 8 */
+} __packed;
+
 /*
  * Epoch table entry (RO_COMPAT_EPOCHS), VDIRT_EPOCH_ENTRY_SIZE bytes.  An
  * entry is valid when its csum (crc32c of the 256 bytes with csum = 0)
@@ -388,6 +431,9 @@ struct vdirt_disk_epoch {
 						 * the last commit's time)
 						 */
 #define VDIRT_EP_ROOT		(1U << 3)	/* root valid */
+#define VDIRT_EP_PURGED		(1U << 4)	/* a purge in it: every
+						 * cluster changed
+						 */
 
 /*
  * Digest history block (RO_COMPAT_HISTORY): this header, then per_block =
@@ -428,6 +474,9 @@ struct vdirt_disk_wset {
 #define VDIRT_BASELINE_OP_LOAD		1
 #define VDIRT_BASELINE_OP_CAPTURE	2
 #define VDIRT_BASELINE_OP_CLEAR		3
+/* aux[] of a VDIRT_KIND_PURGE record: clusters, the new unw_gen */
+#define VDIRT_AUX_PURGE_CLUSTERS	0
+#define VDIRT_AUX_PURGE_GEN		1
 
 /*
  * aux[] of a VDIRT_KIND_ACTIVATION record (cluster 0, digests zero):
@@ -467,6 +516,7 @@ struct vdirt_disk_wset {
 #define VDIRT_LAYOUT_CHAIN		(1U << 4)	/* RO_COMPAT_CHAIN */
 #define VDIRT_LAYOUT_HISTORY		(1U << 5)	/* RO_COMPAT_HISTORY */
 #define VDIRT_LAYOUT_MERKLE		(1U << 6)	/* RO_COMPAT_MERKLE */
+#define VDIRT_LAYOUT_UNWRITTEN		(1U << 7)	/* INCOMPAT_UNWRITTEN */
 /* the layout a format writes */
 #define VDIRT_LAYOUT_DEFAULT		(VDIRT_LAYOUT_STAGING | \
 					 VDIRT_LAYOUT_PACKED | \
@@ -474,9 +524,13 @@ struct vdirt_disk_wset {
 					 VDIRT_LAYOUT_WRITESETS | \
 					 VDIRT_LAYOUT_CHAIN | \
 					 VDIRT_LAYOUT_HISTORY | \
-					 VDIRT_LAYOUT_MERKLE)
+					 VDIRT_LAYOUT_MERKLE | \
+					 VDIRT_LAYOUT_UNWRITTEN)
+/* what version 1.6 of the module formatted (before the written bitmap) */
+#define VDIRT_LAYOUT_1_6		(VDIRT_LAYOUT_DEFAULT & \
+					 ~VDIRT_LAYOUT_UNWRITTEN)
 /* what version 1.5 of the module formatted (before the tree) */
-#define VDIRT_LAYOUT_1_5		(VDIRT_LAYOUT_DEFAULT & \
+#define VDIRT_LAYOUT_1_5		(VDIRT_LAYOUT_1_6 & \
 					 ~VDIRT_LAYOUT_MERKLE)
 /* what version 1.4 of the module formatted */
 #define VDIRT_LAYOUT_1_4		(VDIRT_LAYOUT_STAGING | \
@@ -514,6 +568,8 @@ struct vdirt_layout {
 	__u64 merkle_start;		/* 0 without an attestation tree */
 	__u64 merkle_blocks;
 	__u64 merkle_bitmap_blocks;	/* the changed-chunk bitmap's blocks */
+	__u64 unw_start;		/* 0 without a written bitmap */
+	__u64 unw_blocks;
 	__u64 total_blocks;
 };
 
@@ -591,6 +647,7 @@ static inline __u64 vdirt_merkle_level_blocks(const struct vdirt_layout *l,
  *           + ceil(ceil(C / 128) / 32768)       (changed chunks, MERKLE)
  *           + sum over l = 7 .. H of ceil(ceil(C / 2^l) / 128)
  *                                               (tree nodes, MERKLE)
+ *           + ceil(C / 32640)                   (written bitmap, UNWRITTEN)
  *   bytes   = blocks * 4096
  */
 static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
@@ -693,6 +750,14 @@ static inline int vdirt_layout_compute(__u64 data_sectors, __u32 cluster_size,
 		for (lv = VDIRT_MERKLE_CHUNK_SHIFT; lv <= l->merkle_height; lv++)
 			l->merkle_blocks += vdirt_merkle_level_blocks(l, lv);
 		l->total_blocks += l->merkle_blocks;
+	}
+	l->unw_start = 0;
+	l->unw_blocks = 0;
+	if (flags & VDIRT_LAYOUT_UNWRITTEN) {
+		l->unw_start = l->total_blocks;
+		l->unw_blocks = (l->nr_clusters + VDIRT_UNW_BITS_PER_BLOCK - 1) /
+				VDIRT_UNW_BITS_PER_BLOCK;
+		l->total_blocks += l->unw_blocks;
 	}
 	return 0;
 }
@@ -819,6 +884,8 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 		flags |= VDIRT_LAYOUT_STAGING;
 	if (incompat & VDIRT_FEATURE_INCOMPAT_PACKED)
 		flags |= VDIRT_LAYOUT_PACKED;
+	if (incompat & VDIRT_FEATURE_INCOMPAT_UNWRITTEN)
+		flags |= VDIRT_LAYOUT_UNWRITTEN;
 	if (ro_compat & VDIRT_FEATURE_RO_COMPAT_EPOCHS)
 		flags |= VDIRT_LAYOUT_EPOCHS;
 	if (ro_compat & VDIRT_FEATURE_RO_COMPAT_WRITESETS)
@@ -864,6 +931,8 @@ vdirt_sb_check(const struct vdirt_disk_sb *sb, __u32 csum, __u64 meta_blocks,
 	    vdirt_le64(sb->hist_blocks) != l.hist_blocks ||
 	    vdirt_le64(sb->merkle_start) != l.merkle_start ||
 	    vdirt_le64(sb->merkle_blocks) != l.merkle_blocks ||
+	    vdirt_le64(sb->unw_start) != l.unw_start ||
+	    vdirt_le64(sb->unw_blocks) != l.unw_blocks ||
 	    (unknown ? vdirt_le64(sb->total_blocks) < l.total_blocks :
 		       vdirt_le64(sb->total_blocks) != l.total_blocks) ||
 	    vdirt_le64(sb->log_tail) > vdirt_le64(sb->log_head) ||
@@ -918,6 +987,10 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 		incompat |= VDIRT_FEATURE_INCOMPAT_PACKED;
 	else
 		incompat &= ~VDIRT_FEATURE_INCOMPAT_PACKED;
+	if (l->flags & VDIRT_LAYOUT_UNWRITTEN)
+		incompat |= VDIRT_FEATURE_INCOMPAT_UNWRITTEN;
+	else
+		incompat &= ~VDIRT_FEATURE_INCOMPAT_UNWRITTEN;
 	ro_compat &= ~(VDIRT_FEATURE_RO_COMPAT_EPOCHS |
 		       VDIRT_FEATURE_RO_COMPAT_WRITESETS |
 		       VDIRT_FEATURE_RO_COMPAT_CHAIN |
@@ -958,6 +1031,8 @@ static inline void vdirt_sb_set_layout(struct vdirt_disk_sb *sb,
 	sb->hist_blocks = vdirt_cpu64(l->hist_blocks);
 	sb->merkle_start = vdirt_cpu64(l->merkle_start);
 	sb->merkle_blocks = vdirt_cpu64(l->merkle_blocks);
+	sb->unw_start = vdirt_cpu64(l->unw_start);
+	sb->unw_blocks = vdirt_cpu64(l->unw_blocks);
 	sb->total_blocks = vdirt_cpu64(l->total_blocks);
 }
 
@@ -975,5 +1050,7 @@ _Static_assert(sizeof(struct vdirt_disk_hist_hdr) == VDIRT_HIST_HDR_SIZE,
 	       "history header size");
 _Static_assert(sizeof(struct vdirt_disk_hist) == VDIRT_HIST_REC_HDR,
 	       "history record size");
+_Static_assert(sizeof(struct vdirt_disk_unw) == VDIRT_UNW_HDR_SIZE,
+	       "written bitmap header size");
 
 #endif /* DM_VDIRT_FORMAT_H */

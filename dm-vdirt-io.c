@@ -379,6 +379,7 @@ static void vdirt_post_write_pass(struct vdirt_io *io)
 	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
 	struct vdirt_dev *vd = io->vd;
 	u64 c, now = ktime_get_coarse_real_ns();
+	bool forget;
 	int r = 0;
 
 	if (!vdirt_measuring(vd))
@@ -388,12 +389,23 @@ static void vdirt_post_write_pass(struct vdirt_io *io)
 		r = vdirt_remeasure(io);
 		if (r && !io->status && !vd->opts.fail_open)
 			io->status = errno_to_blk_status(r);
+		if (!io->status)
+			vdirt_uw_done(vd, io->range.first, io->range.last);
 		goto out;
 	}
-	for (c = io->range.first; c <= io->range.last && !r; c++)
+	/*
+	 * A discard leaves the clusters unmeasured and unwritten; so does a
+	 * write-zeroes with zero_unwritten (they read as zeros either way),
+	 * else it stores the digest of zeros.
+	 */
+	forget = io->kind == VIO_DISCARD || vd->uw.zero;
+	for (c = io->range.first; c <= io->range.last && !r; c++) {
 		r = vdirt_update_cluster(vd, &cur, c,
-					 io->kind == VIO_DISCARD ? NULL :
-					 vd->zero_digest, now, VDIRT_OP_WRITE);
+					 forget ? NULL : vd->zero_digest, now,
+					 VDIRT_OP_WRITE);
+		if (!r && forget)
+			vdirt_uw_forget(vd, c);
+	}
 	vdirt_cursor_put(vd, &cur);
 	if (r && !vd->opts.fail_open)
 		io->status = BLK_STS_IOERR;
@@ -458,6 +470,9 @@ static void vdirt_write_done(struct vdirt_io *io, blk_status_t status)
 
 	if (status)
 		io->status = status;
+	/* the data is on the device: its written bits may go to disk */
+	if (!io->status)
+		vdirt_uw_done(vd, io->range.first, io->range.last);
 	vdirt_free_page_bio(vd, io->clone);
 	io->clone = NULL;
 	if (unlikely(io->status || vdirt_needs_commit(vdirt_io_bio(io)) ||
@@ -657,6 +672,19 @@ static void vdirt_write_part(struct vdirt_io *io)
 	bool verified;
 	int r;
 
+	if (vdirt_uw_zeroes(vd, io->range.first)) {
+		/* unwritten: reads as zeros, so the merge is with zeros */
+		if (bio_op(bio) != REQ_OP_WRITE) {
+			vdirt_io_complete(io);	/* zeros already */
+			return;
+		}
+		pb = vdirt_alloc_page_bio(vd, vd->cluster_size, REQ_OP_WRITE |
+					  (bio->bi_opf & VDIRT_PASS_FLAGS));
+		vdirt_zero_pages(pb, 0, vd->cluster_size);
+		vdirt_copy_bio(pb, vdirt_io_offset(io), bio, io->iter, true);
+		vdirt_submit_copy(io, pb);
+		return;
+	}
 	pb = vdirt_alloc_page_bio(vd, vd->cluster_size, REQ_OP_WRITE |
 				  (bio->bi_opf & VDIRT_PASS_FLAGS));
 	r = vdirt_fetch_part(io, pb, VDIRT_OP_WRITE, &verified);
@@ -842,6 +870,46 @@ static int vdirt_io_start(struct vdirt_dev *vd, struct vdirt_io *io,
 	return DM_MAPIO_SUBMITTED;
 }
 
+/*
+ * zero_unwritten, a read: split it where the clusters change between
+ * unwritten and written; an unwritten piece is zeros, completed here
+ * (true), a written one goes on as any read (false).
+ */
+static bool vdirt_read_unwritten(struct vdirt_dev *vd, struct bio *bio)
+{
+	u32 shift = vd->cluster_sectors_shift;
+	sector_t sector = bio->bi_iter.bi_sector;
+	u64 c = sector >> shift, last = (bio_end_sector(bio) - 1) >> shift;
+	bool zero = vdirt_uw_zeroes(vd, c);
+
+	while (c < last && vdirt_uw_zeroes(vd, c + 1) == zero)
+		c++;
+	if (c < last)
+		dm_accept_partial_bio(bio, ((c + 1) << shift) - sector);
+	if (!zero)
+		return false;
+	zero_fill_bio(bio);
+	bio_endio(bio);
+	return true;
+}
+
+/*
+ * Not measuring (degraded): a write still makes its clusters written, or
+ * they would read as zeros; a partial one is not merged with zeros then.
+ */
+static void vdirt_unmeasured_write(struct vdirt_dev *vd, struct bio *bio)
+{
+	u32 shift = vd->cluster_sectors_shift;
+	u64 c, last;
+
+	if (!vd->uw.on || bio_op(bio) != REQ_OP_WRITE)
+		return;
+	last = (bio_end_sector(bio) - 1) >> shift;
+	for (c = bio->bi_iter.bi_sector >> shift; c <= last; c++)
+		vdirt_uw_set(vd, c);
+	vdirt_uw_done(vd, bio->bi_iter.bi_sector >> shift, last);
+}
+
 int vdirt_io_map(struct vdirt_dev *vd, struct bio *bio)
 {
 	struct vdirt_io *io = dm_per_bio_data(bio, sizeof(*io));
@@ -862,8 +930,13 @@ int vdirt_io_map(struct vdirt_dev *vd, struct bio *bio)
 	}
 	sector = dm_target_offset(vd->ti, bio->bi_iter.bi_sector);
 	bio->bi_iter.bi_sector = sector;
-	if (unlikely(state != VDIRT_STATE_OK))
+	if (vd->uw.zero && bio_op(bio) == REQ_OP_READ &&
+	    vdirt_read_unwritten(vd, bio))
+		return DM_MAPIO_SUBMITTED;
+	if (unlikely(state != VDIRT_STATE_OK)) {
+		vdirt_unmeasured_write(vd, bio);
 		return DM_MAPIO_REMAPPED;
+	}
 
 	/* discards and write-zeroes may cross a lock region: split them */
 	region_sectors = (sector_t)vd->region_clusters <<

@@ -120,6 +120,21 @@ void vdirt_merkle_all_changed(struct vdirt_dev *vd)
 	atomic_set(&vd->meta_dirty, 1);
 }
 
+int vdirt_merkle_quiesce(struct vdirt_dev *vd)
+{
+	mutex_lock(&vd->mk.snap_lock);
+	if (vd->mk.on && (vd->mk.freeze || vd->mk.running)) {
+		mutex_unlock(&vd->mk.snap_lock);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+void vdirt_merkle_release(struct vdirt_dev *vd)
+{
+	mutex_unlock(&vd->mk.snap_lock);
+}
+
 /* write bitmap block b from dirty | pending (commit_lock held) */
 static int vdirt_merkle_put_bitmap(struct vdirt_dev *vd, u64 b)
 {
@@ -285,7 +300,7 @@ static int vdirt_merkle_read_live(struct vdirt_dev *vd, u64 k, u8 *digests)
 			r = PTR_ERR(e);
 			break;
 		}
-		if (e->flags & VDIRT_E_CURRENT)
+		if ((e->flags & VDIRT_E_CURRENT) && !vdirt_uw_hidden(vd, c))
 			memcpy(d, vdirt_entry_current(e), ds);
 		else
 			memset(d, 0, ds);

@@ -86,6 +86,12 @@ int vdirt_merkle_activate(struct vdirt_dev *vd);
 int vdirt_merkle_sync(struct vdirt_dev *vd);
 /* every chunk changed (a purge: every leaf changed) */
 void vdirt_merkle_all_changed(struct vdirt_dev *vd);
+/*
+ * A purge: no freeze active or starting; returns 0 with the tree's
+ * snap_lock held (release with vdirt_merkle_release()), or -EBUSY
+ */
+int vdirt_merkle_quiesce(struct vdirt_dev *vd);
+void vdirt_merkle_release(struct vdirt_dev *vd);
 /* presuspend, dtr: stop the job and drop the freeze */
 void vdirt_merkle_stop(struct vdirt_dev *vd);
 

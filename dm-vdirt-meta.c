@@ -84,6 +84,7 @@ static void vdirt_sb_fill(struct vdirt_dev *vd, struct vdirt_disk_sb *sb,
 	mutex_unlock(&vd->log_lock);
 	sb->epoch = cpu_to_le64(vd->epoch);
 	sb->epoch_first = cpu_to_le64(vd->ep.first);
+	sb->unw_gen = cpu_to_le64(vd->uw.gen);
 	sb->measured = cpu_to_le64(atomic64_read(&vd->cnt.measured));
 	sb->baselined = cpu_to_le64(atomic64_read(&vd->cnt.baselined));
 	sb->read_mismatches =
@@ -151,6 +152,7 @@ static void vdirt_sb_load(struct vdirt_dev *vd, const struct vdirt_disk_sb *sb)
 	       sizeof(vd->log_hash_durable));
 	mutex_unlock(&vd->log_lock);
 	vd->ep.first = le64_to_cpu(sb->epoch_first);
+	vd->uw.gen = le64_to_cpu(sb->unw_gen);
 	atomic64_set(&vd->cnt.measured, le64_to_cpu(sb->measured));
 	atomic64_set(&vd->cnt.baselined, le64_to_cpu(sb->baselined));
 	atomic64_set(&vd->cnt.read_mismatches,
@@ -314,6 +316,10 @@ static int vdirt_format(struct vdirt_dev *vd, char **error)
 		r = vdirt_zero_blocks(vd, l->log_start, l->log_blocks);
 	if (!r)
 		r = vdirt_zero_blocks(vd, l->event_start, l->event_blocks);
+	/* the written bitmap: every cluster unwritten, generation 0 */
+	vd->uw.gen = 0;
+	if (!r)
+		r = vdirt_zero_blocks(vd, l->unw_start, l->unw_blocks);
 	if (!r) {
 		mutex_lock(&vd->commit_lock);
 		r = vdirt_merkle_format(vd);
@@ -596,7 +602,8 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 	mutex_lock(&vd->commit_lock);
 	vdirt_sb_load(vd, sb);
 	/* a paused change of this table continues at resume: not cut short */
-	if (vd->baseline_partial && !vdirt_bc_running(vd))
+	if (vd->baseline_partial && !vdirt_bc_running(vd) &&
+	    !(vd->sb_flags & VDIRT_SB_F_PURGE))
 		DMWARN("%s: a baseline change was cut short: baseline digests ignored until %s",
 		       vd->meta_dev->name,
 		       vd->sb_flags & VDIRT_SB_F_BASELINE_STAGED ?
@@ -617,6 +624,9 @@ int vdirt_meta_reload(struct vdirt_dev *vd)
 	/* the tree's changed chunks, with those of the dirty regions */
 	if (!r)
 		r = vdirt_merkle_activate(vd);
+	/* which clusters were written, in the superblock's generation */
+	if (!r)
+		r = vdirt_uw_load(vd);
 	if (r) {
 		mutex_unlock(&vd->commit_lock);
 		return r;
@@ -650,7 +660,8 @@ void vdirt_meta_close(struct vdirt_dev *vd)
 	vd->sb_buf = NULL;
 }
 
-static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
+static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean,
+			  void (*change)(struct vdirt_dev *vd))
 {
 	int ticket, r = 0;
 
@@ -664,9 +675,14 @@ static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
 
 	ticket = atomic_inc_return(&vd->commit_req);
 	mutex_lock(&vd->commit_lock);
-	if (!set_clean && vd->commit_done - ticket >= 0)
+	if (!set_clean && !change && vd->commit_done - ticket >= 0)
 		goto out;		/* a commit started after us covered it */
 	ticket = atomic_read(&vd->commit_req);
+	/* a change of the metadata made with this commit, under its lock */
+	if (change) {
+		change(vd);
+		atomic_set(&vd->meta_dirty, 1);
+	}
 	if (!atomic_xchg(&vd->meta_dirty, 0) && !set_clean) {
 		vd->commit_done = ticket;
 		goto out;
@@ -676,6 +692,9 @@ static int __vdirt_commit(struct vdirt_dev *vd, bool set_clean, bool clean)
 	/* the tree's changed chunks, with the entries they describe */
 	if (!r)
 		r = vdirt_merkle_sync(vd);
+	/* the written bits whose data is durable (flushes the data device) */
+	if (!r)
+		r = vdirt_uw_sync(vd);
 	/* records appended from now on wait for the next commit */
 	vdirt_log_snapshot(vd);
 	if (!r)
@@ -708,12 +727,18 @@ out:
  */
 int vdirt_commit(struct vdirt_dev *vd)
 {
-	return __vdirt_commit(vd, false, false);
+	return __vdirt_commit(vd, false, false, NULL);
 }
 
 int vdirt_commit_clean(struct vdirt_dev *vd, bool clean)
 {
-	return __vdirt_commit(vd, true, clean);
+	return __vdirt_commit(vd, true, clean, NULL);
+}
+
+int vdirt_commit_change(struct vdirt_dev *vd,
+			void (*change)(struct vdirt_dev *vd))
+{
+	return __vdirt_commit(vd, false, false, change);
 }
 
 /*

@@ -40,6 +40,12 @@ void vdirt_meta_close(struct vdirt_dev *vd);
  */
 int vdirt_commit(struct vdirt_dev *vd);
 int vdirt_commit_clean(struct vdirt_dev *vd, bool clean);
+/*
+ * A commit that first applies change() with commit_lock held: what it
+ * changes in memory is on disk, as one superblock commit, when it returns 0
+ */
+int vdirt_commit_change(struct vdirt_dev *vd,
+			void (*change)(struct vdirt_dev *vd));
 /* degraded: mark the metadata for a full re-measurement (best effort) */
 void vdirt_meta_untracked(struct vdirt_dev *vd);
 /* the periodic commit work: drop the cache back to its bound */

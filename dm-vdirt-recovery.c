@@ -52,6 +52,9 @@ int vdirt_recover_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	const u8 *exp = NULL;
 	int r;
 
+	/* unwritten: what the data device holds does not count */
+	if (vdirt_uw_hidden(vd, c))
+		return 0;
 	e = vdirt_cursor_get(vd, cur, c);
 	if (IS_ERR(e))
 		return PTR_ERR(e);

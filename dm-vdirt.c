@@ -26,7 +26,7 @@
 #include "dm-vdirt.h"
 
 #define VDIRT_VERSION_MAJOR	1
-#define VDIRT_VERSION_MINOR	5
+#define VDIRT_VERSION_MINOR	6
 #define VDIRT_VERSION_PATCH	0
 
 /* ==== table arguments ==== */
@@ -37,6 +37,7 @@
 #define VDIRT_ARG_ENFORCE	"enforce"
 #define VDIRT_ARG_NO_READ_VERIFY "no_read_verify"
 #define VDIRT_ARG_FAIL_OPEN	"fail_open"
+#define VDIRT_ARG_ZERO_UNWRITTEN "zero_unwritten"
 #define VDIRT_ARG_CACHE_MB	"cache_mb"
 #define VDIRT_ARG_SMALL_READ_CPU "small_read_cpu"
 #define VDIRT_ARG_SMALL_WRITE_CPU "small_write_cpu"
@@ -157,6 +158,8 @@ static int vdirt_parse_opt(struct vdirt_opts *o, const char *arg,
 		o->no_read_verify = true;
 	} else if (!strcmp(arg, VDIRT_ARG_FAIL_OPEN)) {
 		o->fail_open = true;
+	} else if (!strcmp(arg, VDIRT_ARG_ZERO_UNWRITTEN)) {
+		o->zero_unwritten = true;
 	} else if (!strncmp(arg, VDIRT_ARG_LOG_KEY,
 			    strlen(VDIRT_ARG_LOG_KEY))) {
 		return vdirt_parse_log_key(o, arg + strlen(VDIRT_ARG_LOG_KEY),
@@ -204,7 +207,8 @@ static void vdirt_emit_opts(const struct vdirt_opts *o, char *result,
 {
 	unsigned int nopt, i;
 
-	nopt = o->mode_given + o->no_read_verify + o->fail_open + !!o->log_key;
+	nopt = o->mode_given + o->no_read_verify + o->fail_open +
+	       o->zero_unwritten + !!o->log_key;
 	for (i = 0; i < VDIRT_NR_NUM_OPTS; i++)
 		nopt += o->given[i];
 	if (!nopt)
@@ -217,6 +221,8 @@ static void vdirt_emit_opts(const struct vdirt_opts *o, char *result,
 		DMEMIT(" " VDIRT_ARG_NO_READ_VERIFY);
 	if (o->fail_open)
 		DMEMIT(" " VDIRT_ARG_FAIL_OPEN);
+	if (o->zero_unwritten)
+		DMEMIT(" " VDIRT_ARG_ZERO_UNWRITTEN);
 	for (i = 0; i < VDIRT_NR_NUM_OPTS; i++)
 		if (o->given[i])
 			DMEMIT(" %s:%u", vdirt_num_opts[i].name, o->val[i]);
@@ -240,6 +246,7 @@ static void vdirt_cleanup(struct vdirt_dev *vd)
 	vdirt_events_free(vd);
 	vdirt_meta_close(vd);
 	vdirt_merkle_free(vd);
+	vdirt_uw_free(vd);
 	vdirt_intent_exit(vd);
 	vdirt_cluster_exit(vd);
 	vdirt_log_exit(vd);
@@ -417,6 +424,9 @@ static int vdirt_setup(struct vdirt_dev *vd, char **error)
 		return r;
 	}
 	r = vdirt_meta_open(vd, error);
+	if (r)
+		return r;
+	r = vdirt_uw_alloc(vd, vd->opts.zero_unwritten, error);
 	if (r)
 		return r;
 	return vdirt_merkle_alloc(vd, error);
@@ -601,7 +611,7 @@ static void vdirt_status_info(struct vdirt_dev *vd, char *result,
 	DMEMIT(" baseline=%s", READ_ONCE(vd->baseline_partial) ?
 	       "partial" : atomic64_read(&vd->cnt.baselined) ?
 	       "set" : "none");
-	if (vdirt_bc_running(vd))
+	if (vdirt_bc_running(vd) && vdirt_bc_running(vd) != VDIRT_BC_PURGE)
 		DMEMIT(" baseline_change=%llu/%llu",
 		       (unsigned long long)READ_ONCE(vd->bc.pos),
 		       (unsigned long long)vd->nr_clusters);
@@ -609,6 +619,12 @@ static void vdirt_status_info(struct vdirt_dev *vd, char *result,
 		DMEMIT(" baseline_change=-");
 	DMEMIT(" write_hash=%s", vdirt_write_hash_name(vd));
 	DMEMIT(" epoch=%llu", (unsigned long long)READ_ONCE(vd->epoch));
+	if (vdirt_bc_running(vd) == VDIRT_BC_PURGE)
+		DMEMIT(" purge=%llu/%llu",
+		       (unsigned long long)READ_ONCE(vd->bc.pos),
+		       (unsigned long long)vd->nr_clusters);
+	else
+		DMEMIT(" purge=-");
 }
 
 static void vdirt_status(struct dm_target *ti, status_type_t type,
@@ -634,10 +650,11 @@ static void vdirt_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(",data_device=%s,meta_device=%s,cluster_size=%u,hash_alg=%s",
 		       vd->data_dev->name, vd->meta_dev->name,
 		       vd->cluster_size, vd->hash_name);
-		DMEMIT(",mode=%s,read_verify=%c,fail_open=%c,state=%s;",
+		DMEMIT(",mode=%s,read_verify=%c,fail_open=%c,zero_unwritten=%c,state=%s;",
 		       READ_ONCE(vd->enforce) ? "enforce" : "audit",
 		       vd->opts.no_read_verify ? 'n' : 'y',
 		       vd->opts.fail_open ? 'y' : 'n',
+		       vd->opts.zero_unwritten ? 'y' : 'n',
 		       vdirt_state_name(READ_ONCE(vd->state)));
 		break;
 	}
@@ -865,6 +882,44 @@ static int vdirt_message_attest(struct vdirt_dev *vd, unsigned int argc,
 	return 1;
 }
 
+/* the kernel log line of a refused purge */
+static const char *vdirt_purge_why(int r)
+{
+	switch (r) {
+	case -EOPNOTSUPP:
+		return "needs the zero_unwritten table argument";
+	case -EBUSY:
+		return "a baseline change, a purge, crash recovery, an attestation root or a metadata snapshot is in progress";
+	case -EROFS:
+		return "the table is read-only";
+	case -EIO:
+		return "the device failed";
+	default:
+		return "the purge commit failed";
+	}
+}
+
+/*
+ * purge: every cluster unwritten (reads as zeros), current and baseline
+ * digests cleared, in one superblock commit; the walk that clears the
+ * entries and discards the data runs in the background (status purge=).
+ */
+static int vdirt_message_purge(struct vdirt_dev *vd)
+{
+	int r = vdirt_dev_can_start(vd);
+
+	if (r) {
+		VDLOG(DMWARN, vd, "purge refused: %s", r == -EIO ?
+		      vdirt_state_name(READ_ONCE(vd->state)) :
+		      "the device is suspended");
+		return r;
+	}
+	r = vdirt_purge_start(vd);
+	if (r)
+		VDLOG(DMWARN, vd, "purge refused: %s", vdirt_purge_why(r));
+	return r;
+}
+
 static int vdirt_message(struct dm_target *ti, unsigned int argc, char **argv,
 			 char *result, unsigned int maxlen)
 {
@@ -880,6 +935,8 @@ static int vdirt_message(struct dm_target *ti, unsigned int argc, char **argv,
 		return vdirt_message_epoch(vd, argc, argv, result, maxlen);
 	if (!strcasecmp(cmd, "attest") || !strcasecmp(cmd, "metadata_snap"))
 		return vdirt_message_attest(vd, argc, argv, result, maxlen);
+	if (argc == 1 && !strcasecmp(cmd, "purge"))
+		return vdirt_message_purge(vd);
 	if (argc == 1 && !strcasecmp(cmd, "scan_stop")) {
 		vdirt_scan_stop(vd);
 		return 0;

@@ -13,7 +13,8 @@
  *             dm-vdirt-log.c (record log), dm-vdirt-intent.c (write-intent
  *             bitmap), dm-vdirt-staging.c (baseline staging area),
  *             dm-vdirt-epoch.c (epoch table, write sets),
- *             dm-vdirt-merkle.c (attestation tree)
+ *             dm-vdirt-merkle.c (attestation tree),
+ *             dm-vdirt-unwritten.c (written bitmap)
  *   format    dm-vdirt-format.h (on-disk layout, the one validator)
  *
  * dm-vdirt-dev.c holds the device registry and state used by all of them
@@ -50,6 +51,7 @@
 #include "dm-vdirt-recovery.h"
 #include "dm-vdirt-scan.h"
 #include "dm-vdirt-staging.h"
+#include "dm-vdirt-unwritten.h"
 
 #define DM_MSG_PREFIX "vdirt"
 
@@ -103,6 +105,7 @@ struct vdirt_opts {
 	bool enforce;			/* mode:enforce (else mode:audit) */
 	bool no_read_verify;
 	bool fail_open;
+	bool zero_unwritten;		/* unwritten clusters read as zeros */
 	bool given[VDIRT_NR_NUM_OPTS];	/* printed back by STATUSTYPE_TABLE */
 	unsigned int val[VDIRT_NR_NUM_OPTS]; /* given, else the default */
 	char *log_key;			/* log_key:<description>, or NULL */
@@ -254,6 +257,8 @@ struct vdirt_dev {
 	struct vdirt_epochs ep;
 	/* the attestation tree (dm-vdirt-merkle.c) */
 	struct vdirt_merkle mk;
+	/* the written bitmap (dm-vdirt-unwritten.c) */
+	struct vdirt_unwritten uw;
 };
 
 /* the device measures (not degraded or failed) */
@@ -291,6 +296,29 @@ static inline bool vdirt_has_baseline(struct vdirt_dev *vd,
 {
 	return (e->flags & VDIRT_E_BASELINE) &&
 	       !READ_ONCE(vd->baseline_partial);
+}
+
+/* the written bitmap (dm-vdirt-unwritten.h) */
+static inline bool vdirt_uw_written(struct vdirt_dev *vd, u64 c)
+{
+	return test_bit(c, vd->uw.mem);
+}
+
+/*
+ * The cluster is unwritten and that counts: it reads as zeros
+ * (zero_unwritten) or its entry is stale (a purge's walk is pending).
+ * Its current digest is not there; while purging, nothing of its entry is.
+ */
+static inline bool vdirt_uw_hidden(struct vdirt_dev *vd, u64 c)
+{
+	return vd->uw.on && (vd->uw.zero || READ_ONCE(vd->uw.purging)) &&
+	       !test_bit(c, vd->uw.mem);
+}
+
+/* reads of an unwritten cluster are zeros, not the data device's */
+static inline bool vdirt_uw_zeroes(struct vdirt_dev *vd, u64 c)
+{
+	return vd->uw.zero && !test_bit(c, vd->uw.mem);
 }
 
 /* dm-vdirt-netlink.c: the generic netlink family, from module init/exit */

@@ -139,7 +139,10 @@ setup() {
 		# the submitting CPU (small_write_cpu:1), -before the first
 		# three as before issue 6's hot path work; -notree metadata
 		# formatted without the attestation tree, -nowsets without it,
-		# the write sets and the digest history (what each costs)
+		# the write sets and the digest history (what each costs);
+		# -zu the table argument zero_unwritten (issue 17: the written
+		# bitmap tested on every read, kept on every write; the prefill
+		# writes the whole region, so reads are of written clusters)
 		alg=${cfg#vdirt-} opt= params= without=
 		case "$alg" in
 		sha256-notree) without=tree ;;
@@ -150,6 +153,7 @@ setup() {
 		sha256-norecycle) params="page_recycle:0" ;;
 		sha256-wcpu) params="small_write_cpu:1" ;;
 		sha256-before) params="small_read_cpu:0 page_recycle:0 max_io_kb:0" ;;
+		sha256-zu) params="zero_unwritten" ;;
 		sha256-*) return 1 ;;
 		esac
 		alg=${alg%%-*}

@@ -69,10 +69,11 @@ ktap_start
 head -c $((128 * CS)) /dev/urandom >/tmp/a42
 zero_meta
 open_or_end "create on a zeroed metadata device (the kernel formats it)"
-# version 2, PACKED, 80-byte entries, ceil(4096 / 51) = 81 entry blocks, the
-# write-intent bitmap right after them at block 83
-check_eq "superblock: version 2, incompat PACKED, 80-byte entries, 81 entry blocks, bitmap at 83" \
-	"2 1 80 81 83" "$(geom)"
+# version 2, PACKED (and UNWRITTEN, the written bitmap: incompat 3), 80-byte
+# entries, ceil(4096 / 51) = 81 entry blocks, the write-intent bitmap right
+# after them at block 83
+check_eq "superblock: version 2, incompat PACKED|UNWRITTEN, 80-byte entries, 81 entry blocks, bitmap at 83" \
+	"2 3 80 81 83" "$(geom)"
 wr /tmp/a42 0
 check_eq "128 clusters measured" 128 "$(st measured)"
 check "clean remove" close_dev
@@ -100,7 +101,7 @@ close_dev
 # --- B: vdirtctl format: packed too -----------------------------------------------
 zero_meta
 check "vdirtctl format" $V format -q $D $M
-check_eq "superblock: version 2, incompat PACKED, 80-byte entries" "2 1 80 81 83" "$(geom)"
+check_eq "superblock: version 2, incompat PACKED|UNWRITTEN, 80-byte entries" "2 3 80 81 83" "$(geom)"
 check "vdirtctl check: 'entries: packed, 80 bytes, 51 a block'" \
 	sh -c "$V check $M | grep -qx 'entries: packed, 80 bytes, 51 a block'"
 head -c $((128 * CS)) /dev/urandom >/tmp/a42
@@ -113,8 +114,8 @@ check "entries on disk: clusters 0, 50, 51, 127" digs_ok 80 51 0 50 51 127
 zero_meta
 check "vdirtctl format --unpacked" $V format -q --unpacked $D $M
 # 4096 / 32 = 128 entry blocks, bitmap at 130
-check_eq "superblock: version 2, no incompat bit, 128-byte entries, 128 entry blocks, bitmap at 130" \
-	"2 0 128 128 130" "$(geom)"
+check_eq "superblock: version 2, incompat UNWRITTEN only, 128-byte entries, 128 entry blocks, bitmap at 130" \
+	"2 2 128 128 130" "$(geom)"
 check "vdirtctl check: 'entries: power of two, 128 bytes, 32 a block'" \
 	sh -c "$V check $M | grep -qx 'entries: power of two, 128 bytes, 32 a block'"
 head -c $((128 * CS)) /dev/urandom >/tmp/a42
@@ -125,7 +126,7 @@ check "clean remove" close_dev
 check "entries on disk at c * 128 of block 2 + c / 32: clusters 0, 31, 32, 51, 127" \
 	digs_ok 128 32 0 31 32 51 127
 check_eq "the layout stays power of two after the kernel rewrote the superblock" \
-	"2 0 128 128 130" "$(geom)"
+	"2 2 128 128 130" "$(geom)"
 check "reopen" open_dev
 check_eq "digests kept over the reopen" 128 "$(st measured)"
 head -c 512 /dev/urandom | dio write $D $((32 * CS))
@@ -142,12 +143,12 @@ else
 	skip "baseline load on power-of-two metadata" "no vdirt netlink family"
 fi
 close_dev
-check_eq "still power of two after the baseline load" "2 0 128 128 130" "$(geom)"
+check_eq "still power of two after the baseline load" "2 2 128 128 130" "$(geom)"
 
 # --- D: the PACKED bit must match the layout; unknown incompat bits refuse ---------
 zero_meta
 $V format -q $D $M
-sb_set 140 0
+sb_set 140 2
 kmark
 check_fail "packed entries without the PACKED bit: refused" open_dev
 check "kernel log: 'metadata superblock invalid: inconsistent layout'" \
@@ -155,7 +156,7 @@ check "kernel log: 'metadata superblock invalid: inconsistent layout'" \
 close_dev 2>/dev/null
 zero_meta
 $V format -q --unpacked $D $M
-sb_set 140 1
+sb_set 140 3
 kmark
 check_fail "power-of-two entries with the PACKED bit: refused" open_dev
 check "kernel log: 'metadata superblock invalid: inconsistent layout'" \
@@ -163,11 +164,11 @@ check "kernel log: 'metadata superblock invalid: inconsistent layout'" \
 close_dev 2>/dev/null
 zero_meta
 $V format -q $D $M
-# bit 1 is to this module what PACKED is to dm-vdirt 1.3: unknown
-sb_set 140 3
+# bit 2 is to this module what PACKED is to dm-vdirt 1.3: unknown
+sb_set 140 7
 before=$(dio read $M 0 $(($(sectors $M) * 512)) | sha256sum)
 kmark
-check_fail "an unknown incompat bit (0x2): refused" open_dev
+check_fail "an unknown incompat bit (0x4): refused" open_dev
 check "kernel log: 'metadata superblock invalid: unknown incompatible features'" \
 	klog "vdirt: metadata superblock invalid: unknown incompatible features"
 check_eq "... nothing was written" "$before" "$(dio read $M 0 $(($(sectors $M) * 512)) | sha256sum)"

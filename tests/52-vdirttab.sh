@@ -23,7 +23,7 @@ cat >$TAB <<TAB
 # the two guests' disks
 t49a  /dev/vda  /dev/vdb  mode=enforce,cache-mb=8
 
-t49b	/dev/vdc	/dev/vdd	noauto,no-read-verify,fail-open
+t49b	/dev/vdc	/dev/vdd	noauto,no-read-verify,fail-open,zero-unwritten
 TAB
 check "format /dev/vdb for /dev/vda" $V format -q /dev/vda /dev/vdb
 check "format /dev/vdd for /dev/vdc" $V format -q /dev/vdc /dev/vdd
@@ -36,8 +36,8 @@ case "$tbl" in *" vdirt "*" 4096 sha256 2 mode:enforce cache_mb:8") ok "t49a's t
 check_eq "t49a: mode=enforce in the status" enforce "$(dmsetup status t49a | tr ' ' '\n' | sed -n 's/^mode=//p')"
 check "open --tab $TAB t49b: a noauto entry by name" $V open -q --tab $TAB t49b
 tbl=$(dmsetup table t49b)
-case "$tbl" in *" 2 no_read_verify fail_open") ok "t49b's table: no_read_verify fail_open" ;;
-	*) not_ok "t49b's table: no_read_verify fail_open" "$tbl" ;; esac
+case "$tbl" in *" 3 no_read_verify fail_open zero_unwritten") ok "t49b's table: no_read_verify fail_open zero_unwritten" ;;
+	*) not_ok "t49b's table: no_read_verify fail_open zero_unwritten" "$tbl" ;; esac
 $V open -q --tab $TAB t49a 2>/tmp/err49; rc=$?
 check_eq "open --tab of an open entry: exit 5" 5 "$rc"
 check "... 'exists already'" grep -q "t49a exists already" /tmp/err49

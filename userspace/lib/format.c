@@ -37,6 +37,7 @@ int vformat_without(const char *list, uint32_t *mask)
 		{ "writesets", VDIRT_LAYOUT_WRITESETS },
 		{ "history", VDIRT_LAYOUT_HISTORY },
 		{ "tree", VDIRT_LAYOUT_MERKLE },
+		{ "unwritten", VDIRT_LAYOUT_UNWRITTEN },
 	};
 	const char *p = list, *end;
 	size_t i, n;
@@ -233,6 +234,11 @@ int vformat(int mfd, const char *mpath, uint64_t msize, uint64_t dsize, uint32_t
 		if (r)
 			goto out;
 	}
+	/*
+	 * Every block of the layout, the written bitmap's too: a stale VDUW
+	 * block of an earlier format with generation 0 would count its
+	 * clusters as written.
+	 */
 	vlog(VLOG_DEBUG, "zeroing %" PRIu64 " metadata bytes", res->need);
 	res->step = VF_ZERO;
 	r = zero_range(mfd, res->need);

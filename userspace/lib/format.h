@@ -25,7 +25,7 @@ int vformat_cluster_ok(uint32_t cs);
 uint32_t vformat_layout(int unpacked, uint32_t without);
 /*
  * --without LIST: the VDIRT_LAYOUT_* regions named (writesets, history,
- * tree) in *mask; -EINVAL for an unknown or empty name.
+ * tree, unwritten) in *mask; -EINVAL for an unknown or empty name.
  */
 int vformat_without(const char *list, uint32_t *mask);
 
@@ -55,7 +55,9 @@ struct vformat_res {
 /*
  * Format the metadata device mfd (opened read-write and exclusive at
  * mpath, msize bytes) for dsize bytes of data with the layout of
- * vformat_layout(), keeping epochs epochs (VDIRT_EPOCHS_MIN..MAX).  Without
+ * vformat_layout(), keeping epochs epochs (VDIRT_EPOCHS_MIN..MAX).  Every
+ * byte of the layout is zeroed and read back (the written bitmap too: a
+ * stale block would count its clusters as written).  Without
  * force it refuses (-EEXIST) a device holding a superblock or other data in
  * its first two blocks, any libblkid signature, or any non-zero byte in the
  * res->need bytes it would overwrite (all read, 8 MiB at a time).

@@ -73,6 +73,7 @@ static int one(const uint8_t *p, struct vsb *sb, char *msg, size_t msglen)
 	sb->epoch_first = le64toh(d.epoch_first);
 	sb->log_head = le64toh(d.log_head);
 	sb->chain_start = le64toh(d.chain_start);
+	sb->unw_gen = le64toh(d.unw_gen);
 	sb->layout = l;
 	sb->total_blocks = le64toh(d.total_blocks);
 	return 0;
@@ -162,6 +163,35 @@ int vsb_merkle_init(int fd, const struct vdirt_layout *l)
 	return 0;
 }
 
+int vsb_unw_init(int fd, const struct vdirt_layout *l, uint64_t gen, int written)
+{
+	uint8_t blk[VDIRT_META_BLOCK_SIZE];
+	struct vdirt_disk_unw h;
+	uint64_t b, bits, i;
+	int r;
+
+	for (b = 0; (l->flags & VDIRT_LAYOUT_UNWRITTEN) && b < l->unw_blocks; b++) {
+		memset(blk, 0, sizeof(blk));
+		h.gen = htole64(gen);
+		h.magic = htole32(VDIRT_UNW_MAGIC);
+		h.reserved = 0;
+		memcpy(blk, &h, sizeof(h));
+		bits = l->nr_clusters - b * VDIRT_UNW_BITS_PER_BLOCK;
+		if (bits > VDIRT_UNW_BITS_PER_BLOCK)
+			bits = VDIRT_UNW_BITS_PER_BLOCK;
+		if (written) {
+			/* bits past the last cluster stay zero */
+			memset(blk + VDIRT_UNW_HDR_SIZE, 0xff, bits / 8);
+			for (i = bits & ~7ULL; i < bits; i++)
+				blk[VDIRT_UNW_HDR_SIZE + i / 8] |= 1U << (i % 8);
+		}
+		r = write_full(fd, blk, sizeof(blk), (l->unw_start + b) * VDIRT_META_BLOCK_SIZE);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
 {
 	uint8_t buf[2 * VDIRT_META_BLOCK_SIZE], blk[VDIRT_META_BLOCK_SIZE];
@@ -181,7 +211,7 @@ int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
 	/* every optional region this version knows; the entries stay as they are */
 	flags = sb->layout.flags | VDIRT_LAYOUT_STAGING | VDIRT_LAYOUT_EPOCHS |
 		VDIRT_LAYOUT_WRITESETS | VDIRT_LAYOUT_CHAIN | VDIRT_LAYOUT_HISTORY |
-		VDIRT_LAYOUT_MERKLE;
+		VDIRT_LAYOUT_MERKLE | VDIRT_LAYOUT_UNWRITTEN;
 	if (flags == sb->layout.flags)
 		return -EALREADY;
 	epochs = sb->epochs ? sb->epochs : VDIRT_EPOCHS_DEFAULT;
@@ -203,6 +233,14 @@ int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need)
 		if (r)
 			return r;
 	}
+	if (!(sb->layout.flags & VDIRT_LAYOUT_UNWRITTEN)) {
+		r = vsb_unw_init(fd, &l, sb->unw_gen, 1);
+		if (r)
+			return r;
+	}
+	/* the new regions are on the device before a superblock names them */
+	if (fsync(fd))
+		return -errno;
 	/*
 	 * The newest copy, with the new regions added after the last one
 	 * (every other region stays where it is), written as the next two

@@ -28,6 +28,7 @@ struct vsb {
 	uint64_t epoch_first;	/* first epoch in the table */
 	uint64_t log_head;
 	uint64_t chain_start;	/* RO_COMPAT_CHAIN: first chained record */
+	uint64_t unw_gen;	/* INCOMPAT_UNWRITTEN: the written bitmap's generation */
 	struct vdirt_layout layout;
 	uint64_t total_blocks;
 };
@@ -44,14 +45,24 @@ int vsb_build(uint8_t blk[VDIRT_META_BLOCK_SIZE], uint64_t data_sectors,
 	      uint64_t seq);
 uint32_t vsb_csum(const uint8_t *sb512);
 /*
- * Convert version 1 metadata on fd (read-write, not in use) to version 2:
- * the staging area is added after the last region, the entries keep their
- * power-of-two layout (nothing but the superblock is written).  0 (*sb: the new
- * superblock), -EALREADY (already version 2), -ENOSPC (the device of
+ * Add to the metadata on fd (read-write, not in use) every optional region
+ * it lacks, after its last one: version 1 becomes version 2 with the
+ * staging area, metadata of dm-vdirt 1.4/1.5 gains the epoch table, write
+ * sets, digest history and tree, metadata of 1.6 (VDIRT_LAYOUT_1_6) the
+ * written bitmap, every cluster marked written (existing data stays
+ * readable with zero_unwritten).  The entries keep their layout.  The new
+ * regions are written and flushed before the superblock.  0 (*sb: the new
+ * superblock), -EALREADY (has every region), -ENOSPC (the device of
  * dev_bytes is smaller than *need bytes), -ENODATA (not formatted) or
  * another -errno.  Prints nothing.
  */
 int vsb_upgrade(int fd, uint64_t dev_bytes, struct vsb *sb, uint64_t *need);
+/*
+ * The written bitmap of layout l (INCOMPAT_UNWRITTEN): every block with
+ * generation gen and the magic VDUW, the bits of every cluster set
+ * (written) or clear; bits past the last cluster clear.  No flush.
+ */
+int vsb_unw_init(int fd, const struct vdirt_layout *l, uint64_t gen, int written);
 /* the attestation tree's bitmap of a new layout: every chunk changed */
 int vsb_merkle_init(int fd, const struct vdirt_layout *l);
 /*

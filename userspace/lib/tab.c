@@ -25,6 +25,8 @@ static int parse_opt(const char *opt, struct vtab_entry *e, char *why, size_t n)
 		e->no_read_verify = 1;
 	else if (!strcmp(opt, "fail-open"))
 		e->fail_open = 1;
+	else if (!strcmp(opt, "zero-unwritten"))
+		e->zero_unwritten = 1;
 	else if (!strcmp(opt, "noauto"))
 		e->noauto = 1;
 	else if (!strcmp(opt, "nofail"))

@@ -2,7 +2,7 @@
 /*
  * libvdirt: /etc/vdirttab (vdirttab(5)), the devices opened at boot: one
  * entry a line, "NAME DATA_DEV META_DEV [OPTIONS]", OPTIONS comma-separated
- * (mode=audit|enforce, no-read-verify, fail-open, cache-mb=N, noauto,
+ * (mode=audit|enforce, no-read-verify, fail-open, zero-unwritten, cache-mb=N, noauto,
  * nofail; "-" or "none" for none), "#" comments and blank lines ignored.
  * Read by vdirtctl open --tab and by the systemd generator.  Prints nothing.
  */
@@ -21,6 +21,7 @@ struct vtab_entry {
 	const char *mode;	/* "audit", "enforce" or NULL (the table's default) */
 	int no_read_verify;
 	int fail_open;
+	int zero_unwritten;	/* the table argument zero_unwritten */
 	long cache_mb;		/* 1..65536, -1: the default */
 	int noauto;		/* not opened at boot, nor by open --tab without names */
 	int nofail;		/* boot goes on (libvirtd starts) if it fails */

@@ -168,6 +168,24 @@ int status_get(const char *s, const char *key, char *out, size_t outlen)
 	return -ENOENT;
 }
 
+int vpurge_parse(const char *val, uint64_t *pos, uint64_t *total)
+{
+	char a[24], b[24];
+	const char *slash = strchr(val, '/');
+	size_t n;
+
+	if (!strcmp(val, "-"))
+		return 0;
+	if (!slash || (n = (size_t)(slash - val)) >= sizeof(a) || strlen(slash + 1) >= sizeof(b))
+		return -EINVAL;
+	memcpy(a, val, n);
+	a[n] = 0;
+	strcpy(b, slash + 1);
+	if (parse_u64(a, pos) || parse_u64(b, total) || *pos > *total)
+		return -EINVAL;
+	return 1;
+}
+
 int read_full(int fd, void *buf, size_t len, off_t off)
 {
 	size_t done = 0;

@@ -32,6 +32,11 @@ uint64_t now_ns(void);		/* CLOCK_REALTIME */
 uint64_t mono_ns(void);		/* CLOCK_MONOTONIC */
 /* value of key in a "k=v k=v" status line into out; 0 or -ENOENT */
 int status_get(const char *status, const char *key, char *out, size_t outlen);
+/*
+ * The value of the status field purge=: 0 for "-" (no purge walk), 1 for
+ * "POS/TOTAL" (*pos, *total, pos <= total), -EINVAL for anything else.
+ */
+int vpurge_parse(const char *val, uint64_t *pos, uint64_t *total);
 
 /* pread/pwrite all of len at off (EINTR retried): 0, -errno, -ENODATA at EOF */
 int read_full(int fd, void *buf, size_t len, off_t off);

@@ -15,7 +15,7 @@ cat >"$T/tab" <<'TAB'
 guest0   /dev/vg/guest0              /dev/vg/guest0-meta
 web-1	 /dev/disk/by-id/wwn-0x5000c5 /dev/mapper/vg-web--1--meta  mode=enforce,cache-mb=8,nofail
 
-lazy     /dev/vdc                    /dev/vdd              noauto,no-read-verify
+lazy     /dev/vdc                    /dev/vdd              noauto,no-read-verify,zero-unwritten
 broken   /dev/vde
 odd      /dev/vdf                    /dev/vdg              mode=paranoid
 after    /dev/vdh                    /dev/vdi              -

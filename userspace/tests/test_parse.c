@@ -11,6 +11,37 @@
 #include "util.h"
 #include "cmd.h"
 #include "sb.h"
+#include "tab.h"
+
+/*
+ * The written bitmap of l on fd, byte by byte: each block's header (gen,
+ * "VDUW", reserved 0), the bit of every cluster set, the bits past the
+ * last cluster clear.
+ */
+static int unw_all_written(int fd, const struct vdirt_layout *l, uint64_t gen)
+{
+	uint8_t b[VDIRT_META_BLOCK_SIZE];
+	uint64_t blk, bits, i;
+
+	if (!l->unw_blocks || l->unw_blocks != (l->nr_clusters + 32639) / 32640)
+		return 0;
+	for (blk = 0; blk < l->unw_blocks; blk++) {
+		if (read_full(fd, b, sizeof(b), (l->unw_start + blk) * 4096))
+			return 0;
+		for (i = 0; i < 8; i++)
+			if (b[i] != (uint8_t)(gen >> (8 * i)))
+				return 0;
+		if (memcmp(b + 8, "VDUW", 4) || b[12] || b[13] || b[14] || b[15])
+			return 0;
+		bits = l->nr_clusters - blk * 32640;
+		if (bits > 32640)
+			bits = 32640;
+		for (i = 0; i < 32640; i++)
+			if (!!(b[16 + i / 8] & (1U << (i % 8))) != (i < bits))
+				return 0;
+	}
+	return 1;
+}
 
 int main(void)
 {
@@ -97,9 +128,10 @@ int main(void)
 	 * the epoch table (16 epochs, 1 block), 16 write sets of
 	 * ceil(262144 / 32640) = 9 blocks and the digest history, 262144 / 1024,
 	 * then the tree: 1 bitmap block, levels 7..18 of 2048, 1024, .. 1 nodes
-	 * in 16 + 8 + 4 + 2 + 1 + 7 blocks
+	 * in 16 + 8 + 4 + 2 + 1 + 7 blocks, then the written bitmap:
+	 * ceil(262144 / 32640) = 9 blocks
 	 */
-	OK(vdirt_meta_size(2097152, 4096, 32) == (7464 + 1 + 144 + 256 + 39) * 4096ULL,
+	OK(vdirt_meta_size(2097152, 4096, 32) == (7464 + 1 + 144 + 256 + 39 + 9) * 4096ULL,
 	   "meta size: 1 GiB, 4 KiB clusters, sha256 (packed 80-byte entries, staging, epochs)");
 	OK(vdirt_meta_size_of(2097152, 4096, 32, VDIRT_LAYOUT_1_4, 0) == 7464 * 4096ULL,
 	   "meta size: the same without epochs (as 1.4 formats)");
@@ -131,7 +163,7 @@ int main(void)
 		   l.epoch_start == 7464 && l.epoch_blocks == 7 && l.wset_start == 7471 &&
 		   l.wset_slot_blocks == 9 && l.wset_blocks == 900 && l.hist_start == 8371 &&
 		   l.hist_blocks == 256 && l.hist_per_block == 85 && l.merkle_start == 8627 &&
-		   l.total_blocks == 8627 + 39,
+		   l.unw_start == 8627 + 39 && l.unw_blocks == 9 && l.total_blocks == 8627 + 39 + 9,
 		   "100 epochs: table of 7 blocks after the staging area, 100 write sets of 9 blocks, "
 		   "history of 256 blocks of 85 records");
 		OK(vdirt_wset_block(&l, 0, 0, &bit) == 7471 && !bit &&
@@ -148,7 +180,7 @@ int main(void)
 	OK(vdirt_meta_size_of(2097152, 4096, 32, VDIRT_LAYOUT_STAGING, 0) == 10515 * 4096ULL,
 	   "meta size: the same with power-of-two entries (128 bytes)");
 	/* 24-byte entries, 170 a block: 2 + 1543 + 1 + 256 + 16, staging 256 */
-	OK(vdirt_meta_size(2097152, 4096, 4) == (2074 + 145 + 256 + 39) * 4096ULL,
+	OK(vdirt_meta_size(2097152, 4096, 4) == (2074 + 145 + 256 + 39 + 9) * 4096ULL,
 	   "meta size: crc32c packs 170 entries per block");
 	OK(vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_STAGING, 0) == 2579 * 4096ULL &&
 	   vdirt_meta_size_of(2097152, 4096, 4, VDIRT_LAYOUT_V1, 0) == 2323 * 4096ULL &&
@@ -216,13 +248,16 @@ int main(void)
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) == 1 && sb.copy == 0 && sb.seq == 2 &&
 	   sb.data_sectors == 2097152 && sb.cluster_size == 4096 && sb.digest_size == 32 &&
 	   !strcmp(sb.hash_name, "sha256") && sb.nr_clusters == 262144 &&
-	   sb.total_blocks == 7904 && sb.epochs == 16 && sb.epoch_first == 1 &&
+	   sb.total_blocks == 7913 && sb.layout.unw_start == 7904 && sb.layout.unw_blocks == 9 &&
+	   !sb.unw_gen && sb.epochs == 16 && sb.epoch_first == 1 &&
 	   sb.ro_compat == (VDIRT_FEATURE_RO_COMPAT_EPOCHS | VDIRT_FEATURE_RO_COMPAT_WRITESETS |
 			    VDIRT_FEATURE_RO_COMPAT_CHAIN | VDIRT_FEATURE_RO_COMPAT_HISTORY |
 			    VDIRT_FEATURE_RO_COMPAT_MERKLE) && sb.version == 2 && sb.staging_start == 5416 &&
 	   sb.staging_blocks == 2048 && (sb.compat & VDIRT_FEATURE_COMPAT_STAGING) &&
-	   sb.incompat == VDIRT_FEATURE_INCOMPAT_PACKED && sb.entry_size == 80,
-	   "superblock parsed back: copy A, seq 2, version 2, staging area, packed entries");
+	   sb.incompat == (VDIRT_FEATURE_INCOMPAT_PACKED | VDIRT_FEATURE_INCOMPAT_UNWRITTEN) &&
+	   sb.entry_size == 80,
+	   "superblock parsed back: copy A, seq 2, version 2, staging area, packed entries, "
+	   "written bitmap of 9 blocks at 7904");
 	{
 		/* feature_incompat: PACKED must match the layout; unknown bits refuse */
 		uint8_t t[2 * VDIRT_META_BLOCK_SIZE];
@@ -232,7 +267,8 @@ int main(void)
 		for (i = 0; i < 3; i++) {
 			memcpy(t, blk, sizeof(t));
 			memcpy(&d, t, sizeof(d));
-			d.feature_incompat = htole32(i == 0 ? 0 : i == 1 ? 3 : 2);
+			d.feature_incompat = htole32(i == 0 ? VDIRT_FEATURE_INCOMPAT_UNWRITTEN :
+						     i == 1 ? 7 : 4);
 			memcpy(t, &d, sizeof(d));
 			d.csum = htole32(vsb_csum(t));
 			memcpy(t, &d, sizeof(d));
@@ -242,8 +278,8 @@ int main(void)
 				OK(r[0] < 0 && strstr(msg, "inconsistent layout"),
 				   "packed entries without the PACKED bit: refused (%s)", msg);
 		}
-		OK(r[1] == -EPROTONOSUPPORT && strstr(msg, "0x2") && r[2] == -EPROTONOSUPPORT,
-		   "an unknown incompat bit (0x2) refuses, with or without PACKED (%s)", msg);
+		OK(r[1] == -EPROTONOSUPPORT && strstr(msg, "0x4") && r[2] == -EPROTONOSUPPORT,
+		   "an unknown incompat bit (0x4) refuses, with or without PACKED (%s)", msg);
 		OK(!vsb_build(t, 2097152, 4096, "sha256", 32, VDIRT_LAYOUT_STAGING, 0, uuid, 9, 2),
 		   "an unpacked version 2 superblock (as 1.3 formats) built");
 		memset(t + VDIRT_META_BLOCK_SIZE, 0, VDIRT_META_BLOCK_SIZE);
@@ -306,23 +342,105 @@ int main(void)
 			       VDIRT_META_BLOCK_SIZE) &&
 		   !ftruncate(fd, 8467 * 4096LL), "a version 1 metadata file of 8467 blocks");
 		/* copy B (seq 1) is version 2 here: copy A (seq 2) is the newest */
-		OK(vsb_upgrade(fd, 10954 * 4096ULL, &sb, &need) == -ENOSPC && need == 10955 * 4096ULL,
+		OK(vsb_upgrade(fd, 10963 * 4096ULL, &sb, &need) == -ENOSPC && need == 10964 * 4096ULL,
 		   "upgrade refused on a device too small for the staging area and epochs");
-		/* ... + the tree: a bitmap block and 38 node blocks (C = 262144) */
-		OK(!vsb_upgrade(fd, 10955 * 4096ULL, &sb, &need) && sb.version == 2 &&
+		/*
+		 * ... + the tree: a bitmap block and 38 node blocks (C = 262144),
+		 * + the written bitmap (9 blocks)
+		 */
+		OK(!vsb_upgrade(fd, 10964 * 4096ULL, &sb, &need) && sb.version == 2 &&
 		   sb.seq == 4 && sb.staging_start == 8467 && sb.staging_blocks == 2048 &&
-		   !sb.incompat && sb.entry_size == 128 && sb.epochs == 16 &&
+		   sb.entry_size == 128 && sb.epochs == 16 &&
 		   sb.layout.epoch_start == 10515 && sb.layout.wset_start == 10516 &&
 		   sb.layout.hist_start == 10660 && sb.layout.merkle_start == 10916 &&
 		   sb.layout.merkle_blocks == 39 && sb.layout.merkle_bitmap_blocks == 1 &&
+		   sb.layout.unw_start == 10955 && sb.layout.unw_blocks == 9 &&
+		   sb.incompat == VDIRT_FEATURE_INCOMPAT_UNWRITTEN &&
 		   sb.epoch_first == sb.epoch + 1 && sb.chain_start == sb.log_head &&
 		   !memcmp(sb.uuid, uuid, 3),
-		   "upgrade: version 2, seq 4, staging at 8467, epochs at 10515, entries left power of two");
-		OK(vsb_upgrade(fd, 10955 * 4096ULL, &sb, &need) == -EALREADY,
+		   "upgrade: version 2, seq 4, staging at 8467, epochs at 10515, written bitmap at "
+		   "10955, entries left power of two");
+		OK(unw_all_written(fd, &sb.layout, 0), "upgrade from version 1: every cluster written");
+		OK(vsb_upgrade(fd, 10964 * 4096ULL, &sb, &need) == -EALREADY,
 		   "upgrade again: already has every region");
 		if (fd >= 0)
 			close(fd);
 		unlink(path);
+	}
+	{
+		/*
+		 * What dm-vdirt 1.6 formats (VDIRT_LAYOUT_1_6: no written bitmap),
+		 * 100000 clusters: upgrade adds ceil(100000 / 32640) = 4 blocks
+		 * after the tree, nothing else moves.
+		 */
+		uint8_t t[2 * VDIRT_META_BLOCK_SIZE], z[VDIRT_META_BLOCK_SIZE];
+		char path[] = "/tmp/vdirt-test-upgrade16-XXXXXX";
+		struct vdirt_layout l16;
+		uint64_t need = 0, old_total;
+		struct vsb old;
+		int fd, same = 1;
+
+		vdirt_layout_compute(800000, 4096, 32, VDIRT_LAYOUT_1_6, 16, &l16);
+		OK(!vsb_build(t, 800000, 4096, "sha256", 32, VDIRT_LAYOUT_1_6, 16, uuid, 5, 2) &&
+		   !vsb_build(t + VDIRT_META_BLOCK_SIZE, 800000, 4096, "sha256", 32,
+			      VDIRT_LAYOUT_1_6, 16, uuid, 5, 1) &&
+		   vsb_parse(t, &old, msg, sizeof(msg)) == 1 &&
+		   old.incompat == VDIRT_FEATURE_INCOMPAT_PACKED && !old.layout.unw_blocks,
+		   "a 1.6 superblock: packed, no written bitmap");
+		old_total = old.total_blocks;
+		fd = mkstemp(path);
+		/* stale bytes where the bitmap goes: upgrade writes every byte of it */
+		memset(z, 0xa5, sizeof(z));
+		OK(fd >= 0 && !write_full(fd, t, sizeof(t), 0) &&
+		   !ftruncate(fd, (old_total + 4) * 4096LL) &&
+		   !write_full(fd, z, sizeof(z), (old_total + 2) * 4096LL),
+		   "a 1.6 metadata file of %llu blocks", (unsigned long long)old_total);
+		OK(vsb_upgrade(fd, (old_total + 3) * 4096ULL, &sb, &need) == -ENOSPC &&
+		   need == (old_total + 4) * 4096ULL, "upgrade of 1.6: one block short, refused");
+		OK(!vsb_upgrade(fd, (old_total + 4) * 4096ULL, &sb, &need) && sb.seq == 4 &&
+		   sb.incompat == (VDIRT_FEATURE_INCOMPAT_PACKED | VDIRT_FEATURE_INCOMPAT_UNWRITTEN) &&
+		   sb.layout.unw_start == old_total && sb.layout.unw_blocks == 4 && !sb.unw_gen &&
+		   sb.total_blocks == old_total + 4 && sb.layout.flags == VDIRT_LAYOUT_DEFAULT,
+		   "upgrade of 1.6: the written bitmap at block %llu, 4 blocks, generation 0",
+		   (unsigned long long)old_total);
+		same = sb.layout.entries_start == l16.entries_start &&
+		       sb.layout.staging_start == l16.staging_start &&
+		       sb.layout.epoch_start == l16.epoch_start &&
+		       sb.layout.wset_start == l16.wset_start &&
+		       sb.layout.hist_start == l16.hist_start &&
+		       sb.layout.merkle_start == l16.merkle_start &&
+		       sb.epoch_first == old.epoch_first && sb.chain_start == old.chain_start;
+		OK(same, "upgrade of 1.6: every other region where it was, epochs and chain kept");
+		OK(unw_all_written(fd, &sb.layout, 0),
+		   "upgrade of 1.6: each block gen 0, VDUW, 32640 bits set (1024 in the last), the rest zero");
+		OK(vsb_upgrade(fd, (old_total + 4) * 4096ULL, &sb, &need) == -EALREADY,
+		   "upgrade of 1.6 again: already has every region");
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+	}
+	{
+		uint64_t pos = 9, total = 9;
+
+		OK(vpurge_parse("-", &pos, &total) == 0 &&
+		   vpurge_parse("12/100", &pos, &total) == 1 && pos == 12 && total == 100 &&
+		   vpurge_parse("0/0", &pos, &total) == 1 && !pos && !total &&
+		   vpurge_parse("5/4", &pos, &total) < 0 && vpurge_parse("", &pos, &total) < 0 &&
+		   vpurge_parse("1/", &pos, &total) < 0 && vpurge_parse("/1", &pos, &total) < 0 &&
+		   vpurge_parse("x/2", &pos, &total) < 0 && vpurge_parse("1/2/3", &pos, &total) < 0,
+		   "status purge=: '-' idle, POS/TOTAL, anything else refused");
+	}
+	{
+		struct vtab_entry *e = calloc(1, sizeof(*e));
+		char why[128];
+
+		OK(e && vtab_parse_line("g0 /dev/a /dev/b zero-unwritten,fail-open", e, why,
+					sizeof(why)) == 1 && e->zero_unwritten && e->fail_open &&
+		   vtab_parse_line("g0 /dev/a /dev/b fail-open", e, why, sizeof(why)) == 1 &&
+		   !e->zero_unwritten &&
+		   vtab_parse_line("g0 /dev/a /dev/b zero_unwritten", e, why, sizeof(why)) < 0,
+		   "vdirttab: zero-unwritten (the table argument's dashed spelling, as fail-open)");
+		free(e);
 	}
 	blk[100] ^= 1;
 	OK(vsb_parse(blk, &sb, msg, sizeof(msg)) == 1 && sb.copy == 1 && sb.seq == 1,

@@ -22,7 +22,7 @@ enum {
 	EXIT_OK = 0,
 	EXIT_FAIL = 1,		/* generic failure */
 	EXIT_USAGE = 2,		/* bad arguments, an option the command does not take */
-	EXIT_PERM = 3,		/* EPERM, EACCES */
+	EXIT_PERM = 3,		/* EPERM, EACCES, EROFS (a read-only table) */
 	EXIT_NOENT = 4,		/* no such device or file, module not loaded */
 	EXIT_BUSY = 5,		/* EBUSY, EEXIST: in use, already exists/formatted */
 	EXIT_INVAL = 6,		/* EINVAL, EBADMSG, ...: data or geometry refused */
@@ -54,6 +54,7 @@ struct opts {
 	const char *mode;
 	int no_read_verify;
 	int fail_open;
+	int zero_unwritten;	/* open --zero-unwritten */
 	long cache_mb;
 	const char *output;
 	int threads;
@@ -170,6 +171,7 @@ int cmd_open(int argc, char **argv);
 int cmd_close(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
 int cmd_baseline_build(int argc, char **argv);
 int cmd_baseline_show(int argc, char **argv);
 int cmd_baseline_load(int argc, char **argv);

@@ -44,7 +44,10 @@ static int read_sb(const char *path, struct vsb *sb)
 	return r;
 }
 
-/* the optional table arguments from --mode, --no-read-verify, --fail-open, --cache-mb */
+/*
+ * the optional table arguments from --mode, --no-read-verify, --fail-open,
+ * --zero-unwritten, --cache-mb (the table's canonical order)
+ */
 static int open_opts(char *opts, size_t n, int *nopts)
 {
 	*nopts = 0;
@@ -64,6 +67,10 @@ static int open_opts(char *opts, size_t n, int *nopts)
 	if (o.fail_open) {
 		(*nopts)++;
 		snprintf(opts + strlen(opts), n - strlen(opts), " fail_open");
+	}
+	if (o.zero_unwritten) {
+		(*nopts)++;
+		snprintf(opts + strlen(opts), n - strlen(opts), " zero_unwritten");
 	}
 	if (o.cache_mb >= 0) {
 		(*nopts)++;
@@ -97,6 +104,12 @@ static int open_geometry(const char *data, const char *meta, uint64_t dsize, uin
 	*cs = sb->cluster_size;
 	*hash = sb->hash_name;
 	*len = sb->data_sectors;
+	if (o.zero_unwritten && !(sb->incompat & VDIRT_FEATURE_INCOMPAT_UNWRITTEN)) {
+		/* what the constructor would refuse, said before it does */
+		err("%s has no written bitmap (metadata of dm-vdirt 1.6 or before): "
+		    "--zero-unwritten needs it; run 'vdirtctl upgrade %s' first", meta, meta);
+		return -EOPNOTSUPP;
+	}
 	if ((o.cluster_size && o.cluster_size != *cs) || (o.hash && strcmp(o.hash, *hash))) {
 		err("%s is formatted with %u-byte clusters and %s; the options ask otherwise",
 		    meta, *cs, *hash);
@@ -175,6 +188,7 @@ static void tab_opts(const struct vtab_entry *e)
 	o.mode = e->mode;
 	o.no_read_verify = e->no_read_verify;
 	o.fail_open = e->fail_open;
+	o.zero_unwritten = e->zero_unwritten;
 	o.cache_mb = e->cache_mb;
 }
 
@@ -222,7 +236,7 @@ static int open_tab(int argc, char **argv)
 	char why[256];
 	int i, r;
 
-	if (o.mode || o.no_read_verify || o.fail_open || o.cache_mb >= 0) {
+	if (o.mode || o.no_read_verify || o.fail_open || o.zero_unwritten || o.cache_mb >= 0) {
 		err("open --tab: the options are each entry's (vdirttab(5)), not the command line's");
 		return EXIT_USAGE;
 	}
@@ -300,6 +314,20 @@ static char *status_next(char *s, char **save, char **val)
 	return NULL;
 }
 
+/* the status field purge=: null when idle ("-"), else {"pos":N,"total":N} */
+static struct json_object *purge_json(const char *val)
+{
+	struct json_object *j;
+	uint64_t pos, total;
+
+	if (vpurge_parse(val, &pos, &total) <= 0)
+		return NULL;
+	j = json_object_new_object();
+	vjson_add_u64(j, "pos", pos);
+	vjson_add_u64(j, "total", total);
+	return j;
+}
+
 /* name, major, minor, sectors, table and every status field */
 static struct json_object *dm_json(const struct vdm_dev *d)
 {
@@ -313,8 +341,12 @@ static struct json_object *dm_json(const struct vdm_dev *d)
 	vjson_add_str(j, "table", d->table);
 	s = strdup(d->status);
 	for (key = s ? status_next(s, &save, &val) : NULL; key;
-	     key = status_next(NULL, &save, &val))
-		vjson_add_num_or_str(j, key, val);
+	     key = status_next(NULL, &save, &val)) {
+		if (!strcmp(key, "purge"))
+			json_object_object_add(j, key, purge_json(val));
+		else
+			vjson_add_num_or_str(j, key, val);
+	}
 	free(s);
 	return j;
 }

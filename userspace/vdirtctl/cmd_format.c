@@ -71,6 +71,7 @@ int cmd_meta_size(int argc, char **argv)
 		vjson_add_u64(j, "wset_blocks", l.wset_blocks);
 		vjson_add_u64(j, "hist_blocks", l.hist_blocks);
 		vjson_add_u64(j, "merkle_blocks", l.merkle_blocks);
+		vjson_add_u64(j, "unw_blocks", l.unw_blocks);
 		vjson_add_u64(j, "meta_blocks", l.total_blocks);
 		vjson_add_u64(j, "meta_bytes", need);
 		return vjson_print(stdout, j, "\n");
@@ -227,6 +228,11 @@ static struct json_object *copy_json(int i, const struct vcheck_copy *c)
 	vjson_add_u64(j, "version", c->sb.version);
 	vjson_add_u64(j, "feature_incompat", c->sb.incompat);
 	vjson_add_bool(j, "packed", c->sb.incompat & VDIRT_FEATURE_INCOMPAT_PACKED);
+	vjson_add_bool(j, "unwritten", c->sb.incompat & VDIRT_FEATURE_INCOMPAT_UNWRITTEN);
+	vjson_add_u64(j, "unw_start", le64toh(d->unw_start));
+	vjson_add_u64(j, "unw_blocks", le64toh(d->unw_blocks));
+	vjson_add_u64(j, "unw_gen", le64toh(d->unw_gen));
+	vjson_add_bool(j, "purge", fl & VDIRT_SB_F_PURGE);
 	vjson_add_u64(j, "entry_size", c->sb.entry_size);
 	vjson_add_u64(j, "epoch", le64toh(d->epoch));
 	vjson_add_u64(j, "log_head", le64toh(d->log_head));
@@ -259,6 +265,8 @@ static struct json_object *layout_json(const struct vdirt_layout *l)
 	vjson_add_u64(j, "hist_blocks", l->hist_blocks);
 	vjson_add_u64(j, "merkle_start", l->merkle_start);
 	vjson_add_u64(j, "merkle_blocks", l->merkle_blocks);
+	vjson_add_u64(j, "unw_start", l->unw_start);
+	vjson_add_u64(j, "unw_blocks", l->unw_blocks);
 	vjson_add_u64(j, "total_blocks", l->total_blocks);
 	vjson_add_u64(j, "block_size", VDIRT_META_BLOCK_SIZE);
 	return j;
@@ -296,21 +304,24 @@ static void print_copy(int i, const struct vcheck_copy *c)
 {
 	const struct vdirt_disk_sb *d = &c->d;
 	uint32_t fl = le32toh(d->flags), fc = le32toh(d->feature_compat);
+	uint32_t fi = le32toh(d->feature_incompat);
+	char feat[64];
 
 	if (!c->valid) {
 		printf("copy %c: invalid (%s)\n", 'A' + i, c->why);
 		return;
 	}
-	printf("copy %c: valid, seq %" PRIu64 ", flags %s%s%s%s, features %s%s%s, epoch %"
+	snprintf(feat, sizeof(feat), "%s%s%s%s", fc & VDIRT_FEATURE_COMPAT_INTENT ? ",intent" : "",
+		 fc & VDIRT_FEATURE_COMPAT_STAGING ? ",staging" : "",
+		 fi & VDIRT_FEATURE_INCOMPAT_PACKED ? ",packed" : "",
+		 fi & VDIRT_FEATURE_INCOMPAT_UNWRITTEN ? ",unwritten" : "");
+	printf("copy %c: valid, seq %" PRIu64 ", flags %s%s%s%s%s, features %s, epoch %"
 	       PRIu64 ", log head %" PRIu64 " tail %" PRIu64 "\n", 'A' + i, c->sb.seq,
 	       fl & VDIRT_SB_F_CLEAN ? "clean" : "in-use",
 	       fl & VDIRT_SB_F_BASELINE ? ",baseline" : "",
 	       fl & VDIRT_SB_F_BASELINE_PARTIAL ? ",baseline-partial" : "",
 	       fl & VDIRT_SB_F_BASELINE_STAGED ? ",baseline-staged" : "",
-	       fc & VDIRT_FEATURE_COMPAT_INTENT ? "intent" : "",
-	       (fc & VDIRT_FEATURE_COMPAT_INTENT) && (fc & VDIRT_FEATURE_COMPAT_STAGING) ? "," : "",
-	       fc & VDIRT_FEATURE_COMPAT_STAGING ? "staging" :
-	       fc & VDIRT_FEATURE_COMPAT_INTENT ? "" : "-",
+	       fl & VDIRT_SB_F_PURGE ? ",purge" : "", *feat ? feat + 1 : "-",
 	       (uint64_t)le64toh(d->epoch), (uint64_t)le64toh(d->log_head),
 	       (uint64_t)le64toh(d->log_tail));
 }
@@ -348,6 +359,14 @@ static void check_text(const char *meta, const struct vcheck *k)
 	else
 		printf("format version %u, staging area: %" PRIu64 " blocks at block %" PRIu64 "\n",
 		       u->sb.version, u->sb.staging_blocks, u->sb.staging_start);
+	if (u->sb.incompat & VDIRT_FEATURE_INCOMPAT_UNWRITTEN)
+		printf("written bitmap: %" PRIu64 " blocks at block %" PRIu64 ", generation %"
+		       PRIu64 "\n", (uint64_t)u->sb.layout.unw_blocks, (uint64_t)u->sb.layout.unw_start, u->sb.unw_gen);
+	else
+		printf("no written bitmap: zero_unwritten is refused (vdirtctl upgrade adds it)\n");
+	if (u->sb.flags & VDIRT_SB_F_PURGE)
+		printf("a purge's walk has not completed: the next open walks again from the "
+		       "start\n");
 	if (u->sb.flags & VDIRT_SB_F_BASELINE_STAGED)
 		printf("a baseline load was cut short: the next open applies the staged "
 		       "baseline again\n");
@@ -403,9 +422,13 @@ int cmd_upgrade(int argc, char **argv)
 	r = vsb_upgrade(fd, size, &sb, &need);
 	close(fd);
 	if (r == -ENOSPC) {
-		err("%s is too small for format version 2: %" PRIu64 " bytes, it must be at least %"
-		    PRIu64 " bytes (%" PRIu64 " MiB); extend it (lvextend) and run upgrade again",
-		    argv[0], size, need, (need + (1 << 20) - 1) >> 20);
+		err("%s is too small for the regions an upgrade adds (%s): %" PRIu64
+		    " bytes, it must be at least %" PRIu64 " bytes (%" PRIu64 " MiB); extend it "
+		    "(lvextend) and run upgrade again", argv[0],
+		    (sb.layout.flags & ~VDIRT_LAYOUT_PACKED) ==
+		    (VDIRT_LAYOUT_1_6 & ~VDIRT_LAYOUT_PACKED) ? "the written bitmap" :
+		    "staging area, epochs, write sets, history, tree, written bitmap",
+		    size, need, (need + (1 << 20) - 1) >> 20);
 		return r;
 	}
 	if (r == -ENODATA) {
@@ -424,16 +447,19 @@ int cmd_upgrade(int argc, char **argv)
 		vjson_add_bool(j, "upgraded", !r);
 		vjson_add_u64(j, "staging_start", sb.staging_start);
 		vjson_add_u64(j, "staging_blocks", sb.staging_blocks);
+		vjson_add_u64(j, "unw_start", sb.layout.unw_start);
+		vjson_add_u64(j, "unw_blocks", sb.layout.unw_blocks);
 		vjson_add_u64(j, "meta_bytes", sb.total_blocks * VDIRT_META_BLOCK_SIZE);
 		return vjson_print(stdout, j, "\n");
 	}
 	if (o.quiet)
 		return 0;
 	if (r == -EALREADY)
-		printf("%s is already format version %u\n", argv[0], sb.version);
+		printf("%s is already format version %u with every region\n", argv[0], sb.version);
 	else
 		printf("upgraded %s to format version %u: staging area of %" PRIu64
-		       " blocks at block %" PRIu64 "\n", argv[0], sb.version,
-		       sb.staging_blocks, sb.staging_start);
+		       " blocks at block %" PRIu64 ", written bitmap of %" PRIu64 " blocks at block %"
+		       PRIu64 " (every cluster written)\n", argv[0], sb.version, sb.staging_blocks,
+		       sb.staging_start, (uint64_t)sb.layout.unw_blocks, (uint64_t)sb.layout.unw_start);
 	return 0;
 }

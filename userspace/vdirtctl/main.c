@@ -45,7 +45,9 @@ static const struct command commands[] = {
 	{ "check", cmd_check, 1, 1, "<meta_dev>",
 	  "offline: both superblock copies, the one in use, regions to recover (exit 0/20/21)" },
 	{ "upgrade", cmd_upgrade, 1, 1, "<meta_dev>",
-	  "offline: convert format version 1 metadata to version 2 (staging area)" },
+	  "offline: add the regions older metadata lacks (staging area ... written bitmap)" },
+	{ "purge", cmd_purge, 1, 1, "<name>",
+	  "every cluster unwritten: reads give zeros (needs zero_unwritten; --wait: the walk)" },
 	{ "baseline build", cmd_baseline_build, 1, 1, "<image_or_device> -o <file>|--root",
 	  "hash a golden image" },
 	{ "baseline show", cmd_baseline_show, 1, 1, "<file>",
@@ -97,10 +99,11 @@ static const struct command *current;
 
 enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_PROGRESS,
        O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED, O_WITHOUT,
-       O_EPOCHS, O_LABEL, O_SINCE, O_UNTIL, O_HASHES, O_META, O_VERIFY, O_KEY_FILE };
+       O_EPOCHS, O_LABEL, O_SINCE, O_UNTIL, O_HASHES, O_META, O_VERIFY, O_KEY_FILE,
+       O_ZERO_UNW };
 
 #define GEOMETRY "meta-size,format,open,baseline build"
-#define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan"
+#define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan,purge"
 /* report --files, open --tab (values of their own, apart from the O_* list above) */
 enum { O_FILES = 400, O_TAB = 401 };
 /* attestation: baseline build --root, attest --proof */
@@ -138,11 +141,13 @@ static const struct opt_def {
 	{ "unpacked", no_argument, O_UNPACKED, "meta-size,format", NULL,
 	  "power-of-two entries, as dm-vdirt 1.3 formats (default: packed)" },
 	{ "without", required_argument, O_WITHOUT, "meta-size,format", "LIST",
-	  "leave out optional regions: writesets, history, tree (comma separated)" },
+	  "leave out optional regions: writesets, history, tree, unwritten (comma separated)" },
 	{ "mode", required_argument, O_MODE, "open", "M", "audit or enforce" },
 	{ "no-read-verify", no_argument, O_NO_RV, "open", NULL, "do not verify reads" },
 	{ "fail-open", no_argument, O_FAIL_OPEN, "open", NULL,
 	  "keep I/O going when measuring fails" },
+	{ "zero-unwritten", no_argument, O_ZERO_UNW, "open", NULL,
+	  "unwritten clusters read as zeros (table argument zero_unwritten; purge)" },
 	{ "cache-mb", required_argument, O_CACHE, "open", "N", "metadata cache bound" },
 	{ "tab", no_argument, O_TAB, "open", NULL,
 	  "open the entries of a vdirttab(5) file (default /etc/vdirttab)" },
@@ -155,8 +160,8 @@ static const struct opt_def {
 	  "node_exporter textfile metrics" },
 	{ "interval", required_argument, O_INTERVAL, "monitor", "S",
 	  "rewrite the textfile every S seconds (default 15)" },
-	{ "wait", no_argument, 'w', "scan", NULL,
-	  "wait for the end, exit 10 if mismatches were found" },
+	{ "wait", no_argument, 'w', "scan,purge", NULL,
+	  "wait for the end (scan: exit 10 if mismatches were found; purge: its walk)" },
 	{ "progress", no_argument, O_PROGRESS, WAITERS, NULL, "force the progress bar on" },
 	{ "no-progress", no_argument, O_NO_PROGRESS, WAITERS, NULL, "force it off" },
 	{ "files", no_argument, O_FILES, "report,changed", NULL,
@@ -180,6 +185,7 @@ int errno_to_exit(int e)
 	switch (-e) {
 	case EPERM:
 	case EACCES:
+	case EROFS:		/* purge on a read-only table */
 		return EXIT_PERM;
 	case ENOENT:
 	case ENODEV:
@@ -308,7 +314,7 @@ static int set_opt(int val, const char *arg)
 	case O_UNPACKED: o.unpacked = 1; break;
 	case O_WITHOUT:
 		if (vformat_without(arg, &o.without)) {
-			err("--without: a comma separated list of writesets, history, tree");
+			err("--without: a comma separated list of writesets, history, tree, unwritten");
 			return EXIT_USAGE;
 		}
 		break;
@@ -348,6 +354,7 @@ static int set_opt(int val, const char *arg)
 	case O_MODE: o.mode = arg; break;
 	case O_NO_RV: o.no_read_verify = 1; break;
 	case O_FAIL_OPEN: o.fail_open = 1; break;
+	case O_ZERO_UNW: o.zero_unwritten = 1; break;
 	case O_CACHE:
 		/* the table's cache_mb range (Documentation/dm-vdirt.rst) */
 		r = opt_num("cache-mb", arg, 0, 1, 65536, &v);
