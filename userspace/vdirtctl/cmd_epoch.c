@@ -109,6 +109,7 @@ static struct json_object *epoch_json(const struct vepoch *e)
 	vjson_add_u64(j, "written", e->written);
 	vjson_add_bool(j, "closed", !!(e->flags & VDIRT_EP_CLOSED));
 	vjson_add_bool(j, "unclean", !!(e->flags & VDIRT_EP_UNCLEAN));
+	vjson_add_bool(j, "purged", !!(e->flags & VDIRT_EP_PURGED));
 	vjson_add_u64(j, "log_first", e->log_first);
 	if (e->flags & VDIRT_EP_CLOSED)
 		vjson_add_u64(j, "log_end", e->log_end);
@@ -149,9 +150,10 @@ int cmd_epochs(int argc, char **argv)
 		}
 		fmt_time(s, sizeof(s), e->start_ns);
 		fmt_time(t, sizeof(t), e->end_ns);
-		printf("%-8" PRIu64 " %-30s %-30s %10" PRIu64 "  %s%s\n", e->epoch, s,
+		printf("%-8" PRIu64 " %-30s %-30s %10" PRIu64 "  %s%s%s\n", e->epoch, s,
 		       e->flags & VDIRT_EP_CLOSED ? t : "open", e->written, e->label,
-		       e->flags & VDIRT_EP_UNCLEAN ? " (closed by a crash)" : "");
+		       e->flags & VDIRT_EP_UNCLEAN ? " (closed by a crash)" : "",
+		       e->flags & VDIRT_EP_PURGED ? " (purged: every cluster changed)" : "");
 	}
 out:
 	free(l.e);

@@ -233,6 +233,7 @@ static struct json_object *copy_json(int i, const struct vcheck_copy *c)
 	vjson_add_u64(j, "unw_blocks", le64toh(d->unw_blocks));
 	vjson_add_u64(j, "unw_gen", le64toh(d->unw_gen));
 	vjson_add_bool(j, "purge", fl & VDIRT_SB_F_PURGE);
+	vjson_add_bool(j, "zeroes", fl & VDIRT_SB_F_ZEROES);
 	vjson_add_u64(j, "entry_size", c->sb.entry_size);
 	vjson_add_u64(j, "epoch", le64toh(d->epoch));
 	vjson_add_u64(j, "log_head", le64toh(d->log_head));
@@ -315,13 +316,14 @@ static void print_copy(int i, const struct vcheck_copy *c)
 		 fc & VDIRT_FEATURE_COMPAT_STAGING ? ",staging" : "",
 		 fi & VDIRT_FEATURE_INCOMPAT_PACKED ? ",packed" : "",
 		 fi & VDIRT_FEATURE_INCOMPAT_UNWRITTEN ? ",unwritten" : "");
-	printf("copy %c: valid, seq %" PRIu64 ", flags %s%s%s%s%s, features %s, epoch %"
+	printf("copy %c: valid, seq %" PRIu64 ", flags %s%s%s%s%s%s, features %s, epoch %"
 	       PRIu64 ", log head %" PRIu64 " tail %" PRIu64 "\n", 'A' + i, c->sb.seq,
 	       fl & VDIRT_SB_F_CLEAN ? "clean" : "in-use",
 	       fl & VDIRT_SB_F_BASELINE ? ",baseline" : "",
 	       fl & VDIRT_SB_F_BASELINE_PARTIAL ? ",baseline-partial" : "",
 	       fl & VDIRT_SB_F_BASELINE_STAGED ? ",baseline-staged" : "",
-	       fl & VDIRT_SB_F_PURGE ? ",purge" : "", *feat ? feat + 1 : "-",
+	       fl & VDIRT_SB_F_PURGE ? ",purge" : "",
+	       fl & VDIRT_SB_F_ZEROES ? ",zeroes" : "", *feat ? feat + 1 : "-",
 	       (uint64_t)le64toh(d->epoch), (uint64_t)le64toh(d->log_head),
 	       (uint64_t)le64toh(d->log_tail));
 }

@@ -107,6 +107,29 @@ static int purge_wait(const char *dev)
 	return 0;
 }
 
+/*
+ * The message; with --wait, a device busy with something that ends (the
+ * root of an epoch epoch_new just closed, a baseline change, crash
+ * recovery) is asked again every 200 ms until it is not, or a signal
+ */
+static int purge_send(const char *dev)
+{
+	int r, said = 0;
+
+	for (;;) {
+		r = vdm_message(dev, "purge", NULL, 0);
+		if (r != -EBUSY || !o.wait)
+			return r;
+		if (!said && !o.quiet)
+			fprintf(stderr, "%s: busy (an attestation root, a baseline change or load, "
+				"a purge walk, or crash recovery): waiting for it to end\n", dev);
+		said = 1;
+		if (interrupted)
+			return -EINTR;
+		usleep(200000);
+	}
+}
+
 int cmd_purge(int argc, char **argv)
 {
 	struct vdm_dev d;
@@ -123,7 +146,7 @@ int cmd_purge(int argc, char **argv)
 		return r;
 	vdm_put(&d);
 	t0 = mono_s();
-	r = vdm_message(argv[0], "purge", NULL, 0);
+	r = purge_send(argv[0]);
 	if (r)
 		return purge_error(argv[0], r);
 	if (o.wait) {
