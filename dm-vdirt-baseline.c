@@ -64,17 +64,15 @@ static void vdirt_walk_prefetch(struct vdirt_dev *vd, u64 c, sector_t *pf)
 typedef bool (*vdirt_walk_fn)(struct vdirt_dev *vd, struct vdirt_disk_entry *e,
 			      u64 c);
 
-/* one lock region [first, last] */
-static int vdirt_walk_region(struct vdirt_dev *vd, u64 first, u64 last,
-			     vdirt_walk_fn fn)
+/* the entries of clusters [first, last], their range lock held */
+static int vdirt_walk_entries(struct vdirt_dev *vd, u64 first, u64 last,
+			      vdirt_walk_fn fn)
 {
 	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
 	struct vdirt_disk_entry *e;
-	struct vdirt_range range;
 	int r = 0;
 	u64 c;
 
-	vdirt_range_lock_sync(vd, first, last, &range);
 	for (c = first; c <= last; c++) {
 		e = vdirt_cursor_get(vd, &cur, c);
 		if (IS_ERR(e)) {
@@ -85,6 +83,18 @@ static int vdirt_walk_region(struct vdirt_dev *vd, u64 first, u64 last,
 			cur.dirty = true;
 	}
 	vdirt_cursor_put(vd, &cur);
+	return r;
+}
+
+/* one lock region [first, last] */
+static int vdirt_walk_region(struct vdirt_dev *vd, u64 first, u64 last,
+			     vdirt_walk_fn fn)
+{
+	struct vdirt_range range;
+	int r;
+
+	vdirt_range_lock_sync(vd, first, last, &range);
+	r = vdirt_walk_entries(vd, first, last, fn);
 	vdirt_range_unlock(vd, &range);
 	return r;
 }
@@ -207,23 +217,12 @@ static void vdirt_purge_discard(struct vdirt_dev *vd, u64 c, u64 n)
  */
 static int vdirt_purge_region(struct vdirt_dev *vd, u64 first, u64 last)
 {
-	struct vdirt_cursor cur = VDIRT_CURSOR_INIT;
-	struct vdirt_disk_entry *e;
 	struct vdirt_range range;
 	u64 c, end;
-	int r = 0;
+	int r;
 
 	vdirt_range_lock_sync(vd, first, last, &range);
-	for (c = first; c <= last; c++) {
-		e = vdirt_cursor_get(vd, &cur, c);
-		if (IS_ERR(e)) {
-			r = PTR_ERR(e);
-			break;
-		}
-		if (vdirt_purge_fn(vd, e, c))
-			cur.dirty = true;
-	}
-	vdirt_cursor_put(vd, &cur);
+	r = vdirt_walk_entries(vd, first, last, vdirt_purge_fn);
 	for (c = first; !r && c <= last; c = end) {
 		while (c <= last && vdirt_uw_written(vd, c))
 			c++;
@@ -620,6 +619,12 @@ int vdirt_purge_start(struct vdirt_dev *vd)
 		goto out;
 	if (vdirt_staging_in_use(vd))
 		r = -EBUSY;
+	/* changed-block lists over this epoch hold every cluster */
+	if (!r) {
+		mutex_lock(&vd->commit_lock);
+		r = vdirt_epoch_purged(vd);
+		mutex_unlock(&vd->commit_lock);
+	}
 	if (!r) {
 		aux[VDIRT_AUX_PURGE_CLUSTERS] = vd->nr_clusters;
 		aux[VDIRT_AUX_PURGE_GEN] = vd->uw.gen + 1;

@@ -157,6 +157,21 @@ int vdirt_epoch_set_root(struct vdirt_dev *vd, u64 e, const u8 *root)
 	return vdirt_epoch_write(vd, &d);
 }
 
+int vdirt_epoch_purged(struct vdirt_dev *vd)
+{
+	struct vdirt_disk_epoch d;
+	int r;
+
+	lockdep_assert_held(&vd->commit_lock);
+	if (!vd->ep.on)
+		return 0;
+	r = vdirt_epoch_load(vd, vd->epoch, &d);
+	if (r)
+		return r;
+	d.flags |= cpu_to_le32(VDIRT_EP_PURGED);
+	return vdirt_epoch_write(vd, &d);
+}
+
 /* close the open epoch at time end (commit_lock held) */
 static int vdirt_epoch_close(struct vdirt_dev *vd, u64 end, u32 flags)
 {
@@ -395,6 +410,7 @@ int vdirt_wset_union(struct vdirt_dev *vd, u64 from, u64 to, u64 blk,
 {
 	const unsigned int words = VDIRT_WSET_BITS_PER_BLOCK / BITS_PER_LONG;
 	struct vdirt_disk_wset *h;
+	struct vdirt_disk_epoch d;
 	struct dm_buffer *b;
 	unsigned int i;
 	const unsigned long *w;
@@ -405,6 +421,12 @@ int vdirt_wset_union(struct vdirt_dev *vd, u64 from, u64 to, u64 blk,
 
 	memset(bits, 0, VDIRT_WSET_BITS_PER_BLOCK / 8);
 	for (e = from; e <= to; e++) {
+		/* a purge changed every cluster: all of the block's bits */
+		if (vd->ep.on && !vdirt_epoch_read(vd, e, &d) &&
+		    (le32_to_cpu(d.flags) & VDIRT_EP_PURGED)) {
+			memset(bits, 0xff, VDIRT_WSET_BITS_PER_BLOCK / 8);
+			return true;
+		}
 		p = vdirt_meta_read(vd, vdirt_wset_block(&vd->layout, e,
 				    blk * VDIRT_WSET_BITS_PER_BLOCK, &bit), &b);
 		if (IS_ERR(p))

@@ -63,6 +63,8 @@ u64 vdirt_epoch_oldest(struct vdirt_dev *vd);
  * it is not retained or not closed.
  */
 int vdirt_epoch_set_root(struct vdirt_dev *vd, u64 e, const u8 *root);
+/* a purge in the open epoch: every cluster changed in it (commit_lock held) */
+int vdirt_epoch_purged(struct vdirt_dev *vd);
 /* an epoch table entry, -ENOENT when not retained */
 int vdirt_epoch_read(struct vdirt_dev *vd, u64 e, struct vdirt_disk_epoch *out);
 /*

@@ -204,6 +204,12 @@ static inline __u64 vdirt_div_u64_rem(__u64 n, __u32 d, __u32 *r)
  * stale and reads as empty; the next activation walks again from the start
  */
 #define VDIRT_SB_F_PURGE		(1U << 5)
+/*
+ * INCOMPAT_UNWRITTEN: the table of the last activation had zero_unwritten
+ * (unwritten clusters count as unmeasured in the attestation tree); an
+ * activation that changes it marks every chunk of the tree changed
+ */
+#define VDIRT_SB_F_ZEROES		(1U << 6)
 
 /*
  * Feature masks.  Unknown feature_incompat bits refuse the metadata;
@@ -425,6 +431,9 @@ struct vdirt_disk_epoch {
 						 * the last commit's time)
 						 */
 #define VDIRT_EP_ROOT		(1U << 3)	/* root valid */
+#define VDIRT_EP_PURGED		(1U << 4)	/* a purge in it: every
+						 * cluster changed
+						 */
 
 /*
  * Digest history block (RO_COMPAT_HISTORY): this header, then per_block =

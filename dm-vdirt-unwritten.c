@@ -107,6 +107,12 @@ int vdirt_uw_load(struct vdirt_dev *vd)
 	if (!uw->on)
 		return 0;
 	WRITE_ONCE(uw->purging, !!(vd->sb_flags & VDIRT_SB_F_PURGE));
+	/* zero_unwritten changes which leaves of the tree count as measured */
+	if (!uw->zero != !(vd->sb_flags & VDIRT_SB_F_ZEROES) &&
+	    !vd->read_only) {
+		vdirt_merkle_all_changed(vd);
+		vd->sb_flags ^= VDIRT_SB_F_ZEROES;
+	}
 	bitmap_zero(uw->blk_changed, vd->layout.unw_blocks);
 	for (b = 0; b < vd->layout.unw_blocks; b++) {
 		m = uw->mem + b * VDIRT_UNW_LONGS;

@@ -650,10 +650,11 @@ static void vdirt_status(struct dm_target *ti, status_type_t type,
 		DMEMIT(",data_device=%s,meta_device=%s,cluster_size=%u,hash_alg=%s",
 		       vd->data_dev->name, vd->meta_dev->name,
 		       vd->cluster_size, vd->hash_name);
-		DMEMIT(",mode=%s,read_verify=%c,fail_open=%c,state=%s;",
+		DMEMIT(",mode=%s,read_verify=%c,fail_open=%c,zero_unwritten=%c,state=%s;",
 		       READ_ONCE(vd->enforce) ? "enforce" : "audit",
 		       vd->opts.no_read_verify ? 'n' : 'y',
 		       vd->opts.fail_open ? 'y' : 'n',
+		       vd->opts.zero_unwritten ? 'y' : 'n',
 		       vdirt_state_name(READ_ONCE(vd->state)));
 		break;
 	}
