@@ -33,7 +33,7 @@ check "create with the minimal table" recreate "$base"
 check_eq "table reads back (devices as major:minor, no options)" "$base_out" "$(dmsetup table $N)"
 check_eq "status starts with the dm prefix" "0 $len vdirt" "$(dmsetup status $N | cut -d' ' -f1-3)"
 check_eq "status field names and order" \
-	"state mode clusters measured baselined reads_verified read_mismatches write_drift unaligned meta_errors scan tofu recovering baseline baseline_change write_hash epoch" \
+	"state mode clusters measured baselined reads_verified read_mismatches write_drift unaligned meta_errors scan tofu recovering baseline baseline_change write_hash epoch purge" \
 	"$(dmsetup status $N | cut -d' ' -f4- | tr ' ' '\n' | sed 's/=.*//' | tr '\n' ' ' | sed 's/ $//')"
 check_eq "status values of a fresh device" \
 	"state=ok mode=audit clusters=$((len / 8)) measured=0 baselined=0 read_mismatches=0 write_drift=0 unaligned=0 meta_errors=0 scan=- tofu=0 recovering=- baseline=none baseline_change=-" \

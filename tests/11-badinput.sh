@@ -101,10 +101,11 @@ diag "section B at uptime $(cut -d' ' -f1 /proc/uptime) s"
 # documented size: 2 + ceil(C/51) + 1 + 256 + 16 blocks of 4 KiB for sha256
 # (packed 80-byte entries), then the staging area, ceil(C * 32 / 4096) blocks,
 # the epoch table (1 block), 16 write sets of ceil(C / 32640) blocks and the
-# digest history, ceil(C / 1024) blocks, and the attestation tree
+# digest history, ceil(C / 1024) blocks, the attestation tree and the
+# written bitmap, ceil(C / 32640) blocks
 need=$(((2 + (L / 8 + 50) / 51 + 1 + 256 + 16 + (L / 8 + 127) / 128 + 1 +
 	16 * ((L / 8 + 32639) / 32640) + (L / 8 + 1023) / 1024 +
-	$(tree_blocks $((L / 8)))) * 8))
+	$(tree_blocks $((L / 8))) + (L / 8 + 32639) / 32640) * 8))
 zx=$(msum $X)
 part_dev small $X 16
 part_dev short $X $((need - 8))

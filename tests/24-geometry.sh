@@ -42,9 +42,10 @@ need() {
 	[ $_ib -lt 1 ] && _ib=1
 	_sb=$(((_c * ${4:-32} + 4095) / 4096))
 	# the epoch table (16 epochs, 1 block), 16 write sets of 32640 clusters a
-	# block, the digest history (a block per 1024 clusters), the tree
+	# block, the digest history (a block per 1024 clusters), the tree, the
+	# written bitmap (32640 clusters a block)
 	_ws=$((16 * ((_c + 32639) / 32640) + (_c + 1023) / 1024 +
-		$(tree_blocks $_c)))
+		$(tree_blocks $_c) + (_c + 32639) / 32640))
 	echo $(((2 + (_c + _epb - 1) / _epb + _ib + 256 + 16 + _sb + 1 + _ws) * 4096))
 }
 # live LEN: the live table has length LEN and there is no inactive table
