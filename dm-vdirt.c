@@ -83,7 +83,7 @@ static const struct vdirt_num_opt vdirt_num_opts[VDIRT_NR_NUM_OPTS] = {
 };
 
 static const struct dm_arg vdirt_opt_count = {
-	0, 4 + VDIRT_NR_NUM_OPTS, "Invalid number of optional arguments"
+	0, 5 + VDIRT_NR_NUM_OPTS, "Invalid number of optional arguments"
 };
 
 /*

@@ -70,7 +70,9 @@ for o in "1 mode:audit|1 mode:audit|audit" \
 	"1 write_hash:3|1 write_hash:3|audit" \
 	"1 commit_s:1|1 commit_s:1|audit" \
 	"1 commit_s:600|1 commit_s:600|audit" \
-	"12 commit_s:30 write_hash:2 intent:0 scan_depth:8 max_io_kb:4 page_recycle:1024 small_write_cpu:1 small_read_cpu:2 cache_mb:16 fail_open no_read_verify mode:enforce|12 mode:enforce no_read_verify fail_open cache_mb:16 small_read_cpu:2 small_write_cpu:1 page_recycle:1024 max_io_kb:4 scan_depth:8 intent:0 write_hash:2 commit_s:30|enforce"; do
+	"12 commit_s:30 write_hash:2 intent:0 scan_depth:8 max_io_kb:4 page_recycle:1024 small_write_cpu:1 small_read_cpu:2 cache_mb:16 fail_open no_read_verify mode:enforce|12 mode:enforce no_read_verify fail_open cache_mb:16 small_read_cpu:2 small_write_cpu:1 page_recycle:1024 max_io_kb:4 scan_depth:8 intent:0 write_hash:2 commit_s:30|enforce" \
+	"1 zero_unwritten|1 zero_unwritten|audit" \
+	"13 commit_s:30 write_hash:2 intent:0 scan_depth:8 max_io_kb:4 page_recycle:1024 small_write_cpu:1 small_read_cpu:2 cache_mb:16 zero_unwritten fail_open no_read_verify mode:enforce|13 mode:enforce no_read_verify fail_open zero_unwritten cache_mb:16 small_read_cpu:2 small_write_cpu:1 page_recycle:1024 max_io_kb:4 scan_depth:8 intent:0 write_hash:2 commit_s:30|enforce"; do
 	given=${o%%|*}
 	rest=${o#*|}
 	want=${rest%|*}

@@ -79,8 +79,8 @@ refuse "intent not 0 or 1" "$B 1 intent:2"
 refuse "write_hash above 3" "$B 1 write_hash:4"
 refuse "commit_s 0" "$B 1 commit_s:0"
 refuse "commit_s above 600" "$B 1 commit_s:601"
-# 13 optional arguments at most since log_key: (issue 14)
-refuse "more than 13 optional arguments" "$B 14 fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open"
+# 14 optional arguments at most since zero_unwritten (issue 17)
+refuse "more than 14 optional arguments" "$B 15 fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open"
 refuse "cluster size not a number" "0 $L vdirt $D $M 4k sha256"
 refuse "negative cluster size" "0 $L vdirt $D $M -4096 sha256"
 refuse "cluster size 3072 (not a power of two)" "0 $L vdirt $D $M 3072 sha256"
