@@ -51,7 +51,7 @@ grep -q '"using":"A","seq":2,"clusters":16384,' "$T/out" && grep -q '"recover_re
 # the layout of this 64 MiB data device (16384 clusters, sha256, packed, 16 epochs)
 grep -q '"layout":{"sb_start":0,"sb_blocks":2,"entries_start":2,"entries_blocks":322,"intent_start":324,"intent_blocks":1,"log_start":325,"log_blocks":256,"event_start":581,"event_blocks":16,"staging_start":597,"staging_blocks":128,"epoch_start":725,"epoch_blocks":1,"wset_start":726,"wset_blocks":16,"hist_start":742,"hist_blocks":16,"merkle_start":758,"merkle_blocks":9,"unw_start":767,"unw_blocks":1,"total_blocks":768,"block_size":4096}}' "$T/out" &&
 	ok "JSON: the layout, every region's start block and blocks" || nok "JSON: $(cat "$T/out")"
-grep -q '"feature_incompat":3,"packed":true,"unwritten":true,"unw_start":767,"unw_blocks":1,"unw_gen":0,"purge":false,"entry_size":80,' "$T/out" &&
+grep -q '"feature_incompat":3,"packed":true,"unwritten":true,"unw_start":767,"unw_blocks":1,"unw_gen":0,"purge":false,"zeroes":false,"entry_size":80,' "$T/out" &&
 	ok "JSON: packed entries of 80 bytes, the written bitmap, no purge" || nok "JSON: $(cat "$T/out")"
 
 # metadata formatted with power-of-two entries (as dm-vdirt 1.3 formats)
