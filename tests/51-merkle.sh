@@ -47,6 +47,11 @@ root_of() {
 }
 # enew: close the epoch, print the closed epoch's root
 enew() { _e=$(dmsetup message $N 0 epoch_new "$@") && root_of $((_e - 1)); }
+# ep_key E KEY: the string KEY of epoch E in `vdirtctl epochs --json`
+ep_key() {
+	$V epochs $N --json | tr '{' '\n' | grep "\"epoch\":$1," |
+		sed -n "s/.*\"$2\":\"\([0-9a-f]*\)\".*/\1/p"
+}
 img() { rd 0 $(($(sectors $D) / 8)) /dev/null; }
 
 cleanup() { rm -f /tmp/c51.orig /tmp/c51.new /tmp/img51 /tmp/bl51; }
@@ -78,6 +83,17 @@ cmp -s /tmp/c51.orig /tmp/c51.new && printf '\000' | dd of=/tmp/c51.new bs=1 see
 wr /tmp/c51.new 5
 r4=$(enew e4)
 check "a one-byte change gives another root" test -n "$r4" -a "$r4" != "$r3"
+# the epoch table keeps each closed epoch's root and log hash
+check_eq "epochs --json: epoch 1's root is the measured one" "$r2" "$(ep_key 1 root)"
+check_eq "epochs --json: epoch 3's root is the measured one" "$r4" "$(ep_key 3 root)"
+# its log_hash is D(log_end - 1): the "prev" of record log_end (the epoch
+# record that follows the close; IMA's log_hash is taken after it)
+le=$($V epochs $N --json | tr '{' '\n' | grep '"epoch":1,' | sed -n 's/.*"log_end":\([0-9]*\).*/\1/p')
+check_eq "epochs --json: epoch 1's log_hash is the chain hash at its close" \
+	"$($V log $N --json | tr '{' '\n' | grep "\"seq\":$le," | sed -n 's/.*"prev":"\([0-9a-f]*\)".*/\1/p')" \
+	"$(ep_key 1 log_hash)"
+check "... which is 64 hex digits" sh -c "$V epochs $N --json | grep -Eq '\"log_hash\":\"[0-9a-f]{64}\"'"
+check_eq "epochs --json: the open epoch has no root" "" "$(ep_key 4 root)"
 wr /tmp/c51.orig 5
 r5=$(enew e5)
 check_eq "writing the old content back restores the root" "$r3" "$r5"

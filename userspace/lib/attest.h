@@ -64,17 +64,4 @@ int vnl_snap_digests(struct vnl *v, const char *dev, unsigned int ds,
 		     int (*fn)(uint64_t first, uint64_t n, const uint8_t *valid,
 			       const uint8_t *digests, void *arg), void *arg);
 
-/* a retained epoch with what EPOCH_GET gives for it at its close */
-struct vepoch_root {
-	uint64_t epoch;
-	char label[VDIRT_EPOCH_LABEL_LEN];
-	uint64_t start_ns, end_ns, log_end;
-	uint32_t flags;			/* VDIRT_EP_*; ROOT: root valid */
-	uint8_t root[VMERKLE_SIZE];
-	int has_log_hash;
-	uint8_t log_hash[32];
-};
-/* dev's retained epochs, oldest first (*e malloc'ed, *n of them) */
-int vnl_epoch_roots(struct vnl *v, const char *dev, struct vepoch_root **e, size_t *n);
-
 #endif

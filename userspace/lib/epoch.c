@@ -38,6 +38,17 @@ static int epoch_cb(const struct nlattr **tb, void *arg)
 	e.flags = tb[VDIRT_A_EPOCH_FLAGS] ? mnl_attr_get_u32(tb[VDIRT_A_EPOCH_FLAGS]) : 0;
 	e.log_first = nla_u64(tb, VDIRT_A_EPOCH_LOG_FIRST, 0);
 	e.log_end = nla_u64(tb, VDIRT_A_EPOCH_LOG_END, 0);
+	if (tb[VDIRT_A_EPOCH_ROOT] &&
+	    mnl_attr_get_payload_len(tb[VDIRT_A_EPOCH_ROOT]) == sizeof(e.root))
+		memcpy(e.root, mnl_attr_get_payload(tb[VDIRT_A_EPOCH_ROOT]), sizeof(e.root));
+	else
+		e.flags &= ~VDIRT_EP_ROOT;
+	if (tb[VDIRT_A_EPOCH_LOG_HASH] &&
+	    mnl_attr_get_payload_len(tb[VDIRT_A_EPOCH_LOG_HASH]) == sizeof(e.log_hash)) {
+		memcpy(e.log_hash, mnl_attr_get_payload(tb[VDIRT_A_EPOCH_LOG_HASH]),
+		       sizeof(e.log_hash));
+		e.has_log_hash = 1;
+	}
 	return a->fn(&e, a->arg);
 }
 
@@ -52,6 +63,44 @@ int vnl_epochs(struct vnl *v, const char *dev,
 	nlh = vnl_msg(v, buf, VDIRT_CMD_EPOCH_GET, NLM_F_DUMP);
 	r = vnl_put_dev(nlh, dev);
 	return r ? r : vnl_talk(v, nlh, epoch_cb, &a);
+}
+
+struct ep_list {
+	struct vepoch *e;
+	size_t n, cap;
+};
+
+static int ep_collect(const struct vepoch *e, void *arg)
+{
+	struct ep_list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct vepoch *p = realloc(l->e, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		l->e = p;
+		l->cap = cap;
+	}
+	l->e[l->n++] = *e;
+	return 0;
+}
+
+int vnl_epoch_list(struct vnl *v, const char *dev, struct vepoch **e, size_t *n)
+{
+	struct ep_list l = { NULL, 0, 0 };
+	int r;
+
+	r = vnl_epochs(v, dev, ep_collect, &l);
+	if (r) {
+		free(l.e);
+		l.e = NULL;
+		l.n = 0;
+	}
+	*e = l.e;
+	*n = l.n;
+	return r;
 }
 
 struct ch_arg {

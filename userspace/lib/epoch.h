@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "merkle.h"
 #include "nl.h"
 
 /* one retained epoch */
@@ -17,13 +18,18 @@ struct vepoch {
 	char label[VDIRT_EPOCH_LABEL_LEN];
 	uint64_t start_ns, end_ns;	/* end 0: open */
 	uint64_t written;		/* clusters in its write set */
-	uint32_t flags;			/* VDIRT_EP_*, 0: entry lost */
+	uint32_t flags;			/* VDIRT_EP_*, 0: entry lost; ROOT: root valid */
 	uint64_t log_first, log_end;
+	uint8_t root[VMERKLE_SIZE];	/* attestation root at its close */
+	int has_log_hash;
+	uint8_t log_hash[32];		/* the log head's hash at its close */
 };
 
 /* the retained epochs of dev, oldest first; fn's non-zero return stops */
 int vnl_epochs(struct vnl *v, const char *dev,
 	       int (*fn)(const struct vepoch *e, void *arg), void *arg);
+/* the same, collected: *e malloc'ed (free() it), *n of them */
+int vnl_epoch_list(struct vnl *v, const char *dev, struct vepoch **e, size_t *n);
 
 /*
  * The clusters written after epoch since closed up to the end of epoch

@@ -52,14 +52,6 @@ static void fmt_ns(char *out, size_t n, uint64_t ns)
 	snprintf(out, n, "%s.%09" PRIu64 "Z", ts, ns % (uint64_t)1000000000);
 }
 
-static void add_hex(struct json_object *j, const char *key, const uint8_t *p, size_t n)
-{
-	char h[2 * VDIRT_MAX_DIGEST_SIZE + 1];
-
-	hex(h, p, n);
-	vjson_add_str(j, key, h);
-}
-
 static void add_time(struct json_object *j, const char *key, uint64_t ns)
 {
 	char ts[48];
@@ -347,11 +339,11 @@ static struct json_object *epoch_json(const struct vexport_epoch *x)
 	if (x->closed)
 		vjson_add_u64(j, "log_end", x->log_end);
 	if (x->has_root)
-		add_hex(j, "root", x->root, VMERKLE_SIZE);
+		vjson_add_hex(j, "root", x->root, VMERKLE_SIZE);
 	else
 		vjson_add_str(j, "root", NULL);
 	if (x->has_log_hash)
-		add_hex(j, "log_hash", x->log_hash, 32);
+		vjson_add_hex(j, "log_hash", x->log_hash, 32);
 	else
 		vjson_add_str(j, "log_hash", NULL);
 	return j;
@@ -366,7 +358,7 @@ char *vexport_manifest_json(const struct vexport *e)
 
 	vjson_add_str(j, "format", VEXPORT_FORMAT);
 	vjson_add_u64(j, "version", VEXPORT_VERSION);
-	add_hex(j, "uuid", e->uuid, 16);
+	vjson_add_hex(j, "uuid", e->uuid, 16);
 	d = json_object_new_object();
 	vjson_add_str(d, "name", e->name);
 	vjson_add_u64(d, "major", e->major);
@@ -380,11 +372,11 @@ char *vexport_manifest_json(const struct vexport *e)
 	vjson_add_str(j, "hash", e->g.hash_name);
 	vjson_add_str(j, "tree_hash", "sha256");
 	vjson_add_u64(j, "height", vdirt_merkle_height(e->g.nr_clusters));
-	add_hex(j, "root", e->root, VMERKLE_SIZE);
+	vjson_add_hex(j, "root", e->root, VMERKLE_SIZE);
 	vjson_add_u64(j, "epoch", e->epoch);
 	vjson_add_u64(j, "log_head", e->log_head);
 	if (e->has_log_hash)
-		add_hex(j, "log_hash", e->log_hash, 32);
+		vjson_add_hex(j, "log_hash", e->log_hash, 32);
 	else
 		vjson_add_str(j, "log_hash", NULL);
 	vjson_add_bool(j, "chain", e->chain);
@@ -406,7 +398,7 @@ char *vexport_manifest_json(const struct vexport *e)
 	vjson_add_str(j, "log_json", VEXPORT_LOG_JSON);
 	f = json_object_new_object();
 	for (i = 0; i < e->nr_files; i++)
-		add_hex(f, e->files[i].name, e->files[i].sha256, 32);
+		vjson_add_hex(f, e->files[i].name, e->files[i].sha256, 32);
 	json_object_object_add(j, "files", f);
 	s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
 					   JSON_C_TO_STRING_NOSLASHESCAPE);

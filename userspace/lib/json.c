@@ -87,6 +87,24 @@ void vjson_add_str(struct json_object *obj, const char *key, const char *s)
 	json_object_object_add(obj, key, vjson_str(s));
 }
 
+void vjson_add_hex(struct json_object *obj, const char *key, const uint8_t *p, size_t n)
+{
+	char *h;
+
+	if (!p) {
+		json_object_object_add(obj, key, NULL);
+		return;
+	}
+	h = malloc(2 * n + 1);
+	if (!h) {
+		json_object_object_add(obj, key, NULL);
+		return;
+	}
+	hex(h, p, n);
+	json_object_object_add(obj, key, json_object_new_string(h));
+	free(h);
+}
+
 void vjson_add_u64(struct json_object *obj, const char *key, uint64_t v)
 {
 	json_object_object_add(obj, key, json_object_new_uint64(v));

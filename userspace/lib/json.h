@@ -15,6 +15,8 @@ struct json_object *vjson_str(const char *s);
 /* add key: value to obj, a string / unsigned / boolean / a number or string */
 void vjson_add_str(struct json_object *obj, const char *key, const char *s);
 void vjson_add_u64(struct json_object *obj, const char *key, uint64_t v);
+/* p's n bytes as lowercase hex; p NULL: null */
+void vjson_add_hex(struct json_object *obj, const char *key, const uint8_t *p, size_t n);
 void vjson_add_bool(struct json_object *obj, const char *key, int v);
 /* a status value: a JSON number when it is decimal digits that fit, else a string */
 void vjson_add_num_or_str(struct json_object *obj, const char *key, const char *v);

@@ -53,25 +53,8 @@ int cmd_epoch(int argc, char **argv)
 /* epochs: collected, then printed */
 struct ep_list {
 	struct vepoch *e;
-	size_t n, cap;
+	size_t n;
 };
-
-static int ep_collect(const struct vepoch *e, void *arg)
-{
-	struct ep_list *l = arg;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct vepoch *p = realloc(l->e, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		l->e = p;
-		l->cap = cap;
-	}
-	l->e[l->n++] = *e;
-	return 0;
-}
 
 static int epochs_get(const char *dev, struct ep_list *l, struct vdev_info *d)
 {
@@ -81,7 +64,7 @@ static int epochs_get(const char *dev, struct ep_list *l, struct vdev_info *d)
 	memset(l, 0, sizeof(*l));
 	r = nl_open_dev(&v, dev, d);
 	if (!r)
-		r = vnl_epochs(&v, dev, ep_collect, l);
+		r = vnl_epoch_list(&v, dev, &l->e, &l->n);
 	vnl_close(&v);
 	if (r == -EOPNOTSUPP)
 		err("%s: the metadata has no epoch table: close the device and run vdirtctl upgrade on its metadata device",
@@ -113,6 +96,12 @@ static struct json_object *epoch_json(const struct vepoch *e)
 	vjson_add_u64(j, "log_first", e->log_first);
 	if (e->flags & VDIRT_EP_CLOSED)
 		vjson_add_u64(j, "log_end", e->log_end);
+	if (e->flags & VDIRT_EP_CLOSED) {
+		vjson_add_hex(j, "root", e->flags & VDIRT_EP_ROOT ? e->root : NULL,
+			      sizeof(e->root));
+		vjson_add_hex(j, "log_hash", e->has_log_hash ? e->log_hash : NULL,
+			      sizeof(e->log_hash));
+	}
 	return j;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "attest.h"
+#include "epoch.h"
 #include "build.h"
 #include "cmd.h"
 #include "dm.h"
@@ -203,11 +204,11 @@ static int export_log(struct vnl *v, const char *dev, int dfd, struct vexport *e
 
 static int export_epochs(struct vnl *v, const char *dev, struct vexport *e)
 {
-	struct vepoch_root *er;
+	struct vepoch *er;
 	size_t i, n;
 	int r;
 
-	r = vnl_epoch_roots(v, dev, &er, &n);
+	r = vnl_epoch_list(v, dev, &er, &n);
 	if (r == -EOPNOTSUPP)
 		return 0;	/* no epoch table: no epochs */
 	if (r)
