@@ -11,7 +11,8 @@
 #                        (CHECK_JOBS=N: N tests at once, default 2; 1: in order, live)
 #                        (its power-cut test runs CHECK_CUTS=4 cuts per kernel)
 #   make check-crash     the power-cut chain, CRASH_CUTS=10 cuts per kernel, and the
-#                        long tests ("# long" in their header: stress-ng, cache bound)
+#                        long tests ("# long:" in their header: stress-ng, cache bound)
+#                        and the long parts of others ("# long-part:", tests/run --long)
 #   make demo            the README's demo in a VM
 #   make bench           overhead benchmarks of bench/README (~35 min)
 #   make bench QUICK=1   a short subset, to check the scripts
@@ -81,12 +82,14 @@ check: deps
 	@$(MAKE) -s guest KERNELS="$(KERNELS)" WERROR=1
 	@VDIRT_CUTS=$(CHECK_CUTS) tests/run -j $(CHECK_JOBS) --kernels "$(KERNELS)" $(TESTS)
 
-# tests marked "# long" in their first lines: make check-crash runs them
-LONG_TESTS := $(shell grep -l '^\# long' $(wildcard tests/[0-9][0-9]-*.sh) 2>/dev/null)
+# tests marked "# long:" in their first lines: make check-crash runs them;
+# and those with a "# long-part:" there, in full (tests/run --long)
+LONG_TESTS := $(shell grep -l '^\# long:' $(wildcard tests/[0-9][0-9]-*.sh) 2>/dev/null)
+LONG_PART_TESTS := $(shell grep -l '^\# long-part:' $(wildcard tests/[0-9][0-9]-*.sh) 2>/dev/null)
 
 check-crash: deps
 	@$(MAKE) -s guest KERNELS="$(KERNELS)" WERROR=1
-	@VDIRT_CUTS=$(CRASH_CUTS) tests/run -j $(CHECK_JOBS) --kernels "$(KERNELS)" tests/50-powercut.sh $(LONG_TESTS)
+	@VDIRT_CUTS=$(CRASH_CUTS) tests/run -j $(CHECK_JOBS) --long --kernels "$(KERNELS)" tests/50-powercut.sh $(LONG_TESTS) $(LONG_PART_TESTS)
 
 demo: deps
 	@$(MAKE) -s guest KERNELS=6.12
