@@ -8,9 +8,11 @@
 #   make check           install what is needed, build everything, run the host unit
 #                        tests and the guest tests on both kernels
 #   make check KERNELS=6.1 TESTS=tests/12-tamper.sh   narrow it down
+#                        (CHECK_JOBS=N: N tests at once, default 2; 1: in order, live)
 #                        (its power-cut test runs CHECK_CUTS=4 cuts per kernel)
 #   make check-crash     the power-cut chain, CRASH_CUTS=10 cuts per kernel, and the
-#                        long tests ("# long" in their header: stress-ng, cache bound)
+#                        long tests ("# long:" in their header: stress-ng, cache bound)
+#                        and the long parts of others ("# long-part:", tests/run --long)
 #   make demo            the README's demo in a VM
 #   make bench           overhead benchmarks of bench/README (~35 min)
 #   make bench QUICK=1   a short subset, to check the scripts
@@ -37,6 +39,9 @@ QUICK ?=
 # power cuts per kernel: in make check, and in make check-crash (CI runs both)
 CHECK_CUTS ?= 4
 CRASH_CUTS ?= 10
+# jobs at once in make check and check-crash (tests/run -j): guests of both
+# kernels and the host tests side by side (CHECK_JOBS=1: one at a time)
+CHECK_JOBS ?= 2
 
 .PHONY: check-crash bench all module modules userspace guest test-tools check demo lint clean deps debs dkms-install dkms-uninstall install uninstall
 
@@ -75,14 +80,16 @@ guest: modules userspace test-tools
 
 check: deps
 	@$(MAKE) -s guest KERNELS="$(KERNELS)" WERROR=1
-	@VDIRT_CUTS=$(CHECK_CUTS) tests/run --kernels "$(KERNELS)" $(TESTS)
+	@VDIRT_CUTS=$(CHECK_CUTS) tests/run -j $(CHECK_JOBS) --kernels "$(KERNELS)" $(TESTS)
 
-# tests marked "# long" in their first lines: make check-crash runs them
-LONG_TESTS := $(shell grep -l '^\# long' $(wildcard tests/[0-9][0-9]-*.sh) 2>/dev/null)
+# tests marked "# long:" in their first lines: make check-crash runs them;
+# and those with a "# long-part:" there, in full (tests/run --long)
+LONG_TESTS := $(shell grep -l '^\# long:' $(wildcard tests/[0-9][0-9]-*.sh) 2>/dev/null)
+LONG_PART_TESTS := $(shell grep -l '^\# long-part:' $(wildcard tests/[0-9][0-9]-*.sh) 2>/dev/null)
 
 check-crash: deps
 	@$(MAKE) -s guest KERNELS="$(KERNELS)" WERROR=1
-	@VDIRT_CUTS=$(CRASH_CUTS) tests/run --kernels "$(KERNELS)" tests/50-powercut.sh $(LONG_TESTS)
+	@VDIRT_CUTS=$(CRASH_CUTS) tests/run -j $(CHECK_JOBS) --long --kernels "$(KERNELS)" tests/50-powercut.sh $(LONG_TESTS) $(LONG_PART_TESTS)
 
 demo: deps
 	@$(MAKE) -s guest KERNELS=6.12

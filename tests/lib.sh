@@ -334,6 +334,15 @@ report() { dmsetup message $N 0 report; }
 rd() { dio read $T $(($1 * CS)) $(($2 * CS)) "${3:-/dev/null}"; }
 # wr FILE FIRST: O_DIRECT write (dio) of FILE at cluster FIRST of $T
 wr() { dio write $T $(($2 * CS)) "$1"; }
+# long_part WHAT: true when the guest runs the long parts (vdirt.long=1 on
+# its command line: tests/run --long, make check-crash); else a diag line
+# that WHAT is left to make check-crash.  The file names it in a
+# "# long-part: WHAT" line in its first five lines.
+long_part() {
+	grep -q ' vdirt.long=1' /proc/cmdline && return 0
+	diag "long part, run by make check-crash: $1"
+	return 1
+}
 # need_vdirtctl: skip the whole test unless vdirtctl is in the guest and the netlink family answers
 need_vdirtctl() {
 	command -v vdirtctl >/dev/null 2>&1 || skip_all "vdirtctl not in the guest image"
