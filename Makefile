@@ -75,6 +75,11 @@ build/tests-bin/vdigest: tests/tools/vdigest.c userspace/lib/hash.c userspace/li
 	@mkdir -p build/tests-bin
 	gcc -static -O2 -Wall -Werror -pthread -Iuserspace/lib -o $@ $< userspace/lib/hash.c -lcrypto -lxxhash
 
+# imareplay replays the IMA measurement list into PCR values (OpenSSL, static)
+build/tests-bin/imareplay: tests/tools/imareplay.c
+	@mkdir -p build/tests-bin
+	gcc -static -O2 -Wall -Werror -o $@ $< -lcrypto
+
 guest: modules userspace test-tools
 	@for k in $(KERNELS); do scripts/mkguest $$k >/dev/null || exit 1; done
 
