@@ -58,6 +58,13 @@ for k in '"device":"t32"' '"cluster":17' '"sector":136' '"kind":"read_mismatch"'
 	case "$line" in *"$k"*) ;; *) fields=0; diag "missing $k in $line" ;; esac
 done
 check_eq "event JSON has device, cluster, sector, kind, expected, actual, time, seq" 1 $fields
+# issue 18: every event says which metadata, the mode, the data device, the byte offset
+uuid=$($V attest $N --json | jfield uuid | tr -d '"')
+check_eq "event JSON: the metadata uuid, as attest gives it" "\"$uuid\"" "$(echo "$line" | jfield uuid)"
+check_eq "... mode, data device and its major:minor" \
+	"\"audit\" \"$D\" \"$(stat -L -c '%t %T' $D | { read -r a b; echo $((0x$a)):$((0x$b)); })\"" \
+	"$(for k in mode data_device data_devno; do echo "$line" | jfield $k; done | tr '\n' ' ' | sed 's/ $//')"
+check_eq "... and the byte offset 17 * CS" $((17 * CS)) "$(echo "$line" | jfield offset)"
 exp=$(echo "$line" | jfield expected | tr -d '"')
 act=$(echo "$line" | jfield actual | tr -d '"')
 check_eq "actual is the sha256 of the tampered cluster" \

@@ -102,7 +102,7 @@ const char *vj_message_id(int kind)
 }
 
 /* the kinds whose record names a cluster (and carries two digests) */
-static int names_cluster(int kind)
+int vrec_names_cluster(int kind)
 {
 	return kind == VDIRT_KIND_READ_MISMATCH || kind == VDIRT_KIND_WRITE_DRIFT ||
 	       kind == VDIRT_KIND_ROLLBACK;
@@ -228,7 +228,7 @@ int vj_fields(const struct vrec *r, const struct vj_dev *d,
 	hex(a, r->actual, r->dlen);
 	F("VDIRT_CLUSTER=%" PRIu64, r->cluster);
 	F("VDIRT_SECTOR=%" PRIu64, sector);
-	if (names_cluster(r->kind))
+	if (vrec_names_cluster(r->kind))
 		F("VDIRT_OFFSET=%" PRIu64, r->cluster * d->cluster_size);
 	F("VDIRT_EXPECTED=%s", e);
 	F("VDIRT_ACTUAL=%s", a);

@@ -51,6 +51,8 @@ struct vrec {
 
 const char *vrec_kind_name(int kind);
 const char *vrec_op_name(int op);
+/* the kinds whose record names a cluster: mismatch, drift, rollback */
+int vrec_names_cluster(int kind);
 /* VDIRT_BASELINE_OP_*: "load", "capture", "clear"; VDIRT_CHAIN_RESTART_* */
 const char *vrec_baseline_op_name(uint64_t op);
 const char *vrec_restart_name(uint64_t why);

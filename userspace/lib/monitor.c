@@ -229,8 +229,8 @@ static void mon_emit(struct mon *m, struct mon_dev *md, const struct vrec *r,
 	m->prom_dirty = 1;
 	if (r->kind != VREC_KIND_GAP)
 		m->printed++;
+	mon_jdev(md, &j);
 	if (m->journal) {
-		mon_jdev(md, &j);
 		e = vj_send(r, &j);
 		if (!e)
 			return;
@@ -242,7 +242,7 @@ static void mon_emit(struct mon *m, struct mon_dev *md, const struct vrec *r,
 		     " (overwritten or cleared before the monitor read them)", r->dev, r->aux[0],
 		     r->seq);
 	else
-		m->q->emit(m->q->arg, r, md->cs, source);
+		m->q->emit(m->q->arg, r, &j, source);
 }
 
 /* records [md->next, upto) are gone (the ring wrapped, or a clear) */

@@ -18,8 +18,12 @@ struct vmon_req {
 	int journal;		/* records to the journal (falls back to emit) */
 	const char *prom;	/* textfile metrics path, or NULL */
 	uint64_t interval;	/* seconds between textfile refreshes */
-	/* a record for the caller to print; source "event" or "dump" */
-	void (*emit)(void *arg, const struct vrec *r, uint32_t cluster_size, const char *source);
+	/*
+	 * a record for the caller to print, with what the monitor knows of its
+	 * device (cluster size, hash, uuid, mode, data device); source "event"
+	 * or "dump"
+	 */
+	void (*emit)(void *arg, const struct vrec *r, const struct vj_dev *d, const char *source);
 	void *arg;
 	volatile sig_atomic_t *stop;
 };

@@ -130,6 +130,9 @@ void print_rec(const struct vrec *r, uint32_t cs, const char *source);
 /* ns since the epoch as RFC 3339 UTC with nanoseconds (n >= 40) */
 void fmt_time(char *out, size_t n, uint64_t ns);
 struct json_object *rec_json(const struct vrec *r, uint32_t cs, const char *source);
+/* monitor --json's object: rec_json and the device's uuid, mode, data device, offset */
+struct json_object *mon_rec_json(const struct vrec *r, const struct vj_dev *d,
+				 const char *source);
 
 /*
  * Cluster -> file (common.c; `files`, `report --files`; any list of

@@ -11,14 +11,39 @@
 #include "json.h"
 #include "monitor.h"
 
-static void mon_print(void *arg, const struct vrec *r, uint32_t cs, const char *source)
+/*
+ * A record as monitor --json prints it: rec_json's fields, and the device's
+ * metadata uuid, mode and data device (path and major:minor) as the journal
+ * entries carry them; the byte offset on the data device of a record that
+ * names a cluster.  A field the monitor does not know is left out.
+ */
+struct json_object *mon_rec_json(const struct vrec *r, const struct vj_dev *d,
+				 const char *source)
+{
+	struct json_object *j = rec_json(r, d->cluster_size, source);
+
+	if (d->uuid && *d->uuid)
+		vjson_add_str(j, "uuid", d->uuid);
+	if (d->mode && *d->mode)
+		vjson_add_str(j, "mode", d->mode);
+	if (d->data_device && *d->data_device)
+		vjson_add_str(j, "data_device", d->data_device);
+	if (d->data_devno && *d->data_devno)
+		vjson_add_str(j, "data_devno", d->data_devno);
+	if (vrec_names_cluster(r->kind))
+		vjson_add_u64(j, "offset", r->cluster * d->cluster_size);
+	return j;
+}
+
+static void mon_print(void *arg, const struct vrec *r, const struct vj_dev *d,
+		      const char *source)
 {
 	(void)arg;
 	if (o.json) {
-		vjson_print(stdout, rec_json(r, cs, source), "\n");
+		vjson_print(stdout, mon_rec_json(r, d, source), "\n");
 		fflush(stdout);
 	} else {
-		print_rec(r, cs, source);
+		print_rec(r, d->cluster_size, source);
 	}
 }
 
