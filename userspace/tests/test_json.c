@@ -5,18 +5,8 @@
 
 #include "tap.h"
 #include "json.h"
+#include "json_show.h"
 
-/* obj printed into a string (put) */
-static char *show(struct json_object *obj)
-{
-	char *s = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&s, &n);
-
-	vjson_print(f, obj, NULL);
-	fclose(f);
-	return s;
-}
 
 int main(void)
 {
@@ -33,7 +23,7 @@ int main(void)
 	vjson_add_num_or_str(j, "scan", "12/100");
 	vjson_add_num_or_str(j, "huge", "99999999999999999999999");
 	vjson_add_str(j, "none", NULL);
-	s = show(j);
+	s = json_show(j);
 	OK(!strcmp(s, "{\"path\":\"/dev/mapper/x\",\"big\":18446744073709551615,\"ok\":true,"
 		   "\"n\":42,\"scan\":\"12/100\",\"huge\":\"99999999999999999999999\","
 		   "\"none\":null}"), "keys in order, / not escaped, u64, numbers or strings: %s", s);
@@ -41,19 +31,19 @@ int main(void)
 
 	j = json_object_new_object();
 	vjson_add_str(j, "s", "a\"b\\c\n\001");
-	s = show(j);
+	s = json_show(j);
 	OK(!strcmp(s, "{\"s\":\"a\\\"b\\\\c\\n\\u0001\"}"), "quotes, backslashes, controls escaped: %s", s);
 	free(s);
 
 	j = json_object_new_object();
 	vjson_add_str(j, "s", "caf\xc3\xa9 \xe2\x82\xac");
-	s = show(j);
+	s = json_show(j);
 	OK(!strcmp(s, "{\"s\":\"caf\xc3\xa9 \xe2\x82\xac\"}"), "valid UTF-8 kept as it is");
 	free(s);
 
 	j = json_object_new_object();
 	vjson_add_str(j, "s", "a\xff" "b\xc3");
-	s = show(j);
+	s = json_show(j);
 	OK(!strcmp(s, "{\"s\":\"a\xc3\xbf" "b\xc3\x83\"}"), "stray bytes become U+00NN");
 	p = vjson_parse(s, &e);
 	OK(p && !strcmp(json_object_get_string(json_object_object_get(p, "s")),
@@ -63,7 +53,7 @@ int main(void)
 
 	j = json_object_new_object();
 	vjson_add_str(j, "s", "\xc0\xaf\xed\xa0\x80");	/* overlong '/', a surrogate */
-	s = show(j);
+	s = json_show(j);
 	OK(!strcmp(s, "{\"s\":\"\xc3\x80\xc2\xaf\xc3\xad\xc2\xa0\xc2\x80\"}"),
 	   "overlong forms and surrogates are not UTF-8");
 	free(s);

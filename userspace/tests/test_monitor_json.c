@@ -10,17 +10,8 @@
 #include "tap.h"
 #include "cmd.h"
 #include "json.h"
+#include "json_show.h"
 
-static char *show(struct json_object *obj)
-{
-	char *s = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&s, &n);
-
-	vjson_print(f, obj, NULL);
-	fclose(f);
-	return s;
-}
 
 /* the value of key in s, parsed back with json-c, as a string; "" if absent */
 static const char *field(struct json_object **keep, const char *s, const char *key)
@@ -68,7 +59,7 @@ int main(void)
 
 	TAP_START();
 	rec(&r, VDIRT_KIND_READ_MISMATCH, 17);
-	s = show(mon_rec_json(&r, &d, "event"));
+	s = json_show(mon_rec_json(&r, &d, "event"));
 	OK(!strcmp(field(&k, s, "uuid"), d.uuid), "a mismatch names the metadata uuid: %s", s);
 	json_object_put(k);
 	OK(!strcmp(field(&k, s, "mode"), "enforce"), "... the mode");
@@ -87,19 +78,19 @@ int main(void)
 
 	d.cluster_size = 65536;
 	rec(&r, VDIRT_KIND_ROLLBACK, 3);
-	s = show(mon_rec_json(&r, &d, "dump"));
+	s = json_show(mon_rec_json(&r, &d, "dump"));
 	OK(!strcmp(field(&k, s, "offset"), "196608"), "a rollback's offset with 64 KiB clusters: %s", s);
 	json_object_put(k);
 	free(s);
 
 	rec(&r, VDIRT_KIND_WRITE_DRIFT, 1ULL << 40);
-	s = show(mon_rec_json(&r, &d, "event"));
+	s = json_show(mon_rec_json(&r, &d, "event"));
 	OK(!strcmp(field(&k, s, "offset"), "72057594037927936"), "a drift at cluster 2^40: 2^56");
 	json_object_put(k);
 	free(s);
 
 	rec(&r, VDIRT_KIND_EPOCH, 0);
-	s = show(mon_rec_json(&r, &d, "event"));
+	s = json_show(mon_rec_json(&r, &d, "event"));
 	OK(!has(s, "offset"), "an epoch record has no offset: %s", s);
 	OK(has(s, "uuid") && has(s, "mode") && has(s, "data_device"),
 	   "... but the device's uuid, mode and data device");
@@ -110,7 +101,7 @@ int main(void)
 	d.data_device = NULL;
 	d.data_devno = "";
 	d.mode = "audit";
-	s = show(mon_rec_json(&r, &d, "event"));
+	s = json_show(mon_rec_json(&r, &d, "event"));
 	OK(!has(s, "uuid") && !has(s, "data_device") && !has(s, "data_devno"),
 	   "what the monitor does not know is left out: %s", s);
 	OK(!strcmp(field(&k, s, "mode"), "audit"), "... the mode audit is there");
