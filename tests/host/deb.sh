@@ -76,8 +76,11 @@ tap "vdirtctl depends on the libraries it links (shlibs: libdevmapper, libblkid,
 root=$T/root
 dpkg-deb -x "$tool_deb" "$root"
 v=$("$root/usr/sbin/vdirtctl" --version 2>&1)
-[ "$v" = "vdirtctl 1.0" ]
-tap "the packaged vdirtctl runs from a throw-away root ($v)" $?
+[ "$v" = "vdirtctl $ver" ]
+tap "the packaged vdirtctl runs from a throw-away root and says the release, $ver ($v)" $?
+cver=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
+[ "$cver" = "$ver" ] && [ "$(dpkg-deb -f "$tool_deb" Version)" = "$ver" ]
+tap "debian/changelog, the .deb and dkms.conf say the same release ($cver)" $?
 
 if command -v lintian >/dev/null; then
 	lintian -I --pedantic --fail-on error,warning "$out"/*.changes >"$T/lint" 2>&1
