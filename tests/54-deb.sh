@@ -73,6 +73,7 @@ check "the generator runs (no /etc/vdirttab: no units)" /lib/systemd/system-gene
 check_eq "$V --version is the package's version" "vdirtctl ${ver%-*}" "$($V --version 2>&1)"
 check "format a metadata device" $V format -q -c $CS --hash $HASH $D $M
 check "open" $V open -q $D $M $N
+check_eq "... a dm-vdirt device" vdirt "$(dmsetup table $N 2>/dev/null | cut -d' ' -f3)"
 dd if=/dev/urandom of=/tmp/data bs=$CS count=16 2>/dev/null
 check "write 16 clusters" wr /tmp/data 0
 tamper 5
