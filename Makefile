@@ -5,6 +5,7 @@
 #   make                 build the module for the running kernel (KDIR) and the tool
 #   make modules         build the module for both test kernels (build/SERIES/module)
 #   make guest           build the test guest images (build/SERIES/initramfs.cpio)
+#                        with the vdirtctl .deb (build/guest-debs: scripts/build-debs --arch-only)
 #   make check           install what is needed, build everything, run the host unit
 #                        tests and the guest tests on both kernels
 #   make check KERNELS=6.1 TESTS=tests/12-tamper.sh   narrow it down
@@ -80,7 +81,16 @@ build/tests-bin/imareplay: tests/tools/imareplay.c
 	@mkdir -p build/tests-bin
 	gcc -static -O2 -Wall -Werror -o $@ $< -lcrypto
 
-guest: modules userspace test-tools
+# the vdirtctl .deb for the guest (tests/54-deb.sh installs it with dpkg):
+# only the architecture-dependent package, without its unit tests (make check
+# runs them), rebuilt when the sources it is made of change
+DEB_INPUTS := $(wildcard $(shell git ls-files -co --exclude-standard userspace debian systemd tools Documentation 2>/dev/null || \
+	find userspace debian systemd tools Documentation -type f ! -name '*.o' ! -name '*.d')) dkms.conf
+build/guest-debs/.built: $(DEB_INPUTS) scripts/build-debs
+	@scripts/build-debs --nocheck --arch-only build/guest-debs >/dev/null
+	@touch $@
+
+guest: modules userspace test-tools build/guest-debs/.built
 	@for k in $(KERNELS); do scripts/mkguest $$k >/dev/null || exit 1; done
 
 check: deps
@@ -126,6 +136,6 @@ install uninstall: userspace
 	@$(MAKE) -s -C userspace $@ PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
 clean:
-	rm -rf build/*/module build/*/guest-root build/*/initramfs.cpio build/tests-bin build/logs
+	rm -rf build/*/module build/*/guest-root build/*/initramfs.cpio build/tests-bin build/logs build/guest-debs
 	rm -f *.o *.ko *.mod *.mod.c .*.cmd modules.order Module.symvers
 	@if [ -f userspace/Makefile ]; then $(MAKE) -s -C userspace clean; fi

@@ -5,7 +5,8 @@
 # the tree (a few minutes: the unit tests are left to make check); their
 # contents (dpkg-deb -c), dependencies and maintainer scripts are checked,
 # lintian reports nothing that is not explained in debian/*lintian-overrides,
-# and the tool unpacked into a throw-away root runs.  TAP output.
+# the tool unpacked into a throw-away root runs, and --arch-only (the
+# guest's .deb) builds the tool's package alone.  TAP output.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/host/lib.sh"
@@ -76,8 +77,20 @@ tap "vdirtctl depends on the libraries it links (shlibs: libdevmapper, libblkid,
 root=$T/root
 dpkg-deb -x "$tool_deb" "$root"
 v=$("$root/usr/sbin/vdirtctl" --version 2>&1)
-[ "$v" = "vdirtctl 1.0" ]
-tap "the packaged vdirtctl runs from a throw-away root ($v)" $?
+[ "$v" = "vdirtctl $ver" ]
+tap "the packaged vdirtctl runs from a throw-away root and says the release, $ver ($v)" $?
+cver=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
+[ "$cver" = "$ver" ] && [ "$(dpkg-deb -f "$tool_deb" Version)" = "$ver" ]
+tap "debian/changelog, the .deb and dkms.conf say the same release ($cver)" $?
+
+# the guest's .deb (make guest, tests/54-deb.sh): the tool's package alone
+arch=$T/arch
+"$top/scripts/build-debs" --nocheck --arch-only "$arch" >"$T/alog" 2>&1
+rc=$?
+[ $rc -eq 0 ] || sed 's/^/#   /' "$T/alog" | tail -n 30
+ls "$arch"/vdirtctl_*_"$(dpkg --print-architecture)".deb >/dev/null 2>&1 || rc=1
+! ls "$arch"/dm-vdirt-dkms_* >/dev/null 2>&1 || rc=1
+tap "build-debs --arch-only: vdirtctl without dm-vdirt-dkms (dpkg-buildpackage -B)" $rc
 
 if command -v lintian >/dev/null; then
 	lintian -I --pedantic --fail-on error,warning "$out"/*.changes >"$T/lint" 2>&1

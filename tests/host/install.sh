@@ -53,7 +53,7 @@ cmp -s "$d/usr/sbin/vdirt-lv" "$top/tools/vdirt-lv" &&
 		"$top/systemd/dm-vdirt.catalog"
 tap "tools, man page and journal catalog are the tree's" $?
 out=$("$d/usr/sbin/vdirtctl" --version 2>&1)
-[ "$out" = "vdirtctl 1.0" ]
+[ "$out" = "vdirtctl $(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")" ]
 tap "the installed vdirtctl --version runs ($out)" $?
 grep -qx 'ExecStart=/usr/sbin/vdirtctl monitor --all --journal --prometheus-textfile /var/lib/prometheus/node-exporter/vdirt.prom' \
 	"$d$unitdir/vdirt-monitor.service"

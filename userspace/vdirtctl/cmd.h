@@ -15,7 +15,8 @@
 #include "journal.h"
 #include "nl.h"
 
-#define VDIRTCTL_VERSION "1.0"
+/* the release, as in dkms.conf and debian/changelog (tests/host/deb.sh) */
+#define VDIRTCTL_VERSION "1.0.0"
 
 /* exit codes, documented in vdirtctl.8; errno_to_exit() (main.c) maps -errno */
 enum {
