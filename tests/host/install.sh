@@ -13,6 +13,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/host/lib.sh"
 tmp=$T
 d=$tmp/root
+# the builds here are a user's: not "make check WERROR=1"'s (make passes
+# its command-line variables down in MAKEFLAGS and the environment)
+unset WERROR MAKEFLAGS MFLAGS
 
 tap_start
 
