@@ -83,11 +83,12 @@ build/tests-bin/imareplay: tests/tools/imareplay.c
 
 # the vdirtctl .deb for the guest (tests/54-deb.sh installs it with dpkg):
 # only the architecture-dependent package, without its unit tests (make check
-# runs them), rebuilt when the sources it is made of change
+# runs them) nor its -dbgsym package, rebuilt when the sources it is made of
+# change
 DEB_INPUTS := $(wildcard $(shell git ls-files -co --exclude-standard userspace debian systemd tools Documentation 2>/dev/null || \
 	find userspace debian systemd tools Documentation -type f ! -name '*.o' ! -name '*.d')) dkms.conf
 build/guest-debs/.built: $(DEB_INPUTS) scripts/build-debs
-	@scripts/build-debs --nocheck --arch-only build/guest-debs >/dev/null
+	@DEB_BUILD_OPTIONS=noddebs scripts/build-debs --nocheck --arch-only build/guest-debs >/dev/null
 	@touch $@
 
 guest: modules userspace test-tools build/guest-debs/.built
