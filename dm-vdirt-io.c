@@ -55,6 +55,7 @@ enum {
 	VSTAGE_HASH,		/* split write: a worker hashes the copy */
 	VSTAGE_POST,		/* data I/O done, worker measures */
 	VSTAGE_DONE,		/* completed by us */
+	VSTAGE_WB_FLUSH,	/* a flush held for the acknowledged writes */
 };
 
 /* ---- bio processing ---- */
@@ -62,6 +63,145 @@ enum {
 static struct bio *vdirt_io_bio(struct vdirt_io *io)
 {
 	return dm_bio_from_per_bio_data(io, sizeof(*io));
+}
+
+/* ---- write_back: writes acknowledged once copied ---- */
+
+/*
+ * With write_back:N a cluster-aligned write copied in map (not FUA) is
+ * acknowledged as soon as its copy is submitted, at most N at a time: the
+ * device behaves as a volatile write cache, as dm-integrity's journal does.
+ * What stays exact:
+ * - the digest is still that of our copy, which is what the device gets;
+ * - the range lock is held until the copy is written and its digests are
+ *   stored, so a read or a later write of those clusters waits for it;
+ * - a flush is held until no acknowledged write is left (no write is
+ *   acknowledged while a flush waits), then commits as any flush: what
+ *   was acknowledged before a flush is durable, data and digests, when
+ *   the flush completes;
+ * - a power cut loses at most acknowledged writes not flushed, as a write
+ *   cache does; their intent bits were durable before they were issued,
+ *   so crash recovery measures those regions again: no false alarm;
+ * - an acknowledged write that fails makes the next flush fail.
+ * The guest's bio is ended early, but our reference keeps it (and this
+ * per-bio data in front of it) until the copy is done: vdirt_io_complete()
+ * drops it.
+ */
+
+/* one acknowledged write less: release the held flushes at zero */
+static void vdirt_wb_put(struct vdirt_dev *vd)
+{
+	struct vdirt_iopath *iop = &vd->iop;
+	struct bio_list held;
+	unsigned long flags;
+	struct bio *bio;
+
+	if (!atomic_dec_and_test(&iop->acked))
+		return;
+	bio_list_init(&held);
+	spin_lock_irqsave(&iop->wb_lock, flags);
+	bio_list_merge(&held, &iop->wb_held);
+	bio_list_init(&iop->wb_held);
+	spin_unlock_irqrestore(&iop->wb_lock, flags);
+	while ((bio = bio_list_pop(&held))) {
+		struct vdirt_io *io = dm_per_bio_data(bio, sizeof(*io));
+
+		queue_work(vd->wq, &io->work);
+	}
+	wake_up_all(&iop->wb_wait);
+}
+
+/*
+ * map, the write copied into clone-to-be: acknowledge it early?  Counts it
+ * and takes our reference on the bio when it does.
+ */
+static bool vdirt_wb_begin(struct vdirt_io *io, struct bio *bio)
+{
+	struct vdirt_iopath *iop = &io->vd->iop;
+
+	if (!iop->write_back || (bio->bi_opf & (REQ_FUA | REQ_PREFLUSH)))
+		return false;
+	/* counted first, then the flushes: see vdirt_wb_hold_flush() */
+	if (atomic_inc_return(&iop->acked) > iop->write_back ||
+	    atomic_read(&iop->wb_flushes)) {
+		vdirt_wb_put(io->vd);
+		return false;
+	}
+	bio_get(bio);
+	io->acked = true;
+	return true;
+}
+
+/* map, the copy submitted: the guest's write completes now */
+static void vdirt_wb_ack(struct bio *bio)
+{
+	bio->bi_status = BLK_STS_OK;
+	bio_endio(bio);
+}
+
+/*
+ * A flush passes the acknowledged writes before it: no longer held back.
+ * True if one of them failed: the flush fails (once: the error is
+ * reported).
+ */
+static bool vdirt_wb_flush_failed(struct vdirt_dev *vd)
+{
+	atomic_dec(&vd->iop.wb_flushes);
+	return atomic_xchg(&vd->iop.wb_error, 0);
+}
+
+/* end a flush we hold with an error */
+static void vdirt_wb_fail_flush(struct vdirt_io *io, struct bio *bio)
+{
+	io->stage = VSTAGE_DONE;
+	bio->bi_status = BLK_STS_IOERR;
+	bio_endio(bio);
+}
+
+static void vdirt_io_work(struct work_struct *work);
+
+/*
+ * map, an empty flush, with write_back: true when it is ours now, held
+ * while acknowledged writes are not done (vdirt_wb_put() queues it when
+ * the last one is) or failed for one that failed; false to pass it down.
+ */
+static bool vdirt_wb_hold_flush(struct vdirt_dev *vd, struct bio *bio)
+{
+	struct vdirt_iopath *iop = &vd->iop;
+	struct vdirt_io *io = dm_per_bio_data(bio, sizeof(*io));
+	unsigned long flags;
+	bool held = false;
+
+	/* full barrier: a writer sees this count, or this sees its write */
+	atomic_inc(&iop->wb_flushes);
+	smp_mb__after_atomic();
+	spin_lock_irqsave(&iop->wb_lock, flags);
+	if (atomic_read(&iop->acked)) {
+		io->stage = VSTAGE_WB_FLUSH;
+		INIT_WORK(&io->work, vdirt_io_work);
+		bio_list_add(&iop->wb_held, bio);
+		held = true;
+	}
+	spin_unlock_irqrestore(&iop->wb_lock, flags);
+	if (held)
+		return true;
+	if (!vdirt_wb_flush_failed(vd))
+		return false;
+	vdirt_wb_fail_flush(io, bio);
+	return true;
+}
+
+/* worker: a held flush, every write acknowledged before it done */
+static void vdirt_wb_submit_flush(struct vdirt_io *io)
+{
+	struct bio *bio = vdirt_io_bio(io);
+
+	if (vdirt_wb_flush_failed(io->vd)) {
+		vdirt_wb_fail_flush(io, bio);
+		return;
+	}
+	io->stage = io->kind == VIO_FLUSH ? VSTAGE_INFLIGHT : VSTAGE_DONE;
+	dm_submit_bio_remap(bio, NULL);
 }
 
 static void vdirt_io_complete(struct vdirt_io *io)
@@ -79,6 +219,18 @@ static void vdirt_io_complete(struct vdirt_io *io)
 	if (!io->status && READ_ONCE(io->vd->state) == VDIRT_STATE_FAILED)
 		io->status = BLK_STS_IOERR;
 	io->stage = VSTAGE_DONE;
+	if (io->acked) {
+		/* acknowledged already: report a failure with the next flush */
+		if (io->status) {
+			atomic_set(&io->vd->iop.wb_error, 1);
+			VDLOG(DMERR_LIMIT, io->vd,
+			      "an acknowledged write of cluster %llu failed: the next flush fails",
+			      (unsigned long long)io->range.first);
+		}
+		vdirt_wb_put(io->vd);
+		bio_put(bio);
+		return;
+	}
 	bio->bi_status = io->status;
 	bio_endio(bio);
 }
@@ -609,6 +761,7 @@ static bool vdirt_write_fast(struct vdirt_io *io, struct bio *bio)
 {
 	struct vdirt_dev *vd = io->vd;
 	struct bio *clone;
+	bool ack;
 	int r;
 
 	if (vd->iop.write_hash == VDIRT_WHASH_WORKER ||
@@ -627,8 +780,9 @@ static bool vdirt_write_fast(struct vdirt_io *io, struct bio *bio)
 		/* what cannot be stored without waiting is hashed again */
 		r = vdirt_measuring(vd) ? vdirt_measure_copy(io, clone, true) : 0;
 		if (!r) {
+			ack = vdirt_wb_begin(io, bio);
 			vdirt_submit_measured(io, clone);
-			return true;
+			goto out;
 		}
 		if (r != -EAGAIN && !vd->opts.fail_open) {
 			vdirt_free_page_bio(vd, clone);
@@ -637,7 +791,12 @@ static bool vdirt_write_fast(struct vdirt_io *io, struct bio *bio)
 			return true;
 		}
 	}
+	ack = vdirt_wb_begin(io, bio);
 	vdirt_submit_split(io, clone);
+out:
+	/* io may be done already: bio is the guest's, not ended yet */
+	if (ack)
+		vdirt_wb_ack(bio);
 	return true;
 }
 
@@ -743,6 +902,10 @@ static void vdirt_io_work(struct work_struct *work)
 {
 	struct vdirt_io *io = container_of(work, struct vdirt_io, work);
 
+	if (io->stage == VSTAGE_WB_FLUSH) {
+		vdirt_wb_submit_flush(io);
+		return;
+	}
 	if (vdirt_io_writes(io) &&
 	    (io->stage == VSTAGE_SUBMIT || io->stage == VSTAGE_COPY)) {
 		if (unlikely(READ_ONCE(io->vd->state) == VDIRT_STATE_FAILED)) {
@@ -830,6 +993,7 @@ static void vdirt_io_reset(struct vdirt_dev *vd, struct vdirt_io *io)
 	io->intent = false;
 	io->alone = false;
 	io->wcounted = false;
+	io->acked = false;
 	io->clone = NULL;
 	io->status = BLK_STS_OK;
 }
@@ -926,6 +1090,9 @@ int vdirt_io_map(struct vdirt_dev *vd, struct bio *bio)
 			io->kind = VIO_FLUSH;
 			INIT_WORK(&io->work, vdirt_io_work);
 		}
+		if ((bio->bi_opf & REQ_PREFLUSH) && vd->iop.write_back &&
+		    vdirt_wb_hold_flush(vd, bio))
+			return DM_MAPIO_SUBMITTED;
 		return DM_MAPIO_REMAPPED;
 	}
 	sector = dm_target_offset(vd->ti, bio->bi_iter.bi_sector);
@@ -962,7 +1129,8 @@ int vdirt_io_end(struct bio *bio, blk_status_t *error)
 {
 	struct vdirt_io *io = dm_per_bio_data(bio, sizeof(*io));
 
-	if (io->kind == VIO_NONE || io->stage == VSTAGE_DONE)
+	/* acknowledged early: the rest is ours (vdirt_wb_begin()) */
+	if (io->kind == VIO_NONE || io->stage == VSTAGE_DONE || io->acked)
 		return DM_ENDIO_DONE;
 	/* data I/O done: measure or verify in process context */
 	io->status = *error;
@@ -1092,6 +1260,13 @@ int vdirt_io_init(struct vdirt_dev *vd)
 	vd->iop.small_write_cpu = vd->opts.val[VDIRT_OPT_SMALL_WRITE_CPU];
 	atomic_set(&vd->iop.reads, 0);
 	atomic_set(&vd->iop.writes, 0);
+	vd->iop.write_back = vd->opts.val[VDIRT_OPT_WRITE_BACK];
+	atomic_set(&vd->iop.acked, 0);
+	atomic_set(&vd->iop.wb_flushes, 0);
+	atomic_set(&vd->iop.wb_error, 0);
+	spin_lock_init(&vd->iop.wb_lock);
+	bio_list_init(&vd->iop.wb_held);
+	init_waitqueue_head(&vd->iop.wb_wait);
 	r = dm_set_target_max_io_len(vd->ti,
 				     vdirt_io_max_bytes(vd) >> SECTOR_SHIFT);
 	if (r)
@@ -1118,6 +1293,8 @@ void vdirt_io_exit(struct vdirt_dev *vd)
 
 void vdirt_io_flush(struct vdirt_dev *vd)
 {
+	/* acknowledged writes are not dm's in-flight I/O: wait for them */
+	wait_event(vd->iop.wb_wait, !atomic_read(&vd->iop.acked));
 	flush_workqueue(vd->iop.cpu_wq);
 	flush_workqueue(vd->wq);
 }

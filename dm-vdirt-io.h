@@ -34,6 +34,9 @@ enum {
 	VDIRT_WHASH_INLINE,	/* copy and hash in map, then write */
 };
 
+/* write_back: most writes acknowledged before they reach the data device */
+#define VDIRT_WB_MAX		256U
+
 /* per-bio data (ti->per_io_data_size) */
 struct vdirt_io {
 	struct vdirt_dev *vd;
@@ -51,6 +54,10 @@ struct vdirt_io {
 	bool intent;			/* counted in its intent region */
 	bool alone;			/* read: no other read was in flight */
 	bool wcounted;			/* counted in vdirt_iopath.writes */
+	bool acked;			/* write_back: the guest's write was
+					 * acknowledged; our reference holds
+					 * the bio until the copy is written
+					 */
 	struct list_head intent_node;	/* in vd->intent_waiters */
 };
 
@@ -63,6 +70,19 @@ struct vdirt_iopath {
 	bool small_write_cpu;		/* constant after ctr */
 	unsigned int write_hash;	/* constant after ctr: not AUTO */
 	u32 hash_ns_4k;			/* constant after ctr: ns to hash 4 KiB */
+	unsigned int write_back;	/* constant after ctr: most writes
+					 * acknowledged before they are written
+					 */
+	atomic_t acked;			/* writes acknowledged, not yet done */
+	atomic_t wb_flushes;		/* flushes mapped, not yet submitted:
+					 * no write is acknowledged meanwhile
+					 */
+	atomic_t wb_error;		/* an acknowledged write failed: the
+					 * next flush fails
+					 */
+	spinlock_t wb_lock;		/* wb_held */
+	struct bio_list wb_held;	/* flushes waiting for acked == 0 */
+	wait_queue_head_t wb_wait;	/* postsuspend: acked reaches 0 */
 };
 
 /* ctr, after the options: the bound queue and the target's I/O limits */

@@ -26,7 +26,7 @@
 #include "dm-vdirt.h"
 
 #define VDIRT_VERSION_MAJOR	1
-#define VDIRT_VERSION_MINOR	6
+#define VDIRT_VERSION_MINOR	7
 #define VDIRT_VERSION_PATCH	0
 
 /* ==== table arguments ==== */
@@ -47,6 +47,7 @@
 #define VDIRT_ARG_INTENT	"intent"
 #define VDIRT_ARG_WRITE_HASH	"write_hash"
 #define VDIRT_ARG_COMMIT_S	"commit_s"
+#define VDIRT_ARG_WRITE_BACK	"write_back"
 #define VDIRT_ARG_LOG_KEY	"log_key:"
 
 /* an optional argument "name:value" with its default and its range */
@@ -80,6 +81,8 @@ static const struct vdirt_num_opt vdirt_num_opts[VDIRT_NR_NUM_OPTS] = {
 		  "Invalid write_hash value (0..3)" } },
 	[VDIRT_OPT_COMMIT_S] = { VDIRT_ARG_COMMIT_S, 10,
 		{ 1, 600, "Invalid commit_s value (1..600)" } },
+	[VDIRT_OPT_WRITE_BACK] = { VDIRT_ARG_WRITE_BACK, 0,
+		{ 0, VDIRT_WB_MAX, "Invalid write_back value (0..256)" } },
 };
 
 static const struct dm_arg vdirt_opt_count = {

@@ -49,7 +49,8 @@ check_eq "table after re-create is identical" "$tbl" "$(dmsetup table $N)"
 
 # every option, alone and all together (printed in the order mode,
 # no_read_verify, fail_open, cache_mb, small_read_cpu, small_write_cpu,
-# page_recycle, max_io_kb, scan_depth, intent, write_hash, commit_s, and
+# page_recycle, max_io_kb, scan_depth, intent, write_hash, commit_s,
+# write_back, and
 # accepted back); a
 # default value given is printed back as given
 for o in "1 mode:audit|1 mode:audit|audit" \
@@ -70,6 +71,9 @@ for o in "1 mode:audit|1 mode:audit|audit" \
 	"1 write_hash:3|1 write_hash:3|audit" \
 	"1 commit_s:1|1 commit_s:1|audit" \
 	"1 commit_s:600|1 commit_s:600|audit" \
+	"1 write_back:0|1 write_back:0|audit" \
+	"1 write_back:256|1 write_back:256|audit" \
+	"3 write_back:16 commit_s:30 mode:enforce|3 mode:enforce commit_s:30 write_back:16|enforce" \
 	"12 commit_s:30 write_hash:2 intent:0 scan_depth:8 max_io_kb:4 page_recycle:1024 small_write_cpu:1 small_read_cpu:2 cache_mb:16 fail_open no_read_verify mode:enforce|12 mode:enforce no_read_verify fail_open cache_mb:16 small_read_cpu:2 small_write_cpu:1 page_recycle:1024 max_io_kb:4 scan_depth:8 intent:0 write_hash:2 commit_s:30|enforce" \
 	"1 zero_unwritten|1 zero_unwritten|audit" \
 	"13 commit_s:30 write_hash:2 intent:0 scan_depth:8 max_io_kb:4 page_recycle:1024 small_write_cpu:1 small_read_cpu:2 cache_mb:16 zero_unwritten fail_open no_read_verify mode:enforce|13 mode:enforce no_read_verify fail_open zero_unwritten cache_mb:16 small_read_cpu:2 small_write_cpu:1 page_recycle:1024 max_io_kb:4 scan_depth:8 intent:0 write_hash:2 commit_s:30|enforce"; do

@@ -79,8 +79,10 @@ refuse "intent not 0 or 1" "$B 1 intent:2"
 refuse "write_hash above 3" "$B 1 write_hash:4"
 refuse "commit_s 0" "$B 1 commit_s:0"
 refuse "commit_s above 600" "$B 1 commit_s:601"
-# 14 optional arguments at most since zero_unwritten (issue 17)
-refuse "more than 14 optional arguments" "$B 15 fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open"
+refuse "write_back above 256" "$B 1 write_back:257"
+refuse "write_back not a number" "$B 1 write_back:x"
+# 15 optional arguments at most since write_back (issue 13)
+refuse "more than 15 optional arguments" "$B 16 fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open fail_open"
 refuse "cluster size not a number" "0 $L vdirt $D $M 4k sha256"
 refuse "negative cluster size" "0 $L vdirt $D $M -4096 sha256"
 refuse "cluster size 3072 (not a power of two)" "0 $L vdirt $D $M 3072 sha256"

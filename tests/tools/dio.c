@@ -6,13 +6,17 @@
  * on the raw device).
  *
  * Usage: dio read DEV OFFSET LEN [OUT]   write LEN bytes from DEV at OFFSET to OUT (default stdout)
- *        dio write DEV OFFSET [IN]       write all of IN (default stdin) to DEV at OFFSET
+ *        dio write DEV OFFSET [IN]       write all of IN (default stdin) to DEV at OFFSET, then fsync
+ *        dio nowrite DEV OFFSET [IN]     the same without the fsync (no flush)
+ *        dio fuawrite DEV OFFSET [IN]    the same with O_DSYNC (FUA writes), no fsync
+ *        dio flush DEV                   fsync DEV (an empty flush)
  * OFFSET and LEN in bytes, multiples of 512 (and of the device's logical block
  * size). I/O goes in chunks of up to 1 MiB. Exit 0, or 1 with the error.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +60,26 @@ static int full_write(int fd, const char *p, size_t n)
 int main(int argc, char **argv)
 {
 	long long off, len, done = 0;
+	int fd, io, flags = O_WRONLY | O_DIRECT;
+	bool sync = true;
 	char *buf;
-	int fd, io;
 
+	if (argc == 3 && !strcmp(argv[1], "flush")) {
+		fd = open(argv[2], O_WRONLY);
+		if (fd < 0 || fsync(fd)) {
+			fprintf(stderr, "dio: flush %s: %s\n", argv[2], strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
+	if (argc >= 2 && !strcmp(argv[1], "nowrite")) {
+		sync = false;
+		argv[1] = "write";
+	} else if (argc >= 2 && !strcmp(argv[1], "fuawrite")) {
+		sync = false;
+		flags |= O_DSYNC;
+		argv[1] = "write";
+	}
 	if (argc < 4 || (strcmp(argv[1], "read") && strcmp(argv[1], "write")))
 		goto usage;
 	off = atoll(argv[3]);
@@ -93,7 +114,7 @@ int main(int argc, char **argv)
 	}
 	if (argc > 5)
 		goto usage;
-	fd = open(argv[2], O_WRONLY | O_DIRECT);
+	fd = open(argv[2], flags);
 	io = argc == 5 ? open(argv[4], O_RDONLY) : 0;
 	if (fd < 0 || io < 0) {
 		perror(fd < 0 ? argv[2] : argv[4]);
@@ -123,12 +144,12 @@ int main(int argc, char **argv)
 		if (n < CHUNK)
 			break;
 	}
-	if (fsync(fd)) {
+	if (sync && fsync(fd)) {
 		perror("dio: fsync");
 		return 1;
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: dio read DEV OFFSET LEN [OUT] | dio write DEV OFFSET [IN]\n");
+	fprintf(stderr, "usage: dio read DEV OFFSET LEN [OUT] | dio write|nowrite|fuawrite DEV OFFSET [IN] | dio flush DEV\n");
 	return 2;
 }
