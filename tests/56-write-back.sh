@@ -22,7 +22,9 @@ DELAY=1000
 P=/sys/module/dm_vdirt/parameters/intent_idle_s
 cleanup() { echo 1 >$P; }
 echo 3600 >$P
-aux_dev t56d "0 $(sectors $D) delay $D 0 0 $D 0 $DELAY"
+# reads and flushes are not delayed: a flush that did not wait would
+# return before the writes reach the device
+aux_dev t56d "0 $(sectors $D) delay $D 0 0 $D 0 $DELAY $D 0 0"
 DD=/dev/mapper/t56d
 
 # ms: the uptime in milliseconds (10 ms steps)
@@ -86,9 +88,9 @@ check_eq "when the flush returns all 8 are on the data device ($e8 ms)" 8 "$onde
 
 rnd c20
 timed dio fuawrite $T $((20 * CS)) /tmp/c20
-check "a FUA write is not acknowledged early ($EL ms >= $((DELAY - 100)))" \
+check "an O_DSYNC (FUA) write returns only after the device has it ($EL ms >= $((DELAY - 100)))" \
 	[ $EL -ge $((DELAY - 100)) ]
-check "the FUA write is on the data device when it returns" raw 20 /tmp/c20
+check "the O_DSYNC write is on the data device when it returns" raw 20 /tmp/c20
 
 rnd c30
 dio nowrite $T $((30 * CS)) /tmp/c30
