@@ -112,8 +112,8 @@ static void vdirt_wb_put(struct vdirt_dev *vd)
 }
 
 /*
- * map, the write copied into clone-to-be: acknowledge it early?  Counts it
- * and takes our reference on the bio when it does.
+ * map, the write copied, its copy not yet submitted: acknowledge it early?
+ * Counts it and takes our reference on the bio when it does.
  */
 static bool vdirt_wb_begin(struct vdirt_io *io, struct bio *bio)
 {
@@ -121,7 +121,9 @@ static bool vdirt_wb_begin(struct vdirt_io *io, struct bio *bio)
 
 	if (!iop->write_back || (bio->bi_opf & (REQ_FUA | REQ_PREFLUSH)))
 		return false;
-	/* counted first, then the flushes: see vdirt_wb_hold_flush() */
+	/* counted first (a full barrier), then the flushes: see
+	 * vdirt_wb_hold_flush()
+	 */
 	if (atomic_inc_return(&iop->acked) > iop->write_back ||
 	    atomic_read(&iop->wb_flushes)) {
 		vdirt_wb_put(io->vd);
@@ -130,6 +132,14 @@ static bool vdirt_wb_begin(struct vdirt_io *io, struct bio *bio)
 	bio_get(bio);
 	io->acked = true;
 	return true;
+}
+
+/* map, before the copy is submitted: not acknowledged after all */
+static void vdirt_wb_cancel(struct vdirt_io *io, struct bio *bio)
+{
+	io->acked = false;
+	bio_put(bio);
+	vdirt_wb_put(io->vd);
 }
 
 /* map, the copy submitted: the guest's write completes now */
@@ -172,8 +182,10 @@ static bool vdirt_wb_hold_flush(struct vdirt_dev *vd, struct bio *bio)
 	unsigned long flags;
 	bool held = false;
 
-	/* full barrier: a writer sees this count, or this sees its write */
 	atomic_inc(&iop->wb_flushes);
+	/* pairs with atomic_inc_return() in vdirt_wb_begin(): a writer sees
+	 * this count, or this sees its write counted
+	 */
 	smp_mb__after_atomic();
 	spin_lock_irqsave(&iop->wb_lock, flags);
 	if (atomic_read(&iop->acked)) {
@@ -761,7 +773,7 @@ static bool vdirt_write_fast(struct vdirt_io *io, struct bio *bio)
 {
 	struct vdirt_dev *vd = io->vd;
 	struct bio *clone;
-	bool ack;
+	bool alone, ack;
 	int r;
 
 	if (vd->iop.write_hash == VDIRT_WHASH_WORKER ||
@@ -773,25 +785,30 @@ static bool vdirt_write_fast(struct vdirt_io *io, struct bio *bio)
 	if (!clone)
 		return false;
 	vdirt_copy_bio(clone, 0, bio, bio->bi_iter, true);
-	/* a write alone in flight has nothing to overlap: no hand-over */
 	io->wcounted = true;
-	if (atomic_inc_return(&vd->iop.writes) == 1 ||
-	    vd->iop.write_hash == VDIRT_WHASH_INLINE) {
+	alone = atomic_inc_return(&vd->iop.writes) == 1;
+	ack = vdirt_wb_begin(io, bio);
+	/*
+	 * A write alone in flight has nothing to overlap: no hand-over;
+	 * unless it is acknowledged now, when the guest's next write
+	 * overlaps its hash.
+	 */
+	if ((alone && !ack) || vd->iop.write_hash == VDIRT_WHASH_INLINE) {
 		/* what cannot be stored without waiting is hashed again */
 		r = vdirt_measuring(vd) ? vdirt_measure_copy(io, clone, true) : 0;
 		if (!r) {
-			ack = vdirt_wb_begin(io, bio);
 			vdirt_submit_measured(io, clone);
 			goto out;
 		}
 		if (r != -EAGAIN && !vd->opts.fail_open) {
+			if (ack)
+				vdirt_wb_cancel(io, bio);
 			vdirt_free_page_bio(vd, clone);
 			io->status = BLK_STS_IOERR;
 			vdirt_io_complete(io);
 			return true;
 		}
 	}
-	ack = vdirt_wb_begin(io, bio);
 	vdirt_submit_split(io, clone);
 out:
 	/* io may be done already: bio is the guest's, not ended yet */

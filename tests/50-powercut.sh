@@ -9,7 +9,9 @@
 # scan and checks: no read mismatch (no false alarm), tofu did not grow and
 # measured == clusters (no lost measurement), the stored digest of every
 # cluster equals sha256 of the data, and cutwr's checker finds every write
-# acknowledged before the last completed flush (and every completed one).
+# acknowledged before the last completed flush (and every completed one;
+# the odd workloads run with write_back:64, writes acknowledged once
+# copied, and are held to the flush contract only: cutwr check -f).
 # Then it starts the next workload: cutwr (O_DIRECT, random offsets, mixed
 # 512 B..64 KiB, unaligned 512 B writes, fdatasync every 32 writes) on a
 # random span, or, for the last two cuts, ext4 on top (cutwr on a file, fio
