@@ -394,7 +394,21 @@ run_scan() {
 		log "scan pass $pass ($how): $(echo "$t1 $t0" | awk '{printf "%.1f s", $1-$2}'); $(cat $R/scan.status.$pass)"
 		how=verify
 	done
+	[ "$BENCH_PROFILE" = 1 ] && scan_profile
 	rmdev bscan
+}
+
+# where the time of a scan goes: kprof over a verifying scan started for it (not one of the
+# timed passes, which the sampling would slow), stopped once the samples are taken
+scan_profile() {
+	[ -x $H/kprof ] || return 0
+	drop
+	dmsetup message bscan 0 scan || return 0
+	usleep 1000000
+	$H/kprof "$BENCH_PROFILE_SECS" >$R/profile.scan_verify.txt 2>>$LOG || log "profile scan: kprof failed"
+	[ "$(field bscan scan)" = "-" ] && log "profile scan: the scan ended before the samples did"
+	dmsetup message bscan 0 scan_stop 2>/dev/null
+	while [ "$(field bscan scan)" != "-" ]; do usleep 100000; done
 }
 
 # ---- crash recovery: BENCH_RECOVERY_REGIONS dirty write-intent regions ----

@@ -696,7 +696,7 @@ def rst_table(header, rows):
 def rst(a):
     short = {"randwrite4k_qd1": "rw4k q1", "randwrite4k_qd16": "rw4k q16", "randread4k_qd1": "rr4k q1",
              "randread4k_qd16": "rr4k q16", "randrw70_4k_qd16": "mix q16", "seqwrite1m_qd4": "sw1m q4",
-             "seqread1m_qd4": "sr1m q4"}
+             "seqread1m_qd4": "sr1m q4", "scan_verify": "scan"}
     allres = [json.load(open(d)) for d in sorted(glob.glob(os.path.join(a.out, "*", "results.json")))]
     for res in allres:
         title = "Kernel %s" % res["kernel"]
