@@ -761,10 +761,13 @@ def rst(a):
                                  v.get("time_vs_dd", "-")])
             print(rst_table(["pass", "MiB done", "s", "MiB/s", "whole device s", "x dd"], rows))
             print()
-        rows = [[t["name"], fmt(t["value"]), t["goal"], {True: "yes", False: "**no**", None: "n/m"}[t["met"]]]
+        yn = {True: "yes", False: "**no**", None: "n/m"}
+        rows = [[t["name"], fmt(t["value"]), t["goal"], yn[t["met"]],
+                 "%s %s" % (fmt(t["with_write_back"]), yn[t["with_write_back_met"]])
+                 if "with_write_back" in t else "-"]
                 for t in res["targets"]]
-        print("Targets:\n")
-        print(rst_table(["target", "value", "goal", "met"], rows))
+        print("Targets (value and met: the default table; the last column: vdirt-sha256+write_back:64):\n")
+        print(rst_table(["target", "value", "goal", "met", "write_back:64"], rows))
         print()
     b = next((r.get("baseline_build") for r in allres if r.get("baseline_build")), None)
     if b and not b.get("skipped"):

@@ -99,6 +99,11 @@ case "$tbl" in *no_read_verify*fail_open*cache_mb:8*|*no_read_verify*cache_mb:8*
 check_eq "status mode" enforce "$($V status $N | sed -n 's/^mode *//p')"
 check "a dm device not of type vdirt is refused by close" not_vdirt_close
 check "close" $V close $N
+check "open --cache-mb 8 --write-back 64" $V open -q --cache-mb 8 --write-back 64 $D $M $N
+tbl=$(dmsetup table $N)
+case "$tbl" in *" vdirt "*" 2 cache_mb:8 write_back:64") ok "write_back:64 in the table, after cache_mb: $tbl" ;;
+	*) not_ok "write_back:64 in the table, after cache_mb" "$tbl" ;; esac
+check "close" $V close $N
 
 # a zeroed metadata device: open needs the geometry, then the kernel formats it
 dd if=/dev/zero of=$M bs=1M count=32 2>/dev/null

@@ -21,7 +21,7 @@ cleanup() {
 ktap_start
 cat >$TAB <<TAB
 # the two guests' disks
-t49a  /dev/vda  /dev/vdb  mode=enforce,cache-mb=8
+t49a  /dev/vda  /dev/vdb  mode=enforce,cache-mb=8,write-back=16
 
 t49b	/dev/vdc	/dev/vdd	noauto,no-read-verify,fail-open,zero-unwritten
 TAB
@@ -31,7 +31,7 @@ check "open --tab $TAB" $V open -q --tab $TAB
 check "t49a is open" test -b /dev/mapper/t49a
 check_fail "t49b (noauto) is not" dmsetup info t49b
 tbl=$(dmsetup table t49a)
-case "$tbl" in *" vdirt "*" 4096 sha256 2 mode:enforce cache_mb:8") ok "t49a's table has its options: $tbl" ;;
+case "$tbl" in *" vdirt "*" 4096 sha256 3 mode:enforce cache_mb:8 write_back:16") ok "t49a's table has its options: $tbl" ;;
 	*) not_ok "t49a's table has its options" "$tbl" ;; esac
 check_eq "t49a: mode=enforce in the status" enforce "$(dmsetup status t49a | tr ' ' '\n' | sed -n 's/^mode=//p')"
 check "open --tab $TAB t49b: a noauto entry by name" $V open -q --tab $TAB t49b

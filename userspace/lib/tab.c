@@ -35,6 +35,10 @@ static int parse_opt(const char *opt, struct vtab_entry *e, char *why, size_t n)
 		if (parse_u64(opt + 9, &v) || !v || v > 65536)
 			FAIL("cache-mb=%s: 1..65536 (MiB)", opt + 9);
 		e->cache_mb = v;
+	} else if (!strncmp(opt, "write-back=", 11)) {
+		if (parse_u64(opt + 11, &v) || v > 256)
+			FAIL("write-back=%s: 0..256 (writes)", opt + 11);
+		e->write_back = v;
 	} else if (!strncmp(opt, "mode=", 5))
 		FAIL("%s: the mode is audit or enforce", opt);
 	else
@@ -70,6 +74,7 @@ int vtab_parse_line(const char *line, struct vtab_entry *e, char *why, size_t n)
 
 	memset(e, 0, sizeof(*e));
 	e->cache_mb = -1;
+	e->write_back = -1;
 	while (*p == ' ' || *p == '\t')
 		p++;
 	if (!*p || *p == '#')

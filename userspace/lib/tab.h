@@ -2,8 +2,8 @@
 /*
  * libvdirt: /etc/vdirttab (vdirttab(5)), the devices opened at boot: one
  * entry a line, "NAME DATA_DEV META_DEV [OPTIONS]", OPTIONS comma-separated
- * (mode=audit|enforce, no-read-verify, fail-open, zero-unwritten, cache-mb=N, noauto,
- * nofail; "-" or "none" for none), "#" comments and blank lines ignored.
+ * (mode=audit|enforce, no-read-verify, fail-open, zero-unwritten, cache-mb=N,
+ * write-back=N, noauto, nofail; "-" or "none" for none), "#" comments and blank lines ignored.
  * Read by vdirtctl open --tab and by the systemd generator.  Prints nothing.
  */
 #ifndef VDIRTCTL_TAB_H
@@ -23,6 +23,7 @@ struct vtab_entry {
 	int fail_open;
 	int zero_unwritten;	/* the table argument zero_unwritten */
 	long cache_mb;		/* 1..65536, -1: the default */
+	long write_back;	/* the table argument write_back, 0..256, -1: not given */
 	int noauto;		/* not opened at boot, nor by open --tab without names */
 	int nofail;		/* boot goes on (libvirtd starts) if it fails */
 	unsigned int line;	/* in the file, from 1 */

@@ -136,6 +136,10 @@ t "--cluster-size 64K is a size" 0 $V meta-size 1G -c 64K
 t "--count 0 is refused" 2 $V monitor -n 0
 t "--cache-mb 0 is refused" 2 $V open --cache-mb 0 a b c
 t "--cache-mb 65537 is refused (the table's 1..65536)" 2 $V open --cache-mb 65537 a b c
+t "--write-back 257 is refused (the table's 0..256)" 2 $V open --write-back 257 a b c
+t "--write-back x is refused" 2 $V open --write-back x a b c
+t "report --write-back is refused" 2 $V report x --write-back 8
+t "open --tab with --write-back is refused" 2 $V open --tab --write-back 8 /nonexistent
 t "--epochs 1 is refused" 2 $V meta-size 1G --epochs 1
 t "--interval 0 is refused" 2 $V monitor --interval 0
 t "meta-size 0 is refused" 2 $V meta-size 0

@@ -440,6 +440,17 @@ int main(void)
 		   !e->zero_unwritten &&
 		   vtab_parse_line("g0 /dev/a /dev/b zero_unwritten", e, why, sizeof(why)) < 0,
 		   "vdirttab: zero-unwritten (the table argument's dashed spelling, as fail-open)");
+		OK(vtab_parse_line("g0 /dev/a /dev/b fail-open", e, why, sizeof(why)) == 1 &&
+		   e->write_back == -1 &&
+		   vtab_parse_line("g0 /dev/a /dev/b write-back=64", e, why, sizeof(why)) == 1 &&
+		   e->write_back == 64 &&
+		   vtab_parse_line("g0 /dev/a /dev/b write-back=0", e, why, sizeof(why)) == 1 &&
+		   !e->write_back &&
+		   vtab_parse_line("g0 /dev/a /dev/b write-back=257", e, why, sizeof(why)) < 0 &&
+		   strstr(why, "0..256") &&
+		   vtab_parse_line("g0 /dev/a /dev/b write-back=", e, why, sizeof(why)) < 0 &&
+		   vtab_parse_line("g0 /dev/a /dev/b write_back:8", e, why, sizeof(why)) < 0,
+		   "vdirttab: write-back=N (0..256; none: -1, not given to the table)");
 		free(e);
 	}
 	blk[100] ^= 1;

@@ -57,6 +57,7 @@ struct opts {
 	int fail_open;
 	int zero_unwritten;	/* open --zero-unwritten */
 	long cache_mb;
+	long write_back;	/* open --write-back N, -1: not given */
 	const char *output;
 	int threads;
 	uint64_t count;

@@ -46,7 +46,7 @@ static int read_sb(const char *path, struct vsb *sb)
 
 /*
  * the optional table arguments from --mode, --no-read-verify, --fail-open,
- * --zero-unwritten, --cache-mb (the table's canonical order)
+ * --zero-unwritten, --cache-mb, --write-back (the table's canonical order)
  */
 static int open_opts(char *opts, size_t n, int *nopts)
 {
@@ -75,6 +75,10 @@ static int open_opts(char *opts, size_t n, int *nopts)
 	if (o.cache_mb >= 0) {
 		(*nopts)++;
 		snprintf(opts + strlen(opts), n - strlen(opts), " cache_mb:%ld", o.cache_mb);
+	}
+	if (o.write_back >= 0) {
+		(*nopts)++;
+		snprintf(opts + strlen(opts), n - strlen(opts), " write_back:%ld", o.write_back);
 	}
 	return 0;
 }
@@ -190,6 +194,7 @@ static void tab_opts(const struct vtab_entry *e)
 	o.fail_open = e->fail_open;
 	o.zero_unwritten = e->zero_unwritten;
 	o.cache_mb = e->cache_mb;
+	o.write_back = e->write_back;
 }
 
 struct tab_arg {
@@ -236,7 +241,8 @@ static int open_tab(int argc, char **argv)
 	char why[256];
 	int i, r;
 
-	if (o.mode || o.no_read_verify || o.fail_open || o.zero_unwritten || o.cache_mb >= 0) {
+	if (o.mode || o.no_read_verify || o.fail_open || o.zero_unwritten || o.cache_mb >= 0 ||
+	    o.write_back >= 0) {
 		err("open --tab: the options are each entry's (vdirttab(5)), not the command line's");
 		return EXIT_USAGE;
 	}

@@ -21,7 +21,8 @@
 #include "json.h"
 #include "util.h"
 
-struct opts o = { .epochs = VDIRT_EPOCHS_DEFAULT, .until = -1, .cache_mb = -1, .threads = 0, .progress = -1, .interval = 15 };
+struct opts o = { .epochs = VDIRT_EPOCHS_DEFAULT, .until = -1, .cache_mb = -1, .write_back = -1,
+		   .threads = 0, .progress = -1, .interval = 15 };
 volatile sig_atomic_t interrupted;
 
 void err(const char *fmt, ...)

@@ -100,7 +100,7 @@ static const struct command *current;
 enum { O_MODE = 256, O_NO_RV, O_FAIL_OPEN, O_CACHE, O_HELP, O_PROGRESS,
        O_NO_PROGRESS, O_ALL, O_JOURNAL, O_PROM, O_INTERVAL, O_UNPACKED, O_WITHOUT,
        O_EPOCHS, O_LABEL, O_SINCE, O_UNTIL, O_HASHES, O_META, O_VERIFY, O_KEY_FILE,
-       O_ZERO_UNW };
+       O_ZERO_UNW, O_WRITE_BACK };
 
 #define GEOMETRY "meta-size,format,open,baseline build"
 #define WAITERS "baseline build,baseline load,baseline capture,baseline clear,clear,scan,purge"
@@ -149,6 +149,9 @@ static const struct opt_def {
 	{ "zero-unwritten", no_argument, O_ZERO_UNW, "open", NULL,
 	  "unwritten clusters read as zeros (table argument zero_unwritten; purge)" },
 	{ "cache-mb", required_argument, O_CACHE, "open", "N", "metadata cache bound" },
+	{ "write-back", required_argument, O_WRITE_BACK, "open", "N",
+	  "acknowledge up to N writes once copied, before the device has them (table argument "
+	  "write_back; 0 off)" },
 	{ "tab", no_argument, O_TAB, "open", NULL,
 	  "open the entries of a vdirttab(5) file (default /etc/vdirttab)" },
 	{ "count", required_argument, 'n', "monitor", "N", "exit after N events" },
@@ -359,6 +362,11 @@ static int set_opt(int val, const char *arg)
 		/* the table's cache_mb range (Documentation/dm-vdirt.rst) */
 		r = opt_num("cache-mb", arg, 0, 1, 65536, &v);
 		o.cache_mb = v;
+		break;
+	case O_WRITE_BACK:
+		/* the table's write_back range (Documentation/dm-vdirt.rst) */
+		r = opt_num("write-back", arg, 0, 0, 256, &v);
+		o.write_back = v;
 		break;
 	case O_PROGRESS: o.progress = 1; break;
 	case O_NO_PROGRESS: o.progress = 0; break;
