@@ -92,10 +92,13 @@ check_eq "open of a metadata LV: exit 2" 2 "$rc"
 # purge
 check "close --purge" vl close --purge $VG/data
 check_fail "the metadata LV is gone" lvex data_vdirt_meta
-check "open --hash crc32c --mode enforce makes a fresh one" vl open --hash crc32c --mode enforce $VG/data
+check "open --hash crc32c --mode enforce --write-back 8 makes a fresh one" \
+	vl open --hash crc32c --mode enforce --write-back 8 $VG/data
 tbl=$(dmsetup table $N)
 case "$tbl" in *" vdirt "*crc32c*enforce*) ok "fresh metadata with crc32c, enforce mode" ;;
 	*) not_ok "fresh metadata with crc32c, enforce mode" "$tbl" ;; esac
+case "$tbl" in *" write_back:8") ok "--write-back 8 reaches the table" ;;
+	*) not_ok "--write-back 8 reaches the table" "$tbl" ;; esac
 check "close --purge (no zero_unwritten: metadata only)" vl close --purge $VG/data
 check_fail "... the metadata LV is gone" lvex data_vdirt_meta
 
