@@ -386,7 +386,7 @@ int vdirt_update_cluster(struct vdirt_dev *vd, struct vdirt_cursor *cur,
 	if (vdirt_uw_hidden(vd, cluster) && vdirt_uw_scrub(vd, e))
 		cur->dirty = true;
 	if (digest && (op & ~VDIRT_OP_NO_WSET) == VDIRT_OP_WRITE)
-		vdirt_uw_set(vd, cur->uww, cluster);
+		vdirt_uw_set(vd, cluster);
 	drift = digest && vdirt_has_baseline(vd, e) &&
 		!(e->flags & VDIRT_E_DRIFT) &&
 		memcmp(vdirt_entry_baseline(vd, e), digest, vd->digest_size);
@@ -616,7 +616,7 @@ int vdirt_read_into(struct vdirt_dev *vd, struct bio *pb, u64 first,
 
 int vdirt_digest_walk(struct vdirt_dev *vd, struct vdirt_digest_walk *w)
 {
-	struct vdirt_cursor cur = { .nowait = w->nowait, .uww = w->uww };
+	struct vdirt_cursor cur = { .nowait = w->nowait };
 	u8 digest[VDIRT_MAX_DIGEST_SIZE];
 	struct bio *pb = w->pages;
 	int r = 0;

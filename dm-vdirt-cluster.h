@@ -16,7 +16,6 @@
 
 struct vdirt_dev;
 struct vdirt_cursor;
-struct vdirt_uw_write;
 
 #define VDIRT_LOCK_BUCKETS	256
 
@@ -123,9 +122,6 @@ struct vdirt_digest_walk {
 	bool nowait;		/* map: cached entries only, no record: a
 				 * walk that would wait returns -EAGAIN
 				 */
-	struct vdirt_uw_write *uww;	/* pages of a write not yet done, or
-					 * NULL (dm-vdirt-unwritten.h)
-					 */
 	vdirt_digest_fn fn;
 	void *arg;		/* for fn() */
 	int read_err;		/* out: the read's error or 0 (in: preread) */

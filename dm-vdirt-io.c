@@ -224,8 +224,6 @@ static void vdirt_io_complete(struct vdirt_io *io)
 		atomic_dec(&io->vd->iop.writes);
 	if (io->intent)
 		vdirt_intent_put(io);
-	/* a copy never written (an error before its submission) */
-	vdirt_uw_end(io->vd, &io->uww);
 	if (io->locked) {
 		io->locked = false;
 		vdirt_range_unlock(io->vd, &io->range);
@@ -555,6 +553,8 @@ static void vdirt_post_write_pass(struct vdirt_io *io)
 		r = vdirt_remeasure(io);
 		if (r && !io->status && !vd->opts.fail_open)
 			io->status = errno_to_blk_status(r);
+		if (!io->status)
+			vdirt_uw_done(vd, io->range.first, io->range.last);
 		goto out;
 	}
 	/*
@@ -634,8 +634,9 @@ static void vdirt_write_done(struct vdirt_io *io, blk_status_t status)
 
 	if (status)
 		io->status = status;
-	/* the data is on the device (or failed): its written bits may go */
-	vdirt_uw_end(vd, &io->uww);
+	/* the data is on the device: its written bits may go to disk */
+	if (!io->status)
+		vdirt_uw_done(vd, io->range.first, io->range.last);
 	vdirt_free_page_bio(vd, io->clone);
 	io->clone = NULL;
 	if (unlikely(io->status || vdirt_needs_commit(vdirt_io_bio(io)) ||
@@ -668,12 +669,8 @@ static int vdirt_measure_copy(struct vdirt_io *io, struct bio *clone,
 		.last = io->range.last,
 		.pages = clone,
 		.nowait = nowait,
-		.uww = &io->uww,
 	};
 
-	/* its bits are set before its data is done: listed until then */
-	io->uww.first = io->range.first;
-	io->uww.last = io->range.last;
 	return vdirt_measure_clusters(io->vd, &w, ktime_get_coarse_real_ns(),
 				      VDIRT_OP_WRITE);
 }
@@ -1014,7 +1011,6 @@ static void vdirt_io_reset(struct vdirt_dev *vd, struct vdirt_io *io)
 	io->alone = false;
 	io->wcounted = false;
 	io->acked = false;
-	io->uww.listed = false;
 	io->clone = NULL;
 	io->status = BLK_STS_OK;
 }
@@ -1090,9 +1086,9 @@ static void vdirt_unmeasured_write(struct vdirt_dev *vd, struct bio *bio)
 	if (!vd->uw.on || bio_op(bio) != REQ_OP_WRITE)
 		return;
 	last = (bio_end_sector(bio) - 1) >> shift;
-	/* not committed while degraded: nothing waits for the data */
 	for (c = bio->bi_iter.bi_sector >> shift; c <= last; c++)
-		vdirt_uw_set(vd, NULL, c);
+		vdirt_uw_set(vd, c);
+	vdirt_uw_done(vd, bio->bi_iter.bi_sector >> shift, last);
 }
 
 int vdirt_io_map(struct vdirt_dev *vd, struct bio *bio)

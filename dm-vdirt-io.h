@@ -13,7 +13,6 @@
 #include <linux/workqueue.h>
 
 #include "dm-vdirt-cluster.h"
-#include "dm-vdirt-unwritten.h"
 
 struct vdirt_dev;
 
@@ -60,9 +59,6 @@ struct vdirt_io {
 					 * the bio until the copy is written
 					 */
 	struct list_head intent_node;	/* in vd->intent_waiters */
-	struct vdirt_uw_write uww;	/* our copy's first write of a cluster,
-					 * its data not done
-					 */
 };
 
 /* the I/O path's part of a device */

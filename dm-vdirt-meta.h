@@ -16,7 +16,6 @@
 
 struct vdirt_dev;
 struct vdirt_io;
-struct vdirt_uw_write;
 
 /* what the store needs from the layer above it */
 struct vdirt_store_ops {
@@ -70,9 +69,6 @@ struct vdirt_cursor {
 	bool nowait;		/* cached blocks only, else -EAGAIN (map) */
 	struct dm_buffer *wb;	/* a write-set block held, or NULL */
 	sector_t wblk;
-	struct vdirt_uw_write *uww;	/* a store of a write whose data is
-					 * not done (vdirt_uw_set()), or NULL
-					 */
 };
 
 #define VDIRT_CURSOR_INIT { .b = NULL }

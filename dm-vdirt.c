@@ -27,7 +27,7 @@
 
 #define VDIRT_VERSION_MAJOR	1
 #define VDIRT_VERSION_MINOR	7
-#define VDIRT_VERSION_PATCH	1
+#define VDIRT_VERSION_PATCH	0
 
 /* ==== table arguments ==== */
 
