@@ -22,8 +22,6 @@ SZ=$((64 << 20))
 need_vdirtctl
 use_devs t53
 
-# zeros FILE BYTES: FILE is BYTES zero bytes
-zeros() { head -c "$2" /dev/zero | cmp -s - "$1"; }
 # poll_purge_done NAME [SECONDS]: until purge=- on NAME (default 300 s)
 poll_purge_done() { wait_field_of "$1" purge - "${2:-300}"; }
 # kgrep TEXT: the kernel logged TEXT since kmark

@@ -21,8 +21,6 @@ DD=/dev/mapper/t57d
 IMG=/tmp/m57.img
 
 cleanup() { rm -f /tmp/t57 /tmp/z57 /tmp/x57 /tmp/r57 $IMG; }
-# zeros FILE BYTES: FILE is BYTES zero bytes
-zeros() { head -c "$2" /dev/zero | cmp -s - "$1"; }
 
 ktap_start
 

@@ -115,6 +115,9 @@ sectors() {
 	blockdev --getsz "$1"
 }
 
+# zeros FILE BYTES: FILE is BYTES zero bytes
+zeros() { head -c "$2" /dev/zero | cmp -s - "$1"; }
+
 # drop_caches: make the next read come from the device.
 # tree_blocks C: the attestation tree's metadata blocks for C clusters
 # (Documentation/dm-vdirt.rst): the changed-chunk bitmap, one bit per chunk
